@@ -1,0 +1,12 @@
+// Command train is a placeholder until the training issue lands: it says so and exits 2.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	fmt.Fprintln(os.Stderr, "train: not implemented yet (arrives with the training issue); see README.md")
+	os.Exit(2)
+}

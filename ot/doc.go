@@ -1,0 +1,32 @@
+// Package ot is numerical optimal transport between discrete measures, independent of
+// any graph library.
+//
+// A discrete measure is a set of points x_i ∈ R^d (the rows of a *mat.Dense) with
+// weights a_i ≥ 0 summing to 1; a nil weight slice means uniform weights. The ground
+// cost c(x,y) is s·|x−y|^p (see Cost), by default ½|x−y|², the GeomLoss convention.
+//
+// Exact OT solves min ⟨P,C⟩ over couplings P with marginals a and b by the network
+// simplex (Exact), with a closed form on the line (Exact1D).
+//
+// Entropic OT (Cuturi 2013) solves
+//
+//	OT_ε(α,β) = min_P ⟨P,C⟩ + ε·KL(P | a⊗b)
+//
+// by Sinkhorn iterations (Sinkhorn). Potentials follow the a⊗b convention of GeomLoss:
+// P_ij = a_i b_j exp((f_i + g_j − C_ij)/ε), and at convergence OT_ε = ⟨a,f⟩ + ⟨b,g⟩.
+// The debiased Sinkhorn divergence (Feydy et al. 2019)
+//
+//	S_ε(α,β) = OT_ε(α,β) − ½OT_ε(α,α) − ½OT_ε(β,β)
+//
+// interpolates between exact OT (ε → 0) and half the squared distance between means
+// (ε → ∞, cost ½|x−y|²) or half the energy distance (ε → ∞, cost |x−y|).
+//
+// Every routine validates its input and returns an error wrapping ErrInvalidInput
+// that names the offending argument; none panics on bad data.
+//
+// References: Cuturi, "Sinkhorn Distances", NeurIPS 2013; Genevay, Peyré, Cuturi,
+// "Learning Generative Models with Sinkhorn Divergences", AISTATS 2018; Feydy et al.,
+// "Interpolating between Optimal Transport and MMD using Sinkhorn Divergences",
+// AISTATS 2019; Schmitzer, "Stabilized Sparse Scaling Algorithms for Entropy
+// Regularized Transport Problems", SIAM J. Sci. Comput. 2019.
+package ot
