@@ -1,0 +1,388 @@
+package ot
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/mat"
+)
+
+// SinkhornMethod selects how Sinkhorn iterates.
+type SinkhornMethod int
+
+const (
+	// LogDomain updates the potentials f, g by soft-min (log-sum-exp) reductions. It
+	// stays finite for any ε > 0 and costs one exp per kernel entry and half-iteration.
+	LogDomain SinkhornMethod = iota
+	// Stabilized iterates the scalings u, v of P = diag(u) K diag(v) by matrix–vector
+	// products, absorbing them into log-domain potentials (and rebuilding K) whenever
+	// they grow past a threshold (Schmitzer 2019). Much cheaper than LogDomain when
+	// absorptions are rare (moderate ε); falls back to LogDomain if the kernel underflows.
+	Stabilized
+)
+
+func (m SinkhornMethod) String() string {
+	switch m {
+	case LogDomain:
+		return "log"
+	case Stabilized:
+		return "stabilized"
+	}
+	return "unknown"
+}
+
+// Defaults of SinkhornOptions.
+const (
+	DefaultSinkhornMaxIter = 10000
+	DefaultSinkhornTol     = 1e-9
+	// DefaultAbsorbAt is the |log u|, |log v| past which Stabilized absorbs its scalings.
+	DefaultAbsorbAt = 50.0
+)
+
+// SinkhornOptions tunes Sinkhorn. A nil *SinkhornOptions means all defaults.
+type SinkhornOptions struct {
+	Method  SinkhornMethod
+	MaxIter int     // iteration cap; 0 means DefaultSinkhornMaxIter
+	Tol     float64 // stop when ‖P1−a‖₁ ≤ Tol (Pᵀ1 = b holds after each g-update); 0 means DefaultSinkhornTol
+
+	// EpsScaling in (0,1) anneals ε inside the solve: one iteration at each of
+	// EpsStart, EpsStart·EpsScaling, … down to ε, then iterations at ε until Tol.
+	// 0 disables it.
+	EpsScaling float64
+	// EpsStart is the first ε of the annealing; 0 means the largest cost entry.
+	EpsStart float64
+
+	// InitF, InitG warm-start the potentials (a⊗b convention); nil means zero.
+	InitF, InitG []float64
+
+	// Plan asks for the dense transport plan in the result.
+	Plan bool
+
+	// AbsorbAt is Stabilized's absorption threshold on |log u|, |log v|; 0 means DefaultAbsorbAt.
+	AbsorbAt float64
+}
+
+func (o *SinkhornOptions) withDefaults() SinkhornOptions {
+	var out SinkhornOptions
+	if o != nil {
+		out = *o
+	}
+	if out.MaxIter == 0 {
+		out.MaxIter = DefaultSinkhornMaxIter
+	}
+	if out.Tol == 0 {
+		out.Tol = DefaultSinkhornTol
+	}
+	if out.AbsorbAt == 0 {
+		out.AbsorbAt = DefaultAbsorbAt
+	}
+	return out
+}
+
+func (o *SinkhornOptions) check(n, m int) error {
+	switch {
+	case o.Method != LogDomain && o.Method != Stabilized:
+		return invalid("sinkhorn: unknown method %d", int(o.Method))
+	case o.MaxIter < 0:
+		return invalid("sinkhorn: MaxIter = %d is negative", o.MaxIter)
+	case !(o.Tol > 0):
+		return invalid("sinkhorn: Tol = %v must be positive", o.Tol)
+	case o.EpsScaling != 0 && !(o.EpsScaling > 0 && o.EpsScaling < 1):
+		return invalid("sinkhorn: EpsScaling = %v must lie in (0,1)", o.EpsScaling)
+	case o.EpsStart < 0 || math.IsNaN(o.EpsStart) || math.IsInf(o.EpsStart, 0):
+		return invalid("sinkhorn: EpsStart = %v must be positive and finite", o.EpsStart)
+	case !(o.AbsorbAt > 0):
+		return invalid("sinkhorn: AbsorbAt = %v must be positive", o.AbsorbAt)
+	case o.InitF != nil && len(o.InitF) != n:
+		return invalid("sinkhorn: InitF has %d entries for %d points", len(o.InitF), n)
+	case o.InitG != nil && len(o.InitG) != m:
+		return invalid("sinkhorn: InitG has %d entries for %d points", len(o.InitG), m)
+	}
+	for _, v := range [][]float64{o.InitF, o.InitG} {
+		for i, x := range v {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return invalid("sinkhorn: warm-start potential [%d] is %v", i, x)
+			}
+		}
+	}
+	return nil
+}
+
+// SinkhornResult is the output of an entropic OT solve.
+type SinkhornResult struct {
+	Eps float64
+	// F, G are the potentials in the a⊗b convention, P_ij = a_i b_j exp((F_i+G_j−C_ij)/ε),
+	// shifted so that ⟨a,F⟩ = ⟨b,G⟩. They are also the gradients of OT_ε with respect
+	// to the weights a and b (up to an additive constant, which the simplex ignores).
+	F, G []float64
+	// Plan is the dense n×m plan, when SinkhornOptions.Plan is set.
+	Plan *mat.Dense
+	// Cost is the primal objective ⟨P,C⟩ + ε·KL(P|a⊗b) at the returned plan, with
+	// KL(P|a⊗b) = Σ P_ij log(P_ij/(a_i b_j)).
+	Cost       float64
+	LinearCost float64 // ⟨P,C⟩
+	KL         float64 // KL(P|a⊗b)
+	// Dual is ⟨a,F⟩ + ⟨b,G⟩; equal to Cost at convergence.
+	Dual float64
+	// MarginalError is ‖P1−a‖₁ + ‖Pᵀ1−b‖₁ of the returned plan.
+	MarginalError float64
+	Iterations    int
+	// Converged reports that the stopping tolerance was met with finite potentials.
+	Converged bool
+	// Method is the method that produced the result (Stabilized may fall back to LogDomain).
+	Method SinkhornMethod
+	// Absorptions counts Stabilized's absorptions of scalings into potentials.
+	Absorptions int
+}
+
+// Sinkhorn solves entropic OT between weights a (n) and b (m) with cost matrix C (n×m)
+// at regularization eps (Cuturi 2013), in the log domain or a stabilized scaling domain
+// (see SinkhornMethod). nil weights mean uniform.
+func Sinkhorn(a, b []float64, C *mat.Dense, eps float64, opts *SinkhornOptions) (*SinkhornResult, error) {
+	if C == nil || C.IsEmpty() {
+		return nil, invalid("cost matrix is empty")
+	}
+	n, m := C.Dims()
+	p, err := newProblem(a, b, C, n, m)
+	if err != nil {
+		return nil, err
+	}
+	if err := epsilon(eps); err != nil {
+		return nil, err
+	}
+	o := opts.withDefaults()
+	if err := o.check(n, m); err != nil {
+		return nil, err
+	}
+	return p.solve(eps, o), nil
+}
+
+// SinkhornPoints is Sinkhorn between the point clouds x (n×d) and y (m×d) under cost c.
+func SinkhornPoints(x, y *mat.Dense, a, b []float64, c Cost, eps float64, opts *SinkhornOptions) (*SinkhornResult, error) {
+	C, err := c.Matrix(x, y)
+	if err != nil {
+		return nil, err
+	}
+	return Sinkhorn(a, b, C, eps, opts)
+}
+
+// problem is a validated entropic OT problem in flat storage.
+type problem struct {
+	n, m       int
+	C, Ct      []float64 // n×m row-major cost and its m×n transpose
+	a, b       []float64
+	loga, logb []float64
+	maxC       float64
+}
+
+func newProblem(a, b []float64, C *mat.Dense, n, m int) (*problem, error) {
+	a, err := weights("a", a, n)
+	if err != nil {
+		return nil, err
+	}
+	if b, err = weights("b", b, m); err != nil {
+		return nil, err
+	}
+	if err := costMatrix(C, n, m); err != nil {
+		return nil, err
+	}
+	p := &problem{n: n, m: m, a: a, b: b, C: make([]float64, n*m), Ct: make([]float64, n*m)}
+	for i := 0; i < n; i++ {
+		for j := 0; j < m; j++ {
+			v := C.At(i, j)
+			p.C[i*m+j] = v
+			p.Ct[j*n+i] = v
+			p.maxC = max(p.maxC, v)
+		}
+	}
+	p.loga, p.logb = logs(a), logs(b)
+	return p, nil
+}
+
+func logs(w []float64) []float64 {
+	out := make([]float64, len(w))
+	for i, v := range w {
+		out[i] = math.Log(v)
+	}
+	return out
+}
+
+// softmin sets out_i = −ε log Σ_j exp(logw_j + (h_j − M_ij)/ε) for the rows×cols
+// matrix M: the c-transform that maps one potential to the other.
+func softmin(out, M []float64, rows, cols int, h, logw []float64, eps float64) {
+	parallelRange(rows, cols, func(_, lo, hi int) {
+		shift, z := softminShift(h, logw, eps), make([]float64, cols)
+		for i := lo; i < hi; i++ {
+			out[i] = softminRow(M[i*cols:(i+1)*cols], shift, z, eps)
+		}
+	})
+}
+
+// softminShift returns logw_j + h_j/ε, the row-independent part of softmin.
+func softminShift(h, logw []float64, eps float64) []float64 {
+	shift := make([]float64, len(h))
+	for j := range shift {
+		shift[j] = logw[j] + h[j]/eps
+	}
+	return shift
+}
+
+// softminRow is one entry of softmin, with z as scratch.
+func softminRow(row, shift, z []float64, eps float64) float64 {
+	inv := 1 / eps
+	mx := math.Inf(-1)
+	for j, c := range row {
+		z[j] = shift[j] - c*inv
+		mx = max(mx, z[j])
+	}
+	s := 0.0
+	for _, v := range z {
+		s += math.Exp(v - mx)
+	}
+	return -eps * (mx + math.Log(s))
+}
+
+// rowError returns ‖P1 − a‖₁ for the plan of (f, g) given fNew = softmin of g, using
+// (P1)_i = a_i exp((f_i − fNew_i)/ε): the error comes free with the next update.
+func rowError(a, f, fNew []float64, eps float64) float64 {
+	e := 0.0
+	for i, ai := range a {
+		if ai > 0 {
+			e += ai * math.Abs(math.Expm1((f[i]-fNew[i])/eps))
+		}
+	}
+	return e
+}
+
+func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {
+	f, g := make([]float64, p.n), make([]float64, p.m)
+	copy(f, o.InitF)
+	copy(g, o.InitG)
+	it := 0
+	if o.EpsScaling > 0 {
+		start := o.EpsStart
+		if start == 0 {
+			start = p.maxC
+		}
+		for e := start; e > eps && it < o.MaxIter; e *= o.EpsScaling {
+			softmin(f, p.C, p.n, p.m, g, p.logb, e)
+			softmin(g, p.Ct, p.m, p.n, f, p.loga, e)
+			it++
+		}
+	}
+	res := &SinkhornResult{Eps: eps, Method: o.Method}
+	var converged bool
+	if o.Method == Stabilized {
+		var ok bool
+		var used int
+		f, g, used, converged, ok = p.stabilized(f, g, eps, o, it, res)
+		it += used
+		if !ok {
+			res.Method = LogDomain
+		}
+		if !ok || !converged {
+			// Either the kernel underflowed (finish in the log domain) or the cap was
+			// reached; in both cases the potentials in hand are the best iterate.
+			if !ok {
+				var more int
+				f, g, more, converged = p.logDomain(f, g, eps, o, it)
+				it += more
+			}
+		}
+	} else {
+		var used int
+		f, g, used, converged = p.logDomain(f, g, eps, o, it)
+		it += used
+	}
+	res.Iterations = it
+	p.finish(res, f, g, eps, o.Plan)
+	res.Converged = converged && !math.IsNaN(res.Dual) && !math.IsInf(res.Dual, 0)
+	return res
+}
+
+// logDomain alternates f- and g-updates from (f, g) until the row marginal error of
+// the current iterate is at most Tol, or MaxIter counting the done iterations already
+// spent. The returned pair always has g = c-transform of f, so Pᵀ1 = b.
+func (p *problem) logDomain(f, g []float64, eps float64, o SinkhornOptions, done int) (_, _ []float64, iters int, converged bool) {
+	fNew := make([]float64, p.n)
+	// The error is only measured once a g-update at this ε has made Pᵀ1 = b.
+	measured := false
+	for {
+		softmin(fNew, p.C, p.n, p.m, g, p.logb, eps)
+		if measured {
+			e := rowError(p.a, f, fNew, eps)
+			if e <= o.Tol {
+				return f, g, iters, true
+			}
+			if math.IsNaN(e) || done+iters >= o.MaxIter {
+				return f, g, iters, false
+			}
+		}
+		f, fNew = fNew, f
+		softmin(g, p.Ct, p.m, p.n, f, p.loga, eps)
+		iters++
+		measured = true
+	}
+}
+
+// finish fills the result from log-domain potentials in one pass over the plan.
+func (p *problem) finish(res *SinkhornResult, f, g []float64, eps float64, wantPlan bool) {
+	n, m := p.n, p.m
+	if wantPlan {
+		res.Plan = mat.NewDense(n, m, nil)
+	}
+	blocks := numBlocks()
+	colSums := make([][]float64, blocks)
+	lin := make([]float64, blocks)
+	kl := make([]float64, blocks)
+	rowSums := make([]float64, n)
+	parallelRange(n, m, func(blk, lo, hi int) {
+		cs := make([]float64, m)
+		colSums[blk] = cs
+		inv := 1 / eps
+		for i := lo; i < hi; i++ {
+			if p.a[i] == 0 {
+				continue
+			}
+			row := p.C[i*m : (i+1)*m]
+			rs := 0.0
+			for j, c := range row {
+				if p.b[j] == 0 {
+					continue
+				}
+				z := (f[i] + g[j] - c) * inv
+				P := math.Exp(p.loga[i] + p.logb[j] + z)
+				rs += P
+				cs[j] += P
+				lin[blk] += P * c
+				kl[blk] += P * z
+				if wantPlan {
+					res.Plan.Set(i, j, P)
+				}
+			}
+			rowSums[i] = rs
+		}
+	})
+	colErr := 0.0
+	for j := 0; j < m; j++ {
+		s := 0.0
+		for _, cs := range colSums {
+			if cs != nil {
+				s += cs[j]
+			}
+		}
+		colErr += math.Abs(s - p.b[j])
+	}
+	rowErr := 0.0
+	for i, s := range rowSums {
+		rowErr += math.Abs(s - p.a[i])
+	}
+	shift := (floats.Dot(p.a, f) - floats.Dot(p.b, g)) / 2
+	floats.AddConst(-shift, f)
+	floats.AddConst(shift, g)
+	res.F, res.G = f, g
+	res.LinearCost, res.KL = floats.Sum(lin), floats.Sum(kl)
+	res.Cost = res.LinearCost + eps*res.KL
+	res.Dual = floats.Dot(p.a, f) + floats.Dot(p.b, g)
+	res.MarginalError = rowErr + colErr
+}
