@@ -90,7 +90,7 @@ func (p *problem) solveSymmetric(eps float64, o SinkhornOptions) *SinkhornResult
 	if o.EpsScaling > 0 {
 		start := o.EpsStart
 		if start == 0 {
-			start = p.maxC
+			start = p.maxC()
 		}
 		for e := start; e > eps && it < o.MaxIter; e *= o.EpsScaling {
 			softmin(t, p.C, p.n, p.n, f, p.loga, e)
@@ -102,7 +102,7 @@ func (p *problem) solveSymmetric(eps float64, o SinkhornOptions) *SinkhornResult
 	for {
 		softmin(t, p.C, p.n, p.n, f, p.loga, eps)
 		// The plan of (f, f) has both marginals equal to a·exp((f − T(f))/ε).
-		if e := 2 * rowError(p.a, f, t, eps); e <= o.Tol {
+		if e := 2 * rowError(p.a, f, t, eps, o.ErrorNorm); e <= o.Tol {
 			converged = true
 			break
 		} else if math.IsNaN(e) || it >= o.MaxIter {
@@ -112,7 +112,7 @@ func (p *problem) solveSymmetric(eps float64, o SinkhornOptions) *SinkhornResult
 		it++
 	}
 	res := &SinkhornResult{Eps: eps, Method: LogDomain, Iterations: it}
-	p.finish(res, f, append([]float64(nil), f...), eps, o.Plan)
+	p.finish(res, f, append([]float64(nil), f...), eps, o.Plan, nil)
 	res.Converged = converged && !math.IsNaN(res.Dual) && !math.IsInf(res.Dual, 0)
 	return res
 }
@@ -132,7 +132,7 @@ func (p *problem) addPointGrad(dst *mat.Dense, w float64, x, y *mat.Dense, f, g 
 		for i := lo; i < hi; i++ {
 			row := P.RawRowView(i)
 			for j := range row {
-				row[j] = math.Exp(p.loga[i] + p.logb[j] + (f[i]+g[j]-p.C[i*p.m+j])/eps)
+				row[j] = fastExp(p.loga[i] + p.logb[j] + (f[i]+g[j]-p.C[i*p.m+j])/eps)
 			}
 		}
 	})

@@ -43,7 +43,10 @@ const (
 type SinkhornOptions struct {
 	Method  SinkhornMethod
 	MaxIter int     // iteration cap; 0 means DefaultSinkhornMaxIter
-	Tol     float64 // stop when ‖P1−a‖₁ ≤ Tol (Pᵀ1 = b holds after each g-update); 0 means DefaultSinkhornTol
+	Tol     float64 // stop when ‖P1−a‖ ≤ Tol (Pᵀ1 = b holds after each g-update); 0 means DefaultSinkhornTol
+	// ErrorNorm is the p of the ℓp norm in the stopping test: 1 (the default when 0)
+	// or 2, which is POT's stopThr criterion (OTT-JAX calls it norm_error).
+	ErrorNorm int
 
 	// EpsScaling in (0,1) anneals ε inside the solve: one iteration at each of
 	// EpsStart, EpsStart·EpsScaling, … down to ε, then iterations at ε until Tol.
@@ -73,6 +76,9 @@ func (o *SinkhornOptions) withDefaults() SinkhornOptions {
 	if out.Tol == 0 {
 		out.Tol = DefaultSinkhornTol
 	}
+	if out.ErrorNorm == 0 {
+		out.ErrorNorm = 1
+	}
 	if out.AbsorbAt == 0 {
 		out.AbsorbAt = DefaultAbsorbAt
 	}
@@ -85,6 +91,8 @@ func (o *SinkhornOptions) check(n, m int) error {
 		return invalid("sinkhorn: unknown method %d", int(o.Method))
 	case o.MaxIter < 0:
 		return invalid("sinkhorn: MaxIter = %d is negative", o.MaxIter)
+	case o.ErrorNorm != 1 && o.ErrorNorm != 2:
+		return invalid("sinkhorn: ErrorNorm = %d must be 1 or 2", o.ErrorNorm)
 	case !(o.Tol > 0):
 		return invalid("sinkhorn: Tol = %v must be positive", o.Tol)
 	case o.EpsScaling != 0 && !(o.EpsScaling > 0 && o.EpsScaling < 1):
@@ -124,7 +132,7 @@ type SinkhornResult struct {
 	KL         float64 // KL(P|a⊗b)
 	// Dual is ⟨a,F⟩ + ⟨b,G⟩; equal to Cost at convergence.
 	Dual float64
-	// MarginalError is ‖P1−a‖₁ + ‖Pᵀ1−b‖₁ of the returned plan.
+	// MarginalError is ‖P1−a‖₁ + ‖Pᵀ1−b‖₁ of the returned plan, whatever ErrorNorm.
 	MarginalError float64
 	Iterations    int
 	// Converged reports that the stopping tolerance was met with finite potentials.
@@ -169,10 +177,10 @@ func SinkhornPoints(x, y *mat.Dense, a, b []float64, c Cost, eps float64, opts *
 // problem is a validated entropic OT problem in flat storage.
 type problem struct {
 	n, m       int
-	C, Ct      []float64 // n×m row-major cost and its m×n transpose
+	C          []float64 // n×m row-major cost
+	ctCache    []float64 // its m×n transpose, built when a solver first needs it
 	a, b       []float64
 	loga, logb []float64
-	maxC       float64
 }
 
 func newProblem(a, b []float64, C *mat.Dense, n, m int) (*problem, error) {
@@ -186,17 +194,44 @@ func newProblem(a, b []float64, C *mat.Dense, n, m int) (*problem, error) {
 	if err := costMatrix(C, n, m); err != nil {
 		return nil, err
 	}
-	p := &problem{n: n, m: m, a: a, b: b, C: make([]float64, n*m), Ct: make([]float64, n*m)}
-	for i := 0; i < n; i++ {
-		for j := 0; j < m; j++ {
-			v := C.At(i, j)
-			p.C[i*m+j] = v
-			p.Ct[j*n+i] = v
-			p.maxC = max(p.maxC, v)
+	p := &problem{n: n, m: m, a: a, b: b}
+	if raw := C.RawMatrix(); raw.Stride == m {
+		p.C = raw.Data[:n*m] // read only
+	} else {
+		p.C = make([]float64, 0, n*m)
+		for i := 0; i < n; i++ {
+			p.C = append(p.C, C.RawRowView(i)...)
 		}
 	}
 	p.loga, p.logb = logs(a), logs(b)
 	return p, nil
+}
+
+// Ct returns the transposed cost, so that g-updates read contiguous rows too.
+func (p *problem) Ct() []float64 {
+	if p.ctCache == nil {
+		p.ctCache = make([]float64, p.n*p.m)
+		const blk = 64
+		for i0 := 0; i0 < p.n; i0 += blk {
+			for j0 := 0; j0 < p.m; j0 += blk {
+				for i := i0; i < min(i0+blk, p.n); i++ {
+					for j := j0; j < min(j0+blk, p.m); j++ {
+						p.ctCache[j*p.n+i] = p.C[i*p.m+j]
+					}
+				}
+			}
+		}
+	}
+	return p.ctCache
+}
+
+// maxC is the largest cost entry, the default start of ε-scaling.
+func (p *problem) maxC() float64 {
+	mx := 0.0
+	for _, v := range p.C {
+		mx = max(mx, v)
+	}
+	return mx
 }
 
 func logs(w []float64) []float64 {
@@ -237,19 +272,26 @@ func softminRow(row, shift, z []float64, eps float64) float64 {
 	}
 	s := 0.0
 	for _, v := range z {
-		s += math.Exp(v - mx)
+		s += fastExp(v - mx)
 	}
 	return -eps * (mx + math.Log(s))
 }
 
-// rowError returns ‖P1 − a‖₁ for the plan of (f, g) given fNew = softmin of g, using
-// (P1)_i = a_i exp((f_i − fNew_i)/ε): the error comes free with the next update.
-func rowError(a, f, fNew []float64, eps float64) float64 {
+// rowError returns ‖P1 − a‖_norm for the plan of (f, g) given fNew = softmin of g,
+// using (P1)_i = a_i exp((f_i − fNew_i)/ε): the error comes free with the next update.
+func rowError(a, f, fNew []float64, eps float64, norm int) float64 {
 	e := 0.0
 	for i, ai := range a {
 		if ai > 0 {
-			e += ai * math.Abs(math.Expm1((f[i]-fNew[i])/eps))
+			d := ai * math.Abs(math.Expm1((f[i]-fNew[i])/eps))
+			if norm == 2 {
+				d *= d
+			}
+			e += d
 		}
+	}
+	if norm == 2 {
+		return math.Sqrt(e)
 	}
 	return e
 }
@@ -262,32 +304,28 @@ func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {
 	if o.EpsScaling > 0 {
 		start := o.EpsStart
 		if start == 0 {
-			start = p.maxC
+			start = p.maxC()
 		}
 		for e := start; e > eps && it < o.MaxIter; e *= o.EpsScaling {
 			softmin(f, p.C, p.n, p.m, g, p.logb, e)
-			softmin(g, p.Ct, p.m, p.n, f, p.loga, e)
+			softmin(g, p.Ct(), p.m, p.n, f, p.loga, e)
 			it++
 		}
 	}
 	res := &SinkhornResult{Eps: eps, Method: o.Method}
 	var converged bool
+	var sp *scaledPlan
 	if o.Method == Stabilized {
 		var ok bool
 		var used int
-		f, g, used, converged, ok = p.stabilized(f, g, eps, o, it, res)
+		f, g, sp, used, converged, ok = p.stabilized(f, g, eps, o, it, res)
 		it += used
 		if !ok {
+			// The kernel underflowed: finish in the log domain from the last finite iterate.
+			var more int
 			res.Method = LogDomain
-		}
-		if !ok || !converged {
-			// Either the kernel underflowed (finish in the log domain) or the cap was
-			// reached; in both cases the potentials in hand are the best iterate.
-			if !ok {
-				var more int
-				f, g, more, converged = p.logDomain(f, g, eps, o, it)
-				it += more
-			}
+			f, g, more, converged = p.logDomain(f, g, eps, o, it)
+			it += more
 		}
 	} else {
 		var used int
@@ -295,7 +333,7 @@ func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {
 		it += used
 	}
 	res.Iterations = it
-	p.finish(res, f, g, eps, o.Plan)
+	p.finish(res, f, g, eps, o.Plan, sp)
 	res.Converged = converged && !math.IsNaN(res.Dual) && !math.IsInf(res.Dual, 0)
 	return res
 }
@@ -310,7 +348,7 @@ func (p *problem) logDomain(f, g []float64, eps float64, o SinkhornOptions, done
 	for {
 		softmin(fNew, p.C, p.n, p.m, g, p.logb, eps)
 		if measured {
-			e := rowError(p.a, f, fNew, eps)
+			e := rowError(p.a, f, fNew, eps, o.ErrorNorm)
 			if e <= o.Tol {
 				return f, g, iters, true
 			}
@@ -319,14 +357,15 @@ func (p *problem) logDomain(f, g []float64, eps float64, o SinkhornOptions, done
 			}
 		}
 		f, fNew = fNew, f
-		softmin(g, p.Ct, p.m, p.n, f, p.loga, eps)
+		softmin(g, p.Ct(), p.m, p.n, f, p.loga, eps)
 		iters++
 		measured = true
 	}
 }
 
-// finish fills the result from log-domain potentials in one pass over the plan.
-func (p *problem) finish(res *SinkhornResult, f, g []float64, eps float64, wantPlan bool) {
+// finish fills the result from the potentials in one pass over the plan. With sp the
+// plan entries come from the scaling-domain kernel (no exp), else from f and g.
+func (p *problem) finish(res *SinkhornResult, f, g []float64, eps float64, wantPlan bool, sp *scaledPlan) {
 	n, m := p.n, p.m
 	if wantPlan {
 		res.Plan = mat.NewDense(n, m, nil)
@@ -334,36 +373,41 @@ func (p *problem) finish(res *SinkhornResult, f, g []float64, eps float64, wantP
 	blocks := numBlocks()
 	colSums := make([][]float64, blocks)
 	lin := make([]float64, blocks)
-	kl := make([]float64, blocks)
 	rowSums := make([]float64, n)
 	parallelRange(n, m, func(blk, lo, hi int) {
 		cs := make([]float64, m)
 		colSums[blk] = cs
 		inv := 1 / eps
+		prow := make([]float64, m)
 		for i := lo; i < hi; i++ {
 			if p.a[i] == 0 {
 				continue
 			}
 			row := p.C[i*m : (i+1)*m]
-			rs := 0.0
-			for j, c := range row {
-				if p.b[j] == 0 {
-					continue
+			if sp != nil {
+				ui, krow := sp.u[i], sp.K[i*m:(i+1)*m]
+				for j := range prow {
+					prow[j] = ui * krow[j] * sp.v[j]
 				}
-				z := (f[i] + g[j] - c) * inv
-				P := math.Exp(p.loga[i] + p.logb[j] + z)
-				rs += P
-				cs[j] += P
-				lin[blk] += P * c
-				kl[blk] += P * z
-				if wantPlan {
-					res.Plan.Set(i, j, P)
+			} else {
+				for j, c := range row {
+					prow[j] = fastExp(p.loga[i] + p.logb[j] + (f[i]+g[j]-c)*inv)
 				}
 			}
+			rs, li := 0.0, 0.0
+			for j, P := range prow {
+				rs += P
+				cs[j] += P
+				li += P * row[j]
+			}
 			rowSums[i] = rs
+			lin[blk] += li // per row, not per entry: the blocks share a cache line
+			if wantPlan {
+				res.Plan.SetRow(i, prow)
+			}
 		}
 	})
-	colErr := 0.0
+	colErr, dotG := 0.0, 0.0
 	for j := 0; j < m; j++ {
 		s := 0.0
 		for _, cs := range colSums {
@@ -372,17 +416,25 @@ func (p *problem) finish(res *SinkhornResult, f, g []float64, eps float64, wantP
 			}
 		}
 		colErr += math.Abs(s - p.b[j])
+		if s > 0 {
+			dotG += s * g[j]
+		}
 	}
-	rowErr := 0.0
+	rowErr, dotF := 0.0, 0.0
 	for i, s := range rowSums {
 		rowErr += math.Abs(s - p.a[i])
+		if s > 0 {
+			dotF += s * f[i]
+		}
 	}
+	res.LinearCost = floats.Sum(lin)
+	// Σ P log(P/(a⊗b)) = Σ P (f_i + g_j − C_ij)/ε = (⟨P1,f⟩ + ⟨Pᵀ1,g⟩ − ⟨P,C⟩)/ε.
+	res.KL = (dotF + dotG - res.LinearCost) / eps
+	res.Cost = res.LinearCost + eps*res.KL
 	shift := (floats.Dot(p.a, f) - floats.Dot(p.b, g)) / 2
 	floats.AddConst(-shift, f)
 	floats.AddConst(shift, g)
 	res.F, res.G = f, g
-	res.LinearCost, res.KL = floats.Sum(lin), floats.Sum(kl)
-	res.Cost = res.LinearCost + eps*res.KL
 	res.Dual = floats.Dot(p.a, f) + floats.Dot(p.b, g)
 	res.MarginalError = rowErr + colErr
 }

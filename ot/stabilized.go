@@ -13,22 +13,12 @@ import (
 // When a scaling leaves [e^−τ, e^τ] it is absorbed into α, β and K is rebuilt.
 // ok = false reports that the kernel underflowed (a zero row or column sum); the
 // returned potentials are then those of the last finite iterate.
-func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, done int, res *SinkhornResult) (_, _ []float64, iters int, converged, ok bool) {
+func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, done int, res *SinkhornResult) (_, _ []float64, plan *scaledPlan, iters int, converged, ok bool) {
 	n, m := p.n, p.m
 	alpha, beta := append([]float64(nil), f...), append([]float64(nil), g...)
 	K := make([]float64, n*m)
-	rebuild := func() {
-		parallelRange(n, m, func(_, lo, hi int) {
-			inv := 1 / eps
-			for i := lo; i < hi; i++ {
-				row, krow := p.C[i*m:(i+1)*m], K[i*m:(i+1)*m]
-				for j, c := range row {
-					krow[j] = math.Exp((alpha[i] + beta[j] - c) * inv)
-				}
-			}
-		})
-	}
-	rebuild()
+	// The kernel is (re)built inside the next sweep, row by row, while each row is hot.
+	stale := true
 	u, v := make([]float64, n), make([]float64, m)
 	uNew, vNew := make([]float64, n), make([]float64, m)
 	// u = a, v = b make the first iterate's potentials exactly (f, g).
@@ -40,8 +30,9 @@ func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, don
 		acc[k] = make([]float64, m)
 	}
 	errs := make([]float64, blocks)
-	potentials := func() ([]float64, []float64) {
-		return p.fromScalings(alpha, beta, u, v, eps)
+	potentials := func() ([]float64, []float64, *scaledPlan) {
+		f, g := p.fromScalings(alpha, beta, u, v, eps)
+		return f, g, &scaledPlan{K: K, u: u, v: v}
 	}
 	measured := false
 	for {
@@ -50,34 +41,48 @@ func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, don
 			errs[k] = 0
 		}
 		parallelRange(n, m, func(blk, lo, hi int) {
-			w, e := acc[blk], 0.0
+			w, e, inv := acc[blk], 0.0, 1/eps
 			for i := lo; i < hi; i++ {
+				row := K[i*m : (i+1)*m]
+				if stale {
+					for j, c := range p.C[i*m : (i+1)*m] {
+						row[j] = (alpha[i] + beta[j] - c) * inv
+					}
+					expSlice(row)
+				}
 				if p.a[i] == 0 {
 					uNew[i] = 0
 					continue
 				}
-				row := K[i*m : (i+1)*m]
 				s := floats.Dot(row, v)
-				e += math.Abs(u[i]*s - p.a[i])
+				d := math.Abs(u[i]*s - p.a[i])
+				if o.ErrorNorm == 2 {
+					d *= d
+				}
+				e += d
 				uNew[i] = p.a[i] / s
 				floats.AddScaled(w, uNew[i], row)
 			}
 			errs[blk] = e
 		})
+		stale = false
 		if measured {
 			e := floats.Sum(errs)
+			if o.ErrorNorm == 2 {
+				e = math.Sqrt(e)
+			}
 			if e <= o.Tol {
-				f, g := potentials()
-				return f, g, iters, true, true
+				f, g, sp := potentials()
+				return f, g, sp, iters, true, true
 			}
 			if math.IsNaN(e) {
-				f, g := potentials()
-				return f, g, iters, false, false
+				f, g, _ := potentials()
+				return f, g, nil, iters, false, false
 			}
 		}
 		if done+iters >= o.MaxIter {
-			f, g := potentials()
-			return f, g, iters, false, true
+			f, g, sp := potentials()
+			return f, g, sp, iters, false, true
 		}
 		for k := 1; k < blocks; k++ {
 			floats.Add(acc[0], acc[k])
@@ -90,8 +95,8 @@ func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, don
 			}
 		}
 		if !scalingsOK(uNew, p.a) || !scalingsOK(vNew, p.b) {
-			f, g := potentials()
-			return f, g, iters, false, false
+			f, g, _ := potentials()
+			return f, g, nil, iters, false, false
 		}
 		u, uNew = uNew, u
 		v, vNew = vNew, v
@@ -100,11 +105,14 @@ func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, don
 		if outside(u, p.a, o.AbsorbAt) || outside(v, p.b, o.AbsorbAt) {
 			absorb(alpha, u, p.a, eps)
 			absorb(beta, v, p.b, eps)
-			rebuild()
+			stale = true
 			res.Absorptions++
 		}
 	}
 }
+
+// scaledPlan is the plan P_ij = u_i K_ij v_j of a scaling-domain iterate.
+type scaledPlan struct{ K, u, v []float64 }
 
 // scalingsOK reports that every scaling of a positive weight is finite and positive.
 func scalingsOK(u, w []float64) bool {
@@ -153,21 +161,27 @@ func (p *problem) fromScalings(alpha, beta, u, v []float64, eps float64) (f, g [
 			g[j] = beta[j] + eps*(math.Log(v[j])-p.logb[j])
 		}
 	}
-	fillZeroWeight(f, p.a, p.C, p.m, g, p.logb, eps)
-	fillZeroWeight(g, p.b, p.Ct, p.n, f, p.loga, eps)
+	fillZeroWeight(f, p.a, g, p.logb, eps, func(i int, _ []float64) []float64 { return p.C[i*p.m : (i+1)*p.m] })
+	fillZeroWeight(g, p.b, f, p.loga, eps, func(j int, col []float64) []float64 {
+		for i := range col {
+			col[i] = p.C[i*p.m+j]
+		}
+		return col
+	})
 	return f, g
 }
 
-// fillZeroWeight sets f_i = c-transform of h for every i with w_i = 0.
-func fillZeroWeight(f, w, M []float64, cols int, h, logw []float64, eps float64) {
-	var shift, z []float64
+// fillZeroWeight sets f_i = c-transform of h for every i with w_i = 0; costRow(i, buf)
+// returns the costs from point i to the other side's points, in buf if it must copy.
+func fillZeroWeight(f, w, h, logw []float64, eps float64, costRow func(i int, buf []float64) []float64) {
+	var shift, z, buf []float64
 	for i, wi := range w {
 		if wi > 0 {
 			continue
 		}
 		if shift == nil {
-			shift, z = softminShift(h, logw, eps), make([]float64, cols)
+			shift, z, buf = softminShift(h, logw, eps), make([]float64, len(h)), make([]float64, len(h))
 		}
-		f[i] = softminRow(M[i*cols:(i+1)*cols], shift, z, eps)
+		f[i] = softminRow(costRow(i, buf), shift, z, eps)
 	}
 }

@@ -96,8 +96,8 @@ func costMatrix(C *mat.Dense, n, m int) error {
 		return invalid("cost matrix is %d×%d but the weights give %d×%d", r, c, n, m)
 	}
 	for i := 0; i < r; i++ {
-		for j := 0; j < c; j++ {
-			if v := C.At(i, j); math.IsNaN(v) || math.IsInf(v, 0) {
+		for j, v := range C.RawRowView(i) {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return invalid("cost[%d,%d] is %v", i, j, v)
 			}
 		}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// plotSeed draws time against histogram dimension, log–log, one line per solver
+// (impl and γ) found among the seedplot rows.
+func plotSeed(file string, rows []row) error {
+	series := map[string]plotter.XYs{}
+	var names []string
+	for _, r := range rows {
+		if r["bench"] != "seedplot" {
+			continue
+		}
+		dim, okD := number(r["dim"])
+		ms, okM := number(r["ms"])
+		if !okD || !okM || ms <= 0 {
+			continue
+		}
+		name := fmt.Sprint(r["impl"])
+		if g, ok := number(r["gamma"]); ok {
+			name += fmt.Sprintf(" γ=%g", g)
+		}
+		if _, seen := series[name]; !seen {
+			names = append(names, name)
+		}
+		series[name] = append(series[name], plotter.XY{X: dim, Y: ms})
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("plot: no seedplot rows to draw")
+	}
+	slices.Sort(names)
+	p := plot.New()
+	p.Title.Text = "Exact OT vs Sinkhorn (marginal tolerance 1e-2)"
+	p.X.Label.Text = "histogram dimension"
+	p.Y.Label.Text = "time (ms)"
+	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
+	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{}, plot.LogTicks{}
+	p.Legend.Top, p.Legend.Left = true, true
+	var args []any
+	for _, n := range names {
+		args = append(args, n, series[n])
+	}
+	if err := plotutil.AddLinePoints(p, args...); err != nil {
+		return err
+	}
+	return p.Save(7*vg.Inch, 5*vg.Inch, file)
+}
+
+func number(v any) (float64, bool) {
+	f, ok := v.(float64)
+	if !ok {
+		if i, isInt := v.(int); isInt {
+			return float64(i), true
+		}
+	}
+	return f, ok
+}
