@@ -261,3 +261,32 @@ func TestMMDGradients(t *testing.T) {
 		t.Errorf("negative bandwidth: %v", err)
 	}
 }
+
+// As ε → 0, S_ε tends to the exact OT cost (OT_ε(α,α) → 0) and so does Genevay's primal
+// form, to twice that cost; the gap shrinks with ε.
+func TestDivergenceSmallEpsLimit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 30))
+	x, y := randCloud(rng, 12, 2, 0), randCloud(rng, 10, 2, 1)
+	a, b := randWeights(rng, 12), randWeights(rng, 10)
+	ex, err := ExactPoints(x, y, a, b, SqEuclidean, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev, prevP := math.Inf(1), math.Inf(1)
+	for _, eps := range []float64{0.1, 0.01, 0.001} {
+		o := &SinkhornOptions{Method: Stabilized, EpsScaling: 0.7, Tol: 1e-9, MaxIter: 200000}
+		r, err := SinkhornDivergence(x, y, a, b, SqEuclidean, eps, o, false)
+		if err != nil || !r.Converged {
+			t.Fatalf("ε=%g: %v, converged %v", eps, err, r != nil && r.Converged)
+		}
+		gap, gapP := relErr(r.Value, ex.Cost), relErr(r.Primal/2, ex.Cost)
+		if gap >= prev || gapP >= prevP {
+			t.Errorf("ε=%g: gaps to W %.3g (dual), %.3g (primal) did not shrink from %.3g, %.3g", eps, gap, gapP, prev, prevP)
+		}
+		prev, prevP = gap, gapP
+		t.Logf("ε=%g: S_ε = %.8g, exact %.8g, primal/2 = %.8g", eps, r.Value, ex.Cost, r.Primal/2)
+	}
+	if prev > 1e-3 || prevP > 1e-3 {
+		t.Errorf("at ε=1e-3, S_ε is %.3g and the primal form %.3g away from the exact cost", prev, prevP)
+	}
+}
