@@ -7,14 +7,6 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// Gradients of a discrepancy between the measures (x, a) and (y, b).
-type Gradients struct {
-	X, Y *mat.Dense // with respect to the point positions, n×d and m×d
-	// A, B are with respect to the weights. The weights live on the simplex, so only
-	// differences of entries matter: a step δa with Σδa = 0 changes the value by ⟨A,δa⟩.
-	A, B []float64
-}
-
 // DivergenceResult is the output of SinkhornDivergence.
 type DivergenceResult struct {
 	// Value is the debiased Sinkhorn divergence in dual form (Feydy et al. 2019),
@@ -121,81 +113,4 @@ func average(f, t []float64) {
 	for i := range f {
 		f[i] = (f[i] + t[i]) / 2
 	}
-}
-
-// addPointGrad adds w·∂OT_ε/∂x (or ∂/∂y when wrtY) at potentials (f, g): by the
-// envelope theorem, Σ_j P_ij ∇_x c(x_i, y_j). For quadratic costs this is
-// 2s·(diag(P1)x − P y), two GEMM-shaped products; other powers go pair by pair.
-func (p *problem) addPointGrad(dst *mat.Dense, w float64, x, y *mat.Dense, f, g []float64, c Cost, eps float64, wrtY bool) {
-	P := mat.NewDense(p.n, p.m, nil)
-	parallelRange(p.n, p.m, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			row := P.RawRowView(i)
-			for j := range row {
-				row[j] = fastExp(p.loga[i] + p.logb[j] + (f[i]+g[j]-p.C[i*p.m+j])/eps)
-			}
-		}
-	})
-	var Pm mat.Matrix = P
-	if wrtY {
-		Pm, x, y = P.T(), y, x
-	}
-	addPlanGrad(dst, w, x, y, Pm, c)
-}
-
-// addPlanGrad adds w·Σ_j P_ij ∇_x c(x_i, y_j) to dst for a dense plan P.
-func addPlanGrad(dst *mat.Dense, w float64, x, y *mat.Dense, P mat.Matrix, c Cost) {
-	n, d := x.Dims()
-	_, m := P.Dims()
-	if c.Power == 2 {
-		var Py mat.Dense
-		Py.Mul(P, y)
-		s := 2 * c.Scale * w
-		for i := 0; i < n; i++ {
-			r := 0.0
-			for j := 0; j < m; j++ {
-				r += P.At(i, j)
-			}
-			gi, xi, pyi := dst.RawRowView(i), x.RawRowView(i), Py.RawRowView(i)
-			for k := 0; k < d; k++ {
-				gi[k] += s * (r*xi[k] - pyi[k])
-			}
-		}
-		return
-	}
-	for i := 0; i < n; i++ {
-		gi := dst.RawRowView(i)
-		for j := 0; j < m; j++ {
-			if pij := P.At(i, j); pij != 0 {
-				c.AddGradX(gi, w*pij, x.RawRowView(i), y.RawRowView(j))
-			}
-		}
-	}
-}
-
-// SinkhornGradients returns the gradients of OT_ε(α,β) at a converged solve res of
-// SinkhornPoints(x, y, a, b, c, …): Σ_j P_ij ∇_x c(x_i, y_j) for the points, and the
-// potentials F, G for the weights.
-func SinkhornGradients(x, y *mat.Dense, a, b []float64, c Cost, res *SinkhornResult) (*Gradients, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	if err := pointPair(x, y); err != nil {
-		return nil, err
-	}
-	c = c.orDefault()
-	n, d := x.Dims()
-	m, _ := y.Dims()
-	p, err := newProblem(a, b, c.matrix(x, y), n, m)
-	if err != nil {
-		return nil, err
-	}
-	if res == nil || len(res.F) != n || len(res.G) != m {
-		return nil, invalid("sinkhorn result does not match %d×%d points", n, m)
-	}
-	gr := &Gradients{X: mat.NewDense(n, d, nil), Y: mat.NewDense(m, d, nil),
-		A: append([]float64(nil), res.F...), B: append([]float64(nil), res.G...)}
-	p.addPointGrad(gr.X, 1, x, y, res.F, res.G, c, res.Eps, false)
-	p.addPointGrad(gr.Y, 1, x, y, res.F, res.G, c, res.Eps, true)
-	return gr, nil
 }
