@@ -14,9 +14,9 @@ var tight = &SinkhornOptions{Tol: 1e-13, MaxIter: 200000}
 
 func TestDivergenceFixtures(t *testing.T) {
 	for _, name := range []string{"divergence_eps0.1", "divergence_eps1", "divergence_eps100"} {
-		fx := readFixture(t, name)
-		x, y := fxMat(fx["x"]), fxMat(fx["y"])
-		a, b, eps := fxVec(fx["a"]), fxVec(fx["b"]), fxNum(fx["eps"])
+		fx := loadFixture(t, name)
+		x, y := fixtureDense(t, fx, "x"), fixtureDense(t, fx, "y")
+		a, b, eps := fixtureFloats(t, fx, "a"), fixtureFloats(t, fx, "b"), fixtureFloat(t, fx, "eps")
 		for _, method := range []SinkhornMethod{LogDomain, Stabilized} {
 			o := *tight
 			o.Method = method
@@ -31,8 +31,8 @@ func TestDivergenceFixtures(t *testing.T) {
 				field string
 				got   float64
 			}{{"ot_xy", r.XY.Dual}, {"ot_xx", r.XX.Dual}, {"ot_yy", r.YY.Dual}, {"divergence", r.Value}} {
-				if e := relErr(c.got, fxNum(fx[c.field])); e > 1e-8 {
-					t.Errorf("%s %v: %s = %.15g, want %.15g (rel %.2g)", name, method, c.field, c.got, fxNum(fx[c.field]), e)
+				if e := relErr(c.got, fixtureFloat(t, fx, c.field)); e > 1e-8 {
+					t.Errorf("%s %v: %s = %.15g, want %.15g (rel %.2g)", name, method, c.field, c.got, fixtureFloat(t, fx, c.field), e)
 				}
 			}
 		}
@@ -216,14 +216,14 @@ func TestDivergenceGradients(t *testing.T) {
 }
 
 func TestMMDFixture(t *testing.T) {
-	fx := readFixture(t, "mmd_energy")
-	x, y, a, b := fxMat(fx["x"]), fxMat(fx["y"]), fxVec(fx["a"]), fxVec(fx["b"])
+	fx := loadFixture(t, "mmd_energy")
+	x, y, a, b := fixtureDense(t, fx, "x"), fixtureDense(t, fx, "y"), fixtureFloats(t, fx, "a"), fixtureFloats(t, fx, "b")
 	e, _, err := EnergyDistance(x, y, a, b, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := relErr(e, fxNum(fx["energy_distance"])); r > 1e-12 {
-		t.Errorf("energy distance %.15g, want %.15g", e, fxNum(fx["energy_distance"]))
+	if r := relErr(e, fixtureFloat(t, fx, "energy_distance")); r > 1e-12 {
+		t.Errorf("energy distance %.15g, want %.15g", e, fixtureFloat(t, fx, "energy_distance"))
 	}
 	for s, want := range fx["gaussian"].(map[string]any) {
 		var sigma float64

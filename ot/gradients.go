@@ -1,7 +1,6 @@
 package ot
 
 import (
-
 	"gonum.org/v1/gonum/mat"
 )
 

@@ -4,49 +4,12 @@ import (
 	"errors"
 	"math/rand/v2"
 
-	"encoding/json"
 	"gonum.org/v1/gonum/floats"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
 )
-
-func readFixture(t testing.TB, name string) map[string]any {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", name+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return out
-}
-
-func fxVec(v any) []float64 {
-	l := v.([]any)
-	out := make([]float64, len(l))
-	for i, x := range l {
-		out[i] = x.(float64)
-	}
-	return out
-}
-
-func fxMat(v any) *mat.Dense {
-	rows := v.([]any)
-	r0 := fxVec(rows[0])
-	M := mat.NewDense(len(rows), len(r0), nil)
-	for i, r := range rows {
-		M.SetRow(i, fxVec(r))
-	}
-	return M
-}
-
-func fxNum(v any) float64 { return v.(float64) }
 
 func relErr(got, want float64) float64 {
 	return math.Abs(got-want) / math.Max(math.Abs(want), 1e-300)
@@ -62,9 +25,9 @@ func maxAbsDiff(a, b []float64) float64 {
 
 func TestSinkhornFixtures(t *testing.T) {
 	for _, name := range []string{"sinkhorn_eps1_uniform", "sinkhorn_eps0.05_weighted", "sinkhorn_eps0.01_uniform"} {
-		fx := readFixture(t, name)
-		x, y := fxMat(fx["x"]), fxMat(fx["y"])
-		a, b, eps := fxVec(fx["a"]), fxVec(fx["b"]), fxNum(fx["eps"])
+		fx := loadFixture(t, name)
+		x, y := fixtureDense(t, fx, "x"), fixtureDense(t, fx, "y")
+		a, b, eps := fixtureFloats(t, fx, "a"), fixtureFloats(t, fx, "b"), fixtureFloat(t, fx, "eps")
 		methods := []SinkhornMethod{LogDomain, Stabilized}
 		if eps < 0.05 {
 			// POT needed ~4e5 iterations here: too slow for the log domain in a unit test;
@@ -84,18 +47,18 @@ func TestSinkhornFixtures(t *testing.T) {
 					field string
 					got   float64
 				}{{"ot_eps", res.Cost}, {"dual", res.Dual}, {"linear_cost", res.LinearCost}, {"kl", res.KL}} {
-					if e := relErr(c.got, fxNum(fx[c.field])); e > 1e-8 {
-						t.Errorf("%s = %.15g, want %.15g (rel err %.2g)", c.field, c.got, fxNum(fx[c.field]), e)
+					if e := relErr(c.got, fixtureFloat(t, fx, c.field)); e > 1e-8 {
+						t.Errorf("%s = %.15g, want %.15g (rel err %.2g)", c.field, c.got, fixtureFloat(t, fx, c.field), e)
 					}
 				}
 				scale := math.Max(1, math.Abs(res.Dual))
-				if d := maxAbsDiff(res.F, fxVec(fx["f"])); d > 1e-8*scale {
+				if d := maxAbsDiff(res.F, fixtureFloats(t, fx, "f")); d > 1e-8*scale {
 					t.Errorf("f differs by %g", d)
 				}
-				if d := maxAbsDiff(res.G, fxVec(fx["g"])); d > 1e-8*scale {
+				if d := maxAbsDiff(res.G, fixtureFloats(t, fx, "g")); d > 1e-8*scale {
 					t.Errorf("g differs by %g", d)
 				}
-				P := fxMat(fx["plan"])
+				P := fixtureDense(t, fx, "plan")
 				if !mat.EqualApprox(res.Plan, P, 1e-10) {
 					t.Errorf("plan differs from POT's")
 				}
