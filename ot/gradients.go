@@ -76,8 +76,9 @@ func (p *problem) addPointGrad(dst *mat.Dense, w float64, x, y *mat.Dense, f, g 
 		for i := lo; i < hi; i++ {
 			row := P.RawRowView(i)
 			for j := range row {
-				row[j] = fastExp(p.loga[i] + p.logb[j] + (f[i]+g[j]-p.C[i*p.m+j])/eps)
+				row[j] = p.loga[i] + p.logb[j] + (f[i]+g[j]-p.C[i*p.m+j])/eps
 			}
+			expSlice(row)
 		}
 	})
 	var Pm mat.Matrix = P

@@ -270,11 +270,11 @@ func softminRow(row, shift, z []float64, eps float64) float64 {
 		z[j] = shift[j] - c*inv
 		mx = max(mx, z[j])
 	}
-	s := 0.0
-	for _, v := range z {
-		s += fastExp(v - mx)
+	for j := range z {
+		z[j] -= mx
 	}
-	return -eps * (mx + math.Log(s))
+	expSlice(z)
+	return -eps * (mx + math.Log(floats.Sum(z)))
 }
 
 // rowError returns ‖P1 − a‖_norm for the plan of (f, g) given fNew = softmin of g,
@@ -391,8 +391,9 @@ func (p *problem) finish(res *SinkhornResult, f, g []float64, eps float64, wantP
 				}
 			} else {
 				for j, c := range row {
-					prow[j] = fastExp(p.loga[i] + p.logb[j] + (f[i]+g[j]-c)*inv)
+					prow[j] = p.loga[i] + p.logb[j] + (f[i]+g[j]-c)*inv
 				}
+				expSlice(prow)
 			}
 			rs, li := 0.0, 0.0
 			for j, P := range prow {

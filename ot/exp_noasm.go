@@ -1,0 +1,6 @@
+//go:build !amd64 || purego
+
+package ot
+
+// expSlice replaces every x in v by e^x (within 2 ulp, subnormal results flushed).
+func expSlice(v []float64) { expSliceGo(v) }
