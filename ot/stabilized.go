@@ -54,14 +54,14 @@ func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, don
 					uNew[i] = 0
 					continue
 				}
-				s := floats.Dot(row, v)
+				s := dot(row, v)
 				d := math.Abs(u[i]*s - p.a[i])
 				if o.ErrorNorm == 2 {
 					d *= d
 				}
 				e += d
 				uNew[i] = p.a[i] / s
-				floats.AddScaled(w, uNew[i], row)
+				axpy(uNew[i], row, w)
 			}
 			errs[blk] = e
 		})

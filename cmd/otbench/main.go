@@ -49,6 +49,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	maxDim := fs.Int("maxdim", 4096, "largest seedplot dimension")
 	plotFile := fs.String("plot", "", "draw the seedplot figure to this PNG file")
 	refFile := fs.String("ref", "", "reference.py JSONL output to add to the plot")
+	dumpFile := fs.String("dump", "", "write the seedplot instances (points, a, b) as JSON, for bench/seedplot_same.py")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,8 +78,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if want["seedplot"] {
-		if err := benchSeedplot(emit, stderr, *reps, *maxDim); err != nil {
+		instances, err := benchSeedplot(emit, stderr, *reps, *maxDim)
+		if err != nil {
 			return err
+		}
+		if *dumpFile != "" {
+			if err := writeJSON(*dumpFile, instances); err != nil {
+				return err
+			}
 		}
 	}
 	if *plotFile != "" {
@@ -153,12 +160,19 @@ func benchExact(emit func(row) error, stderr io.Writer) error {
 	return nil
 }
 
+// seedInstance is one seedplot problem as written by -dump.
+type seedInstance struct {
+	Dim  int          `json:"dim"`
+	Pts  [][2]float64 `json:"pts"`
+	A, B []float64
+}
+
 // seedProblem draws the slide-47 problem: dim random points in [0,1]², Euclidean cost
 // divided by its median, and two histograms uniform on the simplex (Dirichlet(1)).
-func seedProblem(rng *rand.Rand, dim int) (a, b []float64, C *mat.Dense, err error) {
+func seedProblem(rng *rand.Rand, dim int) (inst seedInstance, C *mat.Dense, err error) {
 	pts := uniformPoints(rng, dim)
 	if C, err = ot.Euclidean.Matrix(pts, pts); err != nil {
-		return nil, nil, nil, err
+		return inst, nil, err
 	}
 	vals := slices.Clone(C.RawMatrix().Data)
 	slices.Sort(vals)
@@ -167,7 +181,11 @@ func seedProblem(rng *rand.Rand, dim int) (a, b []float64, C *mat.Dense, err err
 		med = (vals[len(vals)/2-1] + med) / 2
 	}
 	C.Scale(1/med, C)
-	return dirichlet(rng, dim), dirichlet(rng, dim), C, nil
+	inst = seedInstance{Dim: dim, Pts: make([][2]float64, dim), A: dirichlet(rng, dim), B: dirichlet(rng, dim)}
+	for i := range inst.Pts {
+		inst.Pts[i] = [2]float64{pts.At(i, 0), pts.At(i, 1)}
+	}
+	return inst, C, nil
 }
 
 func dirichlet(rng *rand.Rand, n int) []float64 {
@@ -183,18 +201,21 @@ func dirichlet(rng *rand.Rand, n int) []float64 {
 	return w
 }
 
-func benchSeedplot(emit func(row) error, stderr io.Writer, reps, maxDim int) error {
+func benchSeedplot(emit func(row) error, stderr io.Writer, reps, maxDim int) ([]seedInstance, error) {
 	rng := rand.New(rand.NewPCG(0, 1))
 	var dims []int
 	for d := 64; d <= maxDim; d *= 2 {
 		dims = append(dims, d)
 	}
 	bar := newBar(len(dims), "seedplot", stderr)
+	var instances []seedInstance
 	for _, dim := range dims {
-		a, b, C, err := seedProblem(rng, dim)
+		inst, C, err := seedProblem(rng, dim)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		instances = append(instances, inst)
+		a, b := inst.A, inst.B
 		var cost float64
 		ms, err := medianMs(1, func() error {
 			r, err := ot.Exact(a, b, C, nil)
@@ -204,10 +225,10 @@ func benchSeedplot(emit func(row) error, stderr io.Writer, reps, maxDim int) err
 			return err
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := emit(row{"bench": "seedplot", "impl": "go-exact", "dim": dim, "ms": ms, "cost": cost}); err != nil {
-			return err
+			return nil, err
 		}
 		for _, gamma := range []float64{0.02, 0.1} {
 			var res *ot.SinkhornResult
@@ -219,16 +240,24 @@ func benchSeedplot(emit func(row) error, stderr io.Writer, reps, maxDim int) err
 				return err
 			})
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if err := emit(row{"bench": "seedplot", "impl": "go-sinkhorn-stabilized", "dim": dim, "gamma": gamma,
 				"ms": ms, "iterations": res.Iterations, "marginal_error": res.MarginalError, "cost": res.LinearCost}); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		bar.Add(1)
 	}
-	return nil
+	return instances, nil
+}
+
+func writeJSON(name string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(name, raw, 0o644)
 }
 
 // readRows reads a JSONL file of rows; an empty name gives none.
