@@ -395,14 +395,9 @@ func (p *problem) finish(res *SinkhornResult, f, g []float64, eps float64, wantP
 				}
 				expSlice(prow)
 			}
-			rs, li := 0.0, 0.0
-			for j, P := range prow {
-				rs += P
-				cs[j] += P
-				li += P * row[j]
-			}
-			rowSums[i] = rs
-			lin[blk] += li // per row, not per entry: the blocks share a cache line
+			rowSums[i] = floats.Sum(prow)
+			axpy(1, prow, cs)
+			lin[blk] += dot(prow, row) // per row: the blocks' totals share a cache line
 			if wantPlan {
 				res.Plan.SetRow(i, prow)
 			}
