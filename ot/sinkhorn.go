@@ -334,6 +334,9 @@ func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {
 	}
 	res.Iterations = it
 	p.finish(res, f, g, eps, o.Plan, sp)
+	if sp != nil {
+		putScratch(sp.K)
+	}
 	res.Converged = converged && !math.IsNaN(res.Dual) && !math.IsInf(res.Dual, 0)
 	return res
 }

@@ -37,7 +37,7 @@ func seedBenchProblem(dim int) (a, b []float64, C *mat.Dense) {
 }
 
 func BenchmarkSinkhorn(b *testing.B) {
-	for _, dim := range []int{128, 1024, 4096} {
+	for _, dim := range []int{128, 512, 1024, 4096} {
 		a, w, C := seedBenchProblem(dim)
 		for _, method := range []SinkhornMethod{LogDomain, Stabilized} {
 			for _, gamma := range []float64{0.02, 0.1} {

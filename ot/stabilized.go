@@ -16,7 +16,7 @@ import (
 func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, done int, res *SinkhornResult) (_, _ []float64, plan *scaledPlan, iters int, converged, ok bool) {
 	n, m := p.n, p.m
 	alpha, beta := append([]float64(nil), f...), append([]float64(nil), g...)
-	K := make([]float64, n*m)
+	K := getScratch(n * m) // every row is written before it is read
 	// The kernel is (re)built inside the next sweep, row by row, while each row is hot.
 	stale := true
 	u, v := make([]float64, n), make([]float64, m)
