@@ -14,6 +14,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,6 +36,9 @@ type row map[string]any
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
 		fmt.Fprintln(os.Stderr, "otbench:", err)
 		os.Exit(1)
 	}
@@ -66,6 +70,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("-only: unknown workload %q (want exact, seedplot)", w)
 		}
 	}
+	ref, err := readRows(*refFile) // before the long runs, so a bad path fails fast
+	if err != nil {
+		return err
+	}
 	enc := json.NewEncoder(stdout)
 	var rows []row
 	emit := func(r row) error {
@@ -89,10 +97,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if *plotFile != "" {
-		ref, err := readRows(*refFile)
-		if err != nil {
-			return err
-		}
 		return plotSeed(*plotFile, append(rows, ref...))
 	}
 	return nil

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRunSeedplotAndPlot(t *testing.T) {
+	dir := t.TempDir()
+	plotFile, dumpFile := filepath.Join(dir, "seed.png"), filepath.Join(dir, "inst.json")
+	var out bytes.Buffer
+	err := run([]string{"-only", "seedplot", "-maxdim", "128", "-reps", "1", "-plot", plotFile, "-dump", dumpFile}, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2*3 { // dims 64, 128; exact + two γ each
+		t.Fatalf("%d rows, want 6:\n%s", len(lines), out.String())
+	}
+	for _, l := range lines {
+		var r row
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r["bench"] != "seedplot" || !(r["ms"].(float64) > 0) {
+			t.Errorf("bad row %s", l)
+		}
+		if mErr, ok := r["marginal_error"].(float64); ok && !(mErr < 1) {
+			t.Errorf("Sinkhorn row with marginal error %v", mErr)
+		}
+	}
+	f, err := os.Open(plotFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if img, err := png.Decode(f); err != nil || img.Bounds().Dx() < 100 {
+		t.Errorf("plot is not a sensible PNG: %v", err)
+	}
+	var inst []seedInstance
+	raw, _ := os.ReadFile(dumpFile)
+	if err := json.Unmarshal(raw, &inst); err != nil || len(inst) != 2 || len(inst[1].Pts) != 128 {
+		t.Errorf("dump: %v, %d instances", err, len(inst))
+	}
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"-only", "nope"}, {"-reps", "0"}, {"-plot", "x.png", "-only", "exact", "-ref", "/does/not/exist"}} {
+		if err := run(args, io.Discard, io.Discard); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}
