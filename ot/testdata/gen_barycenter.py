@@ -10,7 +10,8 @@ method="sinkhorn"):
   barycenter_1d_reg0.01_log.json   same inputs, POT method="sinkhorn_log" (starts from u = 1)
   barycenter_1d_reg0.001_log.json  sharper inputs at reg = 1e-3, where exp(-M/reg) underflows
   barycenter_grid.json             POT convolutional_barycenter2d (method="sinkhorn") of three
-                                   images on a 12x9 grid spanning the unit square, cost |x-y|^2
+                                   images on a 12x9 grid spanning the unit square, cost |x-y|^2,
+                                   stabThr=0
 Fields as in ../shared/fixtures/README.md (barycenter kind); the grid fixture has `rows`,
 `cols` and `images` (one row-major image per row) instead of `grid` and `cost`.
 """
@@ -58,11 +59,14 @@ def main():
     imgs = np.array(imgs)
     lam = np.array([0.5, 0.2, 0.3])
     reg = 0.01
+    # stabThr=0: POT's default 1e-30, added to K·U before the log, moves this barycenter by
+    # 2e-7 (its log-domain variant and the dense solvers agree with stabThr=0 to 4e-15).
     bary = ot.bregman.convolutional_barycenter2d(imgs, reg, weights=lam, method="sinkhorn",
-                                                 numItermax=100000, stopThr=1e-13)
+                                                 numItermax=100000, stopThr=1e-13, stabThr=0)
     dump("barycenter_grid.json",
          dict(kind="barycenter_grid", rows=rows, cols=cols, images=imgs.reshape(3, -1), reg=reg,
-              weights=lam, barycenter=bary.reshape(-1), method="convolutional_barycenter2d"))
+              weights=lam, barycenter=bary.reshape(-1), method="convolutional_barycenter2d",
+              stabThr=0))
 
 
 if __name__ == "__main__":
