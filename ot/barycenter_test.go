@@ -311,10 +311,13 @@ func TestBarycenterBadInput(t *testing.T) {
 	nan := mat.DenseCopyOf(C)
 	nan.Set(1, 2, math.NaN())
 	cases := map[string]func() error{
-		"negative":        func() error { _, err := Barycenter([][]float64{u, neg}, g, 0.1, nil, nil); return err },
-		"unnormalized":    func() error { _, err := Barycenter([][]float64{unnorm, u}, g, 0.1, nil, nil); return err },
-		"grid mismatch":   func() error { _, err := Barycenter([][]float64{u, Uniform(5)}, g, 0.1, nil, nil); return err },
-		"cost mismatch":   func() error { _, err := Barycenter([][]float64{Uniform(5)}, DenseSupport(C), 0.1, nil, nil); return err },
+		"negative":      func() error { _, err := Barycenter([][]float64{u, neg}, g, 0.1, nil, nil); return err },
+		"unnormalized":  func() error { _, err := Barycenter([][]float64{unnorm, u}, g, 0.1, nil, nil); return err },
+		"grid mismatch": func() error { _, err := Barycenter([][]float64{u, Uniform(5)}, g, 0.1, nil, nil); return err },
+		"cost mismatch": func() error {
+			_, err := Barycenter([][]float64{Uniform(5)}, DenseSupport(C), 0.1, nil, nil)
+			return err
+		},
 		"lambda simplex":  func() error { _, err := Barycenter([][]float64{u, u}, g, 0.1, []float64{0.7, 0.7}, nil); return err },
 		"lambda negative": func() error { _, err := Barycenter([][]float64{u, u}, g, 0.1, []float64{1.5, -0.5}, nil); return err },
 		"lambda length":   func() error { _, err := Barycenter([][]float64{u, u}, g, 0.1, []float64{1}, nil); return err },
@@ -324,7 +327,10 @@ func TestBarycenterBadInput(t *testing.T) {
 		"nil cost":        func() error { _, err := Barycenter([][]float64{u}, DenseSupport(nil), 0.1, nil, nil); return err },
 		"nan cost":        func() error { _, err := Barycenter([][]float64{u}, DenseSupport(nan), 0.1, nil, nil); return err },
 		"empty grid":      func() error { _, err := Barycenter([][]float64{u}, Grid{Rows: 0, Cols: 6}, 0.1, nil, nil); return err },
-		"bad spacing":     func() error { _, err := Barycenter([][]float64{u}, Grid{Rows: 2, Cols: 3, DX: -1}, 0.1, nil, nil); return err },
+		"bad spacing": func() error {
+			_, err := Barycenter([][]float64{u}, Grid{Rows: 2, Cols: 3, DX: -1}, 0.1, nil, nil)
+			return err
+		},
 		"method": func() error {
 			_, err := Barycenter([][]float64{u}, g, 0.1, nil, &BarycenterOptions{Method: 7})
 			return err
