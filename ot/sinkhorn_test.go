@@ -280,3 +280,5 @@ func TestStabilizedFallsBackOnUnderflow(t *testing.T) {
 		t.Errorf("fallback potentials differ from the log domain's by %g", d)
 	}
 }
+
+func newTestRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed+1)) }

@@ -1,0 +1,294 @@
+package ot
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/mat"
+)
+
+// Unrolled is a fixed number of alternating log-domain Sinkhorn updates from zero
+// potentials, recorded so that its values can be differentiated in reverse mode
+// exactly as autograd would differentiate the loop (Genevay, Peyré, Cuturi 2018):
+//
+//	f_i ← −ε_k log Σ_j b_j exp((g_j − C_ij)/ε_k),  then  g_j ← −ε_k log Σ_i a_i exp((f_i − C_ij)/ε_k)
+//
+// for k = 1…L. The record holds the L+1 potential pairs, O(L(n+m)) numbers, besides
+// the n×m cost: the backward pass rebuilds each step's softmax weights from them
+// instead of keeping L transport plans.
+type Unrolled struct {
+	// Dual is ⟨a,f_L⟩ + ⟨b,g_L⟩, the entropic OT value the iterations estimate.
+	Dual float64
+	// Primal is ⟨P_L, C⟩ with P_L = a⊗b·exp((f_L ⊕ g_L − C)/ε_L), the transport cost of
+	// the last iterate (the loss of Genevay et al. 2018).
+	Primal float64
+	// F, G are the final potentials f_L, g_L.
+	F, G []float64
+	// MarginalError is ‖P_L 1 − a‖₁ (Pᵀ_L 1 = b holds after the last g-update).
+	MarginalError float64
+
+	p      *problem
+	x, y   *mat.Dense
+	cost   Cost
+	eps    []float64
+	fs, gs [][]float64 // fs[k], gs[k] after update k; gs[0] = 0
+}
+
+// EpsSchedule returns L values of ε for Unrolled: eps repeated, or with scaling in
+// (0,1) the annealed sequence max(eps, start·scaling^k) (start 0 means the largest cost),
+// so that early iterations see a smoother problem.
+func EpsSchedule(eps float64, L int, scaling, start float64) ([]float64, error) {
+	if err := epsilon(eps); err != nil {
+		return nil, err
+	}
+	if L < 1 {
+		return nil, invalid("unrolled: L = %d iterations, need at least 1", L)
+	}
+	if scaling != 0 && !(scaling > 0 && scaling < 1) {
+		return nil, invalid("unrolled: ε-scaling factor %v must lie in (0,1)", scaling)
+	}
+	out := make([]float64, L)
+	e := start
+	for k := range out {
+		if scaling == 0 || e <= eps {
+			out[k] = eps
+			continue
+		}
+		out[k] = e
+		e *= scaling
+	}
+	return out, nil
+}
+
+// UnrolledSinkhorn runs len(eps) updates between (x, a) and (y, b) under cost c; eps
+// holds one ε per iteration (see EpsSchedule; 0 entries are replaced by the largest
+// cost, which is what a schedule started at 0 means). x and y may be the same matrix.
+func UnrolledSinkhorn(x, y *mat.Dense, a, b []float64, c Cost, eps []float64) (*Unrolled, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	if err := pointPair(x, y); err != nil {
+		return nil, err
+	}
+	if len(eps) == 0 {
+		return nil, invalid("unrolled: no iterations")
+	}
+	c = c.orDefault()
+	n, _ := x.Dims()
+	m, _ := y.Dims()
+	p, err := newProblem(a, b, c.matrix(x, y), n, m)
+	if err != nil {
+		return nil, err
+	}
+	eps = append([]float64(nil), eps...)
+	for k, e := range eps {
+		if e == 0 {
+			eps[k] = max(p.maxC(), math.SmallestNonzeroFloat64)
+		} else if err := epsilon(e); err != nil {
+			return nil, invalid("unrolled: eps[%d] = %v must be positive and finite", k, e)
+		}
+	}
+	L := len(eps)
+	u := &Unrolled{p: p, x: x, y: y, cost: c, eps: eps, fs: make([][]float64, L+1), gs: make([][]float64, L+1)}
+	u.fs[0], u.gs[0] = make([]float64, n), make([]float64, m)
+	Ct := p.Ct()
+	for k := 1; k <= L; k++ {
+		f, g := make([]float64, n), make([]float64, m)
+		softmin(f, p.C, n, m, u.gs[k-1], p.logb, eps[k-1])
+		softmin(g, Ct, m, n, f, p.loga, eps[k-1])
+		u.fs[k], u.gs[k] = f, g
+	}
+	u.F, u.G = u.fs[L], u.gs[L]
+	u.Dual = floats.Dot(p.a, u.F) + floats.Dot(p.b, u.G)
+	u.Primal, u.MarginalError = u.primal()
+	return u, nil
+}
+
+// planRow writes P_L's row i into dst and returns its sum.
+func (u *Unrolled) planRow(i int, dst []float64) float64 {
+	p, m, eps := u.p, u.p.m, u.eps[len(u.eps)-1]
+	f, g := u.F, u.G
+	for j, c := range p.C[i*m : (i+1)*m] {
+		dst[j] = p.loga[i] + p.logb[j] + (f[i]+g[j]-c)/eps
+	}
+	expSlice(dst)
+	return floats.Sum(dst)
+}
+
+// primal returns ⟨P_L, C⟩ and ‖P_L 1 − a‖₁.
+func (u *Unrolled) primal() (cost, rowErr float64) {
+	p := u.p
+	lin, errs := make([]float64, numBlocks()), make([]float64, numBlocks())
+	parallelRange(p.n, p.m, func(blk, lo, hi int) {
+		row := make([]float64, p.m)
+		for i := lo; i < hi; i++ {
+			s := u.planRow(i, row)
+			lin[blk] += dot(row, p.C[i*p.m:(i+1)*p.m])
+			errs[blk] += math.Abs(s - p.a[i])
+		}
+	})
+	return floats.Sum(lin), floats.Sum(errs)
+}
+
+// Backward adds to gx and gy the gradients, with respect to the points x and y, of
+// dDual·Dual + dPrimal·Primal, differentiated through every iteration. gx and gy may
+// be the same matrix when x and y are (the contributions then add up).
+func (u *Unrolled) Backward(dDual, dPrimal float64, gx, gy *mat.Dense) {
+	Cbar := u.adjointCost(dDual, dPrimal)
+	u.addCostGrad(Cbar, gx, gy)
+}
+
+// BackwardEnvelope adds to gx and gy w·∂OT_ε/∂(x, y) evaluated at the final potentials
+// as if they had converged (the envelope theorem: ∂OT_ε/∂C = P_L), ignoring how the
+// iterations depend on the points.
+func (u *Unrolled) BackwardEnvelope(w float64, gx, gy *mat.Dense) {
+	p := u.p
+	Cbar := mat.NewDense(p.n, p.m, nil)
+	parallelRange(p.n, p.m, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := Cbar.RawRowView(i)
+			u.planRow(i, row)
+			floats.Scale(w, row)
+		}
+	})
+	u.addCostGrad(Cbar, gx, gy)
+}
+
+// addCostGrad maps ∂/∂C to the points: Σ_j C̄_ij ∇_x c(x_i,y_j) and Σ_i C̄_ij ∇_y c(x_i,y_j).
+func (u *Unrolled) addCostGrad(Cbar *mat.Dense, gx, gy *mat.Dense) {
+	addPlanGrad(gx, 1, u.x, u.y, Cbar, u.cost)
+	addPlanGrad(gy, 1, u.y, u.x, Cbar.T(), u.cost)
+}
+
+// adjointCost returns C̄ = ∂(dDual·Dual + dPrimal·Primal)/∂C through all L iterations.
+//
+// With π^g_ij = a_i exp((f^k_i + g^k_j − C_ij)/ε_k) (the softmax weights of the g-update,
+// summing to 1 over i) and π^f_ij = b_j exp((f^k_i + g^{k−1}_j − C_ij)/ε_k) (those of the
+// f-update, summing to 1 over j), ∂g_j/∂f_i = −π^g_ij and ∂g_j/∂C_ij = π^g_ij (a soft
+// c-transform), and likewise for f. Step k of the reverse sweep is
+//
+//	f̄_i −= Σ_j π^g_ij ḡ_j,   C̄_ij += π^g_ij ḡ_j      (through g^k = T_g(f^k, C))
+//	ḡ_j  = −Σ_i π^f_ij f̄_i,  C̄_ij += π^f_ij f̄_i      (through f^k = T_f(g^{k−1}, C))
+//
+// seeded with f̄ = dDual·a + dPrimal·∂Primal/∂f_L, ḡ likewise. Both halves of a step are
+// fused into one pass over the rows, since f̄_i only depends on row i.
+func (u *Unrolled) adjointCost(dDual, dPrimal float64) *mat.Dense {
+	p := u.p
+	n, m, L := p.n, p.m, len(u.eps)
+	Cbar := mat.NewDense(n, m, nil)
+	fbar, gbar := make([]float64, n), make([]float64, m)
+	floats.AddScaled(fbar, dDual, p.a)
+	floats.AddScaled(gbar, dDual, p.b)
+	if dPrimal != 0 {
+		// Primal = Σ P_ij C_ij with P_ij = a_i b_j exp((f_i + g_j − C_ij)/ε):
+		// ∂/∂f_i = Σ_j P_ij C_ij/ε, ∂/∂g_j = Σ_i P_ij C_ij/ε, ∂/∂C_ij = P_ij(1 − C_ij/ε).
+		eps := u.eps[L-1]
+		acc := blockVectors(m)
+		parallelRange(n, m, func(blk, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				row, crow := Cbar.RawRowView(i), p.C[i*m:(i+1)*m]
+				u.planRow(i, row)
+				s := 0.0
+				for j, P := range row {
+					pc := P * crow[j] / eps
+					s += pc
+					acc[blk][j] += dPrimal * pc
+					row[j] = dPrimal * (P - pc)
+				}
+				fbar[i] += dPrimal * s
+			}
+		})
+		sumBlocks(gbar, acc)
+	}
+	acc := blockVectors(m)
+	for k := L; k >= 1; k-- {
+		eps, f, g, gPrev := u.eps[k-1], u.fs[k], u.gs[k], u.gs[k-1]
+		for _, a := range acc {
+			clear(a)
+		}
+		parallelRange(n, m, func(blk, lo, hi int) {
+			pg, pf := make([]float64, m), make([]float64, m)
+			inv := 1 / eps
+			for i := lo; i < hi; i++ {
+				crow, cbar := p.C[i*m:(i+1)*m], Cbar.RawRowView(i)
+				for j, c := range crow {
+					pg[j] = p.loga[i] + (f[i]+g[j]-c)*inv
+					pf[j] = p.logb[j] + (f[i]+gPrev[j]-c)*inv
+				}
+				expSlice(pg)
+				expSlice(pf)
+				// through g^k: ḡ (of step k) flows to f̄_i and to C̄
+				for j := range pg {
+					pg[j] *= gbar[j]
+				}
+				fi := fbar[i] - floats.Sum(pg)
+				axpy(1, pg, cbar)
+				// through f^k: f̄_i flows to ḡ (of step k−1) and to C̄
+				axpy(-fi, pf, acc[blk])
+				axpy(fi, pf, cbar)
+				fbar[i] = 0
+			}
+		})
+		clear(gbar)
+		sumBlocks(gbar, acc)
+	}
+	return Cbar
+}
+
+// blockVectors returns one zeroed length-m accumulator per parallel block.
+func blockVectors(m int) [][]float64 {
+	acc := make([][]float64, numBlocks())
+	for k := range acc {
+		acc[k] = make([]float64, m)
+	}
+	return acc
+}
+
+// sumBlocks adds the per-block accumulators into dst.
+func sumBlocks(dst []float64, acc [][]float64) {
+	for _, a := range acc {
+		floats.Add(dst, a)
+	}
+}
+
+// UnrolledDivergence holds the three unrolled problems of a debiased loss between
+// (x, a) and (y, b): OT(α,β), OT(α,α) and OT(β,β), each run with the same updates.
+type UnrolledDivergence struct {
+	XY, XX, YY *Unrolled
+	// Dual is the Sinkhorn divergence of Feydy et al. (2019):
+	// Dual_xy − ½Dual_xx − ½Dual_yy.
+	Dual float64
+	// Primal is the debiased loss of Genevay et al. (2018):
+	// 2·Primal_xy − Primal_xx − Primal_yy.
+	Primal float64
+}
+
+// UnrolledSinkhornDivergence runs the three problems of S_ε for len(eps) iterations.
+func UnrolledSinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps []float64) (*UnrolledDivergence, error) {
+	xy, err := UnrolledSinkhorn(x, y, a, b, c, eps)
+	if err != nil {
+		return nil, err
+	}
+	xx, _ := UnrolledSinkhorn(x, x, xy.p.a, xy.p.a, c, eps)
+	yy, _ := UnrolledSinkhorn(y, y, xy.p.b, xy.p.b, c, eps)
+	return &UnrolledDivergence{XY: xy, XX: xx, YY: yy,
+		Dual:   xy.Dual - (xx.Dual+yy.Dual)/2,
+		Primal: 2*xy.Primal - xx.Primal - yy.Primal,
+	}, nil
+}
+
+// Backward adds to gx, gy the gradients of dDual·Dual + dPrimal·Primal through all
+// iterations of the three problems.
+func (d *UnrolledDivergence) Backward(dDual, dPrimal float64, gx, gy *mat.Dense) {
+	d.XY.Backward(dDual, 2*dPrimal, gx, gy)
+	d.XX.Backward(-dDual/2, -dPrimal, gx, gx)
+	d.YY.Backward(-dDual/2, -dPrimal, gy, gy)
+}
+
+// BackwardEnvelope adds w times the envelope gradient of the divergence (each OT term
+// differentiated at its final potentials as if converged).
+func (d *UnrolledDivergence) BackwardEnvelope(w float64, gx, gy *mat.Dense) {
+	d.XY.BackwardEnvelope(w, gx, gy)
+	d.XX.BackwardEnvelope(-w/2, gx, gx)
+	d.YY.BackwardEnvelope(-w/2, gy, gy)
+}

@@ -1,0 +1,204 @@
+package ot
+
+import (
+	"math"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+func constEps(eps float64, L int) []float64 {
+	s, _ := EpsSchedule(eps, L, 0, 0)
+	return s
+}
+
+// The fixtures hold PyTorch autograd through exactly these updates: values and all
+// gradients must agree to 1e-8 relative (float64).
+func TestUnrolledFixtures(t *testing.T) {
+	for _, name := range []string{"unrolled_L1", "unrolled_L10", "unrolled_L50"} {
+		t.Run(name, func(t *testing.T) {
+			fx := loadFixture(t, name)
+			x, y := fixtureDense(t, fx, "x"), fixtureDense(t, fx, "y")
+			a, b := fixtureFloats(t, fx, "a"), fixtureFloats(t, fx, "b")
+			eps := constEps(fixtureFloat(t, fx, "eps"), int(fixtureFloat(t, fx, "L")))
+			d, err := UnrolledSinkhornDivergence(x, y, a, b, SqEuclidean, eps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				field string
+				got   float64
+			}{
+				{"dual_xy", d.XY.Dual}, {"primal_xy", d.XY.Primal}, {"dual_xx", d.XX.Dual}, {"dual_yy", d.YY.Dual},
+				{"primal_xx", d.XX.Primal}, {"primal_yy", d.YY.Primal}, {"divergence", d.Dual}, {"genevay", d.Primal},
+			} {
+				if e := relErr(c.got, fixtureFloat(t, fx, c.field)); e > 1e-8 {
+					t.Errorf("%s = %.15g, want %.15g (rel %.2g)", c.field, c.got, fixtureFloat(t, fx, c.field), e)
+				}
+			}
+			if e := maxAbsDiff(d.XY.F, fixtureFloats(t, fx, "f")); e > 1e-8 {
+				t.Errorf("f differs by %g", e)
+			}
+			for _, c := range []struct {
+				name          string
+				dDual, dPrim  float64
+				only          bool // gradient of the xy dual alone
+				fieldX, field string
+			}{
+				{"divergence", 1, 0, false, "grad_divergence_x", "grad_divergence_y"},
+				{"genevay", 0, 1, false, "grad_genevay_x", "grad_genevay_y"},
+				{"dual_xy", 1, 0, true, "grad_dual_xy_x", "grad_dual_xy_y"},
+			} {
+				n, dim := x.Dims()
+				m, _ := y.Dims()
+				gx, gy := mat.NewDense(n, dim, nil), mat.NewDense(m, dim, nil)
+				if c.only {
+					d.XY.Backward(c.dDual, c.dPrim, gx, gy)
+				} else {
+					d.Backward(c.dDual, c.dPrim, gx, gy)
+				}
+				for _, g := range []struct {
+					got   *mat.Dense
+					field string
+				}{{gx, c.fieldX}, {gy, c.field}} {
+					want := fixtureDense(t, fx, g.field)
+					scale := mat.Norm(want, math.Inf(1))
+					var diff mat.Dense
+					diff.Sub(g.got, want)
+					if e := mat.Norm(&diff, math.Inf(1)); e > 1e-8*scale {
+						t.Errorf("%s: %s differs by %.3g (scale %.3g)", c.name, g.field, e, scale)
+					}
+				}
+			}
+		})
+	}
+}
+
+// Central differences of the whole unrolled loss, for costs and ε schedules the
+// fixtures do not cover (an annealed schedule, |x−y| and |x−y|^1.5).
+func TestUnrolledFiniteDifferences(t *testing.T) {
+	rng := newTestRand(41)
+	x, y := randCloud(rng, 6, 3, 0), randCloud(rng, 5, 3, 0.5)
+	a, b := randWeights(rng, 6), randWeights(rng, 5)
+	annealed, _ := EpsSchedule(0.3, 12, 0.6, 4)
+	for _, c := range []Cost{SqEuclidean, Euclidean, PowerCost(1.5)} {
+		for _, eps := range [][]float64{constEps(0.5, 7), annealed} {
+			for _, seed := range [][2]float64{{1, 0}, {0, 1}, {0.3, -0.7}} {
+				value := func(x, y *mat.Dense) float64 {
+					d, err := UnrolledSinkhornDivergence(x, y, a, b, c, eps)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return seed[0]*d.Dual + seed[1]*d.Primal
+				}
+				d, _ := UnrolledSinkhornDivergence(x, y, a, b, c, eps)
+				gx, gy := mat.NewDense(6, 3, nil), mat.NewDense(5, 3, nil)
+				d.Backward(seed[0], seed[1], gx, gy)
+				checkPointGradients(t, c.String(), x, y, gx, gy, value, 1e-6)
+			}
+		}
+	}
+}
+
+// checkPointGradients compares gx, gy with central differences of value.
+func checkPointGradients(t *testing.T, name string, x, y, gx, gy *mat.Dense, value func(x, y *mat.Dense) float64, tol float64) {
+	t.Helper()
+	const h = 1e-6
+	scale := math.Max(1e-3, math.Max(mat.Norm(gx, math.Inf(1)), mat.Norm(gy, math.Inf(1))))
+	for side, P := range []*mat.Dense{x, y} {
+		G := []*mat.Dense{gx, gy}[side]
+		n, d := P.Dims()
+		for i := 0; i < n; i++ {
+			for k := 0; k < d; k++ {
+				v := P.At(i, k)
+				P.Set(i, k, v+h)
+				up := value(x, y)
+				P.Set(i, k, v-h)
+				down := value(x, y)
+				P.Set(i, k, v)
+				if fd := (up - down) / (2 * h); math.Abs(fd-G.At(i, k)) > tol*scale {
+					t.Errorf("%s: ∂/∂%c[%d,%d] = %.10g, finite difference %.10g", name, "xy"[side], i, k, G.At(i, k), fd)
+				}
+			}
+		}
+	}
+}
+
+// With many iterations the unrolled gradient, the envelope gradient and the gradient
+// of the converged divergence agree.
+func TestUnrolledConvergedGradients(t *testing.T) {
+	rng := newTestRand(43)
+	x, y := randCloud(rng, 10, 2, 0), randCloud(rng, 8, 2, 1)
+	d, _ := UnrolledSinkhornDivergence(x, y, nil, nil, SqEuclidean, constEps(1, 300))
+	conv, _ := SinkhornDivergence(x, y, nil, nil, SqEuclidean, 1, tight, true)
+	if relErr(d.Dual, conv.Value) > 1e-10 {
+		t.Errorf("unrolled S = %.15g, converged %.15g", d.Dual, conv.Value)
+	}
+	for _, envelope := range []bool{false, true} {
+		gx, gy := mat.NewDense(10, 2, nil), mat.NewDense(8, 2, nil)
+		if envelope {
+			d.BackwardEnvelope(1, gx, gy)
+		} else {
+			d.Backward(1, 0, gx, gy)
+		}
+		if !mat.EqualApprox(gx, conv.Grad.X, 1e-8) || !mat.EqualApprox(gy, conv.Grad.Y, 1e-8) {
+			t.Errorf("envelope=%v: gradients differ from the converged divergence's", envelope)
+		}
+	}
+}
+
+// From ε = 1e-3 to 1e4, with identical clouds and duplicated points, values and
+// gradients stay finite. For identical clouds the three problems coincide: both losses
+// are exactly 0 for every x, so moving both clouds together changes nothing (gx + gy = 0;
+// each alone need not vanish, as the alternating updates treat the sides differently).
+func TestUnrolledExtremes(t *testing.T) {
+	rng := newTestRand(47)
+	x := randCloud(rng, 12, 2, 0)
+	dup := mat.NewDense(12, 2, nil)
+	dup.Copy(x)
+	dup.SetRow(3, x.RawRowView(0)) // a duplicated point
+	y := randCloud(rng, 9, 2, 2)
+	for _, eps := range []float64{1e-3, 1e-2, 1, 1e2, 1e4} {
+		for _, pair := range [][2]*mat.Dense{{x, y}, {x, x}, {dup, y}, {dup, dup}} {
+			d, err := UnrolledSinkhornDivergence(pair[0], pair[1], nil, nil, SqEuclidean, constEps(eps, 20))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _ := pair[0].Dims()
+			m, _ := pair[1].Dims()
+			gx, gy := mat.NewDense(n, 2, nil), mat.NewDense(m, 2, nil)
+			d.Backward(1, 1, gx, gy)
+			for _, v := range append(append([]float64{d.Dual, d.Primal}, gx.RawMatrix().Data...), gy.RawMatrix().Data...) {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Fatalf("ε=%g: non-finite value or gradient", eps)
+				}
+			}
+			if pair[0] == pair[1] {
+				var sum mat.Dense
+				sum.Add(gx, gy)
+				if d.Dual != 0 || d.Primal != 0 || mat.Norm(&sum, math.Inf(1)) > 1e-12*math.Max(1, mat.Norm(gx, math.Inf(1))) {
+					t.Errorf("ε=%g: S(α,α) = %g, primal %g, |gx+gy| = %g", eps, d.Dual, d.Primal, mat.Norm(&sum, math.Inf(1)))
+				}
+			}
+		}
+	}
+}
+
+func TestUnrolledBadInput(t *testing.T) {
+	x := mat.NewDense(3, 2, nil)
+	if _, err := UnrolledSinkhorn(x, x, nil, nil, SqEuclidean, nil); err == nil {
+		t.Error("no iterations accepted")
+	}
+	if _, err := UnrolledSinkhorn(x, x, nil, nil, SqEuclidean, []float64{1, -1}); err == nil {
+		t.Error("negative ε accepted")
+	}
+	if _, err := EpsSchedule(1, 0, 0, 0); err == nil {
+		t.Error("L = 0 accepted")
+	}
+	if _, err := EpsSchedule(1, 5, 2, 0); err == nil {
+		t.Error("scaling factor 2 accepted")
+	}
+	if s, _ := EpsSchedule(0.1, 6, 0.5, 1); s[0] != 1 || s[1] != 0.5 || s[4] != 0.1 || s[5] != 0.1 {
+		t.Errorf("annealed schedule %v", s)
+	}
+}
