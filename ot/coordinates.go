@@ -443,6 +443,7 @@ func baryLBFGS(x0 []float64, maxIter int, tol float64, fg func(x, grad []float64
 	}
 	return x, iters, floats.Norm(g, math.Inf(1)) <= tol
 }
+
 // baryStationary reports a gradient within a thousand times the tolerance: where a
 // line search fails, rounding dominates the decrease.
 func baryStationary(g []float64, tol float64) bool {
