@@ -172,11 +172,23 @@ func TestFreeSupportBarycenterBadInput(t *testing.T) {
 	nan := mat.DenseCopyOf(y)
 	nan.Set(0, 0, math.NaN())
 	cases := map[string]func() error{
-		"no clouds":  func() error { _, err := FreeSupportBarycenter(nil, nil, nil, init, SqEuclidean, nil); return err },
-		"dimension":  func() error { _, err := FreeSupportBarycenter([]*mat.Dense{y, y3}, nil, nil, init, SqEuclidean, nil); return err },
-		"nan cloud":  func() error { _, err := FreeSupportBarycenter([]*mat.Dense{nan}, nil, nil, init, SqEuclidean, nil); return err },
-		"nil init":   func() error { _, err := FreeSupportBarycenter([]*mat.Dense{y}, nil, nil, nil, SqEuclidean, nil); return err },
-		"cost power": func() error { _, err := FreeSupportBarycenter([]*mat.Dense{y}, nil, nil, init, Euclidean, nil); return err },
+		"no clouds": func() error { _, err := FreeSupportBarycenter(nil, nil, nil, init, SqEuclidean, nil); return err },
+		"dimension": func() error {
+			_, err := FreeSupportBarycenter([]*mat.Dense{y, y3}, nil, nil, init, SqEuclidean, nil)
+			return err
+		},
+		"nan cloud": func() error {
+			_, err := FreeSupportBarycenter([]*mat.Dense{nan}, nil, nil, init, SqEuclidean, nil)
+			return err
+		},
+		"nil init": func() error {
+			_, err := FreeSupportBarycenter([]*mat.Dense{y}, nil, nil, nil, SqEuclidean, nil)
+			return err
+		},
+		"cost power": func() error {
+			_, err := FreeSupportBarycenter([]*mat.Dense{y}, nil, nil, init, Euclidean, nil)
+			return err
+		},
 		"lambda": func() error {
 			_, err := FreeSupportBarycenter([]*mat.Dense{y, y}, nil, []float64{0.9, 0.9}, init, SqEuclidean, nil)
 			return err
