@@ -290,3 +290,31 @@ func TestDivergenceSmallEpsLimit(t *testing.T) {
 		t.Errorf("at ε=1e-3, S_ε is %.3g and the primal form %.3g away from the exact cost", prev, prevP)
 	}
 }
+
+// MMD with the kernel −c equals the ε → ∞ limits: |Δmean|² for ½|x−y|², the energy
+// distance for |x−y|; and its gradients pass finite differences for a general power.
+func TestCostKernel(t *testing.T) {
+	rng := newTestRand(51)
+	x, y := randCloud(rng, 9, 3, 0), randCloud(rng, 7, 3, 0.8)
+	a, b := randWeights(rng, 9), randWeights(rng, 7)
+	ma, mb := meanOf(x, a), meanOf(y, b)
+	dm := 0.0
+	for k := range ma {
+		dm += (ma[k] - mb[k]) * (ma[k] - mb[k])
+	}
+	v, _, _ := MMD(x, y, a, b, CostKernel{SqEuclidean}, false)
+	if relErr(v, dm) > 1e-12 {
+		t.Errorf("MMD_{−½|x−y|²} = %.15g, want |Δmean|² = %.15g", v, dm)
+	}
+	e, _, _ := EnergyDistance(x, y, a, b, false)
+	v, _, _ = MMD(x, y, a, b, CostKernel{Euclidean}, false)
+	if relErr(v, e) > 1e-12 {
+		t.Errorf("MMD_{−|x−y|} = %.15g, want the energy distance %.15g", v, e)
+	}
+	k := CostKernel{PowerCost(1.5)}
+	_, g, _ := MMD(x, y, a, b, k, true)
+	checkGradients(t, "MMD −|x−y|^1.5", x, y, a, b, g, func(x, y *mat.Dense, a, b []float64) float64 {
+		v, _, _ := MMD(x, y, a, b, k, false)
+		return v
+	}, 1e-7)
+}

@@ -122,3 +122,22 @@ func kernelTerm(x, y *mat.Dense, a, b []float64, k Kernel, w float64, gx, gy *ma
 	}
 	return w * total
 }
+
+// CostKernel is the conditionally negative-definite kernel k(x,y) = −c(x,y). With it MMD
+// is the ε → ∞ limit of Genevay et al.'s debiased primal loss, and half of it that of the
+// Sinkhorn divergence (Feydy et al. 2019): for c = |x−y| the energy distance, for
+// c = ½|x−y|² the squared distance between the means.
+type CostKernel struct{ Cost Cost }
+
+// Eval implements Kernel; where the derivative is undefined (d2 = 0, p < 2) it is 0.
+func (k CostKernel) Eval(d2 float64) (kv, dk float64) {
+	c := k.Cost.orDefault()
+	kv = -c.fromSq(d2)
+	switch {
+	case c.Power == 2:
+		dk = -c.Scale
+	case d2 > 0:
+		dk = -c.Scale * c.Power / 2 * math.Pow(d2, c.Power/2-1)
+	}
+	return kv, dk
+}
