@@ -1,8 +1,19 @@
-// Package losses is the differentiable face of package ot for gorgonia graphs: custom
-// Ops whose forward runs the Sinkhorn kernels of ot and whose backward is either the
-// exact reverse-mode adjoint of the L unrolled iterations (Genevay, Peyré, Cuturi,
-// AISTATS 2018) or the envelope gradient at the final potentials. ε schedules live here.
+// Package losses is the differentiable face of package ot for gorgonia graphs.
 //
-// Status: the Ops arrive with the unrolled-loss issue; the package now only checks that
-// gorgonia initialises on this toolchain.
+// New(data, generated, cfg) returns a scalar loss node between two matrices of points
+// (rows), as two custom Ops: the forward runs L unrolled log-domain Sinkhorn iterations
+// through ot.UnrolledSinkhorn, the backward either the exact reverse-mode adjoint of
+// those L iterations (BackwardMode Unrolled, the default: what autograd of the loop
+// gives, Genevay, Peyré, Cuturi, AISTATS 2018) or the envelope gradient at the final
+// potentials (Envelope). The adjoint keeps the L potential vectors, not L transport
+// plans: memory is O(nm + L(n+m)).
+//
+// Kinds: the debiased Sinkhorn divergence in dual form (Divergence, Feydy et al. 2019),
+// Genevay et al.'s primal form (Primal), the biased entropic OT (Entropic), and the
+// ε = ∞ end: MMD with a Gaussian mixture (MMD) and the energy distance (Energy). The
+// Sinkhorn kinds at ε = +Inf use their closed-form limits.
+//
+// Schedule moves ε across training steps (constant, linear, geometric, cosine, step;
+// +Inf is the MMD limit); Loss.SetEps applies a step. In-solver ε-scaling is
+// Config.EpsScaling. float32 graphs are supported; the Ops compute in float64.
 package losses
