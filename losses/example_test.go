@@ -30,9 +30,9 @@ func ExampleNew() {
 		panic(err)
 	}
 	grad, _ := gen.Grad()
-	fmt.Printf("loss %.4f, marginal error %.1e\n", loss.Stats().Value, loss.Stats().MarginalError)
+	fmt.Printf("loss %.4f, converged: %v\n", loss.Stats().Value, loss.Stats().MarginalError < 1e-12)
 	fmt.Printf("∂loss/∂gen %.4f\n", grad.Data())
 	// Output:
-	// loss 3.7747, marginal error 3.3e-15
+	// loss 3.7747, converged: true
 	// ∂loss/∂gen [1.0676 0.7834 1.0991 0.8832]
 }
