@@ -209,8 +209,8 @@ func (l CoordinatesLoss) eval(P, h, grad []float64) float64 {
 // Defaults of CoordinatesOptions.
 const (
 	DefaultCoordinatesIterations = 50
-	DefaultCoordinatesMaxIter    = 500
-	DefaultCoordinatesTol        = 1e-12
+	DefaultCoordinatesMaxIter    = 200
+	DefaultCoordinatesTol        = 1e-7
 )
 
 // CoordinatesOptions tunes BarycentricCoordinates. A nil *CoordinatesOptions means
@@ -222,9 +222,9 @@ type CoordinatesOptions struct {
 	Loss       CoordinatesLoss
 	// MaxIter caps the L-BFGS iterations; 0 means DefaultCoordinatesMaxIter.
 	MaxIter int
-	// Tol stops L-BFGS when the sup norm of the loss gradient with respect to the
-	// softmax parameters, relative to the loss at λ = Init, falls below it; 0 means
-	// DefaultCoordinatesTol.
+	// Tol stops L-BFGS when the Frank–Wolfe gap ⟨λ, ∇_λ loss⟩ − min_k ∂loss/∂λ_k, a
+	// measure of stationarity on the simplex that vanishes at optima on its boundary
+	// too, is at most Tol times the loss at Init; 0 means DefaultCoordinatesTol.
 	Tol float64
 	// Init is the starting λ, in the interior of the simplex; nil means uniform.
 	Init []float64
@@ -237,8 +237,8 @@ type CoordinatesResult struct {
 	Loss        float64   // loss(P(λ), h)
 	Iterations  int       // L-BFGS iterations
 	Evaluations int       // evaluations of P and its adjoint
-	// Converged reports that the gradient tolerance was met (or the line search
-	// could make no further progress at a stationary point).
+	// Converged reports that the Frank–Wolfe gap tolerance was met, or that rounding
+	// stopped the decrease of the loss with the gap within 1000 times the tolerance.
 	Converged bool
 }
 
@@ -248,7 +248,8 @@ type CoordinatesResult struct {
 // entropic barycenter after L unrolled Bregman iterations (UnrolledBarycenter) and the
 // gradient comes from their reverse-mode adjoint. As in the paper, λ = softmax(θ)
 // and θ ∈ R^N is optimized by L-BFGS, so coordinates at the boundary of the simplex
-// are approached but never reached. P(λ) is the Wasserstein projection of h onto the
+// are approached but never reached; a run stuck on a face where the Frank–Wolfe gap
+// is not small (softmax is flat there) restarts from an interior point. P(λ) is the Wasserstein projection of h onto the
 // barycentric span of the ν_k.
 func BarycentricCoordinates(hists [][]float64, target []float64, s Support, eps float64, opts *CoordinatesOptions) (*CoordinatesResult, error) {
 	var o CoordinatesOptions
@@ -300,6 +301,7 @@ func BarycentricCoordinates(hists [][]float64, target []float64, s Support, eps 
 	gP := make([]float64, m)
 	lambda := make([]float64, N)
 	var evalErr error
+	gap := math.Inf(1) // Frank–Wolfe gap at the last gradient evaluation
 	// eval returns the loss at θ and, if grad is not nil, its gradient in θ.
 	eval := func(theta, grad []float64) float64 {
 		if evalErr != nil {
@@ -321,6 +323,7 @@ func BarycentricCoordinates(hists [][]float64, target []float64, s Support, eps 
 			}
 			// λ = softmax(θ): ∂/∂θ_k = λ_k (gl_k − ⟨λ, gl⟩).
 			mean := floats.Dot(lambda, gl)
+			gap = mean - floats.Min(gl)
 			for k := range grad {
 				grad[k] = lambda[k] * (gl[k] - mean)
 			}
@@ -335,11 +338,30 @@ func BarycentricCoordinates(hists [][]float64, target []float64, s Support, eps 
 	if f0 > 0 {
 		scale = 1 / f0 // the optimizer sees a loss of 1 at the start
 	}
-	x, iters, converged := baryLBFGS(theta, o.MaxIter, o.Tol, func(x, grad []float64) float64 {
+	stop := func(strict bool) bool {
+		if strict {
+			return gap*scale <= o.Tol
+		}
+		return gap*scale <= 1e3*o.Tol
+	}
+	fg := func(x, grad []float64) float64 {
 		f := eval(x, grad)
 		floats.Scale(scale, grad)
 		return scale * f
-	})
+	}
+	// Softmax flattens the loss where some λ_k ≈ 0: a run that overshot to a face of
+	// the simplex where the Frank–Wolfe gap is not small is stuck there. Restart it
+	// from halfway between its λ and the uniform weights, up to three times.
+	x, iters, converged := baryLBFGS(theta, o.MaxIter, stop, fg)
+	for restart := 0; restart < 3 && !converged && evalErr == nil && iters < o.MaxIter; restart++ {
+		baryS(lambda, x)
+		for k := range x {
+			x[k] = math.Log((lambda[k] + 1/float64(N)) / 2)
+		}
+		var more int
+		x, more, converged = baryLBFGS(x, o.MaxIter-iters, stop, fg)
+		iters += more
+	}
 	if evalErr != nil {
 		return nil, evalErr
 	}
@@ -356,12 +378,12 @@ func BarycentricCoordinates(hists [][]float64, target []float64, s Support, eps 
 
 // baryLBFGS minimizes f from x0 by limited-memory BFGS (Nocedal & Wright, Numerical
 // Optimization, 2006, Algorithm 7.4/7.5; memory 8) with an Armijo backtracking line
-// search, until the sup norm of the gradient is at most tol, maxIter iterations, or
-// rounding stops the decrease of f (a line search that fails, or five steps in a row
-// that decrease f by less than 1e-15 relative), reported as converged when the
-// gradient is within 1e3·tol. fg returns f(x) and writes ∇f(x);
-// a NaN value stops the search.
-func baryLBFGS(x0 []float64, maxIter int, tol float64, fg func(x, grad []float64) float64) (x []float64, iters int, converged bool) {
+// search. It stops when stop(true) holds after a gradient evaluation (converged),
+// after maxIter iterations, or when rounding stops the decrease of f (a line search
+// that fails, or five steps in a row that decrease f by less than 1e-15 relative),
+// then reporting stop(false) as converged. fg returns f(x) and writes ∇f(x); a NaN
+// value stops the search.
+func baryLBFGS(x0 []float64, maxIter int, stop func(strict bool) bool, fg func(x, grad []float64) float64) (x []float64, iters int, converged bool) {
 	const mem = 8
 	n := len(x0)
 	x = append([]float64(nil), x0...)
@@ -376,7 +398,7 @@ func baryLBFGS(x0 []float64, maxIter int, tol float64, fg func(x, grad []float64
 		if math.IsNaN(f) {
 			return x, iters, false
 		}
-		if floats.Norm(g, math.Inf(1)) <= tol {
+		if stop(true) {
 			return x, iters, true
 		}
 		// Two-loop recursion: d = −H g.
@@ -418,7 +440,7 @@ func baryLBFGS(x0 []float64, maxIter int, tol float64, fg func(x, grad []float64
 			step /= 2
 		}
 		if !accepted {
-			return x, iters, baryStationary(g, tol)
+			return x, iters, stop(false)
 		}
 		s, y := make([]float64, n), make([]float64, n)
 		floats.SubTo(s, xNew, x)
@@ -434,20 +456,14 @@ func baryLBFGS(x0 []float64, maxIter int, tol float64, fg func(x, grad []float64
 		// Stop when rounding has taken over: five steps that no longer decrease f.
 		if f-fNew <= 1e-15*math.Abs(f) {
 			if stalled++; stalled == 5 {
-				return x, iters + 1, baryStationary(g, tol)
+				return x, iters + 1, stop(false)
 			}
 		} else {
 			stalled = 0
 		}
 		f = fNew
 	}
-	return x, iters, floats.Norm(g, math.Inf(1)) <= tol
-}
-
-// baryStationary reports a gradient within a thousand times the tolerance: where a
-// line search fails, rounding dominates the decrease.
-func baryStationary(g []float64, tol float64) bool {
-	return g != nil && floats.Norm(g, math.Inf(1)) <= 1e3*tol
+	return x, iters, stop(true)
 }
 
 // baryS sets λ = softmax(θ).

@@ -156,6 +156,8 @@ func TestBarycentricCoordinatesRecover(t *testing.T) {
 		{"1d-l2", coordHists(60), Grid{Rows: 1, Cols: 60}, 0.005, []float64{0.15, 0.45, 0.1, 0.3}, L2Loss},
 		{"1d-kl", coordHists(60), Grid{Rows: 1, Cols: 60}, 0.005, []float64{0.6, 0.05, 0.25, 0.1}, KLLoss},
 		{"2d-l2", coordImages(10, 9, 3, rng), Grid{Rows: 10, Cols: 9}, 0.01, []float64{0.2, 0.5, 0.3}, L2Loss},
+		// On a face of the simplex: softmax never reaches 0, the Frank–Wolfe gap stops it.
+		{"1d-face", coordHists(60), Grid{Rows: 1, Cols: 60}, 0.005, []float64{0.6, 0, 0.4, 0}, L2Loss},
 	}
 	for _, c := range cases {
 		L := 60 // enough for P(λ*) to have mass 1 within the histogram tolerance
@@ -171,7 +173,7 @@ func TestBarycentricCoordinatesRecover(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := baryDiff(res.Lambda, c.star); d > 1e-3 {
+		if d := baryDiff(res.Lambda, c.star); d > 1e-3 || !res.Converged {
 			t.Errorf("%s: λ = %.5f, want %.5f (|Δ| = %.2g, loss %.3g, %d iterations, converged %v)",
 				c.name, res.Lambda, c.star, d, res.Loss, res.Iterations, res.Converged)
 		}
