@@ -110,7 +110,7 @@ func (c Cost) matrix(x, y *mat.Dense) *mat.Dense {
 	n, _ := x.Dims()
 	m, _ := y.Dims()
 	C := mat.NewDense(n, m, nil)
-	C.Mul(x, y.T())
+	mulNT(C, x, y)
 	nx := rowSqNorms(x)
 	ny := nx
 	if x != y {

@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -93,14 +94,17 @@ func addPlanGrad(dst *mat.Dense, w float64, x, y *mat.Dense, P mat.Matrix, c Cos
 	n, d := x.Dims()
 	_, m := P.Dims()
 	if c.Power == 2 {
-		var Py mat.Dense
-		Py.Mul(P, y)
+		// 2s·(diag(P1)x − P y), with P y = P·(yᵀ)ᵀ in mulNT's shape.
+		Pd, ok := P.(*mat.Dense)
+		if !ok {
+			Pd = mat.DenseCopyOf(P) // a transposed view
+		}
+		yt := mat.DenseCopyOf(y.T())
+		Py := mat.NewDense(n, d, nil)
+		mulNT(Py, Pd, yt)
 		s := 2 * c.Scale * w
 		for i := 0; i < n; i++ {
-			r := 0.0
-			for j := 0; j < m; j++ {
-				r += P.At(i, j)
-			}
+			r := floats.Sum(Pd.RawRowView(i))
 			gi, xi, pyi := dst.RawRowView(i), x.RawRowView(i), Py.RawRowView(i)
 			for k := 0; k < d; k++ {
 				gi[k] += s * (r*xi[k] - pyi[k])

@@ -28,3 +28,10 @@ func axpy(alpha float64, x, y []float64) {
 	}
 	floats.AddScaled(y[:len(x)], alpha, x)
 }
+
+//go:noescape
+func tile3x4AVX2(x *float64, xstride int, y *float64, ystride int, k int, out *[12]float64)
+
+func tile3x4(x *float64, xstride int, y *float64, ystride int, k int, out *[12]float64) {
+	tile3x4AVX2(x, xstride, y, ystride, k, out)
+}
