@@ -53,7 +53,7 @@ func evaluate(cfg Config, x, y *mat.Dense) (*evaluation, error) {
 		}
 		ev.stats.Value, ev.stats.MarginalError = ev.div.Dual, ev.div.XY.MarginalError
 		if cfg.Kind == Primal {
-			ev.stats.Value = ev.div.Primal
+			ev.stats.Value = ev.div.Primal()
 		}
 		return ev, nil
 	default:

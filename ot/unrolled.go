@@ -2,6 +2,7 @@ package ot
 
 import (
 	"math"
+	"sync"
 
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
@@ -13,25 +14,38 @@ import (
 //
 //	f_i ← −ε_k log Σ_j b_j exp((g_j − C_ij)/ε_k),  then  g_j ← −ε_k log Σ_i a_i exp((f_i − C_ij)/ε_k)
 //
-// for k = 1…L. The record holds the L+1 potential pairs, O(L(n+m)) numbers, besides
-// the n×m cost: the backward pass rebuilds each step's softmax weights from them
-// instead of keeping L transport plans.
+// for k = 1…L. The record holds O(L(n+m)) numbers besides one n×m matrix: the
+// backward pass rebuilds each step's softmax weights instead of keeping L plans.
+//
+// With one ε for all iterations the updates run in the scaling domain, which computes
+// the same iterates with one exp per kernel entry in all: with α_i = min_j C_ij and
+// K_ij = exp((α_i − C_ij)/ε), the potentials are f = α + ε log u, g = ε log v with
+// u = 1/(K(b∘v)), v = 1/(Kᵀ(a∘u)), and every step of the backward pass is two
+// matrix–vector products plus a rank-two term of ∂/∂C, summed at the end by one
+// product K ∘ (A·Bᵀ). Should the kernel underflow (a scaling leaves the float64 range),
+// the record is recomputed in the log domain. Annealed schedules always use the log
+// domain.
 type Unrolled struct {
 	// Dual is ⟨a,f_L⟩ + ⟨b,g_L⟩, the entropic OT value the iterations estimate.
 	Dual float64
-	// Primal is ⟨P_L, C⟩ with P_L = a⊗b·exp((f_L ⊕ g_L − C)/ε_L), the transport cost of
-	// the last iterate (the loss of Genevay et al. 2018).
-	Primal float64
 	// F, G are the final potentials f_L, g_L.
 	F, G []float64
 	// MarginalError is ‖P_L 1 − a‖₁ (Pᵀ_L 1 = b holds after the last g-update).
 	MarginalError float64
+	// Scaled reports that the scaling-domain path produced the record.
+	Scaled bool
 
-	p      *problem
-	x, y   *mat.Dense
-	cost   Cost
-	eps    []float64
-	fs, gs [][]float64 // fs[k], gs[k] after update k; gs[0] = 0
+	p    *problem // in the scaling domain p.C holds K instead of the cost
+	x, y *mat.Dense
+	cost Cost
+	eps  []float64
+
+	fs, gs [][]float64 // log domain: potentials after update k; gs[0] = 0
+	us, vs [][]float64 // scaling domain: scalings after update k; vs[0] = 1
+	alpha  []float64   // scaling domain: row offsets of K
+
+	primalOnce sync.Once
+	primal     float64
 }
 
 // EpsSchedule returns L values of ε for Unrolled: eps repeated, or with scaling in
@@ -81,33 +95,122 @@ func UnrolledSinkhorn(x, y *mat.Dense, a, b []float64, c Cost, eps []float64) (*
 		return nil, err
 	}
 	eps = append([]float64(nil), eps...)
+	constant := true
 	for k, e := range eps {
 		if e == 0 {
 			eps[k] = max(p.maxC(), math.SmallestNonzeroFloat64)
 		} else if err := epsilon(e); err != nil {
 			return nil, invalid("unrolled: eps[%d] = %v must be positive and finite", k, e)
 		}
+		constant = constant && eps[k] == eps[0]
 	}
-	L := len(eps)
-	u := &Unrolled{p: p, x: x, y: y, cost: c, eps: eps, fs: make([][]float64, L+1), gs: make([][]float64, L+1)}
+	u := &Unrolled{p: p, x: x, y: y, cost: c, eps: eps}
+	if !constant || !u.forwardScaled() {
+		u.forwardLog()
+	}
+	u.Dual = floats.Dot(p.a, u.F) + floats.Dot(p.b, u.G)
+	u.MarginalError = u.rowError()
+	return u, nil
+}
+
+// forwardLog runs the updates in the log domain on the cost p.C.
+func (u *Unrolled) forwardLog() {
+	p, L := u.p, len(u.eps)
+	n, m := p.n, p.m
+	u.Scaled, u.us, u.vs, u.alpha = false, nil, nil, nil
+	u.fs, u.gs = make([][]float64, L+1), make([][]float64, L+1)
 	u.fs[0], u.gs[0] = make([]float64, n), make([]float64, m)
 	Ct := p.Ct()
 	for k := 1; k <= L; k++ {
 		f, g := make([]float64, n), make([]float64, m)
-		softmin(f, p.C, n, m, u.gs[k-1], p.logb, eps[k-1])
-		softmin(g, Ct, m, n, f, p.loga, eps[k-1])
+		softmin(f, p.C, n, m, u.gs[k-1], p.logb, u.eps[k-1])
+		softmin(g, Ct, m, n, f, p.loga, u.eps[k-1])
 		u.fs[k], u.gs[k] = f, g
 	}
 	u.F, u.G = u.fs[L], u.gs[L]
-	u.Dual = floats.Dot(p.a, u.F) + floats.Dot(p.b, u.G)
-	u.Primal, u.MarginalError = u.primal()
-	return u, nil
+}
+
+// forwardScaled runs the updates in the scaling domain, turning p.C into the kernel.
+// It returns false, with p.C restored, when a scaling is not a finite positive number.
+func (u *Unrolled) forwardScaled() bool {
+	p, L, eps := u.p, len(u.eps), u.eps[0]
+	n, m := p.n, p.m
+	C := p.C
+	K := make([]float64, n*m)
+	alpha := make([]float64, n)
+	parallelRange(n, m, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			crow, krow := C[i*m:(i+1)*m], K[i*m:(i+1)*m]
+			alpha[i] = floats.Min(crow)
+			for j, c := range crow {
+				krow[j] = (alpha[i] - c) / eps
+			}
+			expSlice(krow)
+		}
+	})
+	us, vs := make([][]float64, L+1), make([][]float64, L+1)
+	vs[0] = make([]float64, m)
+	for j := range vs[0] {
+		vs[0][j] = 1
+	}
+	bv := make([]float64, m)
+	acc := blockVectors(m)
+	for k := 1; k <= L; k++ {
+		uk, vk := make([]float64, n), make([]float64, m)
+		floats.MulTo(bv, p.b, vs[k-1])
+		for _, a := range acc {
+			clear(a)
+		}
+		parallelRange(n, m, func(blk, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				krow := K[i*m : (i+1)*m]
+				uk[i] = 1 / dot(krow, bv)
+				axpy(p.a[i]*uk[i], krow, acc[blk])
+			}
+		})
+		sumBlocks(vk, acc)
+		for j, s := range vk {
+			vk[j] = 1 / s
+		}
+		if !allPositiveFinite(uk) || !allPositiveFinite(vk) {
+			return false
+		}
+		us[k], vs[k] = uk, vk
+	}
+	u.Scaled, u.us, u.vs, u.alpha = true, us, vs, alpha
+	u.p.C = K // the cost is recomputed where it is needed again
+	u.F, u.G = make([]float64, n), make([]float64, m)
+	for i := range u.F {
+		u.F[i] = alpha[i] + eps*math.Log(us[L][i])
+	}
+	for j := range u.G {
+		u.G[j] = eps * math.Log(vs[L][j])
+	}
+	return true
+}
+
+func allPositiveFinite(v []float64) bool {
+	for _, x := range v {
+		if !(x > 0 && x <= math.MaxFloat64) {
+			return false
+		}
+	}
+	return true
 }
 
 // planRow writes P_L's row i into dst and returns its sum.
 func (u *Unrolled) planRow(i int, dst []float64) float64 {
-	p, m, eps := u.p, u.p.m, u.eps[len(u.eps)-1]
-	f, g := u.F, u.G
+	p, m, L := u.p, u.p.m, len(u.eps)
+	if u.Scaled {
+		// P_ij = a_i u_i K_ij b_j v_j
+		s := p.a[i] * u.us[L][i]
+		krow, v := p.C[i*m:(i+1)*m], u.vs[L]
+		for j, k := range krow {
+			dst[j] = s * k * p.b[j] * v[j]
+		}
+		return floats.Sum(dst)
+	}
+	eps, f, g := u.eps[L-1], u.F, u.G
 	for j, c := range p.C[i*m : (i+1)*m] {
 		dst[j] = p.loga[i] + p.logb[j] + (f[i]+g[j]-c)/eps
 	}
@@ -115,26 +218,56 @@ func (u *Unrolled) planRow(i int, dst []float64) float64 {
 	return floats.Sum(dst)
 }
 
-// primal returns ⟨P_L, C⟩ and ‖P_L 1 − a‖₁.
-func (u *Unrolled) primal() (cost, rowErr float64) {
+// rowError returns ‖P_L 1 − a‖₁.
+func (u *Unrolled) rowError() float64 {
 	p := u.p
-	lin, errs := make([]float64, numBlocks()), make([]float64, numBlocks())
+	errs := make([]float64, numBlocks())
 	parallelRange(p.n, p.m, func(blk, lo, hi int) {
 		row := make([]float64, p.m)
 		for i := lo; i < hi; i++ {
-			s := u.planRow(i, row)
-			lin[blk] += dot(row, p.C[i*p.m:(i+1)*p.m])
-			errs[blk] += math.Abs(s - p.a[i])
+			errs[blk] += math.Abs(u.planRow(i, row) - p.a[i])
 		}
 	})
-	return floats.Sum(lin), floats.Sum(errs)
+	return floats.Sum(errs)
+}
+
+// costMatrix returns the cost matrix: p.C itself in the log domain, recomputed in the
+// scaling domain (where p.C holds the kernel).
+func (u *Unrolled) costMatrix() []float64 {
+	if !u.Scaled {
+		return u.p.C
+	}
+	return u.cost.matrix(u.x, u.y).RawMatrix().Data
+}
+
+// Primal is ⟨P_L, C⟩ with P_L = a⊗b·exp((f_L ⊕ g_L − C)/ε_L), the transport cost of the
+// last iterate (the loss of Genevay et al. 2018). Computed on first use.
+func (u *Unrolled) Primal() float64 {
+	u.primalOnce.Do(func() {
+		p, C := u.p, u.costMatrix()
+		lin := make([]float64, numBlocks())
+		parallelRange(p.n, p.m, func(blk, lo, hi int) {
+			row := make([]float64, p.m)
+			for i := lo; i < hi; i++ {
+				u.planRow(i, row)
+				lin[blk] += dot(row, C[i*p.m:(i+1)*p.m])
+			}
+		})
+		u.primal = floats.Sum(lin)
+	})
+	return u.primal
 }
 
 // Backward adds to gx and gy the gradients, with respect to the points x and y, of
 // dDual·Dual + dPrimal·Primal, differentiated through every iteration. gx and gy may
 // be the same matrix when x and y are (the contributions then add up).
 func (u *Unrolled) Backward(dDual, dPrimal float64, gx, gy *mat.Dense) {
-	Cbar := u.adjointCost(dDual, dPrimal)
+	var Cbar *mat.Dense
+	if u.Scaled {
+		Cbar = u.adjointScaled(dDual, dPrimal)
+	} else {
+		Cbar = u.adjointLog(dDual, dPrimal)
+	}
 	u.addCostGrad(Cbar, gx, gy)
 }
 
@@ -160,7 +293,32 @@ func (u *Unrolled) addCostGrad(Cbar *mat.Dense, gx, gy *mat.Dense) {
 	addPlanGrad(gy, 1, u.y, u.x, Cbar.T(), u.cost)
 }
 
-// adjointCost returns C̄ = ∂(dDual·Dual + dPrimal·Primal)/∂C through all L iterations.
+// seedPrimal adds the primal term's direct derivatives: with P_ij = a_i b_j
+// exp((f_i + g_j − C_ij)/ε), ∂Primal/∂f_i = Σ_j P_ij C_ij/ε, ∂Primal/∂g_j = Σ_i P_ij C_ij/ε
+// and ∂Primal/∂C_ij = P_ij(1 − C_ij/ε), the last written into Cbar.
+func (u *Unrolled) seedPrimal(dPrimal float64, fbar, gbar []float64, Cbar *mat.Dense) {
+	p, m, eps := u.p, u.p.m, u.eps[len(u.eps)-1]
+	C := u.costMatrix()
+	acc := blockVectors(m)
+	parallelRange(p.n, m, func(blk, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row, crow := Cbar.RawRowView(i), C[i*m:(i+1)*m]
+			u.planRow(i, row)
+			s := 0.0
+			for j, P := range row {
+				pc := P * crow[j] / eps
+				s += pc
+				acc[blk][j] += dPrimal * pc
+				row[j] = dPrimal * (P - pc)
+			}
+			fbar[i] += dPrimal * s
+		}
+	})
+	sumBlocks(gbar, acc)
+}
+
+// adjointLog returns C̄ = ∂(dDual·Dual + dPrimal·Primal)/∂C through all L iterations,
+// in the log domain.
 //
 // With π^g_ij = a_i exp((f^k_i + g^k_j − C_ij)/ε_k) (the softmax weights of the g-update,
 // summing to 1 over i) and π^f_ij = b_j exp((f^k_i + g^{k−1}_j − C_ij)/ε_k) (those of the
@@ -172,7 +330,7 @@ func (u *Unrolled) addCostGrad(Cbar *mat.Dense, gx, gy *mat.Dense) {
 //
 // seeded with f̄ = dDual·a + dPrimal·∂Primal/∂f_L, ḡ likewise. Both halves of a step are
 // fused into one pass over the rows, since f̄_i only depends on row i.
-func (u *Unrolled) adjointCost(dDual, dPrimal float64) *mat.Dense {
+func (u *Unrolled) adjointLog(dDual, dPrimal float64) *mat.Dense {
 	p := u.p
 	n, m, L := p.n, p.m, len(u.eps)
 	Cbar := mat.NewDense(n, m, nil)
@@ -180,25 +338,7 @@ func (u *Unrolled) adjointCost(dDual, dPrimal float64) *mat.Dense {
 	floats.AddScaled(fbar, dDual, p.a)
 	floats.AddScaled(gbar, dDual, p.b)
 	if dPrimal != 0 {
-		// Primal = Σ P_ij C_ij with P_ij = a_i b_j exp((f_i + g_j − C_ij)/ε):
-		// ∂/∂f_i = Σ_j P_ij C_ij/ε, ∂/∂g_j = Σ_i P_ij C_ij/ε, ∂/∂C_ij = P_ij(1 − C_ij/ε).
-		eps := u.eps[L-1]
-		acc := blockVectors(m)
-		parallelRange(n, m, func(blk, lo, hi int) {
-			for i := lo; i < hi; i++ {
-				row, crow := Cbar.RawRowView(i), p.C[i*m:(i+1)*m]
-				u.planRow(i, row)
-				s := 0.0
-				for j, P := range row {
-					pc := P * crow[j] / eps
-					s += pc
-					acc[blk][j] += dPrimal * pc
-					row[j] = dPrimal * (P - pc)
-				}
-				fbar[i] += dPrimal * s
-			}
-		})
-		sumBlocks(gbar, acc)
+		u.seedPrimal(dPrimal, fbar, gbar, Cbar)
 	}
 	acc := blockVectors(m)
 	for k := L; k >= 1; k-- {
@@ -235,6 +375,69 @@ func (u *Unrolled) adjointCost(dDual, dPrimal float64) *mat.Dense {
 	return Cbar
 }
 
+// adjointScaled is adjointLog in the scaling domain. There π^g_ij = a_i u^k_i K_ij v^k_j
+// and π^f_ij = u^k_i K_ij b_j v^{k−1}_j, so step k is
+//
+//	f̄_i −= a_i u^k_i (K (v^k∘ḡ))_i,          C̄ += K ∘ ((a∘u^k) ⊗ (v^k∘ḡ))
+//	ḡ_j  = −b_j v^{k−1}_j (Kᵀ(u^k∘f̄))_j,     C̄ += K ∘ ((u^k∘f̄) ⊗ (b∘v^{k−1}))
+//
+// The 2L rank-one terms are collected as columns of A (n×2L) and B (m×2L) and summed
+// once: C̄ = K ∘ (A·Bᵀ).
+func (u *Unrolled) adjointScaled(dDual, dPrimal float64) *mat.Dense {
+	p := u.p
+	n, m, L := p.n, p.m, len(u.eps)
+	K := p.C
+	Cbar := mat.NewDense(n, m, nil)
+	fbar, gbar := make([]float64, n), make([]float64, m)
+	floats.AddScaled(fbar, dDual, p.a)
+	floats.AddScaled(gbar, dDual, p.b)
+	if dPrimal != 0 {
+		u.seedPrimal(dPrimal, fbar, gbar, Cbar)
+	}
+	A, B := mat.NewDense(n, 2*L, nil), mat.NewDense(m, 2*L, nil)
+	w := make([]float64, m)
+	acc := blockVectors(m)
+	for k := L; k >= 1; k-- {
+		uk, vk, vPrev := u.us[k], u.vs[k], u.vs[k-1]
+		floats.MulTo(w, vk, gbar)
+		for _, a := range acc {
+			clear(a)
+		}
+		col := 2 * (k - 1)
+		parallelRange(n, m, func(blk, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				krow := K[i*m : (i+1)*m]
+				fbar[i] -= p.a[i] * uk[i] * dot(krow, w)
+				c := uk[i] * fbar[i]
+				axpy(c, krow, acc[blk])
+				A.Set(i, col, p.a[i]*uk[i])
+				A.Set(i, col+1, c)
+				fbar[i] = 0
+			}
+		})
+		for j := 0; j < m; j++ {
+			B.Set(j, col, w[j])
+			B.Set(j, col+1, p.b[j]*vPrev[j])
+		}
+		clear(gbar)
+		sumBlocks(gbar, acc)
+		for j := range gbar {
+			gbar[j] *= -p.b[j] * vPrev[j]
+		}
+	}
+	AB := mat.NewDense(n, m, nil)
+	mulNT(AB, A, B)
+	parallelRange(n, m, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			cbar, ab, krow := Cbar.RawRowView(i), AB.RawRowView(i), K[i*m:(i+1)*m]
+			for j, k := range krow {
+				cbar[j] += k * ab[j]
+			}
+		}
+	})
+	return Cbar
+}
+
 // blockVectors returns one zeroed length-m accumulator per parallel block.
 func blockVectors(m int) [][]float64 {
 	acc := make([][]float64, numBlocks())
@@ -258,9 +461,12 @@ type UnrolledDivergence struct {
 	// Dual is the Sinkhorn divergence of Feydy et al. (2019):
 	// Dual_xy − ½Dual_xx − ½Dual_yy.
 	Dual float64
-	// Primal is the debiased loss of Genevay et al. (2018):
-	// 2·Primal_xy − Primal_xx − Primal_yy.
-	Primal float64
+}
+
+// Primal is the debiased loss of Genevay et al. (2018):
+// 2·Primal_xy − Primal_xx − Primal_yy.
+func (d *UnrolledDivergence) Primal() float64 {
+	return 2*d.XY.Primal() - d.XX.Primal() - d.YY.Primal()
 }
 
 // UnrolledSinkhornDivergence runs the three problems of S_ε for len(eps) iterations.
@@ -271,10 +477,7 @@ func UnrolledSinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps []f
 	}
 	xx, _ := UnrolledSinkhorn(x, x, xy.p.a, xy.p.a, c, eps)
 	yy, _ := UnrolledSinkhorn(y, y, xy.p.b, xy.p.b, c, eps)
-	return &UnrolledDivergence{XY: xy, XX: xx, YY: yy,
-		Dual:   xy.Dual - (xx.Dual+yy.Dual)/2,
-		Primal: 2*xy.Primal - xx.Primal - yy.Primal,
-	}, nil
+	return &UnrolledDivergence{XY: xy, XX: xx, YY: yy, Dual: xy.Dual - (xx.Dual+yy.Dual)/2}, nil
 }
 
 // Backward adds to gx, gy the gradients of dDual·Dual + dPrimal·Primal through all

@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"gonum.org/v1/gonum/floats"
 	"math"
 	"testing"
 
@@ -29,8 +30,8 @@ func TestUnrolledFixtures(t *testing.T) {
 				field string
 				got   float64
 			}{
-				{"dual_xy", d.XY.Dual}, {"primal_xy", d.XY.Primal}, {"dual_xx", d.XX.Dual}, {"dual_yy", d.YY.Dual},
-				{"primal_xx", d.XX.Primal}, {"primal_yy", d.YY.Primal}, {"divergence", d.Dual}, {"genevay", d.Primal},
+				{"dual_xy", d.XY.Dual}, {"primal_xy", d.XY.Primal()}, {"dual_xx", d.XX.Dual}, {"dual_yy", d.YY.Dual},
+				{"primal_xx", d.XX.Primal()}, {"primal_yy", d.YY.Primal()}, {"divergence", d.Dual}, {"genevay", d.Primal()},
 			} {
 				if e := relErr(c.got, fixtureFloat(t, fx, c.field)); e > 1e-8 {
 					t.Errorf("%s = %.15g, want %.15g (rel %.2g)", c.field, c.got, fixtureFloat(t, fx, c.field), e)
@@ -89,7 +90,7 @@ func TestUnrolledFiniteDifferences(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					return seed[0]*d.Dual + seed[1]*d.Primal
+					return seed[0]*d.Dual + seed[1]*d.Primal()
 				}
 				d, _ := UnrolledSinkhornDivergence(x, y, a, b, c, eps)
 				gx, gy := mat.NewDense(6, 3, nil), mat.NewDense(5, 3, nil)
@@ -168,7 +169,7 @@ func TestUnrolledExtremes(t *testing.T) {
 			m, _ := pair[1].Dims()
 			gx, gy := mat.NewDense(n, 2, nil), mat.NewDense(m, 2, nil)
 			d.Backward(1, 1, gx, gy)
-			for _, v := range append(append([]float64{d.Dual, d.Primal}, gx.RawMatrix().Data...), gy.RawMatrix().Data...) {
+			for _, v := range append(append([]float64{d.Dual, d.Primal()}, gx.RawMatrix().Data...), gy.RawMatrix().Data...) {
 				if math.IsNaN(v) || math.IsInf(v, 0) {
 					t.Fatalf("ε=%g: non-finite value or gradient", eps)
 				}
@@ -176,8 +177,8 @@ func TestUnrolledExtremes(t *testing.T) {
 			if pair[0] == pair[1] {
 				var sum mat.Dense
 				sum.Add(gx, gy)
-				if d.Dual != 0 || d.Primal != 0 || mat.Norm(&sum, math.Inf(1)) > 1e-12*math.Max(1, mat.Norm(gx, math.Inf(1))) {
-					t.Errorf("ε=%g: S(α,α) = %g, primal %g, |gx+gy| = %g", eps, d.Dual, d.Primal, mat.Norm(&sum, math.Inf(1)))
+				if d.Dual != 0 || d.Primal() != 0 || mat.Norm(&sum, math.Inf(1)) > 1e-12*math.Max(1, mat.Norm(gx, math.Inf(1))) {
+					t.Errorf("ε=%g: S(α,α) = %g, primal %g, |gx+gy| = %g", eps, d.Dual, d.Primal(), mat.Norm(&sum, math.Inf(1)))
 				}
 			}
 		}
@@ -200,5 +201,70 @@ func TestUnrolledBadInput(t *testing.T) {
 	}
 	if s, _ := EpsSchedule(0.1, 6, 0.5, 1); s[0] != 1 || s[1] != 0.5 || s[4] != 0.1 || s[5] != 0.1 {
 		t.Errorf("annealed schedule %v", s)
+	}
+}
+
+// forcedLog recomputes u's record in the log domain (the path annealed schedules and
+// underflowing kernels take).
+func forcedLog(t *testing.T, x, y *mat.Dense, c Cost, eps []float64) *Unrolled {
+	t.Helper()
+	u, err := UnrolledSinkhorn(x, y, nil, nil, c, eps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Scaled {
+		u.p.C = c.matrix(x, y).RawMatrix().Data
+		u.p.ctCache = nil
+		u.forwardLog()
+		u.Dual = floats.Dot(u.p.a, u.F) + floats.Dot(u.p.b, u.G)
+	}
+	return u
+}
+
+// The scaling-domain record and the log-domain one compute the same iterates, values
+// and gradients, across ε and costs.
+func TestUnrolledScaledMatchesLog(t *testing.T) {
+	rng := newTestRand(53)
+	x, y := randCloud(rng, 14, 3, 0), randCloud(rng, 11, 3, 0.7)
+	for _, c := range []Cost{SqEuclidean, Euclidean} {
+		for _, e := range []float64{0.05, 0.3, 1, 10, 1e3} {
+			eps := constEps(e, 15)
+			sc, err := UnrolledSinkhorn(x, y, nil, nil, c, eps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sc.Scaled {
+				t.Fatalf("%v ε=%g: the scaling domain was not used", c, e)
+			}
+			lg := forcedLog(t, x, y, c, eps)
+			// f = α + ε log u: rounding in u is amplified by ε
+			tol := 1e-12 * math.Max(1, e)
+			if relErr(sc.Dual, lg.Dual) > tol || relErr(sc.Primal(), lg.Primal()) > tol || maxAbsDiff(sc.F, lg.F) > tol {
+				t.Errorf("%v ε=%g: dual %v vs %v, primal %v vs %v", c, e, sc.Dual, lg.Dual, sc.Primal(), lg.Primal())
+			}
+			for _, seed := range [][2]float64{{1, 0}, {0, 1}} {
+				gs, gs2 := mat.NewDense(14, 3, nil), mat.NewDense(11, 3, nil)
+				gl, gl2 := mat.NewDense(14, 3, nil), mat.NewDense(11, 3, nil)
+				sc.Backward(seed[0], seed[1], gs, gs2)
+				lg.Backward(seed[0], seed[1], gl, gl2)
+				if !mat.EqualApprox(gs, gl, 1e-10) || !mat.EqualApprox(gs2, gl2, 1e-10) {
+					t.Errorf("%v ε=%g seed %v: gradients differ between domains", c, e, seed)
+				}
+			}
+		}
+	}
+}
+
+// A kernel whose column underflows entirely (a point far from all others at small ε)
+// falls back to the log domain and stays finite.
+func TestUnrolledScaledFallback(t *testing.T) {
+	x := mat.NewDense(3, 1, []float64{0, 0.1, 0.2})
+	y := mat.NewDense(2, 1, []float64{0.05, 50})
+	u, err := UnrolledSinkhorn(x, y, nil, nil, SqEuclidean, constEps(0.01, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Scaled || math.IsNaN(u.Dual) || math.IsInf(u.Dual, 0) {
+		t.Errorf("scaled %v, dual %v: want a finite log-domain result", u.Scaled, u.Dual)
 	}
 }
