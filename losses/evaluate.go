@@ -22,13 +22,13 @@ type Stats struct {
 
 // evaluation is one forward pass, kept for the backward pass.
 type evaluation struct {
-	cfg    Config
-	x, y   *mat.Dense // data, generated
-	div    *ot.UnrolledDivergence
-	ent    *ot.Unrolled
-	stats  Stats
-	once   sync.Once
-	gx, gy *mat.Dense // gradients for a unit seed, computed on first request
+	cfg   Config
+	x, y  *mat.Dense // data, generated
+	div   *ot.UnrolledDivergence
+	ent   *ot.Unrolled
+	stats Stats
+	mu    sync.Mutex
+	grad  [2]*mat.Dense // ∂value/∂x, ∂value/∂y for a unit seed, computed on request
 }
 
 // evaluate runs the loss between data x and generated y (float64 copies it may keep).
@@ -78,41 +78,56 @@ func evaluate(cfg Config, x, y *mat.Dense) (*evaluation, error) {
 		}
 		g.X.Scale(scale, g.X)
 		g.Y.Scale(scale, g.Y)
-		ev.stats.Value, ev.gx, ev.gy = scale*v, g.X, g.Y
+		ev.stats.Value, ev.grad = scale*v, [2]*mat.Dense{g.X, g.Y}
 		return ev, nil
 	}
 }
 
-// gradients returns ∂value/∂x and ∂value/∂y, computing them once.
-func (ev *evaluation) gradients() (gx, gy *mat.Dense) {
-	ev.once.Do(ev.backward)
-	return ev.gx, ev.gy
-}
-
-func (ev *evaluation) backward() {
-	if ev.gx != nil { // closed forms computed theirs with the value
-		return
+// gradient returns ∂value/∂x (side 0) or ∂value/∂y (side 1), computing each once and
+// only when asked: the data side's gradient is only wanted for learned feature maps.
+func (ev *evaluation) gradient(side int) *mat.Dense {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	if ev.grad[side] != nil {
+		return ev.grad[side]
 	}
-	n, d := ev.x.Dims()
-	m, _ := ev.y.Dims()
-	ev.gx, ev.gy = mat.NewDense(n, d, nil), mat.NewDense(m, d, nil)
+	pts := ev.x
+	if side == 1 {
+		pts = ev.y
+	}
+	r, d := pts.Dims()
+	g := mat.NewDense(r, d, nil)
+	gs := [2]*mat.Dense{}
+	gs[side] = g
 	switch {
 	case ev.ent != nil && ev.cfg.Backward == Envelope:
-		ev.ent.BackwardEnvelope(1, ev.gx, ev.gy)
+		ev.ent.BackwardEnvelope(1, gs[0], gs[1])
 	case ev.ent != nil:
-		ev.ent.Backward(1, 0, ev.gx, ev.gy)
+		ev.ent.Backward(1, 0, gs[0], gs[1])
 	case ev.cfg.Backward == Envelope:
-		ev.div.BackwardEnvelope(1, ev.gx, ev.gy)
+		ev.div.BackwardEnvelope(1, gs[0], gs[1])
 	case ev.cfg.Kind == Primal:
-		ev.div.Backward(0, 1, ev.gx, ev.gy)
+		ev.div.Backward(0, 1, gs[0], gs[1])
 	default:
-		ev.div.Backward(1, 0, ev.gx, ev.gy)
+		ev.div.Backward(1, 0, gs[0], gs[1])
 	}
+	ev.grad[side] = g
+	return g
 }
 
+// Want selects the gradients Evaluate computes.
+type Want int
+
+const (
+	WantNone      Want = 0
+	WantData      Want = 1
+	WantGenerated Want = 2
+	WantBoth      Want = WantData | WantGenerated
+)
+
 // Evaluate computes the loss between data (n×d) and generated (m×d) points outside any
-// graph, with the gradients with respect to both when grad is set.
-func Evaluate(data, generated *mat.Dense, cfg Config, grad bool) (value float64, gData, gGen *mat.Dense, stats Stats, err error) {
+// graph, with the gradients that want selects (nil otherwise).
+func Evaluate(data, generated *mat.Dense, cfg Config, want Want) (value float64, gData, gGen *mat.Dense, stats Stats, err error) {
 	if cfg, err = cfg.withDefaults(); err != nil {
 		return 0, nil, nil, Stats{}, err
 	}
@@ -120,8 +135,11 @@ func Evaluate(data, generated *mat.Dense, cfg Config, grad bool) (value float64,
 	if err != nil {
 		return 0, nil, nil, Stats{}, err
 	}
-	if grad {
-		gData, gGen = ev.gradients()
+	if want&WantData != 0 {
+		gData = ev.gradient(0)
+	}
+	if want&WantGenerated != 0 {
+		gGen = ev.gradient(1)
 	}
 	if math.IsNaN(ev.stats.Value) || math.IsInf(ev.stats.Value, 0) {
 		return ev.stats.Value, gData, gGen, ev.stats, errNonFinite(ev.stats)

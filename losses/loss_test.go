@@ -168,7 +168,7 @@ func TestLossValuesAndStats(t *testing.T) {
 	y := mat.NewDense(10, 3, randMatrix(rng, 10, 3, 1))
 	eps := []float64{0.1, 0.1, 0.1, 0.1, 0.1}
 	ref, _ := ot.UnrolledSinkhornDivergence(x, y, nil, nil, ot.SqEuclidean, eps)
-	v, gx, gy, st, err := Evaluate(x, y, Config{Eps: 0.1, Iters: 5}, true)
+	v, gx, gy, st, err := Evaluate(x, y, Config{Eps: 0.1, Iters: 5}, WantBoth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestLossValuesAndStats(t *testing.T) {
 		t.Errorf("Evaluate: %v %+v, want %v", v, st, ref.Dual)
 	}
 	// ε = +Inf: ½|Δmean|² for the default cost.
-	v, _, _, _, _ = Evaluate(x, y, Config{Eps: math.Inf(1)}, false)
+	v, _, _, _, _ = Evaluate(x, y, Config{Eps: math.Inf(1)}, WantNone)
 	mx, my := mat.NewVecDense(3, nil), mat.NewVecDense(3, nil)
 	for i := 0; i < 12; i++ {
 		mx.AddScaledVec(mx, 1.0/12, x.RowView(i))
@@ -206,7 +206,7 @@ func TestLossValuesAndStats(t *testing.T) {
 			t.Fatal(err)
 		}
 		vm.Reset()
-		want, _, _, _, _ := Evaluate(x, y, Config{Eps: e, Iters: 5}, false)
+		want, _, _, _, _ := Evaluate(x, y, Config{Eps: e, Iters: 5}, WantNone)
 		if s := l.Stats(); s.Value != want || s.Eps != e {
 			t.Errorf("after SetEps(%g): stats %+v, want value %v", e, s, want)
 		}

@@ -273,11 +273,7 @@ func (op *lossGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	if ev == nil {
 		return nil, fmt.Errorf("losses: backward before forward")
 	}
-	gx, gy := ev.gradients()
-	g := gx
-	if op.input == 1 {
-		g = gy
-	}
+	g := ev.gradient(op.input)
 	var scaled mat.Dense
 	scaled.Scale(seed, g)
 	if math.IsNaN(seed) {

@@ -213,13 +213,14 @@ func (bp *baryProblem) solve(o BarycenterOptions) *BarycenterResult {
 // convergence or the iteration cap; res then holds the last finite iterate.
 func (bp *baryProblem) scaling(alpha []float64, o BarycenterOptions, res *BarycenterResult) bool {
 	N, m, n := bp.N, bp.m, bp.n
-	u := make([]float64, N*m)
+	u, uNew := make([]float64, N*m), make([]float64, N*m)
 	for i, a := range alpha {
 		u[i] = math.Exp(a)
 	}
-	s, v := make([]float64, N*n), make([]float64, N*n)
-	w, uNew := make([]float64, N*m), make([]float64, N*m)
-	b, logb, logbNew := make([]float64, m), make([]float64, m), make([]float64, m)
+	s, sNew, v := make([]float64, N*n), make([]float64, N*n), make([]float64, N*n)
+	logb, logbNew := make([]float64, m), make([]float64, m)
+	var e float64
+	var bad bool
 	finish := func(ok bool) bool {
 		if res.Iterations == 0 {
 			for i := range logb {
@@ -229,57 +230,72 @@ func (bp *baryProblem) scaling(alpha []float64, o BarycenterOptions, res *Baryce
 		for i, x := range u {
 			alpha[i] = math.Log(x)
 		}
-		bp.result(res, alpha, logb)
+		// s = Kᵀu for this u gives the potentials G without a log-domain product.
+		ls := make([]float64, len(s))
+		for i, x := range s {
+			if ls[i] = math.Log(x); !ok || math.IsInf(ls[i], 0) || math.IsNaN(ls[i]) {
+				ls = nil
+				break
+			}
+		}
+		bp.result(res, alpha, logb, ls)
 		return ok
 	}
-	bad := func(x float64) bool { return !(x > 0) || math.IsInf(x, 1) }
+	notPos := func(x float64) bool { return !(x > 0) || math.IsInf(x, 1) }
+	// row takes w_k = (K v_k)_i and sets the new u_k,i = b_i / w_k, where
+	// b_i = Π_k (u_k,i w_k)^λ_k; it adds λ_k |u_k,i w_k − b_i| to the error e.
+	row := func(i int, w []float64) {
+		lb := 0.0
+		for k, x := range w {
+			if notPos(x) {
+				bad = true
+			}
+			if bp.lambda[k] != 0 {
+				lb += bp.lambda[k] * math.Log(u[k*m+i]*x)
+			}
+		}
+		b := math.Exp(lb)
+		if notPos(b) {
+			bad = true
+		}
+		logbNew[i] = lb
+		ei := 0.0
+		for k, x := range w {
+			ei += bp.lambda[k] * math.Abs(u[k*m+i]*x-b)
+			un := b / x
+			if notPos(un) {
+				bad = true
+			}
+			uNew[k*m+i] = un
+		}
+		e += ei
+	}
+	w, wi := make([]float64, N*m), make([]float64, N)
+	bp.K.mulT(s, u, N)
 	for it := 0; it < o.MaxIter; it++ {
-		bp.K.mulT(s, u, N)
 		for i, x := range s {
 			if bp.nu[i] == 0 {
 				v[i] = 0
 				continue
 			}
-			if v[i] = bp.nu[i] / x; bad(x) || bad(v[i]) {
+			if v[i] = bp.nu[i] / x; notPos(x) || notPos(v[i]) {
 				return finish(false)
 			}
 		}
+		e, bad = 0, false
 		bp.K.mul(w, v, N)
-		for _, x := range w {
-			if bad(x) {
-				return finish(false)
+		for i := 0; i < m; i++ {
+			for k := range wi {
+				wi[k] = w[k*m+i]
 			}
+			row(i, wi)
 		}
-		clear(logbNew)
-		for k := 0; k < N; k++ {
-			if bp.lambda[k] == 0 {
-				continue
-			}
-			for i := 0; i < m; i++ {
-				logbNew[i] += bp.lambda[k] * math.Log(u[k*m+i]*w[k*m+i])
-			}
-		}
-		for i, l := range logbNew {
-			if b[i] = math.Exp(l); bad(b[i]) {
-				return finish(false)
-			}
-		}
-		e := 0.0
-		for k := 0; k < N; k++ {
-			e1 := 0.0
-			for i := 0; i < m; i++ {
-				x := w[k*m+i]
-				e1 += math.Abs(u[k*m+i]*x - b[i])
-				if uNew[k*m+i] = b[i] / x; bad(uNew[k*m+i]) {
-					return finish(false)
-				}
-			}
-			e += bp.lambda[k] * e1
-		}
-		if math.IsNaN(e) {
+		bp.K.mulT(sNew, uNew, N)
+		if bad || math.IsNaN(e) {
 			return finish(false)
 		}
 		u, uNew = uNew, u
+		s, sNew = sNew, s
 		logb, logbNew = logbNew, logb
 		res.Iterations++
 		res.Error = e
@@ -333,19 +349,21 @@ func (bp *baryProblem) logDomain(alpha []float64, o BarycenterOptions, res *Bary
 			break
 		}
 	}
-	bp.result(res, alpha, logb)
+	bp.result(res, alpha, logb, nil)
 }
 
 // result fills the barycenter and the potentials from the log-scalings α and the
-// log barycenter of the last iteration.
-func (bp *baryProblem) result(res *BarycenterResult, alpha, logb []float64) {
+// log barycenter of the last iteration; ls = log Kᵀexp(α) if known, else nil.
+func (bp *baryProblem) result(res *BarycenterResult, alpha, logb, ls []float64) {
 	N, m, n, eps := bp.N, bp.m, bp.n, bp.eps
 	res.Barycenter = make([]float64, m)
 	for i, l := range logb {
 		res.Barycenter[i] = math.Exp(l)
 	}
-	ls := make([]float64, N*n)
-	bp.K.logMulT(ls, alpha, N)
+	if ls == nil {
+		ls = make([]float64, N*n)
+		bp.K.logMulT(ls, alpha, N)
+	}
 	res.F, res.G = make([][]float64, N), make([][]float64, N)
 	for k := 0; k < N; k++ {
 		res.F[k], res.G[k] = make([]float64, m), make([]float64, n)

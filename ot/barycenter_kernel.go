@@ -54,40 +54,89 @@ func (s denseSupport) baryKernel(eps float64) (baryKernel, error) {
 	if err := costMatrix(s.C, m, n); err != nil {
 		return nil, err
 	}
-	k := &baryDense{m: m, n: n, K: mat.NewDense(m, n, nil), L: make([]float64, m*n), Lt: make([]float64, m*n)}
-	for i := 0; i < m; i++ {
-		for j, c := range s.C.RawRowView(i) {
-			k.L[i*n+j] = -c / eps
-			k.Lt[j*m+i] = -c / eps
-		}
-	}
-	copy(k.K.RawMatrix().Data, k.L)
-	expSlice(k.K.RawMatrix().Data)
-	return k, nil
+	return &baryDense{m: m, n: n, C: s.C, eps: eps}, nil
 }
 
-// baryDense is the kernel of a dense cost matrix: K for the scaling domain, and
-// L = −C/ε with its transpose for the log domain.
+// baryDense is the kernel of a dense cost matrix: K = exp(−C/ε) and Kᵀ for the scaling
+// domain, L = −C/ε and Lᵀ for the log domain, each built when first needed. The cost
+// matrix is the caller's and only read.
 type baryDense struct {
 	m, n  int
-	K     *mat.Dense
-	L, Lt []float64
+	C     *mat.Dense
+	eps   float64
+	K, Kt *mat.Dense // m×n, n×m
+	L, Lt []float64  // m×n, n×m, row-major
+	wt    *mat.Dense // scratch for products, (m or n)×N
 }
 
 func (k *baryDense) dims() (int, int) { return k.m, k.n }
 
+func (k *baryDense) scalingKernels() {
+	if k.K != nil {
+		return
+	}
+	k.K, k.Kt = mat.NewDense(k.m, k.n, nil), mat.NewDense(k.n, k.m, nil)
+	kd, ktd := k.K.RawMatrix().Data, k.Kt.RawMatrix().Data
+	for i := 0; i < k.m; i++ {
+		row := kd[i*k.n : (i+1)*k.n]
+		for j, c := range k.C.RawRowView(i) {
+			row[j] = -c / k.eps
+		}
+		expSlice(row)
+		for j, v := range row {
+			ktd[j*k.m+i] = v
+		}
+	}
+}
+
+func (k *baryDense) logKernels() {
+	if k.L != nil {
+		return
+	}
+	k.L, k.Lt = make([]float64, k.m*k.n), make([]float64, k.m*k.n)
+	for i := 0; i < k.m; i++ {
+		for j, c := range k.C.RawRowView(i) {
+			k.L[i*k.n+j] = -c / k.eps
+			k.Lt[j*k.m+i] = -c / k.eps
+		}
+	}
+}
+
 func (k *baryDense) mul(dst, x []float64, N int) {
-	// Rows of X are the vectors: (K x_k)ᵀ = x_kᵀ Kᵀ, one GEMM for the batch.
-	mat.NewDense(N, k.m, dst[:N*k.m]).Mul(mat.NewDense(N, k.n, x[:N*k.n]), k.K.T())
+	k.scalingKernels()
+	k.product(dst, x, k.K, k.m, k.n, N)
 }
 
 func (k *baryDense) mulT(dst, x []float64, N int) {
-	mat.NewDense(N, k.n, dst[:N*k.n]).Mul(mat.NewDense(N, k.m, x[:N*k.m]), k.K)
+	k.scalingKernels()
+	k.product(dst, x, k.Kt, k.n, k.m, N)
 }
 
-func (k *baryDense) logMul(dst, x []float64, N int) { baryLogMul(dst, x, k.L, k.m, k.n, N) }
+// product sets dst_b = A x_b for the rows×cols matrix A and the N vectors x_b: one
+// register-tiled product (A·Xᵀ) for the batch, then a transpose into dst.
+func (k *baryDense) product(dst, x []float64, A *mat.Dense, rows, cols, N int) {
+	if k.wt == nil || k.wt.RawMatrix().Cols != N {
+		k.wt = mat.NewDense(max(k.m, k.n), N, nil)
+	}
+	wt := k.wt.Slice(0, rows, 0, N).(*mat.Dense)
+	mulNT(wt, A, mat.NewDense(N, cols, x[:N*cols]))
+	raw := wt.RawMatrix()
+	for i := 0; i < rows; i++ {
+		for b, v := range raw.Data[i*raw.Stride : i*raw.Stride+N] {
+			dst[b*rows+i] = v
+		}
+	}
+}
 
-func (k *baryDense) logMulT(dst, x []float64, N int) { baryLogMul(dst, x, k.Lt, k.n, k.m, N) }
+func (k *baryDense) logMul(dst, x []float64, N int) {
+	k.logKernels()
+	baryLogMul(dst, x, k.L, k.m, k.n, N)
+}
+
+func (k *baryDense) logMulT(dst, x []float64, N int) {
+	k.logKernels()
+	baryLogMul(dst, x, k.Lt, k.n, k.m, N)
+}
 
 // baryLogMul sets dst_k,i = log Σ_j exp(x_k,j + L_ij) for the rows×cols matrix L,
 // one stabilized log-sum-exp per entry.
@@ -103,9 +152,10 @@ func baryLogMul(dst, x, L []float64, rows, cols, N int) {
 	})
 }
 
-// baryLSE returns log Σ_j exp(x_j + l_j), with z as scratch. Entries x_j = −∞ add
-// nothing; if all are −∞ the result is −∞.
+// baryLSE returns log Σ_j exp(x_j + l_j), with z (at least as long as x) as scratch.
+// Entries x_j = −∞ add nothing; if all are −∞ the result is −∞.
 func baryLSE(z, x, l []float64) float64 {
+	z = z[:len(x)]
 	mx := math.Inf(-1)
 	for j, v := range x {
 		z[j] = v + l[j]
@@ -114,9 +164,13 @@ func baryLSE(z, x, l []float64) float64 {
 	if math.IsInf(mx, 0) || math.IsNaN(mx) {
 		return mx
 	}
+	for j := range z {
+		z[j] -= mx
+	}
+	expSlice(z)
 	s := 0.0
-	for _, v := range z[:len(x)] {
-		s += fastExp(v - mx)
+	for _, v := range z {
+		s += v
 	}
 	return mx + math.Log(s)
 }
@@ -193,38 +247,56 @@ func (g Grid) baryKernel(eps float64) (baryKernel, error) {
 }
 
 // baryAxis returns the k×k log kernel −(d·(i−j))²/ε of one grid axis and its exp.
-func baryAxis(k int, d, eps float64) ([]float64, *mat.Dense) {
-	L := make([]float64, k*k)
+func baryAxis(k int, d, eps float64) (L []float64, K *mat.Dense) {
+	L = make([]float64, k*k)
 	for i := 0; i < k; i++ {
 		for j := 0; j < k; j++ {
 			t := d * float64(i-j)
 			L[i*k+j] = -t * t / eps
 		}
 	}
-	K := mat.NewDense(k, k, append([]float64(nil), L...))
+	K = mat.NewDense(k, k, append([]float64(nil), L...))
 	expSlice(K.RawMatrix().Data)
 	return L, K
 }
 
-// baryGrid is the separable kernel of a Grid. Both axis kernels are symmetric, so
-// K is symmetric too and mulT = mul.
+// baryGrid is the separable kernel of a Grid, K = K_r ⊗ K_c. Both axis kernels are
+// symmetric, so K is symmetric too and mulT = mul.
 type baryGrid struct {
 	R, C   int
-	Kr, Kc *mat.Dense
-	Lr, Lc []float64
+	Kr, Kc *mat.Dense // R×R, C×C
+	Lr, Lc []float64  // their logs, row-major
+	y, z   []float64  // scratch, N·R·C
 }
 
 func (k *baryGrid) dims() (int, int) { n := k.R * k.C; return n, n }
 
+// mul sets dst_b = K_r X_b K_c for the N images X_b (R×C, row-major) in two batched
+// register-tiled products: Y = X K_c for all images stacked (K_c = K_cᵀ), then, on the
+// transposed images, D_bᵀ = Y_bᵀ K_r.
 func (k *baryGrid) mul(dst, x []float64, N int) {
-	n := k.R * k.C
-	parallelRange(N, n*(k.R+k.C), func(_, lo, hi int) {
-		tmp := mat.NewDense(k.R, k.C, nil)
-		for b := lo; b < hi; b++ {
-			tmp.Mul(k.Kr, mat.NewDense(k.R, k.C, x[b*n:(b+1)*n]))
-			mat.NewDense(k.R, k.C, dst[b*n:(b+1)*n]).Mul(tmp, k.Kc)
+	R, C, n := k.R, k.C, k.R*k.C
+	if len(k.y) < N*n {
+		k.y, k.z = make([]float64, N*n), make([]float64, N*n)
+	}
+	y, z := k.y[:N*n], k.z[:N*n]
+	mulNT(mat.NewDense(N*R, C, y), mat.NewDense(N*R, C, x[:N*n]), k.Kc)
+	baryTranspose(z, y, N, R, C)
+	mulNT(mat.NewDense(N*C, R, y), mat.NewDense(N*C, R, z), k.Kr)
+	baryTranspose(dst, y, N, C, R)
+}
+
+// baryTranspose writes the transposes of the N rows×cols blocks of src to dst.
+func baryTranspose(dst, src []float64, N, rows, cols int) {
+	n := rows * cols
+	for b := 0; b < N; b++ {
+		s, d := src[b*n:(b+1)*n], dst[b*n:(b+1)*n]
+		for r := 0; r < rows; r++ {
+			for c, v := range s[r*cols : (r+1)*cols] {
+				d[c*rows+r] = v
+			}
 		}
-	})
+	}
 }
 
 func (k *baryGrid) mulT(dst, x []float64, N int) { k.mul(dst, x, N) }

@@ -93,6 +93,11 @@ func (p *problem) addPointGrad(dst *mat.Dense, w float64, x, y *mat.Dense, f, g 
 func addPlanGrad(dst *mat.Dense, w float64, x, y *mat.Dense, P mat.Matrix, c Cost) {
 	n, d := x.Dims()
 	_, m := P.Dims()
+	if t, ok := P.(mat.Transpose); ok && c.Power == 2 && d <= 32 {
+		// P = Qᵀ: accumulate over Q's rows instead of copying an n×m transpose.
+		addPlanGradTransposed(dst, w, x, y, t.Matrix.(*mat.Dense), c)
+		return
+	}
 	if c.Power == 2 {
 		// 2s·(diag(P1)x − P y), with P y = P·(yᵀ)ᵀ in mulNT's shape.
 		Pd, ok := P.(*mat.Dense)
@@ -118,6 +123,32 @@ func addPlanGrad(dst *mat.Dense, w float64, x, y *mat.Dense, P mat.Matrix, c Cos
 			if pij := P.At(i, j); pij != 0 {
 				c.AddGradX(gi, w*pij, x.RawRowView(i), y.RawRowView(j))
 			}
+		}
+	}
+}
+
+// addPlanGradTransposed is addPlanGrad for a quadratic cost and P = Qᵀ (Q m×n) with few
+// dimensions: r = Qᵀ1 and Py = Qᵀy come from axpys over Q's rows.
+func addPlanGradTransposed(dst *mat.Dense, w float64, x, y, Q *mat.Dense, c Cost) {
+	n, d := x.Dims()
+	m, _ := Q.Dims()
+	r := make([]float64, n)
+	pyT := make([][]float64, d) // column k of P·y, stored as a row
+	for k := range pyT {
+		pyT[k] = make([]float64, n)
+	}
+	for j := 0; j < m; j++ {
+		q, yj := Q.RawRowView(j), y.RawRowView(j)
+		axpy(1, q, r)
+		for k, v := range yj {
+			axpy(v, q, pyT[k])
+		}
+	}
+	s := 2 * c.Scale * w
+	for i := 0; i < n; i++ {
+		gi, xi := dst.RawRowView(i), x.RawRowView(i)
+		for k := range gi {
+			gi[k] += s * (r[i]*xi[k] - pyT[k][i])
 		}
 	}
 }

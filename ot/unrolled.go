@@ -35,7 +35,10 @@ type Unrolled struct {
 	// Scaled reports that the scaling-domain path produced the record.
 	Scaled bool
 
-	p    *problem // in the scaling domain p.C holds K instead of the cost
+	// p.C is the cost in the log domain; in the scaling domain it holds the kernel K,
+	// or nil once a large kernel has been dropped after the forward pass (kernel()
+	// rebuilds it, bit for bit, for a backward pass).
+	p    *problem
 	x, y *mat.Dense
 	cost Cost
 	eps  []float64
@@ -109,7 +112,8 @@ func UnrolledSinkhorn(x, y *mat.Dense, a, b []float64, c Cost, eps []float64) (*
 		u.forwardLog()
 	}
 	u.Dual = floats.Dot(p.a, u.F) + floats.Dot(p.b, u.G)
-	u.MarginalError = u.rowError()
+	u.MarginalError = u.rowError(u.planSource())
+	u.dropLargeKernel()
 	return u, nil
 }
 
@@ -130,24 +134,23 @@ func (u *Unrolled) forwardLog() {
 	u.F, u.G = u.fs[L], u.gs[L]
 }
 
-// forwardScaled runs the updates in the scaling domain, turning p.C into the kernel.
-// It returns false, with p.C restored, when a scaling is not a finite positive number.
+// keepKernelMax is the largest kernel (entries) kept from the forward pass to the
+// backward pass; larger ones are rebuilt there (one product and one exp pass), so that
+// a divergence holds one n×m matrix at a time rather than three.
+var keepKernelMax = 1 << 22 // a variable only so that tests can exercise the rebuild
+
+// forwardScaled runs the updates in the scaling domain, turning p.C into the kernel in
+// place. It returns false, with p.C restored, when a scaling is not a finite positive
+// number.
 func (u *Unrolled) forwardScaled() bool {
-	p, L, eps := u.p, len(u.eps), u.eps[0]
+	p, L := u.p, len(u.eps)
 	n, m := p.n, p.m
-	C := p.C
-	K := make([]float64, n*m)
-	alpha := make([]float64, n)
-	parallelRange(n, m, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			crow, krow := C[i*m:(i+1)*m], K[i*m:(i+1)*m]
-			alpha[i] = floats.Min(crow)
-			for j, c := range crow {
-				krow[j] = (alpha[i] - c) / eps
-			}
-			expSlice(krow)
-		}
-	})
+	u.alpha = make([]float64, n)
+	for i := range u.alpha {
+		u.alpha[i] = floats.Min(p.C[i*m : (i+1)*m])
+	}
+	K := p.C
+	u.toKernel(K)
 	us, vs := make([][]float64, L+1), make([][]float64, L+1)
 	vs[0] = make([]float64, m)
 	for j := range vs[0] {
@@ -173,20 +176,52 @@ func (u *Unrolled) forwardScaled() bool {
 			vk[j] = 1 / s
 		}
 		if !allPositiveFinite(uk) || !allPositiveFinite(vk) {
+			p.C = u.cost.matrix(u.x, u.y).RawMatrix().Data
 			return false
 		}
 		us[k], vs[k] = uk, vk
 	}
-	u.Scaled, u.us, u.vs, u.alpha = true, us, vs, alpha
-	u.p.C = K // the cost is recomputed where it is needed again
+	u.Scaled, u.us, u.vs = true, us, vs
+	eps := u.eps[0]
 	u.F, u.G = make([]float64, n), make([]float64, m)
 	for i := range u.F {
-		u.F[i] = alpha[i] + eps*math.Log(us[L][i])
+		u.F[i] = u.alpha[i] + eps*math.Log(us[L][i])
 	}
 	for j := range u.G {
 		u.G[j] = eps * math.Log(vs[L][j])
 	}
 	return true
+}
+
+// toKernel overwrites a cost matrix with K_ij = exp((α_i − C_ij)/ε).
+func (u *Unrolled) toKernel(C []float64) {
+	m, eps := u.p.m, u.eps[0]
+	parallelRange(u.p.n, m, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := C[i*m : (i+1)*m]
+			for j, c := range row {
+				row[j] = (u.alpha[i] - c) / eps
+			}
+			expSlice(row)
+		}
+	})
+}
+
+// kernel returns the scaling-domain kernel, rebuilding a dropped one.
+func (u *Unrolled) kernel() []float64 {
+	if u.p.C != nil {
+		return u.p.C
+	}
+	K := u.cost.matrix(u.x, u.y).RawMatrix().Data
+	u.toKernel(K)
+	return K
+}
+
+// dropLargeKernel frees a scaling-domain kernel too large to keep between passes.
+func (u *Unrolled) dropLargeKernel() {
+	if u.Scaled && u.p.n*u.p.m > keepKernelMax {
+		u.p.C = nil
+	}
 }
 
 func allPositiveFinite(v []float64) bool {
@@ -198,20 +233,29 @@ func allPositiveFinite(v []float64) bool {
 	return true
 }
 
-// planRow writes P_L's row i into dst and returns its sum.
-func (u *Unrolled) planRow(i int, dst []float64) float64 {
+// planSource returns the matrix planRow reads: the kernel in the scaling domain, the
+// cost in the log domain.
+func (u *Unrolled) planSource() []float64 {
+	if u.Scaled {
+		return u.kernel()
+	}
+	return u.p.C
+}
+
+// planRow writes P_L's row i into dst and returns its sum; src is planSource().
+func (u *Unrolled) planRow(src []float64, i int, dst []float64) float64 {
 	p, m, L := u.p, u.p.m, len(u.eps)
+	row := src[i*m : (i+1)*m]
 	if u.Scaled {
 		// P_ij = a_i u_i K_ij b_j v_j
-		s := p.a[i] * u.us[L][i]
-		krow, v := p.C[i*m:(i+1)*m], u.vs[L]
-		for j, k := range krow {
+		s, v := p.a[i]*u.us[L][i], u.vs[L]
+		for j, k := range row {
 			dst[j] = s * k * p.b[j] * v[j]
 		}
 		return floats.Sum(dst)
 	}
 	eps, f, g := u.eps[L-1], u.F, u.G
-	for j, c := range p.C[i*m : (i+1)*m] {
+	for j, c := range row {
 		dst[j] = p.loga[i] + p.logb[j] + (f[i]+g[j]-c)/eps
 	}
 	expSlice(dst)
@@ -219,13 +263,13 @@ func (u *Unrolled) planRow(i int, dst []float64) float64 {
 }
 
 // rowError returns ‖P_L 1 − a‖₁.
-func (u *Unrolled) rowError() float64 {
+func (u *Unrolled) rowError(src []float64) float64 {
 	p := u.p
 	errs := make([]float64, numBlocks())
 	parallelRange(p.n, p.m, func(blk, lo, hi int) {
 		row := make([]float64, p.m)
 		for i := lo; i < hi; i++ {
-			errs[blk] += math.Abs(u.planRow(i, row) - p.a[i])
+			errs[blk] += math.Abs(u.planRow(src, i, row) - p.a[i])
 		}
 	})
 	return floats.Sum(errs)
@@ -244,12 +288,12 @@ func (u *Unrolled) costMatrix() []float64 {
 // last iterate (the loss of Genevay et al. 2018). Computed on first use.
 func (u *Unrolled) Primal() float64 {
 	u.primalOnce.Do(func() {
-		p, C := u.p, u.costMatrix()
+		p, C, src := u.p, u.costMatrix(), u.planSource()
 		lin := make([]float64, numBlocks())
 		parallelRange(p.n, p.m, func(blk, lo, hi int) {
 			row := make([]float64, p.m)
 			for i := lo; i < hi; i++ {
-				u.planRow(i, row)
+				u.planRow(src, i, row)
 				lin[blk] += dot(row, C[i*p.m:(i+1)*p.m])
 			}
 		})
@@ -260,11 +304,12 @@ func (u *Unrolled) Primal() float64 {
 
 // Backward adds to gx and gy the gradients, with respect to the points x and y, of
 // dDual·Dual + dPrimal·Primal, differentiated through every iteration. gx and gy may
-// be the same matrix when x and y are (the contributions then add up).
+// be the same matrix when x and y are (the contributions then add up); a nil one is
+// not computed.
 func (u *Unrolled) Backward(dDual, dPrimal float64, gx, gy *mat.Dense) {
 	var Cbar *mat.Dense
 	if u.Scaled {
-		Cbar = u.adjointScaled(dDual, dPrimal)
+		Cbar = u.adjointScaled(dDual, dPrimal, u.kernel())
 	} else {
 		Cbar = u.adjointLog(dDual, dPrimal)
 	}
@@ -275,35 +320,40 @@ func (u *Unrolled) Backward(dDual, dPrimal float64, gx, gy *mat.Dense) {
 // as if they had converged (the envelope theorem: ∂OT_ε/∂C = P_L), ignoring how the
 // iterations depend on the points.
 func (u *Unrolled) BackwardEnvelope(w float64, gx, gy *mat.Dense) {
-	p := u.p
+	p, src := u.p, u.planSource()
 	Cbar := mat.NewDense(p.n, p.m, nil)
 	parallelRange(p.n, p.m, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := Cbar.RawRowView(i)
-			u.planRow(i, row)
+			u.planRow(src, i, row)
 			floats.Scale(w, row)
 		}
 	})
 	u.addCostGrad(Cbar, gx, gy)
 }
 
-// addCostGrad maps ∂/∂C to the points: Σ_j C̄_ij ∇_x c(x_i,y_j) and Σ_i C̄_ij ∇_y c(x_i,y_j).
+// addCostGrad maps ∂/∂C to the points: Σ_j C̄_ij ∇_x c(x_i,y_j) and Σ_i C̄_ij ∇_y c(x_i,y_j),
+// skipping a nil destination.
 func (u *Unrolled) addCostGrad(Cbar *mat.Dense, gx, gy *mat.Dense) {
-	addPlanGrad(gx, 1, u.x, u.y, Cbar, u.cost)
-	addPlanGrad(gy, 1, u.y, u.x, Cbar.T(), u.cost)
+	if gx != nil {
+		addPlanGrad(gx, 1, u.x, u.y, Cbar, u.cost)
+	}
+	if gy != nil {
+		addPlanGrad(gy, 1, u.y, u.x, Cbar.T(), u.cost)
+	}
 }
 
 // seedPrimal adds the primal term's direct derivatives: with P_ij = a_i b_j
 // exp((f_i + g_j − C_ij)/ε), ∂Primal/∂f_i = Σ_j P_ij C_ij/ε, ∂Primal/∂g_j = Σ_i P_ij C_ij/ε
 // and ∂Primal/∂C_ij = P_ij(1 − C_ij/ε), the last written into Cbar.
-func (u *Unrolled) seedPrimal(dPrimal float64, fbar, gbar []float64, Cbar *mat.Dense) {
+func (u *Unrolled) seedPrimal(dPrimal float64, fbar, gbar []float64, Cbar *mat.Dense, src []float64) {
 	p, m, eps := u.p, u.p.m, u.eps[len(u.eps)-1]
 	C := u.costMatrix()
 	acc := blockVectors(m)
 	parallelRange(p.n, m, func(blk, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row, crow := Cbar.RawRowView(i), C[i*m:(i+1)*m]
-			u.planRow(i, row)
+			u.planRow(src, i, row)
 			s := 0.0
 			for j, P := range row {
 				pc := P * crow[j] / eps
@@ -338,7 +388,7 @@ func (u *Unrolled) adjointLog(dDual, dPrimal float64) *mat.Dense {
 	floats.AddScaled(fbar, dDual, p.a)
 	floats.AddScaled(gbar, dDual, p.b)
 	if dPrimal != 0 {
-		u.seedPrimal(dPrimal, fbar, gbar, Cbar)
+		u.seedPrimal(dPrimal, fbar, gbar, Cbar, p.C)
 	}
 	acc := blockVectors(m)
 	for k := L; k >= 1; k-- {
@@ -383,16 +433,16 @@ func (u *Unrolled) adjointLog(dDual, dPrimal float64) *mat.Dense {
 //
 // The 2L rank-one terms are collected as columns of A (n×2L) and B (m×2L) and summed
 // once: C̄ = K ∘ (A·Bᵀ).
-func (u *Unrolled) adjointScaled(dDual, dPrimal float64) *mat.Dense {
+func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K []float64) *mat.Dense {
 	p := u.p
 	n, m, L := p.n, p.m, len(u.eps)
-	K := p.C
-	Cbar := mat.NewDense(n, m, nil)
 	fbar, gbar := make([]float64, n), make([]float64, m)
 	floats.AddScaled(fbar, dDual, p.a)
 	floats.AddScaled(gbar, dDual, p.b)
+	var direct *mat.Dense // the primal's own ∂/∂C, added after the sweep
 	if dPrimal != 0 {
-		u.seedPrimal(dPrimal, fbar, gbar, Cbar)
+		direct = mat.NewDense(n, m, nil)
+		u.seedPrimal(dPrimal, fbar, gbar, direct, K)
 	}
 	A, B := mat.NewDense(n, 2*L, nil), mat.NewDense(m, 2*L, nil)
 	w := make([]float64, m)
@@ -425,13 +475,13 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64) *mat.Dense {
 			gbar[j] *= -p.b[j] * vPrev[j]
 		}
 	}
-	AB := mat.NewDense(n, m, nil)
-	mulNT(AB, A, B)
+	Cbar := mat.NewDense(n, m, nil)
+	mulNT(Cbar, A, B)
 	parallelRange(n, m, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			cbar, ab, krow := Cbar.RawRowView(i), AB.RawRowView(i), K[i*m:(i+1)*m]
-			for j, k := range krow {
-				cbar[j] += k * ab[j]
+			floats.Mul(Cbar.RawRowView(i), K[i*m:(i+1)*m])
+			if direct != nil {
+				floats.Add(Cbar.RawRowView(i), direct.RawRowView(i))
 			}
 		}
 	})
@@ -481,17 +531,26 @@ func UnrolledSinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps []f
 }
 
 // Backward adds to gx, gy the gradients of dDual·Dual + dPrimal·Primal through all
-// iterations of the three problems.
+// iterations of the three problems; a nil destination is skipped, with the problem
+// that only it needs.
 func (d *UnrolledDivergence) Backward(dDual, dPrimal float64, gx, gy *mat.Dense) {
 	d.XY.Backward(dDual, 2*dPrimal, gx, gy)
-	d.XX.Backward(-dDual/2, -dPrimal, gx, gx)
-	d.YY.Backward(-dDual/2, -dPrimal, gy, gy)
+	if gx != nil {
+		d.XX.Backward(-dDual/2, -dPrimal, gx, gx)
+	}
+	if gy != nil {
+		d.YY.Backward(-dDual/2, -dPrimal, gy, gy)
+	}
 }
 
 // BackwardEnvelope adds w times the envelope gradient of the divergence (each OT term
-// differentiated at its final potentials as if converged).
+// differentiated at its final potentials as if converged); nil destinations as in Backward.
 func (d *UnrolledDivergence) BackwardEnvelope(w float64, gx, gy *mat.Dense) {
 	d.XY.BackwardEnvelope(w, gx, gy)
-	d.XX.BackwardEnvelope(-w/2, gx, gx)
-	d.YY.BackwardEnvelope(-w/2, gy, gy)
+	if gx != nil {
+		d.XX.BackwardEnvelope(-w/2, gx, gx)
+	}
+	if gy != nil {
+		d.YY.BackwardEnvelope(-w/2, gy, gy)
+	}
 }

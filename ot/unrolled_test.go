@@ -268,3 +268,30 @@ func TestUnrolledScaledFallback(t *testing.T) {
 		t.Errorf("scaled %v, dual %v: want a finite log-domain result", u.Scaled, u.Dual)
 	}
 }
+
+// Dropping the kernel after the forward pass and rebuilding it for the backward pass
+// changes nothing.
+func TestUnrolledKernelRebuild(t *testing.T) {
+	rng := newTestRand(57)
+	x, y := randCloud(rng, 13, 2, 0), randCloud(rng, 9, 2, 0.5)
+	eps := constEps(0.2, 12)
+	grads := func() (*UnrolledDivergence, *mat.Dense, *mat.Dense) {
+		d, err := UnrolledSinkhornDivergence(x, y, nil, nil, SqEuclidean, eps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gx, gy := mat.NewDense(13, 2, nil), mat.NewDense(9, 2, nil)
+		d.Backward(1, 0.5, gx, gy)
+		return d, gx, gy
+	}
+	kept, gx, gy := grads()
+	defer func(v int) { keepKernelMax = v }(keepKernelMax)
+	keepKernelMax = 0
+	dropped, gx2, gy2 := grads()
+	if dropped.XY.p.C != nil {
+		t.Fatal("the kernel was kept")
+	}
+	if kept.Dual != dropped.Dual || kept.Primal() != dropped.Primal() || !mat.Equal(gx, gx2) || !mat.Equal(gy, gy2) {
+		t.Errorf("rebuilt kernel changed the results")
+	}
+}

@@ -48,7 +48,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("otbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	threads := fs.Int("threads", 2, "CPU threads (GOMAXPROCS)")
-	only := fs.String("only", "exact,seedplot", "comma-separated workloads: exact, seedplot")
+	only := fs.String("only", "exact,seedplot,divergence", "comma-separated workloads: exact, seedplot, divergence")
+	mnist := fs.String("mnist", "", "directory with train-images-idx3-ubyte.gz for the divergence workload (empty: uniform noise, as reference.py)")
 	reps := fs.Int("reps", 5, "timed repetitions per Sinkhorn case (median reported)")
 	maxDim := fs.Int("maxdim", 4096, "largest seedplot dimension")
 	plotFile := fs.String("plot", "", "draw the seedplot figure to this PNG file")
@@ -64,10 +65,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	want := map[string]bool{}
 	for _, w := range strings.Split(*only, ",") {
 		switch w = strings.TrimSpace(w); w {
-		case "exact", "seedplot":
+		case "exact", "seedplot", "divergence":
 			want[w] = true
 		default:
-			return fmt.Errorf("-only: unknown workload %q (want exact, seedplot)", w)
+			return fmt.Errorf("-only: unknown workload %q (want exact, seedplot, divergence)", w)
 		}
 	}
 	ref, err := readRows(*refFile) // before the long runs, so a bad path fails fast
@@ -94,6 +95,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 			if err := writeJSON(*dumpFile, instances); err != nil {
 				return err
 			}
+		}
+	}
+	if want["divergence"] {
+		pool, err := loadPool(*mnist, 2048)
+		if err != nil {
+			return err
+		}
+		if err := benchDivergence(emit, stderr, *reps, pool); err != nil {
+			return err
 		}
 	}
 	if *plotFile != "" {
