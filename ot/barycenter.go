@@ -219,8 +219,8 @@ func (bp *baryProblem) scaling(alpha []float64, o BarycenterOptions, res *Baryce
 	}
 	s, sNew, v := make([]float64, N*n), make([]float64, N*n), make([]float64, N*n)
 	logb, logbNew := make([]float64, m), make([]float64, m)
-	var e float64
-	var bad bool
+	blocks := numBlocks()
+	errs, bads := make([]float64, blocks), make([]bool, blocks)
 	finish := func(ok bool) bool {
 		if res.Iterations == 0 {
 			for i := range logb {
@@ -242,35 +242,33 @@ func (bp *baryProblem) scaling(alpha []float64, o BarycenterOptions, res *Baryce
 		return ok
 	}
 	notPos := func(x float64) bool { return !(x > 0) || math.IsInf(x, 1) }
-	// row takes w_k = (K v_k)_i and sets the new u_k,i = b_i / w_k, where
-	// b_i = Π_k (u_k,i w_k)^λ_k; it adds λ_k |u_k,i w_k − b_i| to the error e.
-	row := func(i int, w []float64) {
-		lb := 0.0
-		for k, x := range w {
-			if notPos(x) {
-				bad = true
+	// rows sets, for i in [lo,hi), the new u_k,i = b_i / w_k,i from w = K v, where
+	// b_i = Π_k (u_k,i w_k,i)^λ_k, and adds λ_k |u_k,i w_k,i − b_i| to the block's error.
+	w := make([]float64, N*m)
+	rows := func(blk, lo, hi int) {
+		e, bad := 0.0, false
+		for i := lo; i < hi; i++ {
+			lb := 0.0
+			for k := 0; k < N; k++ {
+				x := w[k*m+i]
+				bad = bad || notPos(x)
+				if bp.lambda[k] != 0 {
+					lb += bp.lambda[k] * math.Log(u[k*m+i]*x)
+				}
 			}
-			if bp.lambda[k] != 0 {
-				lb += bp.lambda[k] * math.Log(u[k*m+i]*x)
+			b := fastExp(lb)
+			bad = bad || notPos(b)
+			logbNew[i] = lb
+			for k := 0; k < N; k++ {
+				x := w[k*m+i]
+				e += bp.lambda[k] * math.Abs(u[k*m+i]*x-b)
+				un := b / x
+				bad = bad || notPos(un)
+				uNew[k*m+i] = un
 			}
 		}
-		b := math.Exp(lb)
-		if notPos(b) {
-			bad = true
-		}
-		logbNew[i] = lb
-		ei := 0.0
-		for k, x := range w {
-			ei += bp.lambda[k] * math.Abs(u[k*m+i]*x-b)
-			un := b / x
-			if notPos(un) {
-				bad = true
-			}
-			uNew[k*m+i] = un
-		}
-		e += ei
+		errs[blk], bads[blk] = e, bad
 	}
-	w, wi := make([]float64, N*m), make([]float64, N)
 	bp.K.mulT(s, u, N)
 	for it := 0; it < o.MaxIter; it++ {
 		for i, x := range s {
@@ -282,16 +280,19 @@ func (bp *baryProblem) scaling(alpha []float64, o BarycenterOptions, res *Baryce
 				return finish(false)
 			}
 		}
-		e, bad = 0, false
+		clear(errs)
+		clear(bads)
 		bp.K.mul(w, v, N)
-		for i := 0; i < m; i++ {
-			for k := range wi {
-				wi[k] = w[k*m+i]
-			}
-			row(i, wi)
-		}
+		parallelRange(m, 64*N, rows) // a log costs some 64 flops
 		bp.K.mulT(sNew, uNew, N)
-		if bad || math.IsNaN(e) {
+		e := 0.0
+		for blk, x := range errs {
+			e += x
+			if bads[blk] {
+				return finish(false)
+			}
+		}
+		if math.IsNaN(e) {
 			return finish(false)
 		}
 		u, uNew = uNew, u

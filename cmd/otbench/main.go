@@ -48,7 +48,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("otbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	threads := fs.Int("threads", 2, "CPU threads (GOMAXPROCS)")
-	only := fs.String("only", "exact,seedplot,divergence", "comma-separated workloads: exact, seedplot, divergence")
+	only := fs.String("only", "exact,seedplot,divergence", "comma-separated workloads: exact, seedplot, divergence, barycenter")
 	mnist := fs.String("mnist", "", "directory with train-images-idx3-ubyte.gz for the divergence workload (empty: uniform noise, as reference.py)")
 	reps := fs.Int("reps", 5, "timed repetitions per Sinkhorn case (median reported)")
 	maxDim := fs.Int("maxdim", 4096, "largest seedplot dimension")
@@ -65,10 +65,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	want := map[string]bool{}
 	for _, w := range strings.Split(*only, ",") {
 		switch w = strings.TrimSpace(w); w {
-		case "exact", "seedplot", "divergence":
+		case "exact", "seedplot", "divergence", "barycenter":
 			want[w] = true
 		default:
-			return fmt.Errorf("-only: unknown workload %q (want exact, seedplot, divergence)", w)
+			return fmt.Errorf("-only: unknown workload %q (want exact, seedplot, divergence, barycenter)", w)
 		}
 	}
 	ref, err := readRows(*refFile) // before the long runs, so a bad path fails fast
@@ -103,6 +103,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if err := benchDivergence(emit, stderr, *reps, pool); err != nil {
+			return err
+		}
+	}
+	if want["barycenter"] { // opt-in; see barycenter.go and bench/barycenter.py
+		if err := benchBarycenter(emit, stderr, *reps); err != nil {
 			return err
 		}
 	}
