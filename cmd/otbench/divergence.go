@@ -1,57 +1,43 @@
 package main
 
 import (
-	"compress/gzip"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/losses"
 )
 
-// loadPool returns count 784-pixel rows in [0,1]: MNIST training images from dir
-// (train-images-idx3-ubyte.gz), or uniform noise when dir is empty, as reference.py does.
+// loadPool returns count 784-pixel rows in [0,1]: the first MNIST training images
+// (checked by package data) from dir, or from the GoMNIST module when dir is "module";
+// uniform noise when dir is empty, as reference.py does without --mnist.
 func loadPool(dir string, count int) (*mat.Dense, error) {
-	pool := mat.NewDense(count, 784, nil)
+	pool := mat.NewDense(count, data.MNISTPixels, nil)
+	raw := pool.RawMatrix().Data
 	if dir == "" {
 		rng := rand.New(rand.NewPCG(0, 3))
-		for i, raw := 0, pool.RawMatrix().Data; i < len(raw); i++ {
+		for i := range raw {
 			raw[i] = rng.Float64()
 		}
 		return pool, nil
 	}
-	name := filepath.Join(dir, "train-images-idx3-ubyte.gz")
-	f, err := os.Open(name)
+	if dir == "module" {
+		dir = ""
+	}
+	m, err := data.LoadMNIST(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
+	if m.Train.Len() < count {
+		return nil, fmt.Errorf("MNIST has %d training images, need %d", m.Train.Len(), count)
 	}
-	var hdr [4]uint32
-	if err := binary.Read(zr, binary.BigEndian, &hdr); err != nil {
-		return nil, fmt.Errorf("%s: header: %v", name, err)
-	}
-	if hdr[0] != 0x803 || hdr[2] != 28 || hdr[3] != 28 || int(hdr[1]) < count {
-		return nil, fmt.Errorf("%s: not an idx3 file of ≥ %d 28×28 images (header %x)", name, count, hdr)
-	}
-	buf := make([]byte, 784)
-	for i := 0; i < count; i++ {
-		if _, err := io.ReadFull(zr, buf); err != nil {
-			return nil, fmt.Errorf("%s: image %d: %v", name, i, err)
-		}
-		row := pool.RawRowView(i)
-		for j, b := range buf {
-			row[j] = float64(b) / 255
-		}
+	for i, v := range m.Train.Images[:len(raw)] {
+		raw[i] = float64(v)
 	}
 	return pool, nil
 }

@@ -49,7 +49,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	threads := fs.Int("threads", 2, "CPU threads (GOMAXPROCS)")
 	only := fs.String("only", "exact,seedplot,divergence", "comma-separated workloads: exact, seedplot, divergence, barycenter")
-	mnist := fs.String("mnist", "", "directory with train-images-idx3-ubyte.gz for the divergence workload (empty: uniform noise, as reference.py)")
+	mnist := fs.String("mnist", "module", "MNIST idx directory for the divergence workload; \"module\": the GoMNIST module's copy; empty: uniform noise, as reference.py without --mnist")
 	reps := fs.Int("reps", 5, "timed repetitions per Sinkhorn case (median reported)")
 	maxDim := fs.Int("maxdim", 4096, "largest seedplot dimension")
 	plotFile := fs.String("plot", "", "draw the seedplot figure to this PNG file")
