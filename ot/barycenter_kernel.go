@@ -54,19 +54,28 @@ func (s denseSupport) baryKernel(eps float64) (baryKernel, error) {
 	if err := costMatrix(s.C, m, n); err != nil {
 		return nil, err
 	}
-	return &baryDense{m: m, n: n, C: s.C, eps: eps}, nil
+	cmin := 0.0
+	for i := 0; i < m; i++ {
+		for _, c := range s.C.RawRowView(i) {
+			cmin = min(cmin, c)
+		}
+	}
+	return &baryDense{m: m, n: n, C: s.C, eps: eps, cmin: cmin, shift: -cmin / eps}, nil
 }
 
-// baryDense is the kernel of a dense cost matrix: K = exp(−C/ε) and Kᵀ for the scaling
-// domain, L = −C/ε and Lᵀ for the log domain, each built when first needed. The cost
-// matrix is the caller's and only read.
+// baryDense is the kernel of a dense cost matrix, stored for the shifted cost
+// C − c₀ ≥ 0 with c₀ = min(0, min C) (so that its entries are at most 1): K' =
+// exp(−(C − c₀)/ε) and K'ᵀ, and their logs L' and L'ᵀ, each built when first needed;
+// K = e^shift K' with shift = −c₀/ε. The cost matrix is the caller's and only read.
 type baryDense struct {
-	m, n  int
-	C     *mat.Dense
-	eps   float64
-	K, Kt *mat.Dense // m×n, n×m
-	L, Lt []float64  // m×n, n×m, row-major
-	wt    *mat.Dense // scratch for products, (m or n)×N
+	m, n        int
+	C           *mat.Dense
+	eps         float64
+	cmin, shift float64
+	K, Kt       *mat.Dense // m×n, n×m
+	L, Lt       []float64  // m×n, n×m, row-major
+	wt          *mat.Dense // scratch for products, (m or n)×N
+	scratch     baryLogScratch
 }
 
 func (k *baryDense) dims() (int, int) { return k.m, k.n }
@@ -80,7 +89,7 @@ func (k *baryDense) scalingKernels() {
 	for i := 0; i < k.m; i++ {
 		row := kd[i*k.n : (i+1)*k.n]
 		for j, c := range k.C.RawRowView(i) {
-			row[j] = -c / k.eps
+			row[j] = -(c - k.cmin) / k.eps
 		}
 		expSlice(row)
 		for j, v := range row {
@@ -96,8 +105,8 @@ func (k *baryDense) logKernels() {
 	k.L, k.Lt = make([]float64, k.m*k.n), make([]float64, k.m*k.n)
 	for i := 0; i < k.m; i++ {
 		for j, c := range k.C.RawRowView(i) {
-			k.L[i*k.n+j] = -c / k.eps
-			k.Lt[j*k.m+i] = -c / k.eps
+			l := -(c - k.cmin) / k.eps
+			k.L[i*k.n+j], k.Lt[j*k.m+i] = l, l
 		}
 	}
 }
@@ -121,35 +130,106 @@ func (k *baryDense) product(dst, x []float64, A *mat.Dense, rows, cols, N int) {
 	wt := k.wt.Slice(0, rows, 0, N).(*mat.Dense)
 	mulNT(wt, A, mat.NewDense(N, cols, x[:N*cols]))
 	raw := wt.RawMatrix()
+	scale := 1.0
+	if k.shift != 0 {
+		scale = math.Exp(k.shift)
+	}
 	for i := 0; i < rows; i++ {
 		for b, v := range raw.Data[i*raw.Stride : i*raw.Stride+N] {
-			dst[b*rows+i] = v
+			dst[b*rows+i] = v * scale
 		}
 	}
 }
 
 func (k *baryDense) logMul(dst, x []float64, N int) {
-	k.logKernels()
-	baryLogMul(dst, x, k.L, k.m, k.n, N)
+	k.scalingKernels()
+	baryLogLines(dst, x, N, k.K, func() []float64 { k.logKernels(); return k.L }, &k.scratch)
+	k.addShift(dst[:N*k.m])
 }
 
 func (k *baryDense) logMulT(dst, x []float64, N int) {
-	k.logKernels()
-	baryLogMul(dst, x, k.Lt, k.n, k.m, N)
+	k.scalingKernels()
+	baryLogLines(dst, x, N, k.Kt, func() []float64 { k.logKernels(); return k.Lt }, &k.scratch)
+	k.addShift(dst[:N*k.n])
 }
 
-// baryLogMul sets dst_k,i = log Σ_j exp(x_k,j + L_ij) for the rows×cols matrix L,
-// one stabilized log-sum-exp per entry.
-func baryLogMul(dst, x, L []float64, rows, cols, N int) {
-	parallelRange(rows, cols*N, func(_, lo, hi int) {
-		z := make([]float64, cols)
-		for i := lo; i < hi; i++ {
-			row := L[i*cols : (i+1)*cols]
-			for k := 0; k < N; k++ {
-				dst[k*rows+i] = baryLSE(z, x[k*cols:(k+1)*cols], row)
-			}
+func (k *baryDense) addShift(v []float64) {
+	if k.shift != 0 {
+		for i := range v {
+			v[i] += k.shift
 		}
-	})
+	}
+}
+
+// baryLogScratch holds the buffers of baryLogLines.
+type baryLogScratch struct{ e, s, m []float64 }
+
+// Bounds of a kernel-product sum that baryLogLines trusts; outside them the entry is
+// recomputed by an exact log-sum-exp.
+const (
+	baryLogLow  = 1e-280
+	baryLogHigh = 1e280
+)
+
+// baryLogLines sets dst_l,i = log Σ_j A_ij exp(x_l,j) for the lines l < lines of x
+// (row-major, width cols) and the rows×cols kernel A = exp(L), by one kernel product
+// after a shift: with M_l = max_j x_l,j,
+//
+//	dst_l,i = M_l + log Σ_j A_ij exp(x_l,j − M_l).
+//
+// A term dropped because exp(x_l,j − M_l) or A_ij underflowed is below 1e-308 (A ≤ 1:
+// the kernels are built from non-negative costs), so wherever the sum is at least baryLogLow the result is
+// the log-sum-exp to rounding; entries with a smaller (or overflowing) sum are
+// recomputed exactly from L (built by logK on first need). The log domain then costs
+// one exp per input entry and one log per output entry, not one exp per kernel entry,
+// and stays exact for any ε.
+func baryLogLines(dst, x []float64, lines int, A *mat.Dense, logK func() []float64, sc *baryLogScratch) {
+	rows, cols := A.Dims()
+	if len(sc.e) < lines*cols {
+		sc.e = make([]float64, lines*cols)
+	}
+	if len(sc.s) < lines*rows {
+		sc.s = make([]float64, lines*rows)
+	}
+	if len(sc.m) < lines {
+		sc.m = make([]float64, lines)
+	}
+	e, sum, mx := sc.e[:lines*cols], sc.s[:lines*rows], sc.m[:lines]
+	for l := 0; l < lines; l++ {
+		xl, el := x[l*cols:(l+1)*cols], e[l*cols:(l+1)*cols]
+		m := math.Inf(-1)
+		for _, v := range xl {
+			m = max(m, v)
+		}
+		mx[l] = m
+		if math.IsInf(m, 0) || math.IsNaN(m) {
+			clear(el)
+			continue
+		}
+		for j, v := range xl {
+			el[j] = v - m
+		}
+		expSlice(el)
+	}
+	mulNT(mat.NewDense(lines, rows, sum), mat.NewDense(lines, cols, e), A)
+	var L, z []float64
+	for l := 0; l < lines; l++ {
+		m := mx[l]
+		for i, s := range sum[l*rows : (l+1)*rows] {
+			if math.IsInf(m, 0) || math.IsNaN(m) {
+				dst[l*rows+i] = m
+				continue
+			}
+			if s >= baryLogLow && s <= baryLogHigh {
+				dst[l*rows+i] = m + math.Log(s)
+				continue
+			}
+			if L == nil {
+				L, z = logK(), make([]float64, cols)
+			}
+			dst[l*rows+i] = baryLSE(z, x[l*cols:(l+1)*cols], L[i*cols:(i+1)*cols])
+		}
+	}
 }
 
 // baryLSE returns log Σ_j exp(x_j + l_j), with z (at least as long as x) as scratch.
@@ -263,10 +343,11 @@ func baryAxis(k int, d, eps float64) (L []float64, K *mat.Dense) {
 // baryGrid is the separable kernel of a Grid, K = K_r ⊗ K_c. Both axis kernels are
 // symmetric, so K is symmetric too and mulT = mul.
 type baryGrid struct {
-	R, C   int
-	Kr, Kc *mat.Dense // R×R, C×C
-	Lr, Lc []float64  // their logs, row-major
-	y, z   []float64  // scratch, N·R·C
+	R, C    int
+	Kr, Kc  *mat.Dense // R×R, C×C
+	Lr, Lc  []float64  // their logs, row-major
+	y, z    []float64  // scratch, N·R·C
+	scratch baryLogScratch
 }
 
 func (k *baryGrid) dims() (int, int) { n := k.R * k.C; return n, n }
@@ -301,31 +382,18 @@ func baryTranspose(dst, src []float64, N, rows, cols int) {
 
 func (k *baryGrid) mulT(dst, x []float64, N int) { k.mul(dst, x, N) }
 
+// logMul is mul in the log domain, one axis at a time (baryLogLines): along the
+// columns for the N·R image rows, then along the rows for the N·C transposed columns.
 func (k *baryGrid) logMul(dst, x []float64, N int) {
-	n := k.R * k.C
-	parallelRange(N, n*(k.R+k.C), func(_, lo, hi int) {
-		tmp := make([]float64, n)
-		z, col := make([]float64, max(k.R, k.C)), make([]float64, k.R)
-		for b := lo; b < hi; b++ {
-			X, D := x[b*n:(b+1)*n], dst[b*n:(b+1)*n]
-			// Along the columns: tmp_{r,c} = LSE_c' (X_{r,c'} + Lc_{c,c'}).
-			for r := 0; r < k.R; r++ {
-				xr := X[r*k.C : (r+1)*k.C]
-				for c := 0; c < k.C; c++ {
-					tmp[r*k.C+c] = baryLSE(z, xr, k.Lc[c*k.C:(c+1)*k.C])
-				}
-			}
-			// Along the rows: D_{r,c} = LSE_r' (tmp_{r',c} + Lr_{r,r'}).
-			for c := 0; c < k.C; c++ {
-				for r := range col {
-					col[r] = tmp[r*k.C+c]
-				}
-				for r := 0; r < k.R; r++ {
-					D[r*k.C+c] = baryLSE(z, col, k.Lr[r*k.R:(r+1)*k.R])
-				}
-			}
-		}
-	})
+	R, C, n := k.R, k.C, k.R*k.C
+	if len(k.y) < N*n {
+		k.y, k.z = make([]float64, N*n), make([]float64, N*n)
+	}
+	y, z := k.y[:N*n], k.z[:N*n]
+	baryLogLines(y, x, N*R, k.Kc, func() []float64 { return k.Lc }, &k.scratch)
+	baryTranspose(z, y, N, R, C)
+	baryLogLines(y, z, N*C, k.Kr, func() []float64 { return k.Lr }, &k.scratch)
+	baryTranspose(dst, y, N, C, R)
 }
 
 func (k *baryGrid) logMulT(dst, x []float64, N int) { k.logMul(dst, x, N) }

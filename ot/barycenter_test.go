@@ -350,3 +350,39 @@ func TestBarycenterBadInput(t *testing.T) {
 		}
 	}
 }
+
+// Adding a constant to the cost changes nothing: K only scales, and the scalings
+// absorb it. Negative costs exercise the shifted kernels; at −30/ε the scaling domain
+// overflows and Auto must finish in the log domain.
+func TestBarycenterCostShift(t *testing.T) {
+	hists, C, reg, lam, want := baryFixture(t, "barycenter_1d_reg0.01_log")
+	for _, shift := range []float64{-0.5, -30} {
+		var Cs mat.Dense
+		Cs.Apply(func(_, _ int, v float64) float64 { return v + shift }, C)
+		for _, method := range []BarycenterMethod{BarycenterAuto, BarycenterLog} {
+			res, err := Barycenter(hists, DenseSupport(&Cs), reg, lam, &BarycenterOptions{Method: method, Tol: 1e-13})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := baryDiff(res.Barycenter, want); d > 1e-11 || !res.Converged {
+				t.Errorf("shift %g, %v (ran %v): max |b − POT| = %.3g", shift, method, res.Method, d)
+			}
+			// The potentials refer to the shifted cost: P_k = exp((F_k ⊕ G_k − C − shift)/ε)
+			// has the marginals b and ν_k.
+			n := len(want)
+			for k := range hists {
+				rows, cols := make([]float64, n), make([]float64, n)
+				for i := 0; i < n; i++ {
+					for j := 0; j < n; j++ {
+						p := math.Exp((res.F[k][i] + res.G[k][j] - Cs.At(i, j)) / reg)
+						rows[i] += p
+						cols[j] += p
+					}
+				}
+				if d := math.Max(baryDiff(rows, res.Barycenter), baryDiff(cols, hists[k])); d > 1e-9 {
+					t.Errorf("shift %g, %v: plan %d misses its marginals by %.3g", shift, method, k, d)
+				}
+			}
+		}
+	}
+}
