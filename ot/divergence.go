@@ -30,26 +30,15 @@ type DivergenceResult struct {
 // for c = ½|x−y|² or to half the energy distance for c = |x−y|.
 // With grad, the result also carries the gradients.
 func SinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps float64, opts *SinkhornOptions, grad bool) (*DivergenceResult, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	if err := pointPair(x, y); err != nil {
-		return nil, err
-	}
-	c = c.orDefault()
-	n, _ := x.Dims()
-	m, _ := y.Dims()
-	pxy, err := newProblem(a, b, c.matrix(x, y), n, m)
+	pxy, c, err := pointProblem(x, y, a, b, c)
 	if err != nil {
 		return nil, err
 	}
-	if err := epsilon(eps); err != nil {
+	o, err := solveOptions(pxy, eps, opts)
+	if err != nil {
 		return nil, err
 	}
-	o := opts.withDefaults()
-	if err := o.check(n, m); err != nil {
-		return nil, err
-	}
+	n, m := pxy.n, pxy.m
 	pxx, _ := newProblem(pxy.a, pxy.a, c.matrix(x, x), n, n)
 	pyy, _ := newProblem(pxy.b, pxy.b, c.matrix(y, y), m, m)
 	sym := o

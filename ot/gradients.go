@@ -17,19 +17,11 @@ type Gradients struct {
 // SinkhornPoints(x, y, a, b, c, …): Σ_j P_ij ∇_x c(x_i, y_j) for the points, and the
 // potentials F, G for the weights.
 func SinkhornGradients(x, y *mat.Dense, a, b []float64, c Cost, res *SinkhornResult) (*Gradients, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	if err := pointPair(x, y); err != nil {
-		return nil, err
-	}
-	c = c.orDefault()
-	n, d := x.Dims()
-	m, _ := y.Dims()
-	p, err := newProblem(a, b, c.matrix(x, y), n, m)
+	p, c, err := pointProblem(x, y, a, b, c)
 	if err != nil {
 		return nil, err
 	}
+	n, d, m := p.n, dimOf(x), p.m
 	if res == nil || len(res.F) != n || len(res.G) != m {
 		return nil, invalid("sinkhorn result does not match %d×%d points", n, m)
 	}

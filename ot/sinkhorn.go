@@ -155,14 +155,35 @@ func Sinkhorn(a, b []float64, C *mat.Dense, eps float64, opts *SinkhornOptions) 
 	if err != nil {
 		return nil, err
 	}
-	if err := epsilon(eps); err != nil {
-		return nil, err
-	}
-	o := opts.withDefaults()
-	if err := o.check(n, m); err != nil {
+	o, err := solveOptions(p, eps, opts)
+	if err != nil {
 		return nil, err
 	}
 	return p.solve(eps, o), nil
+}
+
+// solveOptions checks ε and the options against problem p and fills in defaults.
+func solveOptions(p *problem, eps float64, opts *SinkhornOptions) (SinkhornOptions, error) {
+	if err := epsilon(eps); err != nil {
+		return SinkhornOptions{}, err
+	}
+	o := opts.withDefaults()
+	return o, o.check(p.n, p.m)
+}
+
+// pointProblem validates two weighted clouds and a cost and builds their problem.
+func pointProblem(x, y *mat.Dense, a, b []float64, c Cost) (*problem, Cost, error) {
+	if err := c.check(); err != nil {
+		return nil, c, err
+	}
+	if err := pointPair(x, y); err != nil {
+		return nil, c, err
+	}
+	c = c.orDefault()
+	n, _ := x.Dims()
+	m, _ := y.Dims()
+	p, err := newProblem(a, b, c.matrix(x, y), n, m)
+	return p, c, err
 }
 
 // SinkhornPoints is Sinkhorn between the point clouds x (n×d) and y (m×d) under cost c.

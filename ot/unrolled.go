@@ -81,19 +81,10 @@ func EpsSchedule(eps float64, L int, scaling, start float64) ([]float64, error) 
 // holds one ε per iteration (see EpsSchedule; 0 entries are replaced by the largest
 // cost, which is what a schedule started at 0 means). x and y may be the same matrix.
 func UnrolledSinkhorn(x, y *mat.Dense, a, b []float64, c Cost, eps []float64) (*Unrolled, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	if err := pointPair(x, y); err != nil {
-		return nil, err
-	}
 	if len(eps) == 0 {
 		return nil, invalid("unrolled: no iterations")
 	}
-	c = c.orDefault()
-	n, _ := x.Dims()
-	m, _ := y.Dims()
-	p, err := newProblem(a, b, c.matrix(x, y), n, m)
+	p, c, err := pointProblem(x, y, a, b, c)
 	if err != nil {
 		return nil, err
 	}
