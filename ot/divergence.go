@@ -68,16 +68,10 @@ func SinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps float64, op
 func (p *problem) solveSymmetric(eps float64, o SinkhornOptions) *SinkhornResult {
 	f, t := make([]float64, p.n), make([]float64, p.n)
 	it := 0
-	if o.EpsScaling > 0 {
-		start := o.EpsStart
-		if start == 0 {
-			start = p.maxC()
-		}
-		for e := start; e > eps && it < o.MaxIter; e *= o.EpsScaling {
-			softmin(t, p.C, p.n, p.n, f, p.loga, e)
-			average(f, t)
-			it++
-		}
+	for _, e := range p.annealing(eps, o) {
+		softmin(t, p.C, p.n, p.n, f, p.loga, e)
+		average(f, t)
+		it++
 	}
 	converged := false
 	for {

@@ -317,21 +317,32 @@ func rowError(a, f, fNew []float64, eps float64, norm int) float64 {
 	return e
 }
 
+// annealing returns the ε values that ε-scaling visits before ε itself: EpsStart (or
+// the largest cost), times EpsScaling at each step, while above ε and within MaxIter.
+func (p *problem) annealing(eps float64, o SinkhornOptions) []float64 {
+	if o.EpsScaling == 0 {
+		return nil
+	}
+	e := o.EpsStart
+	if e == 0 {
+		e = p.maxC()
+	}
+	var out []float64
+	for ; e > eps && len(out) < o.MaxIter; e *= o.EpsScaling {
+		out = append(out, e)
+	}
+	return out
+}
+
 func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {
 	f, g := make([]float64, p.n), make([]float64, p.m)
 	copy(f, o.InitF)
 	copy(g, o.InitG)
 	it := 0
-	if o.EpsScaling > 0 {
-		start := o.EpsStart
-		if start == 0 {
-			start = p.maxC()
-		}
-		for e := start; e > eps && it < o.MaxIter; e *= o.EpsScaling {
-			softmin(f, p.C, p.n, p.m, g, p.logb, e)
-			softmin(g, p.Ct(), p.m, p.n, f, p.loga, e)
-			it++
-		}
+	for _, e := range p.annealing(eps, o) {
+		softmin(f, p.C, p.n, p.m, g, p.logb, e)
+		softmin(g, p.Ct(), p.m, p.n, f, p.loga, e)
+		it++
 	}
 	res := &SinkhornResult{Eps: eps, Method: o.Method}
 	var converged bool
