@@ -19,7 +19,18 @@
 //	S_ε(α,β) = OT_ε(α,β) − ½OT_ε(α,α) − ½OT_ε(β,β)
 //
 // interpolates between exact OT (ε → 0) and half the squared distance between means
-// (ε → ∞, cost ½|x−y|²) or half the energy distance (ε → ∞, cost |x−y|).
+// (ε → ∞, cost ½|x−y|²) or half the energy distance (ε → ∞, cost |x−y|)
+// (SinkhornDivergence; MMD with CostKernel gives the limits, GaussianMixture and
+// EnergyKernel the usual kernels). Gradients with respect to points and weights come
+// from the envelope theorem (SinkhornGradients, ExactGradients, the Grad of a
+// divergence, MMD's).
+//
+// For training, UnrolledSinkhorn and UnrolledSinkhornDivergence run a fixed number L
+// of log-domain updates from zero potentials and differentiate them exactly in reverse
+// mode (the gradient autograd of the loop would give), keeping O(L(n+m)) numbers.
+//
+// The hot loops (exp, dot, axpy, the a·bᵀ product) have AVX2+FMA versions in Go
+// assembly, chosen at run time; the build tag purego selects the portable Go ones.
 //
 // Every routine validates its input and returns an error wrapping ErrInvalidInput
 // that names the offending argument; none panics on bad data.
@@ -28,5 +39,6 @@
 // "Learning Generative Models with Sinkhorn Divergences", AISTATS 2018; Feydy et al.,
 // "Interpolating between Optimal Transport and MMD using Sinkhorn Divergences",
 // AISTATS 2019; Schmitzer, "Stabilized Sparse Scaling Algorithms for Entropy
-// Regularized Transport Problems", SIAM J. Sci. Comput. 2019.
+// Regularized Transport Problems", SIAM J. Sci. Comput. 2019; Li et al., "MMD GAN",
+// NeurIPS 2017; Székely & Rizzo, "Energy statistics", 2013.
 package ot
