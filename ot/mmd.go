@@ -3,6 +3,7 @@ package ot
 import (
 	"math"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -88,39 +89,43 @@ func EnergyDistance(x, y *mat.Dense, a, b []float64, grad bool) (float64, *Gradi
 	return MMD(x, y, a, b, EnergyKernel{}, grad)
 }
 
+// sqDist is the cost |x−y|², whose x-gradient 2(x−y) carries the kernels' chain rule.
+var sqDist = Cost{Power: 2, Scale: 1}
+
 // kernelTerm returns w·Σ_ij a_i b_j k(x_i, y_j) and, when gx is not nil, adds its
-// gradients to gx, gy (points) and ga, gb (weights).
+// gradients to gx, gy (points) and ga, gb (weights). Distances come from one product,
+// and the point gradients Σ_j W_ij·2(x_i − y_j), W_ij = w a_i b_j κ'(|x_i−y_j|²), from
+// the plan-gradient products.
 func kernelTerm(x, y *mat.Dense, a, b []float64, k Kernel, w float64, gx, gy *mat.Dense, ga, gb []float64) float64 {
-	n, d := x.Dims()
+	n, _ := x.Dims()
 	m, _ := y.Dims()
-	total := 0.0
-	diff := make([]float64, d)
-	for i := 0; i < n; i++ {
-		xi := x.RawRowView(i)
-		for j := 0; j < m; j++ {
-			yj := y.RawRowView(j)
-			d2 := 0.0
-			for t := range diff {
-				diff[t] = xi[t] - yj[t]
-				d2 += diff[t] * diff[t]
-			}
-			kv, dk := k.Eval(d2)
-			total += a[i] * b[j] * kv
-			if gx == nil {
-				continue
-			}
-			ga[i] += w * b[j] * kv
-			gb[j] += w * a[i] * kv
-			// ∇_x κ(|x−y|²) = 2κ'·(x−y); ∇_y is its negative.
-			s := w * a[i] * b[j] * 2 * dk
-			gxi, gyj := gx.RawRowView(i), gy.RawRowView(j)
-			for t, v := range diff {
-				gxi[t] += s * v
-				gyj[t] -= s * v
+	D := sqDist.matrix(x, y)
+	var W *mat.Dense
+	if gx != nil {
+		W = mat.NewDense(n, m, nil)
+	}
+	totals := make([]float64, numBlocks())
+	gbs := blockVectors(m)
+	parallelRange(n, m, func(blk, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := D.RawRowView(i)
+			for j, d2 := range row {
+				kv, dk := k.Eval(d2)
+				totals[blk] += a[i] * b[j] * kv
+				if W != nil {
+					ga[i] += w * b[j] * kv
+					gbs[blk][j] += w * a[i] * kv
+					W.Set(i, j, w*a[i]*b[j]*dk)
+				}
 			}
 		}
+	})
+	if W != nil {
+		sumBlocks(gb, gbs)
+		addPlanGrad(gx, 1, x, y, W, sqDist)
+		addPlanGrad(gy, 1, y, x, W.T(), sqDist)
 	}
-	return w * total
+	return w * floats.Sum(totals)
 }
 
 // CostKernel is the conditionally negative-definite kernel k(x,y) = −c(x,y). With it MMD

@@ -69,3 +69,44 @@ func BenchmarkSinkhornDivergence(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkUnrolledDivergence is the n=256 workload of reference.py's divergence
+// benchmark on random data of MNIST's shape: three problems, L = 50, ε = 1.
+func BenchmarkUnrolledDivergence(b *testing.B) {
+	rng := newTestRand(71)
+	x, y := mat.NewDense(256, 784, nil), mat.NewDense(256, 784, nil)
+	for _, m := range []*mat.Dense{x, y} {
+		raw := m.RawMatrix().Data
+		for i := range raw {
+			raw[i] = rng.Float64()
+		}
+	}
+	eps, _ := EpsSchedule(1, 50, 0, 0)
+	b.Run("fwd", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := UnrolledSinkhornDivergence(x, y, nil, nil, SqEuclidean, eps); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("fwd+bwd", func(b *testing.B) {
+		gx := mat.NewDense(256, 784, nil)
+		for b.Loop() {
+			d, err := UnrolledSinkhornDivergence(x, y, nil, nil, SqEuclidean, eps)
+			if err != nil {
+				b.Fatal(err)
+			}
+			d.Backward(1, 0, gx, nil)
+		}
+	})
+}
+
+func BenchmarkMMD(b *testing.B) {
+	rng := newTestRand(72)
+	x, y := randCloud(rng, 256, 784, 0), randCloud(rng, 256, 784, 0.1)
+	for b.Loop() {
+		if _, _, err := MMD(x, y, nil, nil, GaussianMixture{1, 2, 4, 8, 16}, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
