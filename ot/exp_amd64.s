@@ -1,3 +1,5 @@
+//go:build !purego
+
 #include "textflag.h"
 
 // Constants: 0 log2e, 8 shift 1.5·2^52, 16 ln2hi, 24 ln2lo, 32 expMin, 40 expMax, 48 +Inf,

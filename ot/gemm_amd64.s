@@ -1,3 +1,5 @@
+//go:build !purego
+
 #include "textflag.h"
 
 // func tile3x4AVX2(x *float64, xstride int, y *float64, ystride int, k int, out *[12]float64)
