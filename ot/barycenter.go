@@ -283,7 +283,7 @@ func (bp *baryProblem) scaling(alpha []float64, o BarycenterOptions, res *Baryce
 		clear(errs)
 		clear(bads)
 		bp.K.mul(w, v, N)
-		parallelRange(m, 64*N, rows) // a log costs some 64 flops
+		parallelRange(m, 8*N, rows) // a log costs some 64 flops
 		bp.K.mulT(sNew, uNew, N)
 		e := 0.0
 		for blk, x := range errs {

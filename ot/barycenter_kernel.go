@@ -128,7 +128,7 @@ func (k *baryDense) product(dst, x []float64, A *mat.Dense, rows, cols, N int) {
 		k.wt = mat.NewDense(max(k.m, k.n), N, nil)
 	}
 	wt := k.wt.Slice(0, rows, 0, N).(*mat.Dense)
-	mulNT(wt, A, mat.NewDense(N, cols, x[:N*cols]))
+	baryMulNT(wt, A, mat.NewDense(N, cols, x[:N*cols]))
 	raw := wt.RawMatrix()
 	scale := 1.0
 	if k.shift != 0 {
@@ -211,7 +211,7 @@ func baryLogLines(dst, x []float64, lines int, A *mat.Dense, logK func() []float
 		}
 		expSlice(el)
 	}
-	mulNT(mat.NewDense(lines, rows, sum), mat.NewDense(lines, cols, e), A)
+	baryMulNT(mat.NewDense(lines, rows, sum), mat.NewDense(lines, cols, e), A)
 	var L, z []float64
 	for l := 0; l < lines; l++ {
 		m := mx[l]
@@ -361,10 +361,26 @@ func (k *baryGrid) mul(dst, x []float64, N int) {
 		k.y, k.z = make([]float64, N*n), make([]float64, N*n)
 	}
 	y, z := k.y[:N*n], k.z[:N*n]
-	mulNT(mat.NewDense(N*R, C, y), mat.NewDense(N*R, C, x[:N*n]), k.Kc)
+	baryMulNT(mat.NewDense(N*R, C, y), mat.NewDense(N*R, C, x[:N*n]), k.Kc)
 	baryTranspose(z, y, N, R, C)
-	mulNT(mat.NewDense(N*C, R, y), mat.NewDense(N*C, R, z), k.Kr)
+	baryMulNT(mat.NewDense(N*C, R, y), mat.NewDense(N*C, R, z), k.Kr)
 	baryTranspose(dst, y, N, C, R)
+}
+
+// baryMulNT is mulNT (dst = a·bᵀ) with the rows of a split over the CPUs: the
+// barycenter products are thin (b has N rows, or is a small axis kernel), below the
+// size at which mulNT parallelizes by itself.
+func baryMulNT(dst, a, b *mat.Dense) {
+	n, k := a.Dims()
+	m, _ := b.Dims()
+	blocks := numBlocks()
+	if blocks == 1 || n < 2*blocks || n*m*k < 1<<22 { // below, the hand-off costs more (measured)
+		mulNT(dst, a, b)
+		return
+	}
+	parallelRange(n, 1<<16, func(_, lo, hi int) {
+		mulNT(dst.Slice(lo, hi, 0, m).(*mat.Dense), a.Slice(lo, hi, 0, k).(*mat.Dense), b)
+	})
 }
 
 // baryTranspose writes the transposes of the N rows×cols blocks of src to dst.
