@@ -275,6 +275,9 @@ func (g Grid) check() error {
 	if g.Rows < 1 || g.Cols < 1 {
 		return invalid("grid: %d×%d has no points", g.Rows, g.Cols)
 	}
+	if g.Rows > 1<<20 || g.Cols > 1<<20 || g.Rows*g.Cols > 1<<28 {
+		return invalid("grid: %d×%d is too large", g.Rows, g.Cols)
+	}
 	for _, d := range []float64{g.DY, g.DX} {
 		if d < 0 || math.IsNaN(d) || math.IsInf(d, 0) {
 			return invalid("grid: spacing %v must be non-negative and finite", d)
@@ -305,6 +308,9 @@ func (g Grid) Cost() (*mat.Dense, error) {
 	}
 	dy, dx := g.spacing()
 	n := g.Rows * g.Cols
+	if n > 1<<15 {
+		return nil, invalid("grid: the dense cost of a %d×%d grid would have %d² entries; use the grid itself as the support", g.Rows, g.Cols, n)
+	}
 	C := mat.NewDense(n, n, nil)
 	for i := 0; i < n; i++ {
 		for j := 0; j < n; j++ {

@@ -386,3 +386,12 @@ func TestBarycenterCostShift(t *testing.T) {
 		}
 	}
 }
+
+func TestGridTooLarge(t *testing.T) {
+	if _, err := (Grid{Rows: 300, Cols: 300}).Cost(); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("dense cost of a 300×300 grid: %v", err)
+	}
+	if _, err := Barycenter([][]float64{{1}}, Grid{Rows: 1 << 21, Cols: 1}, 0.1, nil, nil); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("huge grid: %v", err)
+	}
+}
