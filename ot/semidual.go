@@ -167,11 +167,11 @@ func sdRow(chi, row, g, logb []float64, eps float64) float64 {
 		chi[j] = logb[j] + (g[j]-c)*inv
 		mx = max(mx, chi[j])
 	}
-	s := 0.0
-	for j, z := range chi {
-		chi[j] = fastExp(z - mx)
-		s += chi[j]
+	for j := range chi {
+		chi[j] -= mx
 	}
+	expSlice(chi)
+	s := floats.Sum(chi)
 	floats.Scale(1/s, chi)
 	return -eps * (mx + math.Log(s))
 }
