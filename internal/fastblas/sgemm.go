@@ -1,0 +1,250 @@
+package fastblas
+
+import (
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// Implementation is gonum's BLAS with a faster Sgemm. The zero value is ready to use.
+type Implementation struct {
+	gonum.Implementation
+}
+
+// Accelerated reports whether Sgemm runs the AVX2+FMA kernel on this machine and build.
+func Accelerated() bool { return useAsm }
+
+const (
+	mr = 6   // rows of the micro-tile
+	nr = 16  // columns of the micro-tile (two YMM registers of float32)
+	kc = 256 // largest k block: a 6×kc panel of A and a kc×16 panel of B stay in L1/L2
+	mc = 120 // rows of A packed at a time (a multiple of mr)
+	nc = 2048
+
+	// smallWork is the number of multiply-adds below which gonum's unpacked loops win.
+	smallWork = 1 << 15
+	// parallelWork is the number of multiply-adds above which Sgemm splits across cores.
+	parallelWork = 1 << 18
+)
+
+// Sgemm computes C = alpha·op(A)·op(B) + beta·C, where op(X) is X or Xᵀ, op(A) is m×k,
+// op(B) k×n and C m×n, all row-major with leading dimensions lda, ldb, ldc. It panics
+// on invalid arguments, as every BLAS routine does.
+func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if !useAsm || m*n*k < smallWork || alpha == 0 || k == 0 {
+		impl.Implementation.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	aT, bT := checkGemm(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
+	p := problem{aT: aT, bT: bT, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, alpha: alpha, beta: beta}
+	workers := runtime.GOMAXPROCS(0)
+	if m*n*k < parallelWork {
+		workers = 1
+	}
+	// Split the longer side into whole tiles, one contiguous range per goroutine.
+	split, tile, size := n, nr, n
+	if m > n {
+		split, tile, size = m, mr, m
+	}
+	tiles := (split + tile - 1) / tile
+	workers = min(workers, tiles)
+	if workers <= 1 {
+		p.run(0, m, 0, n, k)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (tiles + workers - 1) / workers
+	for w := workers - 1; w >= 0; w-- {
+		lo, hi := w*per*tile, min((w+1)*per*tile, size)
+		if lo >= hi {
+			continue
+		}
+		job := func() {
+			if split == n {
+				p.run(0, m, lo, hi, k)
+			} else {
+				p.run(lo, hi, 0, n, k)
+			}
+		}
+		if w == 0 {
+			job() // the caller takes the first range
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			job()
+		}()
+	}
+	wg.Wait()
+}
+
+// problem is one Sgemm call; run computes the block C[i0:i1, j0:j1].
+type problem struct {
+	aT, bT      bool
+	a, b, c     []float32
+	lda, ldb    int
+	ldc         int
+	alpha, beta float32
+}
+
+var packPool = sync.Pool{New: func() any { return new(packBuffers) }}
+
+type packBuffers struct {
+	a, b []float32
+	edge [mr * nr]float32
+}
+
+func (p *problem) run(i0, i1, j0, j1, k int) {
+	buf := packPool.Get().(*packBuffers)
+	defer packPool.Put(buf)
+	// Balanced k blocks: 784 becomes 4×196 rather than 3×256 + 16.
+	kb := (k + kc - 1) / kc
+	kstep := (k + kb - 1) / kb
+	for jc := j0; jc < j1; jc += nc {
+		ncur := min(nc, j1-jc)
+		npan := (ncur + nr - 1) / nr
+		for pc := 0; pc < k; pc += kstep {
+			kcur := min(kstep, k-pc)
+			beta := p.beta
+			if pc > 0 {
+				beta = 1
+			}
+			buf.b = grow(buf.b, npan*nr*kcur)
+			p.packB(buf.b, pc, kcur, jc, ncur)
+			for ic := i0; ic < i1; ic += mc {
+				mcur := min(mc, i1-ic)
+				mpan := (mcur + mr - 1) / mr
+				buf.a = grow(buf.a, mpan*mr*kcur)
+				p.packA(buf.a, ic, mcur, pc, kcur)
+				for jp := 0; jp < npan; jp++ {
+					bp := buf.b[jp*nr*kcur:]
+					j := jc + jp*nr
+					cols := min(nr, j1-j)
+					for ip := 0; ip < mpan; ip++ {
+						ap := buf.a[ip*mr*kcur:]
+						i := ic + ip*mr
+						rows := min(mr, i1-i)
+						if rows == mr && cols == nr {
+							kernel(kcur, ap, bp, p.c[i*p.ldc+j:], p.ldc, p.alpha, beta)
+							continue
+						}
+						// Edge tile: compute into a scratch tile, then add the part inside C.
+						kernel(kcur, ap, bp, buf.edge[:], nr, p.alpha, 0)
+						for r := 0; r < rows; r++ {
+							crow := p.c[(i+r)*p.ldc+j : (i+r)*p.ldc+j+cols]
+							erow := buf.edge[r*nr : r*nr+cols]
+							if beta == 0 {
+								copy(crow, erow)
+								continue
+							}
+							for q, v := range erow {
+								crow[q] = v + beta*crow[q]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// packA copies op(A)[i0:i0+rows, p0:p0+kk] into panels of mr rows, each stored k-major
+// (mr values per k), zero-padding the last panel.
+func (p *problem) packA(dst []float32, i0, rows, p0, kk int) {
+	panels := (rows + mr - 1) / mr
+	for ip := 0; ip < panels; ip++ {
+		d := dst[ip*mr*kk : (ip+1)*mr*kk]
+		for r := 0; r < mr; r++ {
+			i := i0 + ip*mr + r
+			if ip*mr+r >= rows {
+				for q := 0; q < kk; q++ {
+					d[q*mr+r] = 0
+				}
+				continue
+			}
+			if p.aT { // A is k×m: op(A)[i][q] = a[q·lda + i]
+				src := p.a[p0*p.lda+i:]
+				for q := 0; q < kk; q++ {
+					d[q*mr+r] = src[q*p.lda]
+				}
+			} else {
+				src := p.a[i*p.lda+p0 : i*p.lda+p0+kk]
+				for q, v := range src {
+					d[q*mr+r] = v
+				}
+			}
+		}
+	}
+}
+
+// packB copies op(B)[p0:p0+kk, j0:j0+cols] into panels of nr columns, each stored
+// k-major (nr values per k), zero-padding the last panel.
+func (p *problem) packB(dst []float32, p0, kk, j0, cols int) {
+	panels := (cols + nr - 1) / nr
+	for jp := 0; jp < panels; jp++ {
+		d := dst[jp*nr*kk : (jp+1)*nr*kk]
+		w := min(nr, cols-jp*nr)
+		j := j0 + jp*nr
+		if p.bT { // B is n×k: op(B)[q][j] = b[j·ldb + q]
+			for c := 0; c < nr; c++ {
+				if c >= w {
+					for q := 0; q < kk; q++ {
+						d[q*nr+c] = 0
+					}
+					continue
+				}
+				src := p.b[(j+c)*p.ldb+p0 : (j+c)*p.ldb+p0+kk]
+				for q, v := range src {
+					d[q*nr+c] = v
+				}
+			}
+			continue
+		}
+		for q := 0; q < kk; q++ {
+			row := d[q*nr : (q+1)*nr]
+			n := copy(row[:w], p.b[(p0+q)*p.ldb+j:])
+			clear(row[n:])
+		}
+	}
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// checkGemm panics as gonum's Sgemm does on invalid arguments and reports whether A
+// and B are transposed.
+func checkGemm(tA, tB blas.Transpose, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) (aT, bT bool) {
+	if tA != blas.NoTrans && tA != blas.Trans && tA != blas.ConjTrans ||
+		tB != blas.NoTrans && tB != blas.Trans && tB != blas.ConjTrans {
+		panic("blas: illegal transpose")
+	}
+	aT, bT = tA != blas.NoTrans, tB != blas.NoTrans
+	switch {
+	case m < 0:
+		panic("blas: m < 0")
+	case n < 0:
+		panic("blas: n < 0")
+	case k < 0:
+		panic("blas: k < 0")
+	case aT && lda < max(1, m) || !aT && lda < max(1, k):
+		panic("blas: bad leading dimension of A")
+	case bT && ldb < max(1, k) || !bT && ldb < max(1, n):
+		panic("blas: bad leading dimension of B")
+	case ldc < max(1, n):
+		panic("blas: bad leading dimension of C")
+	case aT && len(a) < (k-1)*lda+m || !aT && len(a) < (m-1)*lda+k:
+		panic("blas: insufficient length of a")
+	case bT && len(b) < (n-1)*ldb+k || !bT && len(b) < (k-1)*ldb+n:
+		panic("blas: insufficient length of b")
+	case len(c) < (m-1)*ldc+n:
+		panic("blas: insufficient length of c")
+	}
+	return aT, bT
+}

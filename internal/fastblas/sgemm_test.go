@@ -1,0 +1,213 @@
+package fastblas
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
+}
+
+// gemmCase builds operands for op(A) m×k, op(B) k×n with leading dimensions padded by
+// pad (views into wider matrices) and returns gonum's result next to ours.
+func gemmCase(rng *rand.Rand, tA, tB blas.Transpose, m, n, k, pad int, alpha, beta float32, nanC bool) (got, want []float32, ldc int) {
+	ar, ac := m, k
+	if tA != blas.NoTrans {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tB != blas.NoTrans {
+		br, bc = n, k
+	}
+	lda, ldb := ac+pad, bc+pad
+	ldc = n + pad
+	a := randSlice(rng, max(1, ar*lda))
+	b := randSlice(rng, max(1, br*ldb))
+	c := randSlice(rng, max(1, m*ldc))
+	if nanC {
+		for i := range c {
+			c[i] = float32(math.NaN())
+		}
+	}
+	want = slices.Clone(c)
+	got = slices.Clone(c)
+	gonum.Implementation{}.Sgemm(tA, tB, m, n, k, alpha, a, max(1, lda), b, max(1, ldb), beta, want, max(1, ldc))
+	Implementation{}.Sgemm(tA, tB, m, n, k, alpha, a, max(1, lda), b, max(1, ldb), beta, got, max(1, ldc))
+	return got, want, ldc
+}
+
+// Sgemm against gonum for every transpose pair, shapes around the 6×16 tiles, the k
+// blocks and the parallel split, padded leading dimensions, and several α, β.
+func TestSgemmMatchesGonum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	shapes := [][3]int{
+		{1, 1, 1}, {6, 16, 8}, {7, 17, 9}, {5, 15, 3}, {13, 33, 257}, {64, 64, 64},
+		{256, 784, 512}, {256, 16, 784}, {300, 5, 100}, {97, 131, 513}, {1000, 40, 17},
+		{12, 1000, 300}, {33, 2, 2000},
+	}
+	trans := []blas.Transpose{blas.NoTrans, blas.Trans}
+	for _, s := range shapes {
+		m, n, k := s[0], s[1], s[2]
+		for _, tA := range trans {
+			for _, tB := range trans {
+				for _, ab := range [][2]float32{{1, 0}, {0.5, 1}, {-2, 0.25}} {
+					for _, pad := range []int{0, 3} {
+						got, want, ldc := gemmCase(rng, tA, tB, m, n, k, pad, ab[0], ab[1], false)
+						checkClose(t, fmt.Sprintf("%v/tA=%c/tB=%c/α=%g/β=%g/pad=%d", s, tA, tB, ab[0], ab[1], pad), got, want, m, n, ldc, k)
+					}
+				}
+			}
+		}
+	}
+}
+
+func checkClose(t *testing.T, name string, got, want []float32, m, n, ldc, k int) {
+	t.Helper()
+	tol := 1e-5 * float32(math.Sqrt(float64(k)+1)) * 4
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			g, w := got[i*ldc+j], want[i*ldc+j]
+			if d := float32(math.Abs(float64(g - w))); d > tol*max(1, float32(math.Abs(float64(w)))) || g != g {
+				t.Errorf("%s: C[%d,%d] = %g, gonum %g", name, i, j, g, w)
+				return
+			}
+		}
+	}
+	// the padding between rows must be untouched
+	for i := 0; i < m; i++ {
+		for j := n; j < ldc && i*ldc+j < len(got); j++ {
+			if math.Float32bits(got[i*ldc+j]) != math.Float32bits(want[i*ldc+j]) {
+				t.Errorf("%s: padding C[%d,%d] changed to %g", name, i, j, got[i*ldc+j])
+				return
+			}
+		}
+	}
+}
+
+// β = 0 must not read C: NaN there must not leak into the result.
+func TestSgemmBetaZeroIgnoresC(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, s := range [][3]int{{6, 16, 64}, {50, 70, 300}, {256, 784, 512}} {
+		got, want, ldc := gemmCase(rng, blas.NoTrans, blas.Trans, s[0], s[1], s[2], 1, 1, 0, true)
+		checkClose(t, fmt.Sprint(s), got, want, s[0], s[1], ldc, s[2])
+	}
+}
+
+// The result is bit-for-bit the same for any number of goroutines.
+func TestSgemmDeterministicAcrossThreads(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	m, n, k := 256, 784, 512
+	a, b := randSlice(rng, m*k), randSlice(rng, k*n)
+	var ref []float32
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, p := range []int{1, 2, 3, 5} {
+		runtime.GOMAXPROCS(p)
+		c := make([]float32, m*n)
+		Implementation{}.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, b, n, 0, c, n)
+		if ref == nil {
+			ref = c
+			continue
+		}
+		for i := range c {
+			if math.Float32bits(c[i]) != math.Float32bits(ref[i]) {
+				t.Fatalf("GOMAXPROCS=%d: C[%d] = %g, with one thread %g", p, i, c[i], ref[i])
+			}
+		}
+	}
+}
+
+func TestSgemmPanicsLikeGonum(t *testing.T) {
+	a := make([]float32, 100*100)
+	for _, tc := range []struct {
+		name string
+		call func()
+	}{
+		{"short a", func() {
+			Implementation{}.Sgemm(blas.NoTrans, blas.NoTrans, 100, 100, 100, 1, a[:50], 100, a, 100, 0, a, 100)
+		}},
+		{"bad lda", func() {
+			Implementation{}.Sgemm(blas.NoTrans, blas.NoTrans, 100, 100, 100, 1, a, 10, a, 100, 0, a, 100)
+		}},
+		{"bad transpose", func() {
+			Implementation{}.Sgemm('x', blas.NoTrans, 100, 100, 100, 1, a, 100, a, 100, 0, a, 100)
+		}},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", tc.name)
+				}
+			}()
+			tc.call()
+		}()
+	}
+}
+
+// The kernel against a plain triple loop, directly (it is otherwise only reached on
+// AVX2 machines).
+func TestKernel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, k := range []int{1, 2, 7, 64} {
+		a, b := randSlice(rng, mr*k), randSlice(rng, nr*k)
+		c := randSlice(rng, mr*(nr+2))
+		want := slices.Clone(c)
+		for r := 0; r < mr; r++ {
+			for j := 0; j < nr; j++ {
+				var s float64
+				for q := 0; q < k; q++ {
+					s += float64(a[q*mr+r]) * float64(b[q*nr+j])
+				}
+				want[r*(nr+2)+j] = float32(2*s) + 0.5*want[r*(nr+2)+j]
+			}
+		}
+		kernel(k, a, b, c, nr+2, 2, 0.5)
+		checkClose(t, fmt.Sprintf("kernel k=%d", k), c, want, mr, nr, nr+2, k)
+	}
+}
+
+func BenchmarkSgemm(b *testing.B) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	// The products of one training step of the 16-256-512-784 MLP at batch 256.
+	for _, s := range []struct {
+		tA, tB  blas.Transpose
+		m, n, k int
+	}{
+		{blas.NoTrans, blas.NoTrans, 256, 784, 512},
+		{blas.NoTrans, blas.Trans, 256, 512, 784},
+		{blas.Trans, blas.NoTrans, 512, 784, 256},
+		{blas.NoTrans, blas.NoTrans, 256, 512, 256},
+	} {
+		a, bb := randSlice(rng, s.m*s.k), randSlice(rng, s.k*s.n)
+		c := make([]float32, s.m*s.n)
+		lda, ldb := s.k, s.n
+		if s.tA != blas.NoTrans {
+			lda = s.m
+		}
+		if s.tB != blas.NoTrans {
+			ldb = s.k
+		}
+		for _, impl := range []struct {
+			name string
+			f    func(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+		}{{"fastblas", Implementation{}.Sgemm}, {"gonum", gonum.Implementation{}.Sgemm}} {
+			b.Run(fmt.Sprintf("%s/%c%c/%dx%dx%d", impl.name, s.tA, s.tB, s.m, s.n, s.k), func(b *testing.B) {
+				for b.Loop() {
+					impl.f(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+				}
+				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+			})
+		}
+	}
+}
