@@ -382,12 +382,12 @@ func (bp *baryProblem) result(res *BarycenterResult, alpha, logb, ls []float64) 
 			}
 		}
 	}
-	if res.Converged && !finiteAll(res.Barycenter) {
+	if res.Converged && !baryFinite(res.Barycenter) {
 		res.Converged = false
 	}
 }
 
-func finiteAll(x []float64) bool {
+func baryFinite(x []float64) bool {
 	for _, v := range x {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return false

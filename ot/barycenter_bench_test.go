@@ -10,8 +10,8 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// benchBumps returns N normalized bumps on n points (the instances of cmd/otbench).
-func benchBumps(n, N int) [][]float64 {
+// baryBenchBumps returns N normalized bumps on n points (the instances of cmd/otbench).
+func baryBenchBumps(n, N int) [][]float64 {
 	out := make([][]float64, N)
 	for k := range out {
 		c, s := 0.2+0.6*float64(k)/float64(N-1), 0.04+0.01*float64(k)
@@ -30,7 +30,7 @@ func benchBumps(n, N int) [][]float64 {
 // grid supports in both domains.
 func BenchmarkBarycenter(b *testing.B) {
 	for _, n := range []int{100, 400, 1024} {
-		hists := benchBumps(n, 4)
+		hists := baryBenchBumps(n, 4)
 		C, _ := Grid{Rows: 1, Cols: n}.Cost()
 		for _, m := range []BarycenterMethod{BarycenterScaling, BarycenterLog} {
 			b.Run(fmt.Sprintf("dense/n=%d/%v", n, m), func(b *testing.B) {
@@ -44,7 +44,7 @@ func BenchmarkBarycenter(b *testing.B) {
 		}
 	}
 	for _, R := range []int{28, 64} {
-		imgs := benchBumps(R*R, 4) // any positive histograms: the cost per iteration is the same
+		imgs := baryBenchBumps(R*R, 4) // any positive histograms: the cost per iteration is the same
 		for _, m := range []BarycenterMethod{BarycenterScaling, BarycenterLog} {
 			b.Run(fmt.Sprintf("grid/%dx%d/%v", R, R, m), func(b *testing.B) {
 				o := &BarycenterOptions{Method: m, MaxIter: 100, Tol: 1e-300}
@@ -61,7 +61,7 @@ func BenchmarkBarycenter(b *testing.B) {
 // BenchmarkUnrolledBarycenter times Forward and Backward through L = 40 iterations on
 // a 28×28 grid with 6 histograms.
 func BenchmarkUnrolledBarycenter(b *testing.B) {
-	hists := benchBumps(784, 6)
+	hists := baryBenchBumps(784, 6)
 	ub, err := NewUnrolledBarycenter(hists, Grid{Rows: 28, Cols: 28}, 0.004, 40)
 	if err != nil {
 		b.Fatal(err)
@@ -81,7 +81,7 @@ func BenchmarkUnrolledBarycenter(b *testing.B) {
 }
 
 func BenchmarkBarycentricCoordinates(b *testing.B) {
-	hists := benchBumps(784, 7)
+	hists := baryBenchBumps(784, 7)
 	for i := 0; i < b.N; i++ {
 		if _, err := BarycentricCoordinates(hists[1:], hists[0], Grid{Rows: 28, Cols: 28}, 0.004, &CoordinatesOptions{Iterations: 40}); err != nil {
 			b.Fatal(err)
@@ -89,8 +89,8 @@ func BenchmarkBarycentricCoordinates(b *testing.B) {
 	}
 }
 
-// benchR2 is n points of the R2 low-discrepancy sequence shifted by k.
-func benchR2(n, k int) *mat.Dense {
+// baryBenchR2 is n points of the R2 low-discrepancy sequence shifted by k.
+func baryBenchR2(n, k int) *mat.Dense {
 	const g = 1.32471795724474602596
 	x := mat.NewDense(n, 2, nil)
 	for i := 0; i < n; i++ {
@@ -102,8 +102,8 @@ func benchR2(n, k int) *mat.Dense {
 }
 
 func BenchmarkFreeSupportBarycenter(b *testing.B) {
-	clouds := []*mat.Dense{benchR2(200, 1), benchR2(200, 2), benchR2(200, 3)}
-	init := benchR2(100, 0)
+	clouds := []*mat.Dense{baryBenchR2(200, 1), baryBenchR2(200, 2), baryBenchR2(200, 3)}
+	init := baryBenchR2(100, 0)
 	for _, eps := range []float64{0, 0.05} {
 		b.Run(fmt.Sprintf("eps=%g", eps), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
@@ -118,7 +118,7 @@ func BenchmarkFreeSupportBarycenter(b *testing.B) {
 // BenchmarkSemiDual times 10000 stochastic steps (and the final exact evaluation).
 func BenchmarkSemiDual(b *testing.B) {
 	for _, n := range []int{100, 1000} {
-		C, _ := SqEuclidean.Matrix(benchR2(n, 0), benchR2(n, 1))
+		C, _ := SqEuclidean.Matrix(baryBenchR2(n, 0), baryBenchR2(n, 1))
 		b.Run(fmt.Sprintf("SAG/n=%d", n), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				if _, err := SemiDualSAG(nil, nil, C, 0.05, &StochasticOptions{MaxIter: 10000}); err != nil {
@@ -134,7 +134,7 @@ func BenchmarkSemiDual(b *testing.B) {
 			}
 		})
 	}
-	y := benchR2(100, 0)
+	y := baryBenchR2(100, 0)
 	b.Run("SemiDiscrete/m=100", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			_, err := SemiDiscreteASGD(func(rng *rand.Rand, x []float64) { x[0], x[1] = rng.NormFloat64(), rng.NormFloat64() },
@@ -147,7 +147,7 @@ func BenchmarkSemiDual(b *testing.B) {
 }
 
 func BenchmarkEntropicDual(b *testing.B) {
-	C, _ := SqEuclidean.Matrix(benchR2(500, 0), benchR2(500, 1))
+	C, _ := SqEuclidean.Matrix(baryBenchR2(500, 0), baryBenchR2(500, 1))
 	f, g := make([]float64, 500), make([]float64, 500)
 	b.Run("dual", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {

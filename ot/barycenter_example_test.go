@@ -11,8 +11,8 @@ import (
 	"github.com/sinkgen/sinkgen/ot"
 )
 
-// bump is a normalized Gaussian bump of width s at m on n grid points of [0,1].
-func bump(n int, m, s float64) []float64 {
+// baryBump is a normalized Gaussian bump of width s at m on n grid points of [0,1].
+func baryBump(n int, m, s float64) []float64 {
 	h := make([]float64, n)
 	for i := range h {
 		x := float64(i) / float64(n-1)
@@ -22,7 +22,7 @@ func bump(n int, m, s float64) []float64 {
 	return h
 }
 
-func mean(h []float64) float64 {
+func baryMean(h []float64) float64 {
 	m := 0.0
 	for i, v := range h {
 		m += v * float64(i) / float64(len(h)-1)
@@ -34,14 +34,14 @@ func mean(h []float64) float64 {
 // mean would be bimodal.
 func ExampleBarycenter() {
 	n := 100
-	hists := [][]float64{bump(n, 0.2, 0.05), bump(n, 0.8, 0.05)}
+	hists := [][]float64{baryBump(n, 0.2, 0.05), baryBump(n, 0.8, 0.05)}
 	grid := ot.Grid{Rows: 1, Cols: n} // cost (i−j)²/(n−1)², as POT's dist0 normalized to max 1
 	res, err := ot.Barycenter(hists, grid, 1e-3, []float64{0.25, 0.75}, nil)
 	if err != nil {
 		panic(err)
 	}
 	peak := float64(floats.MaxIdx(res.Barycenter)) / float64(n-1)
-	fmt.Printf("converged %v, mean %.3f, peak at %.2f\n", res.Converged, mean(res.Barycenter), peak)
+	fmt.Printf("converged %v, mean %.3f, peak at %.2f\n", res.Converged, baryMean(res.Barycenter), peak)
 	// Output:
 	// converged true, mean 0.650, peak at 0.65
 }
@@ -49,7 +49,7 @@ func ExampleBarycenter() {
 // Barycentric coordinates recover the weights that built a target barycenter.
 func ExampleBarycentricCoordinates() {
 	n := 60
-	hists := [][]float64{bump(n, 0.2, 0.05), bump(n, 0.5, 0.08), bump(n, 0.8, 0.04)}
+	hists := [][]float64{baryBump(n, 0.2, 0.05), baryBump(n, 0.5, 0.08), baryBump(n, 0.8, 0.04)}
 	grid := ot.Grid{Rows: 1, Cols: n}
 	ub, err := ot.NewUnrolledBarycenter(hists, grid, 0.005, 60)
 	if err != nil {

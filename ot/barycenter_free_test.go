@@ -147,7 +147,7 @@ func TestFreeSupportBarycenterEntropicStationary(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		grad.Add(grad, scaled(lam[k], g.X))
+		grad.Add(grad, baryScaled(lam[k], g.X))
 		total += lam[k] * r.Cost
 	}
 	t.Logf("%d iterations, displacement %.3g", res.Iterations, res.Displacement)
@@ -159,7 +159,7 @@ func TestFreeSupportBarycenterEntropicStationary(t *testing.T) {
 	}
 }
 
-func scaled(s float64, a *mat.Dense) *mat.Dense {
+func baryScaled(s float64, a *mat.Dense) *mat.Dense {
 	var out mat.Dense
 	out.Scale(s, a)
 	return &out

@@ -100,7 +100,7 @@ func (ub *UnrolledBarycenter) Forward(lambda []float64) ([]float64, error) {
 			}
 		}
 	}
-	if !finiteAll(ub.P[ub.L-1]) {
+	if !baryFinite(ub.P[ub.L-1]) {
 		return nil, errBaryUnderflow
 	}
 	return append([]float64(nil), ub.P[ub.L-1]...), nil

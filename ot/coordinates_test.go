@@ -9,9 +9,9 @@ import (
 	"gonum.org/v1/gonum/floats"
 )
 
-// coordHists returns N distinct histograms on a 1-D grid of n points: bumps at
+// baryTestHists returns N distinct histograms on a 1-D grid of n points: bumps at
 // different places and widths, one of them bimodal, with a few exact zeros.
-func coordHists(n int) [][]float64 {
+func baryTestHists(n int) [][]float64 {
 	shapes := [][3]float64{{0.2, 0.05, 0}, {0.75, 0.08, 0}, {0.5, 0.04, 0.3}, {0.35, 0.1, 0}}
 	var hists [][]float64
 	for k, sh := range shapes {
@@ -32,8 +32,8 @@ func coordHists(n int) [][]float64 {
 	return hists
 }
 
-// coordImages returns N images on a rows×cols grid.
-func coordImages(rows, cols, N int, rng *rand.Rand) [][]float64 {
+// baryTestImages returns N images on a rows×cols grid.
+func baryTestImages(rows, cols, N int, rng *rand.Rand) [][]float64 {
 	var hists [][]float64
 	for k := 0; k < N; k++ {
 		r0, c0 := rng.Float64()*float64(rows-1), rng.Float64()*float64(cols-1)
@@ -51,7 +51,7 @@ func coordImages(rows, cols, N int, rng *rand.Rand) [][]float64 {
 
 // The unrolled map is Barycenter's iteration from u = 1.
 func TestUnrolledMatchesBarycenter(t *testing.T) {
-	hists := coordHists(60)
+	hists := baryTestHists(60)
 	s := Grid{Rows: 1, Cols: 60}
 	lam := []float64{0.1, 0.4, 0.3, 0.2}
 	for _, L := range []int{1, 7, 40} {
@@ -77,7 +77,7 @@ func TestUnrolledMatchesBarycenter(t *testing.T) {
 // tangent to the simplex, on a dense support and on a 2-D grid.
 func TestUnrolledBackwardFiniteDifferences(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 1))
-	img := coordImages(6, 5, 3, rng)
+	img := baryTestImages(6, 5, 3, rng)
 	g2 := Grid{Rows: 6, Cols: 5}
 	C2, _ := g2.Cost()
 	cases := []struct {
@@ -88,7 +88,7 @@ func TestUnrolledBackwardFiniteDifferences(t *testing.T) {
 		L     int
 		lam   []float64
 	}{
-		{"1d-dense", coordHists(40), mustCost(t, Grid{Rows: 1, Cols: 40}), 0.02, 15, []float64{0.1, 0.4, 0.3, 0.2}},
+		{"1d-dense", baryTestHists(40), baryMustCost(t, Grid{Rows: 1, Cols: 40}), 0.02, 15, []float64{0.1, 0.4, 0.3, 0.2}},
 		{"2d-grid", img, g2, 0.05, 25, []float64{0.5, 0.2, 0.3}},
 		{"2d-dense-L1", img, DenseSupport(C2), 0.05, 1, []float64{0.25, 0.25, 0.5}},
 	}
@@ -133,7 +133,7 @@ func TestUnrolledBackwardFiniteDifferences(t *testing.T) {
 	}
 }
 
-func mustCost(t *testing.T, g Grid) Support {
+func baryMustCost(t *testing.T, g Grid) Support {
 	t.Helper()
 	C, err := g.Cost()
 	if err != nil {
@@ -153,11 +153,11 @@ func TestBarycentricCoordinatesRecover(t *testing.T) {
 		star  []float64
 		loss  CoordinatesLoss
 	}{
-		{"1d-l2", coordHists(60), Grid{Rows: 1, Cols: 60}, 0.005, []float64{0.15, 0.45, 0.1, 0.3}, L2Loss},
-		{"1d-kl", coordHists(60), Grid{Rows: 1, Cols: 60}, 0.005, []float64{0.6, 0.05, 0.25, 0.1}, KLLoss},
-		{"2d-l2", coordImages(10, 9, 3, rng), Grid{Rows: 10, Cols: 9}, 0.01, []float64{0.2, 0.5, 0.3}, L2Loss},
+		{"1d-l2", baryTestHists(60), Grid{Rows: 1, Cols: 60}, 0.005, []float64{0.15, 0.45, 0.1, 0.3}, L2Loss},
+		{"1d-kl", baryTestHists(60), Grid{Rows: 1, Cols: 60}, 0.005, []float64{0.6, 0.05, 0.25, 0.1}, KLLoss},
+		{"2d-l2", baryTestImages(10, 9, 3, rng), Grid{Rows: 10, Cols: 9}, 0.01, []float64{0.2, 0.5, 0.3}, L2Loss},
 		// On a face of the simplex: softmax never reaches 0, the Frank–Wolfe gap stops it.
-		{"1d-face", coordHists(60), Grid{Rows: 1, Cols: 60}, 0.005, []float64{0.6, 0, 0.4, 0}, L2Loss},
+		{"1d-face", baryTestHists(60), Grid{Rows: 1, Cols: 60}, 0.005, []float64{0.6, 0, 0.4, 0}, L2Loss},
 	}
 	for _, c := range cases {
 		L := 60 // enough for P(λ*) to have mass 1 within the histogram tolerance
@@ -182,7 +182,7 @@ func TestBarycentricCoordinatesRecover(t *testing.T) {
 }
 
 func TestCoordinatesBadInput(t *testing.T) {
-	hists := coordHists(20)
+	hists := baryTestHists(20)
 	g := Grid{Rows: 1, Cols: 20}
 	ub, err := NewUnrolledBarycenter(hists, g, 0.05, 5)
 	if err != nil {
