@@ -29,6 +29,11 @@
 // of log-domain updates from zero potentials and differentiate them exactly in reverse
 // mode (the gradient autograd of the loop would give), keeping O(L(n+m)) numbers.
 //
+// Barycenter (fixed support, iterative Bregman projections, with a separable kernel on
+// image grids), FreeSupportBarycenter, BarycentricCoordinates (reverse mode through L
+// Bregman iterations), EntropicDual / EntropicSemiDual and their stochastic solvers
+// (SemiDualSAG, SemiDualASGD, SemiDiscreteASGD) complete the toolbox.
+//
 // The hot loops (exp, dot, axpy, the a·bᵀ product) have AVX2+FMA versions in Go
 // assembly, chosen at run time; the build tag purego selects the portable Go ones.
 //
@@ -40,5 +45,9 @@
 // "Interpolating between Optimal Transport and MMD using Sinkhorn Divergences",
 // AISTATS 2019; Schmitzer, "Stabilized Sparse Scaling Algorithms for Entropy
 // Regularized Transport Problems", SIAM J. Sci. Comput. 2019; Li et al., "MMD GAN",
-// NeurIPS 2017; Székely & Rizzo, "Energy statistics", 2013.
+// NeurIPS 2017; Székely & Rizzo, "Energy statistics", 2013; Benamou et al., "Iterative
+// Bregman Projections for Regularized Transportation Problems", SIAM J. Sci. Comput. 2015;
+// Cuturi & Doucet, "Fast Computation of Wasserstein Barycenters", ICML 2014; Bonneel,
+// Peyré, Cuturi, "Wasserstein Barycentric Coordinates", SIGGRAPH 2016; Genevay, Cuturi,
+// Peyré, Bach, "Stochastic Optimization for Large-scale Optimal Transport", NeurIPS 2016.
 package ot
