@@ -61,24 +61,27 @@ func (o DistanceOptions) withDefaults() (DistanceOptions, error) {
 type Distances struct {
 	// OT is the exact optimal transport cost min_P Σ P_ij ½|x_i−y_j|² (network
 	// simplex), that is ½W₂², and W2 = √(2·OT) the 2-Wasserstein distance.
-	OT, W2 float64
+	OT float64 `json:"ot"`
+	W2 float64 `json:"w2"`
 	// ExactOptimal is false when the network simplex hit its pivot cap.
-	ExactOptimal bool
+	ExactOptimal bool `json:"exact_optimal"`
 	// Sinkhorn is the debiased Sinkhorn divergence S_ε with cost ½|x−y|² at ε = Eps;
 	// SinkhornConverged reports whether its three solves met the tolerance.
-	Sinkhorn          float64
-	Eps               float64
-	SinkhornConverged bool
+	Sinkhorn          float64 `json:"sinkhorn"`
+	Eps               float64 `json:"eps"`
+	SinkhornConverged bool    `json:"sinkhorn_converged"`
 	// MMD is the unbiased estimate of the squared MMD with the Gaussian mixture
 	// k(x,y) = Σ_σ exp(−|x−y|²/2σ²) over Bandwidths; MMDBiased is the V-statistic
 	// (what ot.MMD and the MMD loss compute), ≥ 0 and 0 for identical samples.
-	MMD, MMDBiased float64
-	Bandwidths     []float64
+	MMD        float64   `json:"mmd"`
+	MMDBiased  float64   `json:"mmd_biased"`
+	Bandwidths []float64 `json:"bandwidths"`
 	// Energy is the unbiased estimate of the energy distance 2E|X−Y| − E|X−X'| −
 	// E|Y−Y'|, EnergyBiased its V-statistic (ot.EnergyDistance).
-	Energy, EnergyBiased float64
+	Energy       float64 `json:"energy"`
+	EnergyBiased float64 `json:"energy_biased"`
 	// Seconds is the wall time of each distance ("exact", "sinkhorn", "mmd_energy").
-	Seconds map[string]float64
+	Seconds map[string]float64 `json:"seconds"`
 }
 
 // ComputeDistances computes the distances between the rows of gen and of ref (same

@@ -1,0 +1,473 @@
+package eval
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/sinkgen/sinkgen/data"
+)
+
+// DefaultClassifierPath is where the MNIST classifier is cached, relative to the
+// module root (the directory of go.mod); checkpoints/ is git-ignored.
+const DefaultClassifierPath = "checkpoints/eval/mnist-classifier.bin"
+
+// MNISTClasses is the number of digit classes.
+const MNISTClasses = 10
+
+// ClassifierOptions is the recipe of the MNIST classifier: an MLP 784 → Hidden… → 10
+// with ReLU, trained by AdamW (cosine-decayed rate) on the MNIST training split. The
+// zero value of each field means its default; the defaults reach 98.66% test
+// accuracy in about 3.5 minutes on 2 cores.
+type ClassifierOptions struct {
+	Hidden      []int   // hidden widths (default 512, 128); the last is the feature dimension
+	Epochs      int     // default 12
+	Batch       int     // default 128
+	LR          float64 // default 1e-3
+	WeightDecay float64 // decoupled weight decay (default 0.01; negative: none)
+	// Shift is the largest random translation, in pixels along each axis, of the
+	// training images (augmentation; default 2, negative: none).
+	Shift int
+	Seed  uint64 // default 1
+	// TrainN limits training to the first TrainN images (0: all 60000): small
+	// classifiers for tests.
+	TrainN int
+	// MinAccuracy makes TrainClassifier fail when the test accuracy is lower
+	// (0: none).
+	MinAccuracy float64 `json:"-"`
+	// Progress receives a progress bar (nil: none).
+	Progress io.Writer `json:"-"`
+}
+
+func (o ClassifierOptions) withDefaults() (ClassifierOptions, error) {
+	if o.Hidden == nil {
+		o.Hidden = []int{512, 128}
+	}
+	if o.Epochs == 0 {
+		o.Epochs = 12
+	}
+	if o.Batch == 0 {
+		o.Batch = 128
+	}
+	if o.LR == 0 {
+		o.LR = 1e-3
+	}
+	if o.WeightDecay == 0 {
+		o.WeightDecay = 0.01
+	} else if o.WeightDecay < 0 {
+		o.WeightDecay = 0
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Shift == 0 {
+		o.Shift = 2
+	} else if o.Shift < 0 {
+		o.Shift = -1
+	}
+	if len(o.Hidden) == 0 {
+		return o, errors.New("eval: the classifier needs at least one hidden layer (its features)")
+	}
+	for _, h := range o.Hidden {
+		if h < 1 {
+			return o, fmt.Errorf("eval: hidden widths %v must be positive", o.Hidden)
+		}
+	}
+	if o.Epochs < 1 || o.Batch < 1 || !(o.LR > 0) || o.Shift > 8 || o.TrainN < 0 {
+		return o, fmt.Errorf("eval: bad classifier options %+v", o)
+	}
+	return o, nil
+}
+
+// recipe is the part of the options that determines the trained weights.
+func (o ClassifierOptions) recipe() ClassifierOptions {
+	o.MinAccuracy, o.Progress = 0, nil
+	o.Hidden = slices.Clone(o.Hidden)
+	return o
+}
+
+// ClassifierInfo describes a trained classifier; it is the header of the cache file.
+type ClassifierInfo struct {
+	Recipe       ClassifierOptions
+	Sizes        []int   // layer widths, 784 … 10
+	TestAccuracy float64 // on the 10000 MNIST test images
+	TrainSeconds float64
+	Trained      time.Time
+}
+
+// Classifier is a trained MNIST classifier. Its penultimate layer (the last hidden
+// layer, after ReLU) gives the features of the Fréchet distance and of the feature
+// space two-sample test.
+type Classifier struct {
+	Info ClassifierInfo
+	net  *mlp
+}
+
+// FeatureDim returns the dimension of the penultimate features.
+func (c *Classifier) FeatureDim() int { return c.net.Sizes[len(c.net.Sizes)-2] }
+
+// TrainClassifier trains the classifier of the recipe opt on ds.Train and measures
+// its accuracy on ds.Test. The weights are rounded to float32, as they are stored, so
+// a saved and reloaded classifier computes exactly what the returned one does.
+func TrainClassifier(ds *data.MNIST, opt ClassifierOptions) (*Classifier, error) {
+	opt, err := opt.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if ds == nil || ds.Train.Len() == 0 || ds.Test.Len() == 0 {
+		return nil, errors.New("eval: classifier training needs the MNIST training and test splits")
+	}
+	n := ds.Train.Len()
+	if opt.TrainN > 0 && opt.TrainN < n {
+		n = opt.TrainN
+	}
+	x := make([]float64, n*data.MNISTPixels)
+	for i := range x {
+		x[i] = float64(ds.Train.Images[i])
+	}
+	labels := make([]int, n)
+	for i := range labels {
+		labels[i] = int(ds.Train.Labels[i])
+	}
+	sizes := append(append([]int{data.MNISTPixels}, opt.Hidden...), MNISTClasses)
+	rng := rand.New(rand.NewPCG(opt.Seed, 0xc1a551f1e4))
+	net, err := newMLP(sizes, rng)
+	if err != nil {
+		return nil, err
+	}
+	to := trainOptions{Epochs: opt.Epochs, Batch: opt.Batch, LR: opt.LR, WeightDecay: opt.WeightDecay, Seed: opt.Seed}
+	if opt.Shift > 0 {
+		s := opt.Shift
+		buf := make([]float64, data.MNISTPixels)
+		to.Augment = func(row []float64, rng *rand.Rand) { shiftImage(row, buf, rng.IntN(2*s+1)-s, rng.IntN(2*s+1)-s) }
+	}
+	if opt.Progress != nil {
+		steps := (n / min(opt.Batch, n)) * opt.Epochs
+		bar := progressbar.NewOptions(steps, progressbar.OptionSetWriter(opt.Progress),
+			progressbar.OptionSetDescription("training the MNIST classifier"), progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+		var avg float64
+		to.Progress = func(step, steps int, loss float64) {
+			avg = 0.98*avg + 0.02*loss
+			if step < 50 {
+				avg = loss
+			}
+			bar.Describe(fmt.Sprintf("training the MNIST classifier (loss %.4f)", avg))
+			_ = bar.Set(step)
+		}
+		defer func() { _ = bar.Finish() }()
+	}
+	t0 := time.Now()
+	if err := trainMLP(net, x, labels, to); err != nil {
+		return nil, err
+	}
+	for l := range net.W {
+		roundToFloat32(net.W[l])
+		roundToFloat32(net.B[l])
+	}
+	c := &Classifier{net: net, Info: ClassifierInfo{Recipe: opt.recipe(), Sizes: sizes,
+		TrainSeconds: time.Since(t0).Seconds(), Trained: time.Now().UTC().Truncate(time.Second)}}
+	acc, err := c.Accuracy(&ds.Test)
+	if err != nil {
+		return nil, err
+	}
+	c.Info.TestAccuracy = acc
+	if acc < opt.MinAccuracy {
+		return c, fmt.Errorf("eval: classifier test accuracy %.4f below the required %.4f", acc, opt.MinAccuracy)
+	}
+	return c, nil
+}
+
+func roundToFloat32(v []float64) {
+	for i, x := range v {
+		v[i] = float64(float32(x))
+	}
+}
+
+// shiftImage translates a 28×28 image by (dx, dy) pixels in place, filling with 0.
+func shiftImage(img, buf []float64, dx, dy int) {
+	if dx == 0 && dy == 0 {
+		return
+	}
+	clear(buf)
+	for r := 0; r < data.MNISTRows; r++ {
+		sr := r - dy
+		if sr < 0 || sr >= data.MNISTRows {
+			continue
+		}
+		for c := 0; c < data.MNISTCols; c++ {
+			sc := c - dx
+			if sc >= 0 && sc < data.MNISTCols {
+				buf[r*data.MNISTCols+c] = img[sr*data.MNISTCols+sc]
+			}
+		}
+	}
+	copy(img, buf)
+}
+
+// Predict returns the class probabilities (softmax of the logits) and the
+// penultimate features of the rows of x (784 columns, intensities in [0,1] as
+// data.MNISTSet holds them).
+func (c *Classifier) Predict(x *mat.Dense) (probs, features *mat.Dense, err error) {
+	logits, feats, err := c.net.forward(x)
+	if err != nil {
+		return nil, nil, err
+	}
+	n, _ := logits.Dims()
+	for i := 0; i < n; i++ {
+		softmaxInPlace(logits.RawRowView(i))
+	}
+	return logits, feats, nil
+}
+
+func softmaxInPlace(r []float64) {
+	mx := math.Inf(-1)
+	for _, v := range r {
+		mx = math.Max(mx, v)
+	}
+	var z float64
+	for j, v := range r {
+		r[j] = math.Exp(v - mx)
+		z += r[j]
+	}
+	for j := range r {
+		r[j] /= z
+	}
+}
+
+// Accuracy returns the fraction of set's images whose most probable class is their
+// label.
+func (c *Classifier) Accuracy(set *data.MNISTSet) (float64, error) {
+	n := set.Len()
+	if n == 0 {
+		return 0, errors.New("eval: accuracy of an empty set")
+	}
+	correct := 0
+	const chunk = 2000
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(n, lo+chunk)
+		p, _, err := c.Predict(DenseFromFloat32(set.Images[lo*data.MNISTPixels:hi*data.MNISTPixels], hi-lo, data.MNISTPixels))
+		if err != nil {
+			return 0, err
+		}
+		for i := lo; i < hi; i++ {
+			if argmax(p.RawRowView(i-lo)) == int(set.Labels[i]) {
+				correct++
+			}
+		}
+	}
+	return float64(correct) / float64(n), nil
+}
+
+func argmax(r []float64) int {
+	b := 0
+	for j, v := range r {
+		if v > r[b] {
+			b = j
+		}
+	}
+	return b
+}
+
+// DenseFromFloat32 copies n rows of d float32 values into a float64 matrix.
+func DenseFromFloat32(v []float32, n, d int) *mat.Dense {
+	if len(v) != n*d {
+		panic(fmt.Sprintf("eval: DenseFromFloat32: %d values for %d×%d", len(v), n, d))
+	}
+	out := make([]float64, n*d)
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return mat.NewDense(n, d, out)
+}
+
+// The cache file: the magic line, a little-endian uint32 length and that many bytes
+// of JSON header (ClassifierInfo), the weights and biases of each layer as
+// little-endian float32 (W0, b0, W1, b1, …; W row-major inputs × outputs), and the
+// SHA-256 of everything before it.
+const classifierMagic = "sinkgen eval classifier v1\n"
+
+// Save writes the classifier to path atomically (a temporary file renamed into
+// place), creating the directory.
+func (c *Classifier) Save(path string) error {
+	var buf bytes.Buffer
+	buf.WriteString(classifierMagic)
+	hdr, err := json.Marshal(c.Info)
+	if err != nil {
+		return fmt.Errorf("eval: classifier header: %w", err)
+	}
+	_ = binary.Write(&buf, binary.LittleEndian, uint32(len(hdr)))
+	buf.Write(hdr)
+	for l := range c.net.W {
+		for _, v := range [][]float64{c.net.W[l], c.net.B[l]} {
+			for _, x := range v {
+				_ = binary.Write(&buf, binary.LittleEndian, math.Float32bits(float32(x)))
+			}
+		}
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	buf.Write(sum[:])
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".classifier-*")
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		tmp.Close()
+		return fmt.Errorf("eval: writing %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("eval: writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("eval: writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	return nil
+}
+
+// ErrBadClassifierFile is wrapped by LoadClassifier's error when the file is not a
+// complete, uncorrupted classifier (bad magic, checksum or sizes).
+var ErrBadClassifierFile = errors.New("eval: not a valid classifier file")
+
+// LoadClassifier reads a classifier written by Save, verifying its SHA-256 and that
+// the header's sizes match the payload.
+func LoadClassifier(path string) (*Classifier, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrBadClassifierFile, path, fmt.Sprintf(format, a...))
+	}
+	if len(raw) < len(classifierMagic)+4+sha256.Size || string(raw[:len(classifierMagic)]) != classifierMagic {
+		return nil, bad("no classifier header")
+	}
+	body, sum := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]
+	if got := sha256.Sum256(body); !bytes.Equal(got[:], sum) {
+		return nil, bad("SHA-256 %s, the file records %s (corrupted or truncated)", hex.EncodeToString(got[:]), hex.EncodeToString(sum))
+	}
+	rest := body[len(classifierMagic):]
+	hl := int(binary.LittleEndian.Uint32(rest))
+	rest = rest[4:]
+	if hl > len(rest) {
+		return nil, bad("header of %d bytes in a file of %d", hl, len(raw))
+	}
+	c := &Classifier{}
+	if err := json.Unmarshal(rest[:hl], &c.Info); err != nil {
+		return nil, bad("header: %v", err)
+	}
+	rest = rest[hl:]
+	sz := c.Info.Sizes
+	if len(sz) < 3 || sz[0] != data.MNISTPixels || sz[len(sz)-1] != MNISTClasses {
+		return nil, bad("layer sizes %v, want 784 … 10 with a hidden layer", sz)
+	}
+	want := 0
+	for l := 0; l+1 < len(sz); l++ {
+		if sz[l+1] < 1 {
+			return nil, bad("layer sizes %v", sz)
+		}
+		want += (sz[l] + 1) * sz[l+1]
+	}
+	if len(rest) != 4*want {
+		return nil, bad("%d bytes of weights, the sizes %v need %d", len(rest), sz, 4*want)
+	}
+	c.net = &mlp{Sizes: slices.Clone(sz)}
+	next := func(k int) []float64 {
+		out := make([]float64, k)
+		for i := range out {
+			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(rest)))
+			rest = rest[4:]
+		}
+		return out
+	}
+	for l := 0; l+1 < len(sz); l++ {
+		c.net.W = append(c.net.W, next(sz[l]*sz[l+1]))
+		c.net.B = append(c.net.B, next(sz[l+1]))
+	}
+	for l := range c.net.W {
+		for _, v := range [][]float64{c.net.W[l], c.net.B[l]} {
+			for _, x := range v {
+				if math.IsNaN(x) || math.IsInf(x, 0) {
+					return nil, bad("non-finite weight")
+				}
+			}
+		}
+	}
+	return c, nil
+}
+
+// LoadOrTrainClassifier returns the classifier cached at path when it exists, is
+// valid and was trained with the recipe opt; otherwise (or when retrain is set) it
+// trains one on ds — loading MNIST from the module cache when ds is nil — and saves
+// it at path. trained reports which happened. A damaged file is replaced, never
+// trusted.
+func LoadOrTrainClassifier(path string, ds *data.MNIST, opt ClassifierOptions, retrain bool) (c *Classifier, trained bool, err error) {
+	full, err := opt.withDefaults()
+	if err != nil {
+		return nil, false, err
+	}
+	if !retrain {
+		c, err := LoadClassifier(path)
+		if err == nil && reflect.DeepEqual(c.Info.Recipe, full.recipe()) {
+			return c, false, nil
+		}
+		if err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, ErrBadClassifierFile) {
+			return nil, false, err
+		}
+	}
+	if ds == nil {
+		if ds, err = data.LoadMNIST(""); err != nil {
+			return nil, false, err
+		}
+	}
+	c, err = TrainClassifier(ds, opt)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := c.Save(path); err != nil {
+		return nil, false, err
+	}
+	return c, true, nil
+}
+
+// ModuleRoot returns the nearest directory at or above the working directory that
+// holds a go.mod, so that commands and tests find checkpoints/ from anywhere inside
+// the module; it returns "." when there is none.
+func ModuleRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	for {
+		if st, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil && st.Mode().IsRegular() {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "."
+		}
+		dir = parent
+	}
+}
