@@ -153,8 +153,8 @@ func TrainClassifier(ds *data.MNIST, opt ClassifierOptions) (*Classifier, error)
 	to := trainOptions{Epochs: opt.Epochs, Batch: opt.Batch, LR: opt.LR, WeightDecay: opt.WeightDecay, Seed: opt.Seed}
 	if opt.Shift > 0 {
 		s := opt.Shift
-		buf := make([]float64, data.MNISTPixels)
-		to.Augment = func(row []float64, rng *rand.Rand) { shiftImage(row, buf, rng.IntN(2*s+1)-s, rng.IntN(2*s+1)-s) }
+		buf := make([]float32, data.MNISTPixels)
+		to.Augment = func(row []float32, rng *rand.Rand) { shiftImage(row, buf, rng.IntN(2*s+1)-s, rng.IntN(2*s+1)-s) }
 	}
 	if opt.Progress != nil {
 		steps := (n / min(opt.Batch, n)) * opt.Epochs
@@ -200,7 +200,7 @@ func roundToFloat32(v []float64) {
 }
 
 // shiftImage translates a 28×28 image by (dx, dy) pixels in place, filling with 0.
-func shiftImage(img, buf []float64, dx, dy int) {
+func shiftImage(img, buf []float32, dx, dy int) {
 	if dx == 0 && dy == 0 {
 		return
 	}

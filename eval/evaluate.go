@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/sinkgen/sinkgen/data"
 )
 
 // DefaultSamples is the default number of generated and of reference samples.
@@ -220,4 +223,78 @@ func unmarshalFinite(b []byte, p any) error {
 		}
 	}
 	return json.Unmarshal(b, p)
+}
+
+// MNISTReference returns n distinct MNIST test images (all 10000 when n ≤ 0 or
+// larger), drawn by a generator seeded with seed, as rows: the held-out sample
+// generators are compared against (the classifier never saw the test split).
+func MNISTReference(ds *data.MNIST, n int, seed uint64) (*mat.Dense, error) {
+	if ds == nil || ds.Test.Len() == 0 {
+		return nil, fmt.Errorf("eval: no MNIST test images")
+	}
+	total := ds.Test.Len()
+	if n <= 0 || n > total {
+		n = total
+	}
+	perm := rand.New(rand.NewPCG(seed, 0x7e57)).Perm(total)[:n]
+	out := mat.NewDense(n, data.MNISTPixels, nil)
+	for i, k := range perm {
+		row := out.RawRowView(i)
+		for j, v := range ds.Test.Image(k) {
+			row[j] = float64(v)
+		}
+	}
+	return out, nil
+}
+
+// Headline is one headline number of Metrics.
+type Headline struct {
+	Key   string  // stable identifier (JSON, tables)
+	Name  string  // for people
+	Value float64 // NaN when not computed
+	// Better is −1 when lower is better, +1 when higher is, 0 when neither (the C2ST
+	// accuracy is best at ½, and cannot usefully fall below it).
+	Better int
+}
+
+// Headlines lists the metrics worth a table column, in a fixed order: the distances,
+// then the classifier metrics, then the mode metrics, each NaN when not computed.
+func (m *Metrics) Headlines() []Headline {
+	nan := math.NaN()
+	d := m.Distances
+	if d == nil {
+		d = &Distances{OT: nan, W2: nan, Sinkhorn: nan, MMD: nan, Energy: nan}
+	}
+	h := []Headline{
+		{"w2", "W₂ (exact)", d.W2, -1},
+		{"sinkhorn", fmt.Sprintf("S_ε (ε=%g)", d.Eps), d.Sinkhorn, -1},
+		{"mmd", "MMD² (Gaussian mix)", d.MMD, -1},
+		{"energy", "energy distance", d.Energy, -1},
+	}
+	c2 := func(r *C2STResult) float64 {
+		if r == nil {
+			return nan
+		}
+		return r.Accuracy
+	}
+	h = append(h, Headline{"frechet", "Fréchet (classifier)", m.Frechet, -1})
+	h = append(h, Headline{"c2st_features", "C2ST acc. (features)", c2(m.C2STFeatures), 0})
+	h = append(h, Headline{"c2st_pixels", "C2ST acc. (pixels)", c2(m.C2STPixels), 0})
+	if c := m.Classes; c != nil {
+		h = append(h, Headline{"classes_covered", "classes covered", float64(c.Covered), 1},
+			Headline{"kl_uniform", "KL(classes ‖ uniform)", c.KLUniform, -1},
+			Headline{"confidence", "mean confidence", c.MeanConfidence, 1},
+			Headline{"score", "classifier score", c.Score, 1})
+	} else {
+		h = append(h, Headline{"classes_covered", "classes covered", nan, 1},
+			Headline{"kl_uniform", "KL(classes ‖ uniform)", nan, -1},
+			Headline{"confidence", "mean confidence", nan, 1},
+			Headline{"score", "classifier score", nan, 1})
+	}
+	if s := m.Modes; s != nil {
+		h = append(h, Headline{"modes_covered", fmt.Sprintf("modes covered (of %d)", s.Modes), float64(s.Covered), 1},
+			Headline{"high_quality", "high-quality fraction", s.HighQuality, 1},
+			Headline{"mode_kl", "KL(modes ‖ weights)", s.KL, -1})
+	}
+	return h
 }

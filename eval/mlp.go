@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/sinkgen/sinkgen/internal/fastblas"
 )
 
 // mlp is a fully connected network with ReLU hidden layers: Sizes[0] inputs,
@@ -88,16 +91,21 @@ type trainOptions struct {
 	Seed        uint64
 	// Augment, when set, rewrites a training row in place before it enters a batch
 	// (random shifts for images); it must be deterministic given rng.
-	Augment func(row []float64, rng *rand.Rand)
+	Augment func(row []float32, rng *rand.Rand)
 	// Progress, when set, is called after every step with the step index and the
 	// mini-batch loss.
 	Progress func(step, steps int, loss float64)
 }
 
+// useFastBLAS installs the AVX2 single-precision products for gorgonia (the same
+// implementation package train uses; it is deterministic and falls back to gonum).
+var useFastBLAS = sync.OnceFunc(func() { G.Use(fastblas.Implementation{}) })
+
 // trainMLP fits m to (x, labels) by minimizing the mean softmax cross-entropy with
 // Adam (Kingma & Ba 2015) on shuffled mini-batches, the graph built and differentiated
-// by gorgonia. Rows are x[i·Sizes[0]:(i+1)·Sizes[0]]; a last partial batch of each epoch
-// is dropped (the shuffle changes every epoch). It is deterministic given Seed.
+// by gorgonia in float32. Rows are x[i·Sizes[0]:(i+1)·Sizes[0]]; a last partial batch
+// of each epoch is dropped (the shuffle changes every epoch). On return m holds the
+// float32 weights of the graph (exactly representable). It is deterministic given Seed.
 func trainMLP(m *mlp, x []float64, labels []int, opt trainOptions) error {
 	in, k := m.Sizes[0], m.Sizes[len(m.Sizes)-1]
 	n := len(labels)
@@ -116,15 +124,15 @@ func trainMLP(m *mlp, x []float64, labels []int, opt trainOptions) error {
 	if bs < 1 {
 		return errors.New("eval: no training data")
 	}
-
+	useFastBLAS()
 	gr, err := newMLPGraph(m, bs)
 	if err != nil {
 		return err
 	}
 	defer gr.vm.Close()
-	xb, yb, params := gr.xb, gr.yb, gr.params
+	xb, yb := gr.xb, gr.yb
 
-	adam := newAdam(params)
+	adam := newAdam(gr.params)
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x5eed))
 	perm := make([]int, n)
 	for i := range perm {
@@ -140,7 +148,9 @@ func trainMLP(m *mlp, x []float64, labels []int, opt trainOptions) error {
 			for r := 0; r < bs; r++ {
 				src := perm[bi*bs+r]
 				row := xb[r*in : (r+1)*in]
-				copy(row, x[src*in:(src+1)*in])
+				for j, v := range x[src*in : (src+1)*in] {
+					row[j] = float32(v)
+				}
 				if opt.Augment != nil {
 					opt.Augment(row, rng)
 				}
@@ -165,40 +175,47 @@ func trainMLP(m *mlp, x []float64, labels []int, opt trainOptions) error {
 			}
 		}
 	}
-	// Copy the trained values back in case the graph holds its own copies.
-	for l := 0; l < m.layers(); l++ {
-		copy(m.W[l], params[2*l].Value().Data().([]float64))
-		copy(m.B[l], params[2*l+1].Value().Data().([]float64))
-	}
+	gr.copyTo(m)
 	return nil
 }
 
-// mlpGraph is the training graph of an mlp for one batch size: the batch inputs xb and
-// one-hot targets yb are filled in place before run.
+// mlpGraph is the float32 training graph of an mlp for one batch size: the batch
+// inputs xb and one-hot targets yb are filled in place before run. It holds its own
+// float32 copies of the parameters (w32, b32), which copyTo writes back.
 type mlpGraph struct {
-	xb, yb  []float64
-	xT, yT  *tensor.Dense
-	xN, yN  *G.Node
-	params  G.Nodes // W0, b0, W1, b1, …
-	lossVal G.Value
-	vm      G.VM
+	xb, yb   []float32
+	xT, yT   *tensor.Dense
+	xN, yN   *G.Node
+	params   G.Nodes // W0, b0, W1, b1, …
+	w32, b32 [][]float32
+	lossVal  G.Value
+	vm       G.VM
 }
 
 func newMLPGraph(m *mlp, bs int) (*mlpGraph, error) {
 	in, k := m.Sizes[0], m.Sizes[len(m.Sizes)-1]
-	gr := &mlpGraph{xb: make([]float64, bs*in), yb: make([]float64, bs*k)}
+	gr := &mlpGraph{xb: make([]float32, bs*in), yb: make([]float32, bs*k)}
 	g := G.NewGraph()
 	gr.xT = tensor.New(tensor.WithShape(bs, in), tensor.WithBacking(gr.xb))
 	gr.yT = tensor.New(tensor.WithShape(bs, k), tensor.WithBacking(gr.yb))
-	gr.xN = G.NewMatrix(g, G.Float64, G.WithShape(bs, in), G.WithName("x"), G.WithValue(gr.xT))
-	gr.yN = G.NewMatrix(g, G.Float64, G.WithShape(bs, k), G.WithName("y"), G.WithValue(gr.yT))
+	gr.xN = G.NewMatrix(g, G.Float32, G.WithShape(bs, in), G.WithName("x"), G.WithValue(gr.xT))
+	gr.yN = G.NewMatrix(g, G.Float32, G.WithShape(bs, k), G.WithName("y"), G.WithValue(gr.yT))
 	wrap := func(err error) error { return fmt.Errorf("eval: network graph: %w", err) }
+	to32 := func(v []float64) []float32 {
+		out := make([]float32, len(v))
+		for i, x := range v {
+			out[i] = float32(x)
+		}
+		return out
+	}
 	h := gr.xN
 	for l := 0; l < m.layers(); l++ {
-		wT := tensor.New(tensor.WithShape(m.Sizes[l], m.Sizes[l+1]), tensor.WithBacking(m.W[l]))
-		bT := tensor.New(tensor.WithShape(1, m.Sizes[l+1]), tensor.WithBacking(m.B[l]))
-		w := G.NewMatrix(g, G.Float64, G.WithShape(m.Sizes[l], m.Sizes[l+1]), G.WithName(fmt.Sprintf("W%d", l)), G.WithValue(wT))
-		b := G.NewMatrix(g, G.Float64, G.WithShape(1, m.Sizes[l+1]), G.WithName(fmt.Sprintf("b%d", l)), G.WithValue(bT))
+		gr.w32 = append(gr.w32, to32(m.W[l]))
+		gr.b32 = append(gr.b32, to32(m.B[l]))
+		wT := tensor.New(tensor.WithShape(m.Sizes[l], m.Sizes[l+1]), tensor.WithBacking(gr.w32[l]))
+		bT := tensor.New(tensor.WithShape(1, m.Sizes[l+1]), tensor.WithBacking(gr.b32[l]))
+		w := G.NewMatrix(g, G.Float32, G.WithShape(m.Sizes[l], m.Sizes[l+1]), G.WithName(fmt.Sprintf("W%d", l)), G.WithValue(wT))
+		b := G.NewMatrix(g, G.Float32, G.WithShape(1, m.Sizes[l+1]), G.WithName(fmt.Sprintf("b%d", l)), G.WithValue(bT))
 		gr.params = append(gr.params, w, b)
 		var err error
 		if h, err = G.Mul(h, w); err != nil {
@@ -226,7 +243,7 @@ func newMLPGraph(m *mlp, bs int) (*mlpGraph, error) {
 	if err != nil {
 		return nil, wrap(err)
 	}
-	loss, err := G.Mul(total, G.NewConstant(-1/float64(bs)))
+	loss, err := G.Mul(total, G.NewConstant(float32(-1/float64(bs))))
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -250,15 +267,27 @@ func (gr *mlpGraph) run() (float64, error) {
 	if err := gr.vm.RunAll(); err != nil {
 		return 0, err
 	}
-	lv, ok := gr.lossVal.Data().(float64)
+	lv, ok := gr.lossVal.Data().(float32)
 	if !ok {
 		return 0, fmt.Errorf("eval: loss value of type %T", gr.lossVal.Data())
 	}
-	return lv, nil
+	return float64(lv), nil
+}
+
+// copyTo writes the graph's parameter values into m (float32 values, exactly).
+func (gr *mlpGraph) copyTo(m *mlp) {
+	for l := range m.W {
+		for i, v := range gr.params[2*l].Value().Data().([]float32) {
+			m.W[l][i] = float64(v)
+		}
+		for i, v := range gr.params[2*l+1].Value().Data().([]float32) {
+			m.B[l][i] = float64(v)
+		}
+	}
 }
 
 // adam is Adam with decoupled weight decay (Loshchilov & Hutter 2019) applied in place
-// to the backing slices of gorgonia parameter nodes.
+// to the float32 values of gorgonia parameter nodes (moments in float64).
 type adam struct {
 	params     G.Nodes
 	m, v       [][]float64
@@ -276,6 +305,7 @@ func newAdam(params G.Nodes) *adam {
 	return a
 }
 
+// step updates every parameter; weights (even positions) decay, biases do not.
 func (a *adam) step(lr, wd float64) error {
 	a.t++
 	c1 := 1 - math.Pow(a.b1, float64(a.t))
@@ -285,17 +315,18 @@ func (a *adam) step(lr, wd float64) error {
 		if err != nil {
 			return fmt.Errorf("eval: gradient of %s: %w", p.Name(), err)
 		}
-		g := gv.Data().([]float64)
-		w := p.Value().Data().([]float64)
+		g := gv.Data().([]float32)
+		w := p.Value().Data().([]float32)
 		m, v := a.m[i], a.v[i]
 		decay := 1.0
-		if i%2 == 0 { // weights, not biases
+		if i%2 == 0 {
 			decay = 1 - lr*wd
 		}
 		for j := range w {
-			m[j] = a.b1*m[j] + (1-a.b1)*g[j]
-			v[j] = a.b2*v[j] + (1-a.b2)*g[j]*g[j]
-			w[j] = w[j]*decay - lr*(m[j]/c1)/(math.Sqrt(v[j]/c2)+a.ep)
+			gj := float64(g[j])
+			m[j] = a.b1*m[j] + (1-a.b1)*gj
+			v[j] = a.b2*v[j] + (1-a.b2)*gj*gj
+			w[j] = float32(float64(w[j])*decay - lr*(m[j]/c1)/(math.Sqrt(v[j]/c2)+a.ep))
 		}
 		// gorgonia accumulates gradients across runs of the machine (its own solvers
 		// zero them after a step), so clear them for the next batch.
