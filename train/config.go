@@ -1,0 +1,549 @@
+package train
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/losses"
+	"github.com/sinkgen/sinkgen/models"
+	"github.com/sinkgen/sinkgen/ot"
+)
+
+// Config is a training run, decoded strictly from TOML. configs/README.md documents
+// every key and its default (DefaultConfig).
+type Config struct {
+	// Name names the run: its outputs go to checkpoints/<name>/ unless -out says otherwise.
+	Name string `toml:"name"`
+	// Seed seeds everything random: initialization, data order, latent draws.
+	Seed uint64 `toml:"seed"`
+	// Steps is the number of optimizer steps.
+	Steps int `toml:"steps"`
+	// BatchSize is the number of data points per step.
+	BatchSize int `toml:"batch_size"`
+	// GenBatchSize is the number of generated points per step (0: BatchSize).
+	GenBatchSize int `toml:"gen_batch_size"`
+	// Threads is GOMAXPROCS for the run (0: all CPUs). Results are reproducible bit for
+	// bit only at the same thread count.
+	Threads int `toml:"threads"`
+
+	Data      DataConfig      `toml:"data"`
+	Model     models.Spec     `toml:"model"`
+	Loss      LossConfig      `toml:"loss"`
+	Optimizer OptimizerConfig `toml:"optimizer"`
+	Log       LogConfig       `toml:"log"`
+}
+
+// DataConfig chooses the data.
+type DataConfig struct {
+	// Kind is "mnist" or a toy distribution: "ring", "grid", "moons", "swissroll".
+	Kind string `toml:"kind"`
+	// Path is the directory of the MNIST idx files ("": the GoMNIST module's copy in
+	// the Go module cache).
+	Path string `toml:"path"`
+	// Split is the MNIST split: "train", "test" or "all".
+	Split string `toml:"split"`
+	// Digits keeps only these MNIST labels (empty: all).
+	Digits []int `toml:"digits"`
+	// Limit keeps the first Limit selected images (0: all).
+	Limit int `toml:"limit"`
+	// Shuffle draws MNIST batches in a new seeded order every epoch (else in file order).
+	Shuffle bool `toml:"shuffle"`
+	// Noise is the standard deviation of the toy distributions' Gaussian noise.
+	Noise float64 `toml:"noise"`
+}
+
+// LossConfig chooses the loss (package losses) and its ε schedule.
+type LossConfig struct {
+	// Kind is one of losses.Kinds: sinkhorn, sinkhorn-primal, entropic, mmd, energy.
+	Kind string `toml:"kind"`
+	// Eps is a constant ε (+inf: the closed-form MMD limit). Ignored when Schedule is set.
+	Eps float64 `toml:"eps"`
+	// Schedule moves ε across steps (losses.Schedule); it overrides Eps.
+	Schedule *losses.Schedule `toml:"schedule"`
+	// Iters is L, the number of unrolled Sinkhorn iterations.
+	Iters int `toml:"iters"`
+	// Backward is "unrolled" (autograd of the L iterations) or "envelope".
+	Backward string `toml:"backward"`
+	// CostPower and CostScale give the ground cost CostScale·|x−y|^CostPower.
+	CostPower float64 `toml:"cost_power"`
+	CostScale float64 `toml:"cost_scale"`
+	// EpsScaling in (0,1) anneals ε inside each solve from EpsStart (0: off).
+	EpsScaling float64 `toml:"eps_scaling"`
+	// EpsStart is the first ε of the in-solver annealing (0: the largest cost).
+	EpsStart float64 `toml:"eps_start"`
+	// Bandwidths of the Gaussian kernels for kind "mmd" (empty: losses.DefaultBandwidths).
+	Bandwidths []float64 `toml:"bandwidths"`
+}
+
+// OptimizerConfig chooses the optimizer and its learning-rate schedule.
+type OptimizerConfig struct {
+	// Kind is "adam", "rmsprop" or "sgd" (with momentum).
+	Kind string `toml:"kind"`
+	// LR is the learning rate.
+	LR float64 `toml:"lr"`
+	// Beta1, Beta2 are Adam's moment decays.
+	Beta1 float64 `toml:"beta1"`
+	Beta2 float64 `toml:"beta2"`
+	// Eps is the denominator's ε of Adam and RMSProp.
+	Eps float64 `toml:"eps"`
+	// Alpha is RMSProp's squared-gradient decay.
+	Alpha float64 `toml:"alpha"`
+	// Momentum is SGD's momentum (0: plain SGD); Nesterov selects Nesterov momentum.
+	Momentum float64 `toml:"momentum"`
+	Nesterov bool    `toml:"nesterov"`
+	// WeightDecay adds WeightDecay·θ to the gradient (L2 regularization).
+	WeightDecay float64 `toml:"weight_decay"`
+	// ClipNorm rescales the gradient to this global ℓ2 norm when it is larger (0: off).
+	ClipNorm float64 `toml:"clip_norm"`
+	// Warmup is the number of steps of linear learning-rate warm-up from 0.
+	Warmup int `toml:"warmup"`
+	// Decay is the learning-rate decay after warm-up: "none", "linear" or "cosine",
+	// from LR down to LRFinal at the last step.
+	Decay   string  `toml:"decay"`
+	LRFinal float64 `toml:"lr_final"`
+}
+
+// LogConfig chooses what the run writes and how often.
+type LogConfig struct {
+	// Every is the interval in steps of the lines of train.log (metrics.csv and
+	// metrics.jsonl get every step).
+	Every int `toml:"every"`
+	// SampleEvery is the interval of the sample grids (0: only at the end).
+	SampleEvery int `toml:"sample_every"`
+	// Samples is the number of points in a sample grid (images) or scatter plot (2-D).
+	Samples int `toml:"samples"`
+	// CheckpointEvery is the interval of checkpoints (0: only at the end).
+	CheckpointEvery int `toml:"checkpoint_every"`
+	// Keep is the number of most recent checkpoints kept.
+	Keep int `toml:"keep"`
+	// Progress shows a progress bar on standard error.
+	Progress bool `toml:"progress"`
+}
+
+// DefaultConfig is the configuration every file starts from: its keys override these.
+func DefaultConfig() Config {
+	return Config{
+		Name: "run", Seed: 1, Steps: 1000, BatchSize: 256, Threads: 0,
+		Data:  DataConfig{Kind: "mnist", Split: "train", Shuffle: true, Noise: 0.05},
+		Model: models.DefaultSpec(),
+		Loss: LossConfig{Kind: string(losses.Divergence), Eps: 1, Iters: 50, Backward: string(losses.Unrolled),
+			CostPower: 2, CostScale: 0.5},
+		Optimizer: OptimizerConfig{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Alpha: 0.99,
+			Momentum: 0.9, Decay: "none"},
+		Log: LogConfig{Every: 100, SampleEvery: 500, Samples: 64, CheckpointEvery: 500, Keep: 3, Progress: true},
+	}
+}
+
+// ConfigDir is where a bare config name (no directory part) is looked up.
+const ConfigDir = "configs"
+
+// ResolveConfigPath returns path itself if it names a file, else configs/<path>
+// (adding ".toml" when missing) if that exists.
+func ResolveConfigPath(path string) (string, error) {
+	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		return path, nil
+	}
+	if !strings.ContainsRune(path, os.PathSeparator) && !strings.Contains(path, "/") {
+		for _, c := range []string{path, path + ".toml"} {
+			p := filepath.Join(ConfigDir, c)
+			if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				return p, nil
+			}
+		}
+		return "", fmt.Errorf("config %q: no such file here or in %s/", path, ConfigDir)
+	}
+	return "", fmt.Errorf("config %q: no such file", path)
+}
+
+// LoadConfig reads the TOML file at path over DefaultConfig, applies the overrides
+// ("key=value" with dotted keys, value in TOML syntax or a bare string), and validates
+// the result. An unknown key, a value of the wrong type or an invalid value is an
+// error naming the key (and its line in the file).
+func LoadConfig(path string, overrides []string) (Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, err
+	}
+	return ParseConfig(src, path, overrides)
+}
+
+// ParseConfig is LoadConfig on the bytes of a file; name labels errors.
+func ParseConfig(src []byte, name string, overrides []string) (Config, error) {
+	cfg := DefaultConfig()
+	if err := decodeStrict(src, &cfg); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(overrides) > 0 {
+		doc := map[string]any{}
+		if err := toml.Unmarshal(src, &doc); err != nil {
+			return Config{}, fmt.Errorf("%s: %w", name, err)
+		}
+		for _, o := range overrides {
+			if err := setOverride(doc, o); err != nil {
+				return Config{}, err
+			}
+		}
+		merged, err := toml.Marshal(doc)
+		if err != nil {
+			return Config{}, fmt.Errorf("-set: %w", err)
+		}
+		cfg = DefaultConfig()
+		if err := decodeStrict(merged, &cfg); err != nil {
+			return Config{}, fmt.Errorf("%s with -set %s: %w", name, strings.Join(overrides, " "), err)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return cfg, nil
+}
+
+func decodeStrict(src []byte, cfg *Config) error {
+	dec := toml.NewDecoder(bytes.NewReader(src))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(cfg)
+	var strict *toml.StrictMissingError
+	var de *toml.DecodeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &strict):
+		var msgs []string
+		for _, e := range strict.Errors {
+			row, _ := e.Position()
+			msgs = append(msgs, fmt.Sprintf("line %d: unknown key %s", row, strings.Join(e.Key(), ".")))
+		}
+		return errors.New(strings.Join(msgs, "; "))
+	case errors.As(err, &de):
+		row, col := de.Position()
+		key := strings.Join(de.Key(), ".")
+		if key != "" {
+			return fmt.Errorf("line %d, column %d: key %s: %s", row, col, key, strings.TrimPrefix(de.Error(), "toml: "))
+		}
+		return fmt.Errorf("line %d, column %d: %s", row, col, strings.TrimPrefix(de.Error(), "toml: "))
+	}
+	return err
+}
+
+var lossKeyRE = regexp.MustCompile(`^[a-z_]+(\[\d+\])? = `)
+
+var keyRE = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+
+// setOverride applies "a.b.c=value" to a decoded TOML document.
+func setOverride(doc map[string]any, o string) error {
+	key, raw, ok := strings.Cut(o, "=")
+	key = strings.TrimSpace(key)
+	if !ok || !keyRE.MatchString(key) {
+		return fmt.Errorf("-set %q: want key=value with a dotted key such as optimizer.lr=1e-4", o)
+	}
+	raw = strings.TrimSpace(raw)
+	var val any = raw // a bare word is a string
+	var probe map[string]any
+	if err := toml.Unmarshal([]byte("v = "+raw), &probe); err == nil {
+		val = probe["v"]
+	}
+	parts := strings.Split(key, ".")
+	m := doc
+	for _, p := range parts[:len(parts)-1] {
+		next, ok := m[p]
+		if !ok {
+			t := map[string]any{}
+			m[p] = t
+			m = t
+			continue
+		}
+		t, ok := next.(map[string]any)
+		if !ok {
+			return fmt.Errorf("-set %s: %s is not a table", key, p)
+		}
+		m = t
+	}
+	m[parts[len(parts)-1]] = val
+	return nil
+}
+
+// Marshal returns the configuration as TOML (the run directory's config.toml).
+func (c Config) Marshal() ([]byte, error) {
+	return toml.Marshal(c)
+}
+
+// Validate reports the first invalid value, naming its key.
+func (c Config) Validate() error {
+	bad := func(key string, v any, why string) error { return fmt.Errorf("%s = %v: %s", key, v, why) }
+	if !regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`).MatchString(c.Name) {
+		return bad("name", fmt.Sprintf("%q", c.Name), "must be a plain file name (letters, digits, . _ -)")
+	}
+	if c.Steps < 1 {
+		return bad("steps", c.Steps, "must be positive")
+	}
+	if c.BatchSize < 1 || c.BatchSize > 1<<16 {
+		return bad("batch_size", c.BatchSize, "must be in [1, 65536]")
+	}
+	if c.GenBatchSize < 0 || c.GenBatchSize > 1<<16 {
+		return bad("gen_batch_size", c.GenBatchSize, "must be in [0, 65536] (0: batch_size)")
+	}
+	if c.Threads < 0 || c.Threads > 1024 {
+		return bad("threads", c.Threads, "must be in [0, 1024] (0: all CPUs)")
+	}
+	d := c.Data
+	switch d.Kind {
+	case "mnist":
+		switch d.Split {
+		case "train", "test", "all":
+		default:
+			return bad("data.split", fmt.Sprintf("%q", d.Split), `want "train", "test" or "all"`)
+		}
+		for i, dg := range d.Digits {
+			if dg < 0 || dg > 9 {
+				return bad(fmt.Sprintf("data.digits[%d]", i), dg, "must be a digit 0–9")
+			}
+		}
+		if d.Limit < 0 {
+			return bad("data.limit", d.Limit, "must be ≥ 0 (0: all images)")
+		}
+	case string(data.Ring), string(data.Grid), string(data.Moons), string(data.SwissRoll):
+	default:
+		return bad("data.kind", fmt.Sprintf("%q", d.Kind), fmt.Sprintf("want mnist or a toy distribution %v", data.Toys))
+	}
+	if !(d.Noise >= 0) || math.IsInf(d.Noise, 0) {
+		return bad("data.noise", d.Noise, "must be finite and ≥ 0")
+	}
+	m := c.Model
+	m.OutDim, m.Image = c.outShape()
+	if err := m.Validate(); err != nil {
+		return fmt.Errorf("model.%w", err)
+	}
+	if _, err := c.Loss.losses(); err != nil {
+		return err
+	}
+	if _, err := c.Loss.schedule(); err != nil {
+		return err
+	}
+	o := c.Optimizer
+	pos := func(key string, v float64) error {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return bad(key, v, "must be positive and finite")
+		}
+		return nil
+	}
+	unit := func(key string, v float64) error {
+		if !(v >= 0 && v < 1) {
+			return bad(key, v, "must lie in [0, 1)")
+		}
+		return nil
+	}
+	if err := pos("optimizer.lr", o.LR); err != nil {
+		return err
+	}
+	switch o.Kind {
+	case "adam":
+		for _, e := range []error{unit("optimizer.beta1", o.Beta1), unit("optimizer.beta2", o.Beta2), pos("optimizer.eps", o.Eps)} {
+			if e != nil {
+				return e
+			}
+		}
+	case "rmsprop":
+		if err := unit("optimizer.alpha", o.Alpha); err != nil {
+			return err
+		}
+		if err := pos("optimizer.eps", o.Eps); err != nil {
+			return err
+		}
+	case "sgd":
+		if err := unit("optimizer.momentum", o.Momentum); err != nil {
+			return err
+		}
+		if o.Nesterov && o.Momentum == 0 {
+			return bad("optimizer.nesterov", true, "needs optimizer.momentum > 0")
+		}
+	default:
+		return bad("optimizer.kind", fmt.Sprintf("%q", o.Kind), `want "adam", "rmsprop" or "sgd"`)
+	}
+	if !(o.WeightDecay >= 0) || math.IsInf(o.WeightDecay, 0) {
+		return bad("optimizer.weight_decay", o.WeightDecay, "must be finite and ≥ 0")
+	}
+	if !(o.ClipNorm >= 0) || math.IsInf(o.ClipNorm, 0) {
+		return bad("optimizer.clip_norm", o.ClipNorm, "must be finite and ≥ 0 (0: off)")
+	}
+	if o.Warmup < 0 {
+		return bad("optimizer.warmup", o.Warmup, "must be ≥ 0")
+	}
+	switch o.Decay {
+	case "none", "linear", "cosine":
+	default:
+		return bad("optimizer.decay", fmt.Sprintf("%q", o.Decay), `want "none", "linear" or "cosine"`)
+	}
+	if !(o.LRFinal >= 0) || math.IsInf(o.LRFinal, 0) {
+		return bad("optimizer.lr_final", o.LRFinal, "must be finite and ≥ 0")
+	}
+	l := c.Log
+	for _, kv := range []struct {
+		key string
+		v   int
+	}{{"log.every", l.Every}, {"log.samples", l.Samples}, {"log.keep", l.Keep}} {
+		if kv.v < 1 {
+			return bad(kv.key, kv.v, "must be positive")
+		}
+	}
+	if l.Samples > 4096 {
+		return bad("log.samples", l.Samples, "must be at most 4096")
+	}
+	if l.SampleEvery < 0 {
+		return bad("log.sample_every", l.SampleEvery, "must be ≥ 0 (0: only at the end)")
+	}
+	if l.CheckpointEvery < 0 {
+		return bad("log.checkpoint_every", l.CheckpointEvery, "must be ≥ 0 (0: only at the end)")
+	}
+	return nil
+}
+
+// genBatch is the number of generated points per step.
+func (c Config) genBatch() int {
+	if c.GenBatchSize == 0 {
+		return c.BatchSize
+	}
+	return c.GenBatchSize
+}
+
+// outShape is the dimension of a point and, for images, their (channels, height, width).
+func (c Config) outShape() (int, [3]int) {
+	if c.Data.Kind == "mnist" {
+		return data.MNISTPixels, [3]int{1, data.MNISTRows, data.MNISTCols}
+	}
+	return 2, [3]int{}
+}
+
+// modelSpec is the generator's Spec with the output shape of the data.
+func (c Config) modelSpec() models.Spec {
+	s := c.Model
+	s.OutDim, s.Image = c.outShape()
+	return s
+}
+
+// losses returns the losses.Config of the first step.
+func (l LossConfig) losses() (losses.Config, error) {
+	cfg := losses.Config{
+		Kind: losses.Kind(l.Kind), Eps: l.Eps, Iters: l.Iters, Backward: losses.BackwardMode(l.Backward),
+		Cost: ot.Cost{Power: l.CostPower, Scale: l.CostScale}, EpsScaling: l.EpsScaling, EpsStart: l.EpsStart,
+		Bandwidths: l.Bandwidths,
+	}
+	if !(l.CostPower > 0) || math.IsInf(l.CostPower, 0) {
+		return cfg, fmt.Errorf("loss.cost_power = %v: must be positive and finite", l.CostPower)
+	}
+	if !(l.CostScale > 0) || math.IsInf(l.CostScale, 0) {
+		return cfg, fmt.Errorf("loss.cost_scale = %v: must be positive and finite", l.CostScale)
+	}
+	if l.Iters < 1 || l.Iters > 100000 {
+		return cfg, fmt.Errorf("loss.iters = %d: must be in [1, 100000]", l.Iters)
+	}
+	if l.Schedule != nil && l.hasEps() {
+		if err := l.Schedule.Validate(); err != nil {
+			return cfg, fmt.Errorf("loss.%w", err)
+		}
+		cfg.Eps = l.Schedule.At(0)
+	}
+	if !l.hasEps() {
+		cfg.Eps = 0
+	}
+	if err := validateLoss(cfg); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// validateLoss checks a losses.Config by building the loss on a 1×1 graph (package
+// losses validates in New) and names the key in the error.
+func validateLoss(cfg losses.Config) error {
+	g := G.NewGraph()
+	x := G.NewMatrix(g, tensor.Float32, G.WithShape(1, 1), G.WithName("x"))
+	y := G.NewMatrix(g, tensor.Float32, G.WithShape(1, 1), G.WithName("y"))
+	if _, err := losses.New(x, y, cfg); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "losses: ")
+		if lossKeyRE.MatchString(msg) {
+			return fmt.Errorf("loss.%s", msg)
+		}
+		return fmt.Errorf("loss: %s", msg)
+	}
+	return nil
+}
+
+// hasEps reports whether the kind has an ε.
+func (l LossConfig) hasEps() bool {
+	return l.Kind != string(losses.MMD) && l.Kind != string(losses.Energy)
+}
+
+// schedule returns the ε schedule (constant Eps without a [loss.schedule] table).
+func (l LossConfig) schedule() (losses.Schedule, error) {
+	if !l.hasEps() {
+		return losses.Schedule{}, nil
+	}
+	if l.Schedule == nil {
+		return losses.Constant(l.Eps), nil
+	}
+	if err := l.Schedule.Validate(); err != nil {
+		return losses.Schedule{}, fmt.Errorf("loss.%w", err)
+	}
+	return *l.Schedule, nil
+}
+
+// keys lists the dotted keys of a TOML document, sorted (for diffs between configs).
+func keys(doc map[string]any, prefix string, out map[string]string) {
+	for k, v := range doc {
+		if t, ok := v.(map[string]any); ok {
+			keys(t, prefix+k+".", out)
+			continue
+		}
+		out[prefix+k] = fmt.Sprint(v)
+	}
+}
+
+// diffConfigs lists the keys whose values differ between a and b, ignoring those for
+// which ignore returns true.
+func diffConfigs(a, b Config, ignore func(key string) bool) ([]string, error) {
+	flat := func(c Config) (map[string]string, error) {
+		raw, err := c.Marshal()
+		if err != nil {
+			return nil, err
+		}
+		doc := map[string]any{}
+		if err := toml.Unmarshal(raw, &doc); err != nil {
+			return nil, err
+		}
+		out := map[string]string{}
+		keys(doc, "", out)
+		return out, nil
+	}
+	fa, err := flat(a)
+	if err != nil {
+		return nil, err
+	}
+	fb, err := flat(b)
+	if err != nil {
+		return nil, err
+	}
+	var diff []string
+	for k := range fa {
+		if fa[k] != fb[k] && !ignore(k) {
+			diff = append(diff, fmt.Sprintf("%s: %s vs %s", k, fa[k], fb[k]))
+		}
+	}
+	for k := range fb {
+		if _, ok := fa[k]; !ok && !ignore(k) {
+			diff = append(diff, fmt.Sprintf("%s: (unset) vs %s", k, fb[k]))
+		}
+	}
+	sort.Strings(diff)
+	return diff, nil
+}

@@ -1,0 +1,159 @@
+package train
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/sinkgen/sinkgen/internal/tensorfile"
+)
+
+// optimizer updates parameters in place from their gradients. Its state (moment
+// estimates, step count) is float32 tensors plus the step count, saved in checkpoints.
+//
+// gorgonia's solvers (AdamSolver, RMSPropSolver, MomentumSolver) keep their moment
+// estimates in unexported fields keyed by node, so their state cannot be saved and
+// restored for an exact resume; these are small, match PyTorch's update rules
+// (torch.optim.Adam, RMSprop, SGD), and expose their state.
+type optimizer struct {
+	cfg   OptimizerConfig
+	t     int64       // updates done
+	state [][]float32 // per parameter: Adam m then v; RMSProp v; SGD momentum buffer
+	names []string
+	per   int // state tensors per parameter
+}
+
+func newOptimizer(cfg OptimizerConfig, names []string, sizes []int) *optimizer {
+	o := &optimizer{cfg: cfg, names: names}
+	switch cfg.Kind {
+	case "adam":
+		o.per = 2
+	case "rmsprop":
+		o.per = 1
+	case "sgd":
+		if cfg.Momentum > 0 {
+			o.per = 1
+		}
+	}
+	for _, n := range sizes {
+		for k := 0; k < o.per; k++ {
+			o.state = append(o.state, make([]float32, n))
+		}
+	}
+	return o
+}
+
+// step applies one update with learning rate lr to params from grads (same shapes).
+// Arithmetic is in float64 per element, stored in float32.
+func (o *optimizer) step(params, grads [][]float32, lr float64) {
+	o.t++
+	c := o.cfg
+	wd := c.WeightDecay
+	switch c.Kind {
+	case "adam":
+		bc1 := 1 - math.Pow(c.Beta1, float64(o.t))
+		bc2 := 1 - math.Pow(c.Beta2, float64(o.t))
+		for i, p := range params {
+			g, m, v := grads[i], o.state[2*i], o.state[2*i+1]
+			for j := range p {
+				gj := float64(g[j]) + wd*float64(p[j])
+				mj := c.Beta1*float64(m[j]) + (1-c.Beta1)*gj
+				vj := c.Beta2*float64(v[j]) + (1-c.Beta2)*gj*gj
+				m[j], v[j] = float32(mj), float32(vj)
+				p[j] = float32(float64(p[j]) - lr*(mj/bc1)/(math.Sqrt(vj/bc2)+c.Eps))
+			}
+		}
+	case "rmsprop":
+		for i, p := range params {
+			g, v := grads[i], o.state[i]
+			for j := range p {
+				gj := float64(g[j]) + wd*float64(p[j])
+				vj := c.Alpha*float64(v[j]) + (1-c.Alpha)*gj*gj
+				v[j] = float32(vj)
+				p[j] = float32(float64(p[j]) - lr*gj/(math.Sqrt(vj)+c.Eps))
+			}
+		}
+	case "sgd":
+		for i, p := range params {
+			g := grads[i]
+			var buf []float32
+			if o.per == 1 {
+				buf = o.state[i]
+			}
+			for j := range p {
+				gj := float64(g[j]) + wd*float64(p[j])
+				d := gj
+				if buf != nil {
+					b := gj
+					if o.t > 1 {
+						b = c.Momentum*float64(buf[j]) + gj
+					}
+					buf[j] = float32(b)
+					d = b
+					if c.Nesterov {
+						d = gj + c.Momentum*b
+					}
+				}
+				p[j] = float32(float64(p[j]) - lr*d)
+			}
+		}
+	}
+}
+
+// lr returns the learning rate of step (0-based) of steps: linear warm-up, then the
+// decay from LR to LRFinal.
+func (c OptimizerConfig) lrAt(step, steps int) float64 {
+	if step < c.Warmup {
+		return c.LR * float64(step+1) / float64(c.Warmup+1)
+	}
+	if c.Decay == "none" || steps <= c.Warmup+1 {
+		return c.LR
+	}
+	t := float64(step-c.Warmup) / float64(steps-c.Warmup-1)
+	t = math.Min(math.Max(t, 0), 1)
+	w := t
+	if c.Decay == "cosine" {
+		w = (1 - math.Cos(math.Pi*t)) / 2
+	}
+	return (1-w)*c.LR + w*c.LRFinal
+}
+
+// tensors returns the optimizer state for a checkpoint.
+func (o *optimizer) tensors() []tensorfile.Tensor {
+	suffix := [][]string{{}, {"v"}, {"m", "v"}}[o.per]
+	if o.cfg.Kind == "sgd" {
+		suffix = []string{"momentum"}
+	}
+	var out []tensorfile.Tensor
+	for i, n := range o.names {
+		for k := 0; k < o.per; k++ {
+			s := o.state[o.per*i+k]
+			out = append(out, tensorfile.Tensor{Name: "opt/" + n + "/" + suffix[k], Shape: []int{len(s)}, Data: append([]float32(nil), s...)})
+		}
+	}
+	return out
+}
+
+// restore loads the state written by tensors.
+func (o *optimizer) restore(f *tensorfile.File, t int64) error {
+	if t < 0 {
+		return fmt.Errorf("optimizer step count %d", t)
+	}
+	saved := o.tensors()
+	for k, want := range saved {
+		got := f.Tensor(want.Name)
+		if got == nil {
+			return fmt.Errorf("optimizer state %s missing", want.Name)
+		}
+		if len(got.Data) != len(want.Data) {
+			return fmt.Errorf("optimizer state %s has %d values, want %d", want.Name, len(got.Data), len(want.Data))
+		}
+		for i, v := range got.Data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("optimizer state %s[%d] is %v", want.Name, i, v)
+			}
+		}
+		copy(o.state[k], got.Data)
+	}
+	o.t = t
+	return nil
+}

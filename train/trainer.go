@@ -1,0 +1,702 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/internal/fastblas"
+	"github.com/sinkgen/sinkgen/losses"
+	"github.com/sinkgen/sinkgen/models"
+)
+
+// Options are the per-invocation settings of a run (the Config is the run itself).
+type Options struct {
+	// Dir is the run directory ("": checkpoints/<name>).
+	Dir string
+	// Resume continues a run: "latest" from the newest readable checkpoint in Dir, or
+	// the checkpoint file it names. "" starts a new run.
+	Resume string
+	// Force starts a new run in a Dir that already holds one, deleting its checkpoints,
+	// samples, logs and metrics.
+	Force bool
+	// Progress receives the progress bar (nil: none; Config.Log.Progress false: none).
+	Progress io.Writer
+	// Stdout receives the start and end summaries and warnings (nil: discarded).
+	Stdout io.Writer
+	// Source replaces the configured data (benchmarks, tests); its Dim must match.
+	Source data.Source
+	// NoFiles writes nothing at all: no run directory, logs, samples or checkpoints
+	// (benchmarks).
+	NoFiles bool
+}
+
+// ErrInterrupted is wrapped by Run's error when its context is cancelled (SIGINT,
+// SIGTERM): a checkpoint of the last completed step has been saved.
+var ErrInterrupted = errors.New("interrupted")
+
+// NonFiniteError reports a NaN or infinite loss, gradient or parameter. The step's
+// update is not applied and no checkpoint is written: the last good checkpoint stays.
+type NonFiniteError struct {
+	Step           int    // the step that failed (1-based)
+	What           string // "loss", "gradient of <param>" or "parameter <param>"
+	Detail         string
+	LastCheckpoint string // "" if none was written
+}
+
+func (e *NonFiniteError) Error() string {
+	msg := fmt.Sprintf("step %d: the %s is not finite (%s); stopped", e.Step, e.What, e.Detail)
+	if e.LastCheckpoint != "" {
+		return msg + "; the last good checkpoint is " + e.LastCheckpoint
+	}
+	return msg + "; no checkpoint had been written yet"
+}
+
+// Trainer trains a generator by one configuration. Build it with New; Run trains to
+// the configured number of steps.
+type Trainer struct {
+	cfg  Config
+	opts Options
+	dir  string
+
+	data      data.Source
+	dataMean  []float32
+	latentPCG *rand.PCG
+	latentRNG *rand.Rand
+	gen       *models.Generator
+	sched     losses.Schedule
+
+	// the training graph: data batch x, latent batch z → generator → loss → gradients
+	vm         G.VM
+	xBatch     []float32
+	zBatch     []float32
+	loss       *losses.Loss
+	paramNodes G.Nodes
+	params     [][]float32 // parameter values, in place
+	grads      [][]float32 // filled by each step
+	opt        *optimizer
+
+	// sampling from a fixed latent batch
+	sampler   *models.Sampler
+	sampleZ   []float32
+	reference []float32 // a data batch drawn at the start, for 2-D scatter plots
+
+	step           int
+	lastLoss       float64
+	lastCheckpoint string
+	start          time.Time
+	elapsedBefore  float64
+	metrics        *metricsLog
+	logFile        *os.File
+	bar            *progressbar.ProgressBar
+}
+
+var useFastBLAS sync.Once
+
+// New builds the data source, generator, graph, loss and optimizer of cfg, and the run
+// directory (or restores a checkpoint when opts.Resume is set).
+func New(cfg Config, opts Options) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	useFastBLAS.Do(func() { G.Use(fastblas.Implementation{}) }) // gorgonia's BLAS is process-wide
+	if cfg.Threads > 0 {
+		runtime.GOMAXPROCS(cfg.Threads)
+	}
+	t := &Trainer{cfg: cfg, opts: opts, dir: opts.Dir, lastLoss: math.NaN()}
+	if t.dir == "" {
+		t.dir = filepath.Join("checkpoints", cfg.Name)
+	}
+	if opts.Stdout == nil {
+		t.opts.Stdout = io.Discard
+	}
+	if err := t.buildData(); err != nil {
+		return nil, err
+	}
+	if err := t.buildModel(); err != nil {
+		return nil, err
+	}
+	if err := t.buildGraph(); err != nil {
+		return nil, err
+	}
+	if opts.Resume != "" {
+		if opts.NoFiles {
+			return nil, errors.New("train: Resume needs files")
+		}
+		if err := t.resume(); err != nil {
+			return nil, err
+		}
+	}
+	if !opts.NoFiles {
+		if err := t.openRunDir(); err != nil {
+			t.Close()
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// buildData creates the data source and draws the reference batch.
+func (t *Trainer) buildData() error {
+	c := t.cfg
+	dim, _ := c.outShape()
+	switch {
+	case t.opts.Source != nil:
+		t.data = t.opts.Source
+	case c.Data.Kind == "mnist":
+		m, err := data.LoadMNIST(c.Data.Path)
+		if err != nil {
+			return err
+		}
+		rows, err := data.SelectMNIST(m, c.Data.Split, c.Data.Digits, c.Data.Limit)
+		if err != nil {
+			return err
+		}
+		b, err := data.NewBatcher(rows, dim, c.Seed, c.Data.Shuffle)
+		if err != nil {
+			return err
+		}
+		t.data, t.dataMean = b, columnMeans(rows, dim)
+		if err := t.drawReference(rows); err != nil {
+			return err
+		}
+	default:
+		s, err := data.NewToy(data.Toy(c.Data.Kind), c.Data.Noise, c.Seed)
+		if err != nil {
+			return err
+		}
+		t.data = s
+		if err := t.drawReference(nil); err != nil {
+			return err
+		}
+	}
+	if t.data.Dim() != dim {
+		return fmt.Errorf("train: the data source gives %d-dimensional points, the config's data %d", t.data.Dim(), dim)
+	}
+	return nil
+}
+
+// drawReference draws a reference batch (the grey points of the 2-D scatter plots,
+// samples/data.png for images) from a source seeded apart from the training one, so
+// that the training batches are the same whatever is drawn here.
+func (t *Trainer) drawReference(rows []float32) error {
+	c := t.cfg
+	dim, _ := c.outShape()
+	var ref data.Source
+	var err error
+	switch {
+	case t.opts.Source != nil:
+		return nil
+	case rows != nil:
+		ref, err = data.NewBatcher(rows, dim, c.Seed^0x5eed, true)
+	default:
+		ref, err = data.NewToy(data.Toy(c.Data.Kind), c.Data.Noise, c.Seed^0x5eed)
+	}
+	if err != nil {
+		return err
+	}
+	count := 1024
+	if rows != nil {
+		count = c.Log.Samples
+	}
+	t.reference = make([]float32, count*dim)
+	ref.Next(t.reference)
+	if t.dataMean == nil {
+		t.dataMean = columnMeans(t.reference, dim)
+	}
+	return nil
+}
+
+func columnMeans(rows []float32, dim int) []float32 {
+	sum := make([]float64, dim)
+	n := len(rows) / dim
+	for i := 0; i < n; i++ {
+		for j, v := range rows[i*dim : (i+1)*dim] {
+			sum[j] += float64(v)
+		}
+	}
+	out := make([]float32, dim)
+	for j := range out {
+		out[j] = float32(sum[j] / float64(max(n, 1)))
+	}
+	return out
+}
+
+// buildModel creates the generator and the latent generators.
+func (t *Trainer) buildModel() error {
+	c := t.cfg
+	gen, err := models.New(c.modelSpec(), c.Seed)
+	if err != nil {
+		return err
+	}
+	if c.Model.OutputBias == "data_mean" && t.dataMean != nil {
+		target := t.dataMean
+		if c.Model.Kind == "conv" { // one bias per channel: the mean intensity
+			var s float64
+			for _, v := range target {
+				s += float64(v)
+			}
+			target = []float32{float32(s / float64(len(target)))}
+		}
+		if err := gen.SetOutputBias(target); err != nil {
+			return err
+		}
+	}
+	t.gen = gen
+	t.latentPCG = rand.NewPCG(c.Seed, 0x6c6174656e74) // "latent"
+	t.latentRNG = rand.New(t.latentPCG)
+	t.sampleZ = make([]float32, c.Log.Samples*c.Model.LatentDim)
+	models.Latent(rand.New(rand.NewPCG(c.Seed, 0x73616d706c65)), t.sampleZ) // "sample": fixed for the run
+	if t.sampler, err = gen.NewSampler(c.Log.Samples); err != nil {
+		return err
+	}
+	if t.sched, err = c.Loss.schedule(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// buildGraph builds the training graph and its machine: data x (n×d) and latent z
+// (m×k) inputs, generator, loss, and the gradients of the loss with respect to the
+// parameters.
+func (t *Trainer) buildGraph() error {
+	c := t.cfg
+	n, m, k := c.BatchSize, c.genBatch(), c.Model.LatentDim
+	dim, _ := c.outShape()
+	g := G.NewGraph()
+	xv := tensor.New(tensor.WithShape(n, dim), tensor.WithBacking(make([]float32, n*dim)))
+	zv := tensor.New(tensor.WithShape(m, k), tensor.WithBacking(make([]float32, m*k)))
+	x := G.NewMatrix(g, tensor.Float32, G.WithShape(n, dim), G.WithName("x"), G.WithValue(xv))
+	z := G.NewMatrix(g, tensor.Float32, G.WithShape(m, k), G.WithName("z"), G.WithValue(zv))
+	y, params, err := t.gen.Build(g, z)
+	if err != nil {
+		return err
+	}
+	lcfg, err := c.Loss.losses()
+	if err != nil {
+		return err
+	}
+	if t.loss, err = losses.New(x, y, lcfg); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	grads, err := G.Grad(t.loss.Node(), params...)
+	if err != nil {
+		return fmt.Errorf("train: differentiating the loss: %w", err)
+	}
+	// Compile only what the loss and the parameters' gradients need: the loss Op also
+	// offers a gradient with respect to the data, which nothing here uses.
+	sub := g.ExactSubgraphRoots(append(G.Nodes{t.loss.Node()}, grads...)...)
+	t.vm = G.NewTapeMachine(sub, G.BindDualValues(params...))
+	t.xBatch, t.zBatch, t.paramNodes = xv.Data().([]float32), zv.Data().([]float32), params
+	var names []string
+	var sizes []int
+	for _, p := range t.gen.Params() {
+		t.params = append(t.params, p.Data())
+		names, sizes = append(names, p.Name), append(sizes, len(p.Data()))
+	}
+	t.opt = newOptimizer(c.Optimizer, names, sizes)
+	return nil
+}
+
+// Run trains from the current step to cfg.Steps. It returns an error wrapping
+// ErrInterrupted if ctx is cancelled (after saving a checkpoint), a *NonFiniteError if
+// the loss or a gradient stops being finite (the last good checkpoint is kept).
+func (t *Trainer) Run(ctx context.Context) error {
+	defer t.Close()
+	t.begin()
+	for t.step < t.cfg.Steps {
+		if ctx.Err() != nil {
+			return t.interrupted()
+		}
+		st, err := t.Step() // data batch, latent batch, generator, loss, backward, update
+		if err != nil {
+			return t.failed(err)
+		}
+		if err := t.record(st); err != nil { // metrics, progress bar, train.log
+			return err
+		}
+		if due(t.step, t.cfg.Log.SampleEvery) && t.step < t.cfg.Steps {
+			if err := t.saveSamples(); err != nil {
+				return err
+			}
+		}
+		if due(t.step, t.cfg.Log.CheckpointEvery) && t.step < t.cfg.Steps && !t.opts.NoFiles {
+			if _, err := t.saveCheckpoint(); err != nil {
+				return err
+			}
+		}
+	}
+	return t.finish()
+}
+
+func due(step, every int) bool { return every > 0 && step%every == 0 }
+
+// Step runs one training step and returns its statistics.
+func (t *Trainer) Step() (StepStats, error) {
+	began := time.Now()
+	st := StepStats{Step: t.step + 1, LR: t.cfg.Optimizer.lrAt(t.step, t.cfg.Steps)}
+	if t.cfg.Loss.hasEps() { // ε schedule
+		if err := t.loss.SetEps(t.sched.At(t.step)); err != nil {
+			return st, err
+		}
+	}
+	t.data.Next(t.xBatch)                  // data batch
+	models.Latent(t.latentRNG, t.zBatch)   // latent batch
+	if err := t.vm.RunAll(); err != nil { // generator, loss, backward
+		t.vm.Reset()
+		return st, fmt.Errorf("step %d: %w", st.Step, err)
+	}
+	defer t.vm.Reset()
+	// gorgonia adds each pass's gradient into the parameters' dual values: clear
+	// them once read, as its own solvers do.
+	defer t.zeroGradients()
+	ls := t.loss.Stats()
+	st.Loss, st.Eps, st.MarginalError, st.Iterations = ls.Value, ls.Eps, ls.MarginalError, ls.Iterations
+	if math.IsNaN(ls.Value) || math.IsInf(ls.Value, 0) {
+		return st, &NonFiniteError{Step: st.Step, What: "loss", LastCheckpoint: t.lastCheckpoint,
+			Detail: fmt.Sprintf("loss %v at ε = %g after %d Sinkhorn iterations, marginal error %g", ls.Value, ls.Eps, ls.Iterations, ls.MarginalError)}
+	}
+	norm, err := t.gradients()
+	st.GradNorm = norm
+	if err != nil {
+		return st, err
+	}
+	if c := t.cfg.Optimizer.ClipNorm; c > 0 && norm > c {
+		scale := float32(c / norm)
+		for _, g := range t.grads {
+			for i := range g {
+				g[i] *= scale
+			}
+		}
+	}
+	t.opt.step(t.params, t.grads, st.LR) // optimizer update, in place
+	t.step++
+	t.lastLoss = ls.Value
+	st.StepMs = float64(time.Since(began).Microseconds()) / 1000
+	st.Elapsed = t.elapsed()
+	return st, nil
+}
+
+// gradients collects the parameters' gradients of the last forward-backward pass and
+// returns their global ℓ2 norm, or a NonFiniteError naming the first bad parameter.
+func (t *Trainer) gradients() (float64, error) {
+	t.grads = t.grads[:0]
+	var sq float64
+	for i, p := range t.paramNodes {
+		gv, err := p.Grad()
+		if err != nil {
+			return 0, fmt.Errorf("step %d: gradient of %s: %w", t.step+1, p.Name(), err)
+		}
+		g := gv.Data().([]float32)
+		var s float64
+		for _, v := range g {
+			s += float64(v) * float64(v)
+		}
+		if math.IsNaN(s) || math.IsInf(s, 0) {
+			return s, &NonFiniteError{Step: t.step + 1, What: "gradient of " + t.gen.Params()[i].Name,
+				Detail: fmt.Sprintf("squared norm %v", s), LastCheckpoint: t.lastCheckpoint}
+		}
+		sq += s
+		t.grads = append(t.grads, g)
+	}
+	return math.Sqrt(sq), nil
+}
+
+func (t *Trainer) zeroGradients() {
+	for _, p := range t.paramNodes {
+		if gv, err := p.Grad(); err == nil {
+			clear(gv.Data().([]float32))
+		}
+	}
+}
+
+// checkParams reports a non-finite parameter (before it is checkpointed).
+func (t *Trainer) checkParams() error {
+	for i, p := range t.params {
+		for j, v := range p {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return &NonFiniteError{Step: t.step, What: "parameter " + t.gen.Params()[i].Name,
+					Detail: fmt.Sprintf("entry %d is %v after the update", j, v), LastCheckpoint: t.lastCheckpoint}
+			}
+		}
+	}
+	return nil
+}
+
+func (t *Trainer) elapsed() float64 {
+	if t.start.IsZero() {
+		return t.elapsedBefore
+	}
+	return t.elapsedBefore + time.Since(t.start).Seconds()
+}
+
+// StepCount returns the number of steps done.
+func (t *Trainer) StepCount() int { return t.step }
+
+// Generator returns the generator being trained (its parameters change in place).
+func (t *Trainer) Generator() *models.Generator { return t.gen }
+
+// Dir returns the run directory.
+func (t *Trainer) Dir() string { return t.dir }
+
+// Config returns the run's configuration.
+func (t *Trainer) Config() Config { return t.cfg }
+
+// LastCheckpoint returns the path of the newest checkpoint written or resumed from.
+func (t *Trainer) LastCheckpoint() string { return t.lastCheckpoint }
+
+// Close flushes and closes the logs and releases the graph machines. Run calls it.
+func (t *Trainer) Close() error {
+	var err error
+	if t.metrics != nil {
+		err = t.metrics.close()
+		t.metrics = nil
+	}
+	if t.logFile != nil {
+		t.logFile.Close()
+		t.logFile = nil
+	}
+	if t.vm != nil {
+		t.vm.Close()
+		t.vm = nil
+	}
+	if t.sampler != nil {
+		t.sampler.Close()
+		t.sampler = nil
+	}
+	return err
+}
+
+// The remaining methods are the run's bookkeeping: run directory, resumption, logs,
+// samples, the end of a run.
+
+var runFiles = []string{"config.toml", "train.log", "metrics.csv", "metrics.jsonl", "loss.png", "eps.png", "generator.params"}
+
+// openRunDir creates the run directory (refusing to overwrite a run unless Force),
+// writes config.toml and opens the logs.
+func (t *Trainer) openRunDir() error {
+	if t.opts.Resume == "" {
+		if files, _ := listCheckpoints(t.dir); len(files) > 0 && !t.opts.Force {
+			return fmt.Errorf("%s already holds a run (%s); continue it with -resume, or start over with -force", t.dir, filepath.Base(files[0]))
+		}
+		if _, err := os.Stat(filepath.Join(t.dir, "metrics.csv")); err == nil && !t.opts.Force {
+			return fmt.Errorf("%s already holds a run (metrics.csv); start over with -force or choose another -out", t.dir)
+		}
+		for _, f := range runFiles {
+			os.Remove(filepath.Join(t.dir, f))
+		}
+		os.RemoveAll(filepath.Join(t.dir, checkpointDir))
+		os.RemoveAll(filepath.Join(t.dir, "samples"))
+	}
+	if err := os.MkdirAll(filepath.Join(t.dir, "samples"), 0o755); err != nil {
+		return err
+	}
+	text, err := t.cfg.Marshal()
+	if err != nil {
+		return err
+	}
+	header := fmt.Sprintf("# The configuration of run %q, defaults filled in (written by cmd/train).\n", t.cfg.Name)
+	if err := writeFileAtomic(filepath.Join(t.dir, "config.toml"), func(f *os.File) error {
+		_, err := f.Write(append([]byte(header), text...))
+		return err
+	}); err != nil {
+		return err
+	}
+	if t.metrics, err = openMetrics(filepath.Join(t.dir, "metrics.csv"), filepath.Join(t.dir, "metrics.jsonl"), t.step); err != nil {
+		return err
+	}
+	t.logFile, err = os.OpenFile(filepath.Join(t.dir, "train.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	return err
+}
+
+// resumable keys may differ between a checkpoint's config and the resuming one.
+func resumable(key string) bool {
+	return key == "steps" || key == "name" || key == "threads" || key == "data.path" || strings.HasPrefix(key, "log.")
+}
+
+// resume restores the checkpoint named by opts.Resume.
+func (t *Trainer) resume() error {
+	var c *Checkpoint
+	var err error
+	if t.opts.Resume == "latest" {
+		c, err = FindCheckpoint(t.dir, func(w string) { fmt.Fprintln(t.opts.Stdout, "warning:", w) })
+	} else {
+		c, err = ReadCheckpoint(t.opts.Resume)
+	}
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	diff, err := diffConfigs(c.Config, t.cfg, resumable)
+	if err != nil {
+		return err
+	}
+	if len(diff) > 0 {
+		return fmt.Errorf("resume: the config differs from the checkpoint's (checkpoint vs now): %s; only steps, threads, data.path and log.* may change",
+			strings.Join(diff, "; "))
+	}
+	if c.Step >= t.cfg.Steps {
+		return fmt.Errorf("resume: %s is at step %d, the run has %d steps: nothing to do (raise steps with -set steps=N)", c.Path, c.Step, t.cfg.Steps)
+	}
+	if c.Threads() != runtime.GOMAXPROCS(0) {
+		fmt.Fprintf(t.opts.Stdout, "warning: the checkpoint was written with %d threads, this run uses %d: the result will not match an uninterrupted run bit for bit\n",
+			c.Threads(), runtime.GOMAXPROCS(0))
+	}
+	return t.restore(c)
+}
+
+// begin starts the clock, the progress bar and the log.
+func (t *Trainer) begin() {
+	t.start = time.Now()
+	c := t.cfg
+	what := fmt.Sprintf("run %q: %s generator (%d parameters), %s loss, %s, %d steps of %d data / %d generated points",
+		c.Name, c.Model.Kind, t.gen.NumParams(), c.Loss.Kind, c.Data.Kind, c.Steps, c.BatchSize, c.genBatch())
+	if t.step > 0 {
+		what += fmt.Sprintf(", resumed at step %d from %s", t.step, t.lastCheckpoint)
+	}
+	t.logf("%s; %d threads; BLAS: %s", what, runtime.GOMAXPROCS(0), map[bool]string{true: "AVX2 Sgemm", false: "gonum"}[fastblas.Accelerated()])
+	if !t.opts.NoFiles {
+		fmt.Fprintf(t.opts.Stdout, "%s\noutputs in %s\n", what, t.dir)
+		if _, shape := c.outShape(); shape[0] > 0 && t.reference != nil {
+			if err := SaveImageGrid(filepath.Join(t.dir, "samples", "data.png"), t.reference, shape, 0); err != nil {
+				t.logf("warning: samples/data.png: %v", err)
+			}
+		}
+	}
+	if t.opts.Progress != nil && c.Log.Progress {
+		t.bar = progressbar.NewOptions(c.Steps-t.step,
+			progressbar.OptionSetWriter(t.opts.Progress), progressbar.OptionSetItsString("steps"),
+			progressbar.OptionShowIts(), progressbar.OptionSetPredictTime(true), progressbar.OptionSetWidth(20),
+			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionShowDescriptionAtLineEnd(),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(t.opts.Progress) }))
+	}
+}
+
+// record writes a step's metrics, advances the progress bar, and logs every Log.Every.
+func (t *Trainer) record(st StepStats) error {
+	if t.metrics != nil {
+		if err := t.metrics.add(st); err != nil {
+			return err
+		}
+	}
+	if t.bar != nil {
+		t.bar.Describe(fmt.Sprintf("step %d/%d loss %.4g ε %s", st.Step, t.cfg.Steps, st.Loss, fmtEps(st.Eps)))
+		t.bar.Add(1)
+	}
+	if due(st.Step, t.cfg.Log.Every) || st.Step == t.cfg.Steps {
+		t.logf("step %d/%d loss %.6g ε %s marginal error %.3g iterations %d |grad| %.4g lr %.3g %.1f ms/step",
+			st.Step, t.cfg.Steps, st.Loss, fmtEps(st.Eps), st.MarginalError, st.Iterations, st.GradNorm, st.LR, st.StepMs)
+		if t.metrics != nil {
+			return t.metrics.flush()
+		}
+	}
+	return nil
+}
+
+func fmtEps(e float64) string {
+	if math.IsInf(e, 1) {
+		return "∞"
+	}
+	return fmt.Sprintf("%.3g", e)
+}
+
+// logf appends a time-stamped line to train.log (and to Stdout when there is no
+// progress bar to disturb).
+func (t *Trainer) logf(format string, args ...any) {
+	line := time.Now().Format("2006-01-02 15:04:05 ") + fmt.Sprintf(format, args...) + "\n"
+	if t.logFile != nil {
+		t.logFile.WriteString(line)
+	}
+	if t.bar == nil && !t.opts.NoFiles {
+		io.WriteString(t.opts.Stdout, line)
+	}
+}
+
+// saveSamples writes samples/step-NNNNNN.png from the fixed latent batch: an image
+// grid, or a scatter plot over a data batch for 2-D data.
+func (t *Trainer) saveSamples() error {
+	if t.opts.NoFiles {
+		return nil
+	}
+	pts, err := t.sampler.Generate(t.sampleZ)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(t.dir, "samples", fmt.Sprintf("step-%06d.png", t.step))
+	if _, shape := t.cfg.outShape(); shape[0] > 0 {
+		return SaveImageGrid(path, pts, shape, 0)
+	}
+	return SaveScatter(path, fmt.Sprintf("%s, step %d", t.cfg.Name, t.step), pts, t.reference)
+}
+
+// interrupted saves a checkpoint of the last completed step.
+func (t *Trainer) interrupted() error {
+	if t.bar != nil {
+		t.bar.Exit()
+		t.bar = nil
+	}
+	if t.opts.NoFiles {
+		return fmt.Errorf("%w at step %d", ErrInterrupted, t.step)
+	}
+	path, err := t.saveCheckpoint()
+	if err != nil {
+		return fmt.Errorf("%w at step %d; saving the checkpoint failed: %v", ErrInterrupted, t.step, err)
+	}
+	t.logf("interrupted at step %d; checkpoint %s", t.step, path)
+	return fmt.Errorf("%w at step %d; checkpoint saved to %s (continue with -resume)", ErrInterrupted, t.step, path)
+}
+
+// failed logs a failed step; a NonFiniteError leaves the checkpoints as they are.
+func (t *Trainer) failed(err error) error {
+	if t.bar != nil {
+		t.bar.Exit()
+		t.bar = nil
+	}
+	t.logf("stopped: %v", err)
+	if t.metrics != nil {
+		t.metrics.flush()
+	}
+	return err
+}
+
+// finish writes the final samples, checkpoint, parameters and curves.
+func (t *Trainer) finish() error {
+	if t.bar != nil {
+		t.bar.Finish()
+		t.bar = nil
+	}
+	if t.opts.NoFiles {
+		return nil
+	}
+	if err := t.saveSamples(); err != nil {
+		return err
+	}
+	path, err := t.saveCheckpoint()
+	if err != nil {
+		return err
+	}
+	if err := t.gen.Save(filepath.Join(t.dir, "generator.params")); err != nil {
+		return err
+	}
+	if err := t.metrics.flush(); err != nil {
+		return err
+	}
+	if err := saveCurves(filepath.Join(t.dir, "metrics.csv"), filepath.Join(t.dir, "loss.png"), filepath.Join(t.dir, "eps.png"), t.cfg.Name); err != nil {
+		return err
+	}
+	t.logf("done: %d steps in %.1f s; checkpoint %s; samples in %s", t.step, t.elapsed(), path, filepath.Join(t.dir, "samples"))
+	return nil
+}
