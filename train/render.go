@@ -17,7 +17,6 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-
 )
 
 // SaveImageGrid writes points (rows of c·h·w intensities in [0,1], channel-major) as a

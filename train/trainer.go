@@ -354,8 +354,8 @@ func (t *Trainer) Step() (StepStats, error) {
 			return st, err
 		}
 	}
-	t.data.Next(t.xBatch)                  // data batch
-	models.Latent(t.latentRNG, t.zBatch)   // latent batch
+	t.data.Next(t.xBatch)                 // data batch
+	models.Latent(t.latentRNG, t.zBatch)  // latent batch
 	if err := t.vm.RunAll(); err != nil { // generator, loss, backward
 		t.vm.Reset()
 		return st, fmt.Errorf("step %d: %w", st.Step, err)
