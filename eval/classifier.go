@@ -32,8 +32,8 @@ const MNISTClasses = 10
 
 // ClassifierOptions is the recipe of the MNIST classifier: an MLP 784 → Hidden… → 10
 // with ReLU, trained by AdamW (cosine-decayed rate) on the MNIST training split. The
-// zero value of each field means its default; the defaults reach 98.66% test
-// accuracy in about 3.5 minutes on 2 cores.
+// zero value of each field means its default; the defaults reach 98.63% test
+// accuracy in about 70 seconds on 2 cores.
 type ClassifierOptions struct {
 	Hidden      []int   // hidden widths (default 512, 128); the last is the feature dimension
 	Epochs      int     // default 12

@@ -279,7 +279,7 @@ func (m *Metrics) Headlines() []Headline {
 	}
 	h = append(h, Headline{"frechet", "Fréchet (classifier)", m.Frechet, -1})
 	h = append(h, Headline{"c2st_features", "C2ST acc. (features)", c2(m.C2STFeatures), 0})
-	h = append(h, Headline{"c2st_pixels", "C2ST acc. (pixels)", c2(m.C2STPixels), 0})
+	h = append(h, Headline{"c2st_pixels", "C2ST acc. (data space)", c2(m.C2STPixels), 0})
 	if c := m.Classes; c != nil {
 		h = append(h, Headline{"classes_covered", "classes covered", float64(c.Covered), 1},
 			Headline{"kl_uniform", "KL(classes ‖ uniform)", c.KLUniform, -1},

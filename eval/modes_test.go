@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/sinkgen/sinkgen/data"
 )
 
 func ringModes(sigma float64) Modes {
@@ -80,5 +82,36 @@ func TestModeCoverageCollapsedAndOff(t *testing.T) {
 		if _, err := ModeCoverage(one, bad, 0, 0); err == nil {
 			t.Errorf("accepted %+v", bad)
 		}
+	}
+}
+
+// The toy target's held-out points are the ring itself: every mode covered, the
+// high-quality fraction of a Gaussian within 3σ, and distances near those of two
+// samples of one distribution.
+func TestToyTarget(t *testing.T) {
+	tg, err := ToyTarget(data.Ring, 0.05, 4000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg.Options.Modes == nil || len(tg.Options.Modes.Centres) != 8 || tg.Options.Modes.Sigma != 0.05 {
+		t.Fatalf("ring modes: %+v", tg.Options.Modes)
+	}
+	s, err := ModeCoverage(tg.Ref, *tg.Options.Modes, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 1 - math.Exp(-4.5)
+	if s.Covered != 8 || math.Abs(s.HighQuality-want) > 4*math.Sqrt(want*(1-want)/4000) {
+		t.Errorf("held-out ring: %+v", s)
+	}
+	other, _ := ToyTarget(data.Ring, 0.05, 4000, 2)
+	if mat.Equal(other.Ref, tg.Ref) {
+		t.Error("two evaluation seeds drew the same points")
+	}
+	if mm, _ := ToyTarget(data.Moons, 0.05, 10, 1); mm.Options.Modes != nil {
+		t.Error("moons have no modes")
+	}
+	if _, err := ToyTarget("spiral", 0.05, 10, 1); err == nil {
+		t.Error("unknown toy accepted")
 	}
 }

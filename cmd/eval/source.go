@@ -1,14 +1,18 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/eval"
+	"github.com/sinkgen/sinkgen/models"
+	"github.com/sinkgen/sinkgen/train"
 )
 
 // source is a trained generator read from a run.
@@ -18,11 +22,42 @@ type source struct {
 	kind      string  // data.kind of the run
 	split     string  // MNIST split it trained on
 	noise     float64 // toy noise
-	sample    func(n int, seed uint64) (*mat.Dense, error)
+	gen       *models.Generator
 }
 
-func openRun(path string) (*source, error) {
-	return nil, errors.New("reading checkpoints arrives with package train (issue 5)")
+// openRun reads the newest readable checkpoint of a run directory, or the checkpoint
+// file path names.
+func openRun(path string, warn io.Writer) (*source, error) {
+	ck, err := train.FindCheckpoint(path, func(msg string) { fmt.Fprintln(warn, "warning:", msg) })
+	if err != nil {
+		return nil, err
+	}
+	g, err := ck.Generator()
+	if err != nil {
+		return nil, err
+	}
+	dir := path
+	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		// <run>/ckpt/step-….ckpt
+		dir = filepath.Dir(filepath.Dir(ck.Path))
+	}
+	return &source{path: ck.Path, dir: dir, step: ck.Step, kind: ck.Config.Data.Kind, split: ck.Config.Data.Split,
+		noise: ck.Config.Data.Noise, gen: g}, nil
+}
+
+// sampleGenerator draws n points from g with latent noise seeded by seed.
+func sampleGenerator(g *models.Generator, n int, seed uint64) (*mat.Dense, error) {
+	spec := g.Spec()
+	z := make([]float32, n*spec.LatentDim)
+	models.Latent(rand.New(rand.NewPCG(seed, 0x1a7e_47)), z)
+	out, err := g.Generate(z)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) != n*spec.OutDim {
+		return nil, fmt.Errorf("generator gave %d values for %d points of dimension %d", len(out), n, spec.OutDim)
+	}
+	return eval.DenseFromFloat32(out, n, spec.OutDim), nil
 }
 
 type target struct {
@@ -35,6 +70,7 @@ type target struct {
 func newTarget(src *source, c *config, loadMNIST func() (*data.MNIST, error), progress, log io.Writer) (*target, error) {
 	var t *eval.Target
 	var info *eval.ClassifierInfo
+	var err error
 	switch src.kind {
 	case "mnist":
 		if src.split != "train" {
@@ -60,7 +96,9 @@ func newTarget(src *source, c *config, loadMNIST func() (*data.MNIST, error), pr
 			return nil, err
 		}
 	default:
-		return nil, fmt.Errorf("data kind %q: toy targets arrive with data/toy.go", src.kind)
+		if t, err = eval.ToyTarget(data.Toy(src.kind), src.noise, c.ref, c.seed); err != nil {
+			return nil, err
+		}
 	}
 	if c.eps > 0 {
 		t.Options.Distances.Eps = c.eps

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/eval"
+	"github.com/sinkgen/sinkgen/train"
+)
+
+// trainRun trains a short run of the config named by cfgName (in configs/) into dir.
+func trainRun(t *testing.T, cfgName, dir string, set ...string) {
+	t.Helper()
+	cfg, err := train.LoadConfig(filepath.Join("..", "..", "configs", cfgName), append([]string{"log.progress=false"}, set...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := train.New(cfg, train.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A toy run: the table is printed, the JSON reads back with the mode metrics, and a
+// second evaluation with the same seed gives the same numbers.
+func TestEvalToyRun(t *testing.T) {
+	dir := t.TempDir()
+	trainRun(t, "toy2d.toml", dir, "steps=60")
+	var out, errb bytes.Buffer
+	if err := run([]string{"-checkpoint", dir, "-n", "300", "-ref", "400", "-q"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	for _, want := range []string{"step 60, ring", "300 generated vs 400 held-out", "W₂ (exact)", "modes covered (of 8)", "samples per mode", "wrote"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "eval.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	m := rep.Metrics
+	if rep.Step != 60 || rep.Data != "ring" || m.NGenerated != 300 || m.NReference != 400 || m.Modes == nil || m.Modes.Modes != 8 {
+		t.Errorf("report: %+v", rep)
+	}
+	if !(m.Distances.W2 > 0) || !math.IsNaN(m.Frechet) || m.C2STPixels == nil || m.C2STFeatures != nil {
+		t.Errorf("toy metrics: W2 %v, Fréchet %v (want NaN), C2ST %+v / %+v", m.Distances.W2, m.Frechet, m.C2STPixels, m.C2STFeatures)
+	}
+	// The same command on the checkpoint file, to another output: same numbers.
+	ck := rep.Checkpoint
+	other := filepath.Join(t.TempDir(), "e.json")
+	out.Reset()
+	if err := run([]string{"-checkpoint", ck, "-n", "300", "-ref", "400", "-q", "-out", other}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	raw2, _ := os.ReadFile(other)
+	var rep2 report
+	if err := json.Unmarshal(raw2, &rep2); err != nil {
+		t.Fatal(err)
+	}
+	if rep2.Metrics.Distances.OT != m.Distances.OT || rep2.Metrics.Modes.HighQuality != m.Modes.HighQuality {
+		t.Errorf("two evaluations differ: %v vs %v", rep2.Metrics.Distances.OT, m.Distances.OT)
+	}
+	// Another seed draws other samples.
+	if err := run([]string{"-checkpoint", dir, "-n", "300", "-ref", "400", "-q", "-seed", "2", "-out", other}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	raw2, _ = os.ReadFile(other)
+	_ = json.Unmarshal(raw2, &rep2)
+	if rep2.Metrics.Distances.OT == m.Distances.OT {
+		t.Error("-seed 2 gave the numbers of seed 1")
+	}
+}
+
+// An MNIST run without the classifier (whose training the eval package tests).
+func TestEvalMNISTRunWithoutClassifier(t *testing.T) {
+	if _, err := data.LocateMNIST(); errors.Is(err, data.ErrMNISTNotFound) {
+		t.Skip("no GoMNIST copy in the module cache")
+	}
+	dir := t.TempDir()
+	trainRun(t, "mnist.toml", dir, "steps=5", "batch_size=32", "log.samples=16")
+	var out, errb bytes.Buffer
+	if err := run([]string{"-checkpoint", dir, "-n", "200", "-ref", "200", "-q", "-no-classifier", "-out", "-"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "mnist") || !strings.Contains(out.String(), "MMD²") || strings.Contains(out.String(), "wrote") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "eval.json")); err == nil {
+		t.Error(`-out - wrote a file`)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{}, {"-checkpoint", "x", "-n", "2"}, {"-checkpoint", "x", "-eps", "-1"}, {"-checkpoint", "x", "-bandwidths", "1,a"},
+		{"-checkpoint", "x", "extra"},
+	} {
+		if _, err := parse(args, &bytes.Buffer{}); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+	}
+	c, err := parse([]string{"-checkpoint", "x", "-bandwidths", "0.5, 2"}, &bytes.Buffer{})
+	if err != nil || len(c.bandwidths) != 2 || c.bandwidths[1] != 2 || !strings.HasSuffix(c.classifier, eval.DefaultClassifierPath) {
+		t.Errorf("parse: %+v, %v", c, err)
+	}
+	var out bytes.Buffer
+	if err := run([]string{"-checkpoint", t.TempDir(), "-q"}, &out, &out); !errors.Is(err, train.ErrNoCheckpoint) {
+		t.Errorf("empty run directory: %v", err)
+	}
+}
