@@ -1,12 +1,156 @@
-// Command sample is a placeholder until the training issue lands: it says so and exits 2.
+// Command sample draws samples from a trained generator.
+//
+//	go run ./cmd/sample -checkpoint checkpoints/mnist -n 64 -out grid.png
+//
+// -checkpoint is a run directory (its newest readable checkpoint), a checkpoint file,
+// or a generator.params file. The output's extension chooses the format: .png (an
+// image grid, or a scatter plot for 2-D data), .npy (an n×d float32 array) or .csv.
+// -interp R draws instead R rows of -steps images each along great-circle paths
+// between random latent vectors (a latent interpolation grid). -seed seeds the latent
+// draws: the same seed and checkpoint give the same samples.
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/sinkgen/sinkgen/models"
+	"github.com/sinkgen/sinkgen/train"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "sample: not implemented yet (arrives with the training issue); see README.md")
-	os.Exit(2)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ckpt := fs.String("checkpoint", "", "run directory, checkpoint file or generator.params file (required)")
+	n := fs.Int("n", 64, "number of samples")
+	out := fs.String("out", "samples.png", "output file: .png (grid or 2-D scatter), .npy or .csv")
+	seed := fs.Uint64("seed", 1, "seed of the latent draws")
+	cols := fs.Int("cols", 0, "columns of an image grid (0: near-square)")
+	interp := fs.Int("interp", 0, "draw this many rows of a latent interpolation grid instead of -n samples")
+	steps := fs.Int("steps", 10, "images per interpolation row")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *ckpt == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: sample -checkpoint RUN_DIR|FILE [-n 64] [-out samples.png|.npy|.csv] [-seed 1] [-interp ROWS -steps 10]")
+		return 2
+	}
+	if *n < 1 || *n > 1<<20 || *interp < 0 || *steps < 2 || *interp*(*steps) > 1<<16 {
+		fmt.Fprintln(stderr, "sample: -n must be in [1, 2^20], -interp ≥ 0, -steps ≥ 2")
+		return 2
+	}
+	if err := sample(*ckpt, *out, *n, *seed, *cols, *interp, *steps, stdout); err != nil {
+		fmt.Fprintln(stderr, "sample:", err)
+		return 1
+	}
+	return 0
+}
+
+func sample(ckpt, out string, n int, seed uint64, cols, interp, steps int, stdout io.Writer) error {
+	gen, from, err := loadGenerator(ckpt, stdout)
+	if err != nil {
+		return err
+	}
+	spec := gen.Spec()
+	ext := strings.ToLower(filepath.Ext(out))
+	switch ext {
+	case ".png", ".npy", ".csv":
+	default:
+		return fmt.Errorf("-out %s: unknown format %q (want .png, .npy or .csv)", out, ext)
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x73616d706c65))
+	var z []float32
+	if interp > 0 {
+		if spec.Image[0] == 0 && ext == ".png" {
+			return fmt.Errorf("-interp: a PNG interpolation grid needs an image generator (this one makes %d-D points); use .npy or .csv", spec.OutDim)
+		}
+		z = interpolationGrid(rng, interp, steps, spec.LatentDim)
+		n, cols = interp*steps, steps
+	} else {
+		z = make([]float32, n*spec.LatentDim)
+		models.Latent(rng, z)
+	}
+	pts, err := gen.Generate(z)
+	if err != nil {
+		return err
+	}
+	switch {
+	case ext == ".npy":
+		err = train.SaveNPY(out, pts, spec.OutDim)
+	case ext == ".csv":
+		err = train.SaveCSV(out, pts, spec.OutDim)
+	case spec.Image[0] > 0:
+		err = train.SaveImageGrid(out, pts, spec.Image, cols)
+	case spec.OutDim == 2:
+		err = train.SaveScatter(out, fmt.Sprintf("%d samples of %s", n, filepath.Base(from)), pts, nil)
+	default:
+		return fmt.Errorf("-out %s: %d-D points are neither images nor 2-D; use .npy or .csv", out, spec.OutDim)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d samples of %s written to %s\n", n, from, out)
+	return nil
+}
+
+// loadGenerator reads a generator from a run directory, checkpoint or params file.
+func loadGenerator(path string, stdout io.Writer) (*models.Generator, string, error) {
+	if st, err := os.Stat(path); err == nil && !st.IsDir() && strings.HasSuffix(path, ".params") {
+		g, err := models.Load(path)
+		return g, path, err
+	}
+	c, err := train.FindCheckpoint(path, func(w string) { fmt.Fprintln(stdout, "warning:", w) })
+	if err != nil {
+		return nil, "", err
+	}
+	g, err := c.Generator()
+	if err != nil {
+		return nil, "", err
+	}
+	return g, fmt.Sprintf("%s (step %d)", c.Path, c.Step), nil
+}
+
+// interpolationGrid returns rows·steps latent vectors: row r runs along the great
+// circle from one random z to another (spherical interpolation keeps the norm typical
+// of N(0, I) in between, where a straight line would pass near the origin).
+func interpolationGrid(rng *rand.Rand, rows, steps, k int) []float32 {
+	z := make([]float32, rows*steps*k)
+	a, b := make([]float32, k), make([]float32, k)
+	for r := 0; r < rows; r++ {
+		models.Latent(rng, a)
+		models.Latent(rng, b)
+		var dot, na, nb float64
+		for i := range a {
+			dot += float64(a[i]) * float64(b[i])
+			na += float64(a[i]) * float64(a[i])
+			nb += float64(b[i]) * float64(b[i])
+		}
+		omega := math.Acos(math.Max(-1, math.Min(1, dot/math.Sqrt(na*nb))))
+		for s := 0; s < steps; s++ {
+			t := float64(s) / float64(steps-1)
+			wa, wb := 1-t, t
+			if so := math.Sin(omega); so > 1e-6 {
+				wa, wb = math.Sin((1-t)*omega)/so, math.Sin(t*omega)/so
+			}
+			row := z[(r*steps+s)*k : (r*steps+s+1)*k]
+			for i := range row {
+				row[i] = float32(wa*float64(a[i]) + wb*float64(b[i]))
+			}
+		}
+	}
+	return z
 }
