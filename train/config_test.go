@@ -1,0 +1,151 @@
+package train
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Every shipped config decodes strictly and validates.
+func TestShippedConfigs(t *testing.T) {
+	files, err := filepath.Glob("../configs/*.toml")
+	if err != nil || len(files) < 4 {
+		t.Fatalf("configs: %v %v", files, err)
+	}
+	for _, f := range files {
+		cfg, err := LoadConfig(f, nil)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if want := strings.TrimSuffix(filepath.Base(f), ".toml"); cfg.Name != want {
+			t.Errorf("%s: name %q, want the file's name %q", f, cfg.Name, want)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		doc  string
+		sets []string
+		want string // substring of the error
+	}{
+		{"name = \"x\"\nbogus = 1\n", nil, "line 2: unknown key bogus"},
+		{"[model]\nwidths = [3]\n", nil, "unknown key model.widths"},
+		{"[optimizer]\nlr = \"fast\"\n", nil, "optimizer.lr"},
+		{"steps = 0\n", nil, "steps = 0"},
+		{"batch_size = -4\n", nil, "batch_size = -4"},
+		{"[optimizer]\nlr = -1\n", nil, "optimizer.lr = -1"},
+		{"[optimizer]\nkind = \"lbfgs\"\n", nil, "optimizer.kind"},
+		{"[optimizer]\nbeta2 = 1.5\n", nil, "optimizer.beta2 = 1.5"},
+		{"[optimizer]\ndecay = \"step\"\n", nil, "optimizer.decay"},
+		{"[loss]\neps = -0.5\n", nil, "loss.eps = -0.5"},
+		{"[loss]\nkind = \"wasserstein\"\n", nil, "unknown kind"},
+		{"[loss]\niters = 0\n", nil, "loss.iters = 0"},
+		{"[loss]\ncost_power = 0\n", nil, "loss.cost_power"},
+		{"[loss]\nbackward = \"magic\"\n", nil, "backward"},
+		{"[loss.schedule]\nkind = \"linear\"\nstart = 1\nend = 0.1\nsteps = 0\n", nil, "loss.schedule.steps"},
+		{"[loss.schedule]\nkind = \"bogus\"\n", nil, "loss.schedule.kind"},
+		{"[model]\nhidden = [64, 0]\n", nil, "model.hidden[1] = 0"},
+		{"[model]\nactivation = \"gelu\"\n", nil, "model.activation"},
+		{"[model]\nkind = \"conv\"\nbase = 5\n", nil, "model.base = 5"},
+		{"[model]\nkind = \"conv\"\n[data]\nkind = \"ring\"\n", nil, "needs image data"},
+		{"[model]\noutput_bias = \"zero\"\n", nil, "model.output_bias"},
+		{"[data]\nkind = \"cifar\"\n", nil, "data.kind"},
+		{"[data]\ndigits = [3, 12]\n", nil, "data.digits[1] = 12"},
+		{"[data]\nsplit = \"valid\"\n", nil, "data.split"},
+		{"[log]\nkeep = 0\n", nil, "log.keep = 0"},
+		{"name = \"../evil\"\n", nil, "name"},
+		{"name = \"x\"\n", []string{"model.widht=3"}, "unknown key model.widht"},
+		{"name = \"x\"\n", []string{"noequals"}, "want key=value"},
+		{"name = \"x\"\n", []string{"optimizer.lr=-3"}, "optimizer.lr = -3"},
+		{"name = \"x\"\n", []string{"name.sub=1"}, "name is not a table"},
+	} {
+		_, err := ParseConfig([]byte(tc.doc), "test.toml", tc.sets)
+		if err == nil {
+			t.Errorf("%q %v: accepted", tc.doc, tc.sets)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q %v: error %q does not mention %q", tc.doc, tc.sets, err, tc.want)
+		}
+	}
+}
+
+func TestConfigDefaultsAndOverrides(t *testing.T) {
+	cfg, err := ParseConfig([]byte("name = \"a\"\n[loss]\neps = inf\n"), "a.toml",
+		[]string{"steps=77", "optimizer.lr=2.5e-4", "model.hidden=[8, 9]", "loss.kind=sinkhorn-primal", "data.kind=moons", "log.progress=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Steps != 77 || cfg.Optimizer.LR != 2.5e-4 || len(cfg.Model.Hidden) != 2 || cfg.Model.Hidden[1] != 9 ||
+		cfg.Loss.Kind != "sinkhorn-primal" || !math.IsInf(cfg.Loss.Eps, 1) || cfg.Data.Kind != "moons" || cfg.Log.Progress {
+		t.Errorf("overrides not applied: %+v", cfg)
+	}
+	def := DefaultConfig()
+	if cfg.BatchSize != def.BatchSize || cfg.Optimizer.Beta2 != def.Optimizer.Beta2 || cfg.Loss.Iters != def.Loss.Iters {
+		t.Errorf("defaults lost: %+v", cfg)
+	}
+	// The written config reads back to the same configuration, +Inf included.
+	text, err := cfg.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseConfig(text, "marshaled", nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if diff, _ := diffConfigs(cfg, back, func(string) bool { return false }); len(diff) > 0 {
+		t.Errorf("round trip differs: %v", diff)
+	}
+	// A schedule overrides eps; ε at step 0 comes from it.
+	cfg, err = ParseConfig([]byte("[loss.schedule]\nkind = \"geometric\"\nstart = 10\nend = 0.5\nsteps = 100\n"), "s.toml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := cfg.Loss.schedule(); s.At(0) != 10 || math.Abs(s.At(100)-0.5) > 1e-12 {
+		t.Errorf("schedule %+v", s)
+	}
+}
+
+func TestResolveConfigPath(t *testing.T) {
+	dir := t.TempDir()
+	wd, _ := os.Getwd()
+	defer os.Chdir(wd)
+	os.Chdir(dir)
+	os.MkdirAll("configs", 0o755)
+	os.WriteFile("configs/a.toml", []byte("name = \"a\"\n"), 0o644)
+	os.WriteFile("b.toml", []byte("name = \"b\"\n"), 0o644)
+	for in, want := range map[string]string{"a.toml": "configs/a.toml", "a": "configs/a.toml", "b.toml": "b.toml"} {
+		got, err := ResolveConfigPath(in)
+		if err != nil || filepath.ToSlash(got) != want {
+			t.Errorf("%s: %q %v, want %q", in, got, err, want)
+		}
+	}
+	if _, err := ResolveConfigPath("missing.toml"); err == nil || !strings.Contains(err.Error(), "configs/") {
+		t.Errorf("missing config: %v", err)
+	}
+}
+
+func TestLRSchedule(t *testing.T) {
+	c := OptimizerConfig{LR: 1, LRFinal: 0.1, Warmup: 4, Decay: "cosine"}
+	if got := c.lrAt(0, 100); math.Abs(got-0.2) > 1e-12 {
+		t.Errorf("warm-up step 0: %v", got)
+	}
+	if got := c.lrAt(4, 100); got != 1 {
+		t.Errorf("after warm-up: %v", got)
+	}
+	if got := c.lrAt(99, 100); math.Abs(got-0.1) > 1e-12 {
+		t.Errorf("last step: %v", got)
+	}
+	c.Decay = "linear"
+	if got := c.lrAt(4+95/2, 100); math.Abs(got-(1+0.1)/2) > 0.01 {
+		t.Errorf("linear midpoint: %v", got)
+	}
+	c.Decay = "none"
+	if got := c.lrAt(50, 100); got != 1 {
+		t.Errorf("none: %v", got)
+	}
+}
