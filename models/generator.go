@@ -209,8 +209,11 @@ func (g *Generator) Build(graph *G.ExprGraph, z *G.Node) (out *G.Node, params G.
 			h = act(h)
 		}
 	}
-	h = output(h)
-	return G.Must(G.Reshape(h, tensor.Shape{m, s.OutDim})), params, nil
+	// The output activation comes after the reshape: gorgonia reshapes in place, and a
+	// consumer overwriting the reshaped view in place would corrupt the values the
+	// activation's backward reads (seen with Sigmoid → Reshape → Square).
+	h = G.Must(G.Reshape(h, tensor.Shape{m, s.OutDim}))
+	return output(h), params, nil
 }
 
 // Sampler runs the generator forward on batches of a fixed size.
