@@ -8,6 +8,9 @@
 // row-major, with their labels. ReadIDXImages and ReadIDXLabels read any idx image or
 // label file (gzip-compressed or not) with the same validation but no checksum.
 //
-// Status: the MNIST reader is in place; toy distributions and batching arrive with
-// the training issue.
+// Toy 2-D distributions (NewToy): a ring of 8 Gaussians, a 5×5 grid of Gaussians, two
+// moons, a swiss roll, drawn from a seeded PCG generator. Batcher draws batches from a
+// fixed set of rows (SelectMNIST picks a split, digits, a count) in epochs, each a
+// permutation drawn from (seed, epoch) alone. Both are Sources: their state (a few
+// bytes) saves and restores exactly, so a resumed training run sees the same batches.
 package data
