@@ -547,3 +547,19 @@ func diffConfigs(a, b Config, ignore func(key string) bool) ([]string, error) {
 	sort.Strings(diff)
 	return diff, nil
 }
+
+// ReferenceWorkload is the train_step workload of ../shared/bench/reference.py: the
+// MLP 16-256-512-784 (ReLU, sigmoid output, PyTorch's initialization), 256 generated
+// against 256 data points, the Sinkhorn divergence with L = 50 unrolled iterations at
+// ε = 1, Adam with learning rate 1e-3. Pair it with a data.Source that yields the same
+// 256 images every step (reference.py's fixed batch) and time Trainer.Step.
+func ReferenceWorkload() Config {
+	c := DefaultConfig()
+	c.Name, c.Steps, c.BatchSize = "train_step", 1<<30, 256
+	c.Model = models.DefaultSpec()
+	c.Model.OutputBias = "init"
+	c.Loss = LossConfig{Kind: string(losses.Divergence), Eps: 1, Iters: 50, Backward: string(losses.Unrolled), CostPower: 2, CostScale: 0.5}
+	c.Optimizer = OptimizerConfig{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Decay: "none"}
+	c.Log.Progress = false
+	return c
+}

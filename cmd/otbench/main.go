@@ -48,7 +48,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("otbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	threads := fs.Int("threads", 2, "CPU threads (GOMAXPROCS)")
-	only := fs.String("only", "exact,seedplot,divergence", "comma-separated workloads: exact, seedplot, divergence, barycenter")
+	only := fs.String("only", "exact,seedplot,divergence", "comma-separated workloads: exact, seedplot, divergence, barycenter, train")
 	mnist := fs.String("mnist", "module", "MNIST idx directory for the divergence workload; \"module\": the GoMNIST module's copy; empty: uniform noise, as reference.py without --mnist")
 	reps := fs.Int("reps", 5, "timed repetitions per Sinkhorn case (median reported)")
 	maxDim := fs.Int("maxdim", 4096, "largest seedplot dimension")
@@ -65,10 +65,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	want := map[string]bool{}
 	for _, w := range strings.Split(*only, ",") {
 		switch w = strings.TrimSpace(w); w {
-		case "exact", "seedplot", "divergence", "barycenter":
+		case "exact", "seedplot", "divergence", "barycenter", "train":
 			want[w] = true
 		default:
-			return fmt.Errorf("-only: unknown workload %q (want exact, seedplot, divergence, barycenter)", w)
+			return fmt.Errorf("-only: unknown workload %q (want exact, seedplot, divergence, barycenter, train)", w)
 		}
 	}
 	ref, err := readRows(*refFile) // before the long runs, so a bad path fails fast
@@ -108,6 +108,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if want["barycenter"] { // opt-in; see barycenter.go and bench/barycenter.py
 		if err := benchBarycenter(emit, stderr, *reps); err != nil {
+			return err
+		}
+	}
+	if want["train"] { // see train.go
+		pool, err := loadPool(*mnist, 2048)
+		if err != nil {
+			return err
+		}
+		if err := benchTrain(emit, stderr, *reps, pool); err != nil {
 			return err
 		}
 	}
