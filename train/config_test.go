@@ -6,15 +6,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/sinkgen/sinkgen/losses"
 )
 
-// Every shipped config decodes strictly and validates.
+// Every shipped training config decodes strictly and validates.
 func TestShippedConfigs(t *testing.T) {
-	files, err := filepath.Glob("../configs/*.toml")
-	if err != nil || len(files) < 4 {
-		t.Fatalf("configs: %v %v", files, err)
-	}
-	for _, f := range files {
+	for _, name := range []string{"mnist", "mnist-mmd", "mnist-conv", "toy2d"} {
+		f := filepath.Join("..", "configs", name+".toml")
 		cfg, err := LoadConfig(f, nil)
 		if err != nil {
 			t.Errorf("%s: %v", f, err)
@@ -147,5 +148,35 @@ func TestLRSchedule(t *testing.T) {
 	c.Decay = "none"
 	if got := c.lrAt(50, 100); got != 1 {
 		t.Errorf("none: %v", got)
+	}
+}
+
+// configs/README.md documents every key (the leaf names of DefaultConfig and of a
+// schedule table, in backticks).
+func TestEveryKeyDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../configs/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Loss.Schedule = &losses.Schedule{}
+	text, err := cfg.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]any{}
+	if err := toml.Unmarshal(text, &m); err != nil {
+		t.Fatal(err)
+	}
+	flat := map[string]string{}
+	keys(m, "", flat)
+	if len(flat) < 40 {
+		t.Fatalf("only %d keys: %v", len(flat), flat)
+	}
+	for k := range flat {
+		leaf := k[strings.LastIndex(k, ".")+1:]
+		if !strings.Contains(string(doc), "`"+leaf+"`") {
+			t.Errorf("configs/README.md does not document %s", k)
+		}
 	}
 }
