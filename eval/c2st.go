@@ -10,30 +10,32 @@ import (
 
 // C2STOptions configure the classifier two-sample test. Zero fields take defaults.
 type C2STOptions struct {
-	Hidden int     // hidden width of the MLP (default 64)
-	Epochs int     // passes over the training half (default 40)
-	Batch  int     // default 64
-	LR     float64 // default 1e-3
-	Seed   uint64  // split, initialization and shuffling (default 1)
+	Hidden int // hidden width of the MLP (default 64)
+	// Steps is the least number of Adam steps: whole passes over the training half
+	// are run until at least Steps (default 1200).
+	Steps int
+	Batch int     // default 64
+	LR    float64 // default 3e-3, cosine-decayed
+	Seed  uint64  // split, initialization and shuffling (default 1)
 }
 
 func (o C2STOptions) withDefaults() (C2STOptions, error) {
 	if o.Hidden == 0 {
 		o.Hidden = 64
 	}
-	if o.Epochs == 0 {
-		o.Epochs = 40
+	if o.Steps == 0 {
+		o.Steps = 1200
 	}
 	if o.Batch == 0 {
 		o.Batch = 64
 	}
 	if o.LR == 0 {
-		o.LR = 1e-3
+		o.LR = 3e-3
 	}
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
-	if o.Hidden < 1 || o.Epochs < 1 || o.Batch < 1 || !(o.LR > 0) {
+	if o.Hidden < 1 || o.Steps < 1 || o.Batch < 1 || !(o.LR > 0) {
 		return o, fmt.Errorf("eval: bad C2ST options %+v", o)
 	}
 	return o, nil
@@ -55,8 +57,8 @@ type C2STResult struct {
 // C2ST is the classifier two-sample test of Lopez-Paz & Oquab (2017): n = min(rows)
 // points are drawn from each sample (seeded), each sample is split in half, an MLP
 // with one ReLU hidden layer learns to tell generated (label 1) from reference
-// (label 0) on the first halves — features standardized with the training half's
-// mean and standard deviation — and its accuracy is measured on the second halves.
+// (label 0) on the first halves — coordinates centred and scaled by the training
+// half's mean and root mean variance — and its accuracy is measured on the second halves.
 // Under the null hypothesis the NTest answers are fair coin flips, whence PValue.
 func C2ST(gen, ref *mat.Dense, opt C2STOptions) (*C2STResult, error) {
 	opt, err := opt.withDefaults()
@@ -100,8 +102,10 @@ func C2ST(gen, ref *mat.Dense, opt C2STOptions) (*C2STResult, error) {
 			}
 		}
 	}
-	// Standardize with the training half's statistics.
-	mean, sd := make([]float64, d), make([]float64, d)
+	// Centre each coordinate and divide by one common scale, the root mean variance
+	// of the training half: per-coordinate scaling would blow up nearly constant
+	// coordinates (the border pixels of MNIST) into huge inputs.
+	mean := make([]float64, d)
 	for i := 0; i < nTrain; i++ {
 		for j, v := range xTrain[i*d : (i+1)*d] {
 			mean[j] += v
@@ -110,20 +114,19 @@ func C2ST(gen, ref *mat.Dense, opt C2STOptions) (*C2STResult, error) {
 	for j := range mean {
 		mean[j] /= float64(nTrain)
 	}
+	var ss float64
 	for i := 0; i < nTrain; i++ {
 		for j, v := range xTrain[i*d : (i+1)*d] {
-			sd[j] += (v - mean[j]) * (v - mean[j])
+			ss += (v - mean[j]) * (v - mean[j])
 		}
 	}
-	for j := range sd {
-		sd[j] = math.Sqrt(sd[j] / float64(nTrain))
-		if sd[j] < 1e-8 {
-			sd[j] = 1
-		}
+	scale := math.Sqrt(ss / float64(nTrain*d))
+	if !(scale > 1e-12) {
+		scale = 1
 	}
 	standardize := func(row []float64) {
 		for j := range row {
-			row[j] = (row[j] - mean[j]) / sd[j]
+			row[j] = (row[j] - mean[j]) / scale
 		}
 	}
 	for i := 0; i < nTrain; i++ {
@@ -136,7 +139,9 @@ func C2ST(gen, ref *mat.Dense, opt C2STOptions) (*C2STResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := trainMLP(net, xTrain, yTrain, trainOptions{Epochs: opt.Epochs, Batch: opt.Batch, LR: opt.LR, WeightDecay: 0.01, Seed: opt.Seed}); err != nil {
+	perEpoch := nTrain / min(opt.Batch, nTrain)
+	epochs := (opt.Steps + perEpoch - 1) / perEpoch
+	if err := trainMLP(net, xTrain, yTrain, trainOptions{Epochs: epochs, Batch: opt.Batch, LR: opt.LR, WeightDecay: 0.01, Seed: opt.Seed}); err != nil {
 		return nil, fmt.Errorf("eval: C2ST: %w", err)
 	}
 	logits, _, err := net.forward(xTest)

@@ -47,7 +47,7 @@ func TestC2STShiftedGaussiansReachBayesAccuracy(t *testing.T) {
 func TestC2STPValueIsBinomialTail(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 12))
 	x, y := gaussianSample(rng, 60, 3, 0), gaussianSample(rng, 80, 3, 0.4)
-	r, err := C2ST(x, y, C2STOptions{Epochs: 5})
+	r, err := C2ST(x, y, C2STOptions{Steps: 50})
 	if err != nil {
 		t.Fatal(err)
 	}

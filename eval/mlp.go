@@ -230,8 +230,11 @@ func newMLPGraph(m *mlp, bs int) (*mlpGraph, error) {
 			}
 		}
 	}
-	// loss = −(1/bs) Σ_i Σ_c y_ic log softmax(h_i)_c
-	logp, err := G.LogSoftMax(h, 1)
+	// loss = −(1/bs) Σ_i Σ_c y_ic log softmax(h_i)_c, with the log-softmax built from
+	// primitives, shifted by the row maximum: gorgonia's LogSoftMax (tensor v0.9.24)
+	// shifts every row by the first row's maximum and overflows when logits spread.
+	// log-softmax is shift-invariant, so the gradient through the maximum cancels.
+	logp, err := stableLogSoftmax(h, bs, k)
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -253,6 +256,38 @@ func newMLPGraph(m *mlp, bs int) (*mlpGraph, error) {
 	}
 	gr.vm = G.NewTapeMachine(g, G.BindDualValues(gr.params...))
 	return gr, nil
+}
+
+// stableLogSoftmax returns h − max_row(h) − log Σ_row exp(h − max_row(h)) for a bs×k
+// node h.
+func stableLogSoftmax(h *G.Node, bs, k int) (*G.Node, error) {
+	mx, err := G.Max(h, 1)
+	if err != nil {
+		return nil, err
+	}
+	if mx, err = G.Reshape(mx, []int{bs, 1}); err != nil {
+		return nil, err
+	}
+	sh, err := G.BroadcastSub(h, mx, nil, []byte{1})
+	if err != nil {
+		return nil, err
+	}
+	ex, err := G.Exp(sh)
+	if err != nil {
+		return nil, err
+	}
+	se, err := G.Sum(ex, 1)
+	if err != nil {
+		return nil, err
+	}
+	lse, err := G.Log(se)
+	if err != nil {
+		return nil, err
+	}
+	if lse, err = G.Reshape(lse, []int{bs, 1}); err != nil {
+		return nil, err
+	}
+	return G.BroadcastSub(sh, lse, nil, []byte{1})
 }
 
 // run evaluates the loss and the parameter gradients on the current batch; the

@@ -123,3 +123,42 @@ func to32(v []float64) []float32 {
 	}
 	return out
 }
+
+// Logits that spread over hundreds between rows: the loss stays finite and exact
+// (gorgonia's own LogSoftMax shifts every row by the first row's maximum and
+// overflows here).
+func TestMLPGraphLargeLogits(t *testing.T) {
+	m, x, lab := tinyProblem(5, 5, 16, 3)
+	for i := range x {
+		x[i] *= 300
+		if i < 5 {
+			x[i] = -x[i] // row 0 far from the others
+		}
+	}
+	gr, err := newMLPGraph(m, len(lab))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gr.vm.Close()
+	copy(gr.xb, to32(x))
+	for i, l := range lab {
+		gr.yb[i*3+l] = 1
+	}
+	lv, err := gr.run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gr.copyTo(m)
+	ref := crossEntropy(m, x, lab)
+	if math.IsNaN(lv) || math.IsInf(lv, 0) || math.Abs(lv-ref) > 1e-5*math.Abs(ref) {
+		t.Errorf("loss %v with large logits, plain %v", lv, ref)
+	}
+	for _, p := range gr.params {
+		gv, _ := p.Grad()
+		for _, g := range gv.Data().([]float32) {
+			if math.IsNaN(float64(g)) || math.IsInf(float64(g), 0) {
+				t.Fatalf("gradient of %s not finite", p.Name())
+			}
+		}
+	}
+}

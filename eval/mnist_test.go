@@ -2,6 +2,7 @@ package eval
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -227,5 +228,30 @@ func TestEvaluateMNIST(t *testing.T) {
 	}
 	if nz.C2STPixels.Accuracy < 0.99 || nz.C2STFeatures.Accuracy < 0.99 {
 		t.Errorf("C2ST against uniform noise: pixels %.3f, features %.3f; want ≈ 1", nz.C2STPixels.Accuracy, nz.C2STFeatures.Accuracy)
+	}
+}
+
+// The target's Real sample continues the seeded permutation: disjoint from Ref.
+func TestMNISTTargetRealIsDisjoint(t *testing.T) {
+	ds, _ := mnistFixture(t)
+	tg, err := MNISTTarget(ds, nil, 500, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(r []float64) string { return fmt.Sprint(r) }
+	seen := map[string]bool{}
+	for i := 0; i < 500; i++ {
+		seen[key(tg.Ref.RawRowView(i))] = true
+	}
+	if r, _ := tg.Real.Dims(); r != 500 {
+		t.Fatalf("real sample of %d rows", r)
+	}
+	for i := 0; i < 500; i++ {
+		if seen[key(tg.Real.RawRowView(i))] {
+			t.Fatalf("real row %d is in the reference", i)
+		}
+	}
+	if big, _ := MNISTTarget(ds, nil, 6000, 4); big.Real != nil {
+		t.Error("no room for a disjoint real sample of 6000, yet one was made")
 	}
 }

@@ -2,29 +2,45 @@ package eval
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/models"
 )
 
 // Target is a held-out reference sample together with the metric options that suit
 // its data: what every generator of one comparison is evaluated against.
 type Target struct {
-	Data    string     // "mnist" or a toy distribution
-	Ref     *mat.Dense // reference points, one per row
+	Data string     // "mnist" or a toy distribution
+	Ref  *mat.Dense // reference points, one per row
+	// Real is a second held-out sample of the data, disjoint from Ref and of its size
+	// (nil when the test split is too small): evaluating it gives each metric's value
+	// for a perfect generator at this sample size.
+	Real    *mat.Dense
 	Options Options
 }
 
 // MNISTTarget returns n MNIST test images drawn with seed (MNISTReference) and the
 // MNIST options: ε = DefaultEps, the MMD-GAN bandwidths, and the classifier metrics
 // when clf is not nil.
+//
+// Real holds the next n images of the same seeded permutation of the test split.
 func MNISTTarget(ds *data.MNIST, clf *Classifier, n int, seed uint64) (*Target, error) {
 	ref, err := MNISTReference(ds, n, seed)
 	if err != nil {
 		return nil, err
 	}
-	return &Target{Data: "mnist", Ref: ref, Options: Options{Classifier: clf, Distances: DistanceOptions{Eps: DefaultEps}}}, nil
+	t := &Target{Data: "mnist", Ref: ref, Options: Options{Classifier: clf, Distances: DistanceOptions{Eps: DefaultEps}}}
+	if all, _ := ref.Dims(); 2*all <= ds.Test.Len() {
+		both, err := MNISTReference(ds, 2*all, seed)
+		if err != nil {
+			return nil, err
+		}
+		t.Real = mat.DenseCopyOf(both.Slice(all, 2*all, 0, data.MNISTPixels))
+	}
+	return t, nil
 }
 
 // Evaluate evaluates gen against the target.
@@ -63,9 +79,9 @@ func ToyTarget(kind data.Toy, noise float64, n int, seed uint64) (*Target, error
 	if noise < 0 {
 		noise = kind.DefaultNoise()
 	}
-	buf := make([]float32, 2*n)
+	buf := make([]float32, 4*n)
 	s.Next(buf)
-	t := &Target{Data: string(kind), Ref: DenseFromFloat32(buf, n, 2),
+	t := &Target{Data: string(kind), Ref: DenseFromFloat32(buf[:2*n], n, 2), Real: DenseFromFloat32(buf[2*n:], n, 2),
 		Options: Options{Distances: DistanceOptions{Eps: DefaultToyEps, Bandwidths: append([]float64(nil), ToyBandwidths...)}}}
 	if centres := kind.Modes(); centres != nil && noise > 0 {
 		m := &Modes{Sigma: noise}
@@ -75,4 +91,23 @@ func ToyTarget(kind data.Toy, noise float64, n int, seed uint64) (*Target, error
 		t.Options.Modes = m
 	}
 	return t, nil
+}
+
+// Sample draws n points from the generator g, with latent noise z ~ N(0, I) from a
+// generator seeded by seed (cmd/eval and cmd/compare draw the same points for a seed).
+func Sample(g *models.Generator, n int, seed uint64) (*mat.Dense, error) {
+	if g == nil || n < 1 {
+		return nil, fmt.Errorf("eval: sampling %d points from %v", n, g)
+	}
+	spec := g.Spec()
+	z := make([]float32, n*spec.LatentDim)
+	models.Latent(rand.New(rand.NewPCG(seed, 0x1a7e_47)), z)
+	out, err := g.Generate(z)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) != n*spec.OutDim {
+		return nil, fmt.Errorf("eval: the generator gave %d values for %d points of dimension %d", len(out), n, spec.OutDim)
+	}
+	return DenseFromFloat32(out, n, spec.OutDim), nil
 }

@@ -151,7 +151,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	t0 := time.Now()
-	gen, err := sampleGenerator(src.gen, c.n, c.seed)
+	gen, err := eval.Sample(src.gen, c.n, c.seed)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 
@@ -43,21 +42,6 @@ func openRun(path string, warn io.Writer) (*source, error) {
 	}
 	return &source{path: ck.Path, dir: dir, step: ck.Step, kind: ck.Config.Data.Kind, split: ck.Config.Data.Split,
 		noise: ck.Config.Data.Noise, gen: g}, nil
-}
-
-// sampleGenerator draws n points from g with latent noise seeded by seed.
-func sampleGenerator(g *models.Generator, n int, seed uint64) (*mat.Dense, error) {
-	spec := g.Spec()
-	z := make([]float32, n*spec.LatentDim)
-	models.Latent(rand.New(rand.NewPCG(seed, 0x1a7e_47)), z)
-	out, err := g.Generate(z)
-	if err != nil {
-		return nil, err
-	}
-	if len(out) != n*spec.OutDim {
-		return nil, fmt.Errorf("generator gave %d values for %d points of dimension %d", len(out), n, spec.OutDim)
-	}
-	return eval.DenseFromFloat32(out, n, spec.OutDim), nil
 }
 
 type target struct {
