@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sinkgen/sinkgen/train"
+)
+
+// trainTiny trains a few steps of a small MNIST generator (or a toy one without MNIST).
+func trainTiny(t *testing.T, toy bool) string {
+	t.Helper()
+	doc := "name = \"tiny\"\nsteps = 3\nbatch_size = 16\n[model]\nhidden = [8]\n[data]\nlimit = 64\n[log]\nprogress = false\n"
+	if toy {
+		doc = "name = \"tiny\"\nsteps = 3\nbatch_size = 16\n[model]\nhidden = [8]\noutput = \"linear\"\n[data]\nkind = \"ring\"\n[log]\nprogress = false\n"
+	}
+	cfg, err := train.ParseConfig([]byte(doc), "tiny", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	tr, err := train.New(cfg, train.Options{Dir: dir})
+	if err != nil {
+		t.Skip(err) // no MNIST in the module cache
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestSampleFormats(t *testing.T) {
+	dir := trainTiny(t, false)
+	out := t.TempDir()
+	for _, tc := range []struct {
+		args  []string
+		check func(path string) error
+	}{
+		{[]string{"-n", "10", "-out", "g.png"}, func(p string) error {
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			img, err := png.Decode(f)
+			if err == nil && img.Bounds().Dx() != 4*29+1 {
+				t.Errorf("grid width %d, want 4 columns of 28+1", img.Bounds().Dx())
+			}
+			return err
+		}},
+		{[]string{"-n", "5", "-out", "s.npy"}, func(p string) error {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			hl := int(binary.LittleEndian.Uint16(b[8:]))
+			if string(b[:6]) != "\x93NUMPY" || (10+hl)%64 != 0 || !strings.Contains(string(b[10:10+hl]), "(5, 784)") || len(b) != 10+hl+5*784*4 {
+				t.Errorf("npy header %q, %d bytes", b[10:10+hl], len(b))
+			}
+			return nil
+		}},
+		{[]string{"-n", "3", "-out", "s.csv"}, func(p string) error {
+			b, err := os.ReadFile(p)
+			if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); err == nil && (len(lines) != 4 || len(strings.Split(lines[1], ",")) != 784) {
+				t.Errorf("csv: %d lines", len(lines))
+			}
+			return err
+		}},
+		{[]string{"-interp", "3", "-steps", "5", "-out", "i.png"}, func(p string) error {
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			img, err := png.Decode(f)
+			if err == nil && (img.Bounds().Dx() != 5*29+1 || img.Bounds().Dy() != 3*29+1) {
+				t.Errorf("interpolation grid %v", img.Bounds())
+			}
+			return err
+		}},
+	} {
+		path := filepath.Join(out, tc.args[len(tc.args)-1])
+		args := append([]string{"-checkpoint", dir}, tc.args...)
+		args[len(args)-1] = path
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr.String())
+		}
+		if err := tc.check(path); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+	// the same seed gives the same samples; from the params file too
+	a, b := filepath.Join(out, "a.csv"), filepath.Join(out, "b.csv")
+	run([]string{"-checkpoint", dir, "-n", "4", "-seed", "5", "-out", a}, &bytes.Buffer{}, &bytes.Buffer{})
+	run([]string{"-checkpoint", filepath.Join(dir, "generator.params"), "-n", "4", "-seed", "5", "-out", b}, &bytes.Buffer{}, &bytes.Buffer{})
+	x, _ := os.ReadFile(a)
+	y, _ := os.ReadFile(b)
+	if len(x) == 0 || !bytes.Equal(x, y) {
+		t.Error("same seed, checkpoint vs params file: different samples")
+	}
+}
+
+func TestSampleErrors(t *testing.T) {
+	dir := trainTiny(t, true)
+	bad := filepath.Join(t.TempDir(), "bad.ckpt")
+	os.WriteFile(bad, []byte("SINKGEN\x00 but then garbage"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 2, "usage"},
+		{[]string{"-checkpoint", bad}, 1, "corrupted"},
+		{[]string{"-checkpoint", t.TempDir()}, 1, "no checkpoint"},
+		{[]string{"-checkpoint", dir, "-out", "x.jpg"}, 1, "unknown format"},
+		{[]string{"-checkpoint", dir, "-interp", "2", "-out", filepath.Join(t.TempDir(), "i.png")}, 1, "image generator"},
+		{[]string{"-checkpoint", dir, "-n", "0"}, 2, "-n"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(tc.args, &stdout, &stderr)
+		if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
+		}
+	}
+	// a 2-D generator draws a scatter plot
+	p := filepath.Join(t.TempDir(), "toy.png")
+	if code := run([]string{"-checkpoint", dir, "-n", "200", "-out", p}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
+		t.Error("toy scatter failed")
+	}
+}
