@@ -7,6 +7,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/losses"
 	"github.com/sinkgen/sinkgen/models"
 )
 
@@ -32,7 +33,8 @@ func MNISTTarget(ds *data.MNIST, clf *Classifier, n int, seed uint64) (*Target, 
 	if err != nil {
 		return nil, err
 	}
-	t := &Target{Data: "mnist", Ref: ref, Options: Options{Classifier: clf, Distances: DistanceOptions{Eps: DefaultEps}}}
+	t := &Target{Data: "mnist", Ref: ref, Options: Options{Classifier: clf,
+		Distances: DistanceOptions{Eps: DefaultEps, Bandwidths: append([]float64(nil), losses.DefaultBandwidths...)}}}
 	if all, _ := ref.Dims(); 2*all <= ds.Test.Len() {
 		both, err := MNISTReference(ds, 2*all, seed)
 		if err != nil {

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// compareConfig is configs/compare.toml, decoded strictly (an unknown key is an error).
+type compareConfig struct {
+	// Name names the comparison: its runs and report go to checkpoints/<name>/ unless
+	// -out says otherwise.
+	Name string `toml:"name"`
+	// Seeds are the training seeds of every variant (mean ± std over them).
+	Seeds []uint64 `toml:"seeds"`
+	// Samples is the number of generated and of held-out points per evaluation.
+	Samples int `toml:"samples"`
+	// EvalSeed seeds the latent draws of the evaluation and the held-out sample.
+	EvalSeed uint64 `toml:"eval_seed"`
+	// Grid is the number of samples per variant in the side-by-side figures.
+	Grid int `toml:"grid"`
+	// Quick replaces the above (when set) for -quick.
+	Quick quickConfig `toml:"quick"`
+	// Experiments are run in order; each trains every variant with every seed.
+	Experiments []experiment `toml:"experiment"`
+}
+
+// quickConfig is what -quick changes.
+type quickConfig struct {
+	Seeds   []uint64 `toml:"seeds"`
+	Samples int      `toml:"samples"`
+	// Experiments restricts -quick to these experiments (empty: all).
+	Experiments []string `toml:"experiments"`
+}
+
+// experiment is one data set: a base training config and the loss variants.
+type experiment struct {
+	Name string `toml:"name"`
+	// Config is a training config (a path, or a name in configs/).
+	Config string `toml:"config"`
+	// Set overrides keys of Config for every run ("key=value", as cmd/train -set).
+	Set []string `toml:"set"`
+	// QuickSet is applied after Set under -quick (fewer steps, say).
+	QuickSet []string `toml:"quick_set"`
+	// EvalEps and Bandwidths override the evaluation's Sinkhorn ε and MMD bandwidths
+	// (0 / empty: the data's defaults, see package eval).
+	EvalEps    float64   `toml:"eval_eps"`
+	Bandwidths []float64 `toml:"eval_bandwidths"`
+	Variants   []variant `toml:"variant"`
+}
+
+// variant is one loss. Set may only touch loss.* keys: the runs of an experiment
+// differ in the loss and the seed, nothing else.
+type variant struct {
+	Name string   `toml:"name"`
+	Set  []string `toml:"set"`
+	// QuickSet is applied after Set under -quick (a schedule's length, say).
+	QuickSet []string `toml:"quick_set"`
+	// Quick: false leaves the variant out of -quick.
+	Quick *bool `toml:"quick"`
+}
+
+var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+// loadCompareConfig reads and validates the config; quick applies the -quick values.
+func loadCompareConfig(path string, quick bool) (*compareConfig, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c := &compareConfig{Samples: 1000, EvalSeed: 1, Grid: 36}
+	dec := toml.NewDecoder(bytes.NewReader(src))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		var strict *toml.StrictMissingError
+		var de *toml.DecodeError
+		switch {
+		case errors.As(err, &strict):
+			var msgs []string
+			for _, e := range strict.Errors {
+				row, _ := e.Position()
+				msgs = append(msgs, fmt.Sprintf("line %d: unknown key %s", row, strings.Join(e.Key(), ".")))
+			}
+			return nil, fmt.Errorf("%s: %s", path, strings.Join(msgs, "; "))
+		case errors.As(err, &de):
+			row, col := de.Position()
+			return nil, fmt.Errorf("%s: line %d, column %d: %s", path, row, col, strings.TrimPrefix(de.Error(), "toml: "))
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if quick {
+		if len(c.Quick.Seeds) > 0 {
+			c.Seeds = c.Quick.Seeds
+		}
+		if c.Quick.Samples > 0 {
+			c.Samples = c.Quick.Samples
+		}
+		if len(c.Quick.Experiments) > 0 {
+			var keep []experiment
+			for _, name := range c.Quick.Experiments {
+				found := false
+				for _, e := range c.Experiments {
+					if e.Name == name {
+						keep, found = append(keep, e), true
+					}
+				}
+				if !found {
+					return nil, fmt.Errorf("%s: quick.experiments names %q, which is not an experiment", path, name)
+				}
+			}
+			c.Experiments = keep
+		}
+		for i := range c.Experiments {
+			e := &c.Experiments[i]
+			e.Set = append(append([]string(nil), e.Set...), e.QuickSet...)
+			var vs []variant
+			for _, v := range e.Variants {
+				if v.Quick == nil || *v.Quick {
+					v.Set = append(append([]string(nil), v.Set...), v.QuickSet...)
+					vs = append(vs, v)
+				}
+			}
+			e.Variants = vs
+		}
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+func (c *compareConfig) validate() error {
+	if !slugRE.MatchString(c.Name) {
+		return fmt.Errorf("name = %q: want a plain lower-case name (letters, digits, . _ -)", c.Name)
+	}
+	if len(c.Seeds) == 0 {
+		return errors.New("seeds: at least one seed")
+	}
+	seen := map[uint64]bool{}
+	for _, s := range c.Seeds {
+		if seen[s] {
+			return fmt.Errorf("seeds = %v: seed %d twice", c.Seeds, s)
+		}
+		seen[s] = true
+	}
+	if c.Samples < 10 || c.Samples > 10000 {
+		return fmt.Errorf("samples = %d: want 10…10000", c.Samples)
+	}
+	if c.Grid < 1 || c.Grid > 400 {
+		return fmt.Errorf("grid = %d: want 1…400", c.Grid)
+	}
+	if len(c.Experiments) == 0 {
+		return errors.New("no [[experiment]]")
+	}
+	names := map[string]bool{}
+	for _, e := range c.Experiments {
+		if !slugRE.MatchString(e.Name) || names[e.Name] {
+			return fmt.Errorf("experiment name %q: want a unique plain lower-case name", e.Name)
+		}
+		names[e.Name] = true
+		if e.Config == "" {
+			return fmt.Errorf("experiment %s: config is required", e.Name)
+		}
+		if e.EvalEps < 0 {
+			return fmt.Errorf("experiment %s: eval_eps = %v must be positive (0: default)", e.Name, e.EvalEps)
+		}
+		for _, b := range e.Bandwidths {
+			if !(b > 0) {
+				return fmt.Errorf("experiment %s: eval_bandwidths %v must be positive", e.Name, e.Bandwidths)
+			}
+		}
+		for _, s := range append(append([]string(nil), e.Set...), e.QuickSet...) {
+			if k := setKey(s); k == "seed" || k == "name" {
+				return fmt.Errorf("experiment %s: set %q: the comparison sets %s itself", e.Name, s, k)
+			}
+		}
+		if len(e.Variants) == 0 {
+			return fmt.Errorf("experiment %s: no [[experiment.variant]]", e.Name)
+		}
+		vn := map[string]bool{}
+		for _, v := range e.Variants {
+			if slug(v.Name) == "" || vn[slug(v.Name)] {
+				return fmt.Errorf("experiment %s: variant name %q: want a non-empty name whose directory name %q is unique", e.Name, v.Name, slug(v.Name))
+			}
+			vn[slug(v.Name)] = true
+			for _, s := range append(append([]string(nil), v.Set...), v.QuickSet...) {
+				if k := setKey(s); !strings.HasPrefix(k, "loss.") {
+					return fmt.Errorf("experiment %s, variant %q: set %q: variants may only set loss.* keys (runs differ only in the loss)", e.Name, v.Name, s)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// setKey returns the key of a "key=value" override.
+func setKey(s string) string {
+	k, _, _ := strings.Cut(s, "=")
+	return strings.TrimSpace(k)
+}
+
+// slug turns a variant name into a directory name.
+func slug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.':
+			b.WriteRune(r)
+			dash = false
+		case r == 'ε':
+			b.WriteString("eps")
+			dash = false
+		case r == '∞':
+			b.WriteString("inf")
+			dash = false
+		default:
+			if !dash && b.Len() > 0 {
+				b.WriteByte('-')
+				dash = true
+			}
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "c.toml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const tinyToy = `
+name = "t"
+seeds = [1, 2]
+samples = 120
+grid = 16
+[quick]
+seeds = [3]
+samples = 60
+[[experiment]]
+name = "toy"
+config = "../../configs/toy2d.toml"
+set = ["steps=30", "log.checkpoint_every=10"]
+quick_set = ["steps=10"]
+  [[experiment.variant]]
+  name = "S_ε ε=0.1"
+  set = ["loss.kind=sinkhorn", "loss.eps=0.1"]
+  quick_set = ["loss.eps=0.2"]
+  [[experiment.variant]]
+  name = "MMD"
+  set = ["loss.kind=mmd", "loss.bandwidths=[0.1, 1]"]
+  quick = false
+`
+
+func TestConfigQuickAndValidation(t *testing.T) {
+	c, err := loadCompareConfig(writeConfig(t, tinyToy), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Seeds) != 2 || c.Samples != 120 || len(c.Experiments[0].Variants) != 2 || len(c.Experiments[0].Set) != 2 {
+		t.Errorf("full: %+v", c)
+	}
+	q, err := loadCompareConfig(writeConfig(t, tinyToy), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q.Seeds) != 1 || q.Seeds[0] != 3 || q.Samples != 60 || len(q.Experiments[0].Variants) != 1 ||
+		q.Experiments[0].Set[len(q.Experiments[0].Set)-1] != "steps=10" || q.Experiments[0].Variants[0].Set[2] != "loss.eps=0.2" {
+		t.Errorf("quick: %+v", q)
+	}
+	for name, body := range map[string]string{
+		"unknown key":     strings.Replace(tinyToy, "grid = 16", "grid = 16\ncolour = 1", 1),
+		"non-loss key":    strings.Replace(tinyToy, `"loss.eps=0.1"`, `"loss.eps=0.1", "optimizer.lr=1"`, 1),
+		"non-loss quick":  strings.Replace(tinyToy, `"loss.eps=0.2"`, `"batch_size=8"`, 1),
+		"seed in set":     strings.Replace(tinyToy, `set = ["steps=30"`, `set = ["seed=4", "steps=30"`, 1),
+		"seed twice":      strings.Replace(tinyToy, "seeds = [1, 2]", "seeds = [1, 1]", 1),
+		"same directory":  strings.Replace(tinyToy, `name = "MMD"`, `name = "s_ε ε 0.1"`, 1),
+		"no variant":      tinyToy[:strings.Index(tinyToy, "  [[experiment.variant]]")],
+		"quick unknown":   strings.Replace(tinyToy, "samples = 60", "samples = 60\nexperiments = [\"mnist\"]", 1),
+		"too few samples": strings.Replace(tinyToy, "samples = 120", "samples = 5", 1),
+	} {
+		if _, err := loadCompareConfig(writeConfig(t, body), false); err == nil {
+			if _, err := loadCompareConfig(writeConfig(t, body), true); err == nil {
+				t.Errorf("%s: accepted", name)
+			}
+		}
+	}
+}
+
+// The repository's comparison config loads in both modes, and every run it plans
+// differs from its experiment's base only in the loss, the seed and the name.
+func TestRepositoryCompareConfig(t *testing.T) {
+	wd, _ := os.Getwd()
+	if err := os.Chdir(filepath.Join("..", "..")); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	for _, quick := range []bool{false, true} {
+		c, err := loadCompareConfig(filepath.Join("configs", "compare.toml"), quick)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range c.Experiments {
+			er, err := planExperiment(c, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(er.Variants) < 5 {
+				t.Errorf("%s: %d variants", e.Name, len(er.Variants))
+			}
+		}
+	}
+}
+
+func TestMeanSDAndTable(t *testing.T) {
+	s := meanSD([]float64{1, 2, 3, math.NaN()})
+	if s.mean != 2 || s.sd != 1 || s.n != 3 {
+		t.Errorf("meanSD: %+v", s)
+	}
+	if one := meanSD([]float64{5}); one.String() != "5" {
+		t.Errorf("one value: %q", one.String())
+	}
+	if none := meanSD(nil); none.String() != "–" {
+		t.Errorf("no value: %q", none.String())
+	}
+	for _, c := range []struct {
+		in  []string
+		out string
+	}{
+		{[]string{"S_ε ε=0.1"}, "s-eps-eps-0.1"}, {[]string{"energy (ε=∞)"}, "energy-eps-inf"}, {[]string{"MMD Gaussian mix"}, "mmd-gaussian-mix"},
+	} {
+		if got := slug(c.in[0]); got != c.out {
+			t.Errorf("slug(%q) = %q, want %q", c.in[0], got, c.out)
+		}
+	}
+}
+
+// A whole comparison on a tiny toy config: report, figures, JSON; a second call
+// reuses every run and reproduces the numbers; a run whose last checkpoint was lost
+// is resumed; -retrain retrains.
+func TestCompareEndToEnd(t *testing.T) {
+	cfg := writeConfig(t, tinyToy)
+	out := filepath.Join(t.TempDir(), "out")
+	var log bytes.Buffer
+	if err := run(context.Background(), []string{"-config", cfg, "-out", out, "-q"}, &log, &log); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## toy", "| S_ε ε=0.1 |", "| MMD |", "*real data (held-out)*", "modes covered (of 8)", "train s/run", "samples-toy.png", "curves-toy.png"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	for _, f := range []string{"samples-toy.png", "curves-toy.png"} {
+		fh, err := os.Open(filepath.Join(out, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := png.Decode(fh); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		fh.Close()
+	}
+	read := func() *report {
+		raw, err := os.ReadFile(filepath.Join(out, "results.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r report
+		if err := json.Unmarshal(raw, &r); err != nil {
+			t.Fatal(err)
+		}
+		return &r
+	}
+	first := read()
+	runs := first.Experiments[0].Runs
+	if len(runs) != 4 || runs[0].Reused || runs[0].Steps != 30 || runs[0].Metrics.Modes == nil {
+		t.Fatalf("runs: %+v", runs)
+	}
+	// Again: every run reused, same numbers.
+	log.Reset()
+	if err := run(context.Background(), []string{"-config", cfg, "-out", out, "-q"}, &log, &log); err != nil {
+		t.Fatal(err)
+	}
+	second := read()
+	for i, r := range second.Experiments[0].Runs {
+		if !r.Reused || r.Metrics.Distances.OT != runs[i].Metrics.Distances.OT || r.TrainSecs != runs[i].TrainSecs {
+			t.Errorf("run %d: reused %v, OT %v vs %v", i, r.Reused, r.Metrics.Distances.OT, runs[i].Metrics.Distances.OT)
+		}
+	}
+	// Lose the last checkpoint of one run: it resumes from step 20 and ends as before
+	// (training is bit-for-bit reproducible across resumptions).
+	dir := runs[1].Dir
+	if err := os.Remove(filepath.Join(dir, "ckpt", "step-00000030.ckpt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), []string{"-config", cfg, "-out", out, "-q"}, &log, &log); err != nil {
+		t.Fatal(err)
+	}
+	third := read()
+	if r := third.Experiments[0].Runs[1]; r.Reused || r.Metrics.Distances.OT != runs[1].Metrics.Distances.OT {
+		t.Errorf("resumed run: reused %v, OT %v, want %v", r.Reused, r.Metrics.Distances.OT, runs[1].Metrics.Distances.OT)
+	}
+	if err := run(context.Background(), []string{"-config", cfg, "-out", out, "-q", "-retrain"}, &log, &log); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range read().Experiments[0].Runs {
+		if r.Reused {
+			t.Errorf("-retrain reused run %d", i)
+		}
+	}
+}
