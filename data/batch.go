@@ -104,7 +104,8 @@ func (b *Batcher) UnmarshalBinary(data []byte) error {
 
 // SelectMNIST selects images of m as rows for a Batcher: split is "train", "test" or
 // "all" (train then test); digits, if not empty, keeps only those labels; limit > 0
-// keeps the first limit images selected. The result shares no memory with m.
+// keeps the first limit images selected. A whole split is returned without a copy
+// (it is m's Images slice): do not modify it.
 func SelectMNIST(m *MNIST, split string, digits []int, limit int) ([]float32, error) {
 	var sets []*MNISTSet
 	switch split {
@@ -123,6 +124,9 @@ func SelectMNIST(m *MNIST, split string, digits []int, limit int) ([]float32, er
 			return nil, fmt.Errorf("data: MNIST digit %d is not 0–9", d)
 		}
 		keep[d] = true
+	}
+	if len(sets) == 1 && len(digits) == 0 && (limit <= 0 || limit >= sets[0].Len()) && sets[0].Len() > 0 {
+		return sets[0].Images, nil
 	}
 	var out []float32
 	count := 0

@@ -1,5 +1,32 @@
-// Package train holds the strict TOML config, the training loop, optimizers, logging
-// and atomic checkpoints.
+// Package train fits a generator f_θ (package models) to data (package data) by
+// minimizing an optimal-transport loss (package losses) between a generated batch and
+// a data batch, as Genevay, Peyré and Cuturi, "Learning Generative Models with Sinkhorn
+// Divergences" (AISTATS 2018), do with L unrolled Sinkhorn iterations differentiated in
+// reverse mode.
 //
-// Status: the package arrives with the training issue; it is empty until then.
+// A Config is plain data decoded strictly from TOML (LoadConfig, ParseConfig: an unknown
+// key, a wrongly typed or an invalid value is an error naming the key; configs/README.md
+// documents every key and its default). New builds the data source, the generator, one
+// gorgonia graph — data batch x (n×d) and latent batch z (m×k) → f_θ(z) → loss → ∂loss/∂θ —
+// compiled once into a tape machine, and the optimizer. Trainer.Run is the loop, one
+// Trainer.Step per iteration:
+//
+//	ε_t = schedule(t); x ~ data; z ~ N(0, I); ℓ = S_ε(x, f_θ(z)); g = ∂ℓ/∂θ;
+//	stop if ℓ or g is not finite; θ ← optimizer(θ, g, lr_t)
+//
+// followed by logging (metrics.csv, metrics.jsonl, train.log, a progressbar/v3 bar),
+// sample grids from a fixed latent batch and checkpoints at their intervals, and loss
+// and ε curves (gonum.org/v1/plot) at the end.
+//
+// The optimizers (Adam, RMSProp, SGD with momentum and Nesterov) follow torch.optim's
+// update rules and are checked against it; they are written here rather than taken from
+// gorgonia because gorgonia's solvers keep their moment estimates in unexported state
+// that a checkpoint cannot save. Checkpoints (internal/tensorfile) are atomic, versioned
+// and checksummed, and hold everything a run's future depends on — parameters, optimizer
+// state, the random states of the data order and latent draws, the step — so that a
+// resumed run equals the uninterrupted one bit for bit at the same thread count
+// (every parallel reduction here and in package ot runs in a fixed order).
+//
+// gorgonia's float32 matrix products run on internal/fastblas (an AVX2+FMA Sgemm),
+// installed process-wide by New with gorgonia.Use.
 package train

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -127,6 +128,7 @@ func New(cfg Config, opts Options) (*Trainer, error) {
 	if err := t.buildData(); err != nil {
 		return nil, err
 	}
+	debug.FreeOSMemory() // the MNIST reader's decompression buffers: ~100 MB of garbage
 	if err := t.buildModel(); err != nil {
 		return nil, err
 	}
@@ -327,20 +329,23 @@ func (t *Trainer) Run(ctx context.Context) error {
 			return t.failed(err)
 		}
 		if err := t.record(st); err != nil { // metrics, progress bar, train.log
-			return err
+			return t.failed(err)
 		}
 		if due(t.step, t.cfg.Log.SampleEvery) && t.step < t.cfg.Steps {
 			if err := t.saveSamples(); err != nil {
-				return err
+				return t.failed(err)
 			}
 		}
 		if due(t.step, t.cfg.Log.CheckpointEvery) && t.step < t.cfg.Steps && !t.opts.NoFiles {
 			if _, err := t.saveCheckpoint(); err != nil {
-				return err
+				return t.failed(err)
 			}
 		}
 	}
-	return t.finish()
+	if err := t.finish(); err != nil {
+		return t.failed(err)
+	}
+	return nil
 }
 
 func due(step, every int) bool { return every > 0 && step%every == 0 }
