@@ -6,9 +6,8 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
+	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/image/font"
@@ -91,26 +90,7 @@ func saveImagePanel(path string, names []string, imgs [][]float32, cols, perRow,
 			}
 		}
 	}
-	return writePNG(path, img)
-}
-
-func writePNG(path string, img image.Image) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".png-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := png.Encode(tmp, img); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return writeFile(path, func(w io.Writer) error { return png.Encode(w, img) })
 }
 
 // saveTiles lays the plots out perRow a row, each w×h, and writes a PNG.
@@ -128,22 +108,10 @@ func saveTiles(path string, plots []*plot.Plot, perRow int, w, h vg.Length) erro
 	for i, p := range plots {
 		p.Draw(canvases[i/cols][i%cols])
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	return writeFile(path, func(w io.Writer) error {
+		_, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(w)
 		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".png-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	})
 }
 
 // gridOf arranges plots row-major in a rows×cols grid, padding with empty plots.

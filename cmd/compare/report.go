@@ -249,7 +249,7 @@ func writeReport(rep *report) error {
 		}
 		md.WriteString("\n")
 	}
-	return writeFile(filepath.Join(rep.Out, "report.md"), []byte(md.String()))
+	return writeBytes(filepath.Join(rep.Out, "report.md"), []byte(md.String()))
 }
 
 func smoothWindow(er *expResult) int { return max(1, er.Steps/50) }
