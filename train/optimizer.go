@@ -3,6 +3,8 @@ package train
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/sinkgen/sinkgen/internal/tensorfile"
 )
@@ -43,60 +45,85 @@ func newOptimizer(cfg OptimizerConfig, names []string, sizes []int) *optimizer {
 }
 
 // step applies one update with learning rate lr to params from grads (same shapes).
-// Arithmetic is in float64 per element, stored in float32.
+// Arithmetic is in float64 per element, stored in float32; large tensors are split
+// between goroutines (each element's arithmetic is the same whatever the split).
 func (o *optimizer) step(params, grads [][]float32, lr float64) {
 	o.t++
+	c := o.cfg
+	bc1 := 1 - math.Pow(c.Beta1, float64(o.t))
+	bc2 := 1 - math.Pow(c.Beta2, float64(o.t))
+	for i, p := range params {
+		i, p := i, p
+		chunks(len(p), func(lo, hi int) {
+			o.update(i, p[lo:hi], grads[i][lo:hi], lo, hi, lr, bc1, bc2)
+		})
+	}
+}
+
+// update applies the rule to params[i][lo:hi].
+func (o *optimizer) update(i int, p, g []float32, lo, hi int, lr, bc1, bc2 float64) {
 	c := o.cfg
 	wd := c.WeightDecay
 	switch c.Kind {
 	case "adam":
-		bc1 := 1 - math.Pow(c.Beta1, float64(o.t))
-		bc2 := 1 - math.Pow(c.Beta2, float64(o.t))
-		for i, p := range params {
-			g, m, v := grads[i], o.state[2*i], o.state[2*i+1]
-			for j := range p {
-				gj := float64(g[j]) + wd*float64(p[j])
-				mj := c.Beta1*float64(m[j]) + (1-c.Beta1)*gj
-				vj := c.Beta2*float64(v[j]) + (1-c.Beta2)*gj*gj
-				m[j], v[j] = float32(mj), float32(vj)
-				p[j] = float32(float64(p[j]) - lr*(mj/bc1)/(math.Sqrt(vj/bc2)+c.Eps))
-			}
+		m, v := o.state[2*i][lo:hi], o.state[2*i+1][lo:hi]
+		for j := range p {
+			gj := float64(g[j]) + wd*float64(p[j])
+			mj := c.Beta1*float64(m[j]) + (1-c.Beta1)*gj
+			vj := c.Beta2*float64(v[j]) + (1-c.Beta2)*gj*gj
+			m[j], v[j] = float32(mj), float32(vj)
+			p[j] = float32(float64(p[j]) - lr*(mj/bc1)/(math.Sqrt(vj/bc2)+c.Eps))
 		}
 	case "rmsprop":
-		for i, p := range params {
-			g, v := grads[i], o.state[i]
-			for j := range p {
-				gj := float64(g[j]) + wd*float64(p[j])
-				vj := c.Alpha*float64(v[j]) + (1-c.Alpha)*gj*gj
-				v[j] = float32(vj)
-				p[j] = float32(float64(p[j]) - lr*gj/(math.Sqrt(vj)+c.Eps))
-			}
+		v := o.state[i][lo:hi]
+		for j := range p {
+			gj := float64(g[j]) + wd*float64(p[j])
+			vj := c.Alpha*float64(v[j]) + (1-c.Alpha)*gj*gj
+			v[j] = float32(vj)
+			p[j] = float32(float64(p[j]) - lr*gj/(math.Sqrt(vj)+c.Eps))
 		}
 	case "sgd":
-		for i, p := range params {
-			g := grads[i]
-			var buf []float32
-			if o.per == 1 {
-				buf = o.state[i]
-			}
-			for j := range p {
-				gj := float64(g[j]) + wd*float64(p[j])
-				d := gj
-				if buf != nil {
-					b := gj
-					if o.t > 1 {
-						b = c.Momentum*float64(buf[j]) + gj
-					}
-					buf[j] = float32(b)
-					d = b
-					if c.Nesterov {
-						d = gj + c.Momentum*b
-					}
+		var buf []float32
+		if o.per == 1 {
+			buf = o.state[i][lo:hi]
+		}
+		for j := range p {
+			gj := float64(g[j]) + wd*float64(p[j])
+			d := gj
+			if buf != nil {
+				b := gj
+				if o.t > 1 {
+					b = c.Momentum*float64(buf[j]) + gj
 				}
-				p[j] = float32(float64(p[j]) - lr*d)
+				buf[j] = float32(b)
+				d = b
+				if c.Nesterov {
+					d = gj + c.Momentum*b
+				}
 			}
+			p[j] = float32(float64(p[j]) - lr*d)
 		}
 	}
+}
+
+// chunks runs body over [0,n) in one contiguous range per CPU when n is large.
+func chunks(n int, body func(lo, hi int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if workers < 2 || n < 1<<15 {
+		body(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (n + workers - 1) / workers
+	for lo := per; lo < n; lo += per {
+		wg.Add(1)
+		go func(lo int) {
+			defer wg.Done()
+			body(lo, min(lo+per, n))
+		}(lo)
+	}
+	body(0, min(per, n))
+	wg.Wait()
 }
 
 // lr returns the learning rate of step (0-based) of steps: linear warm-up, then the
