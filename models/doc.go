@@ -8,12 +8,14 @@
 //     generator of Genevay, Peyré, Cuturi (AISTATS 2018) and of the benchmark
 //     (16-256-512-784, ReLU, sigmoid).
 //   - "conv": z → dense → activation → reshape to Channels[0]×Base×Base → for each
-//     further channel count: 2× nearest-neighbour upsampling (gorgonia.Upsample2D) →
-//     k×k convolution (padding k/2) → activation; then a last upsampling and
-//     convolution to the image's channels → output activation. gorgonia has no
-//     transposed convolution; upsampling followed by convolution is the usual
-//     substitute (Odena, Dumoulin, Olah, "Deconvolution and checkerboard artifacts",
-//     Distill 2016). The image side is Base·2^len(Channels).
+//     further channel count: 2× nearest-neighbour upsampling → k×k convolution
+//     (padding k/2, with bias) → activation; then a last upsampling and convolution to
+//     the image's channels → output activation. gorgonia has no transposed
+//     convolution; upsampling followed by convolution is the usual substitute (Odena,
+//     Dumoulin, Olah, "Deconvolution and checkerboard artifacts", Distill 2016). The
+//     image side is Base·2^len(Channels). Upsampling and convolution are Ops of this
+//     package (conv.go): gorgonia's Upsample2D and Conv2d compute the same but take
+//     about 1.7 s per step at batch 256, these about XCONVX.
 //
 // A Generator owns its parameters (float32 tensors). Build adds the network to a graph
 // on a latent node, binding parameter nodes to those same tensors, so a training graph

@@ -200,11 +200,9 @@ func (g *Generator) Build(graph *G.ExprGraph, z *G.Node) (out *G.Node, params G.
 	}
 	h := act(dense(z, 0))
 	h = G.Must(G.Reshape(h, tensor.Shape{m, s.Channels[0], s.Base, s.Base}))
-	pad := s.Kernel / 2
 	for i := 1; i < len(layers); i++ {
-		h = G.Must(G.Upsample2D(h, 2))
-		h = G.Must(G.Conv2d(h, params[2*i], tensor.Shape{s.Kernel, s.Kernel}, []int{pad, pad}, []int{1, 1}, []int{1, 1}))
-		h = G.Must(G.BroadcastAdd(h, params[2*i+1], nil, []byte{0, 2, 3}))
+		h = G.Must(G.ApplyOp(upsampleOp{}, h))                                    // 2× nearest neighbour
+		h = G.Must(G.ApplyOp(convOp{k: s.Kernel}, h, params[2*i], params[2*i+1])) // "same" k×k convolution + bias
 		if i+1 < len(layers) {
 			h = act(h)
 		}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -368,6 +369,53 @@ func TestSpecValidate(t *testing.T) {
 		mod(&s)
 		if err := s.Validate(); err == nil {
 			t.Errorf("conv %+v accepted", s)
+		}
+	}
+}
+
+// The conv generator's outputs and gradients are the same bit for bit whatever the
+// number of threads (∂W is summed over fixed blocks of images).
+func TestConvThreadIndependent(t *testing.T) {
+	s := convSpec()
+	gen, _ := New(s, 8)
+	const n = 21 // three blocks of 8, the last partial
+	z := make([]float32, n*s.LatentDim)
+	Latent(rand.New(rand.NewPCG(8, 9)), z)
+	run := func() [][]float32 {
+		g := G.NewGraph()
+		zn := G.NewMatrix(g, tensor.Float32, G.WithShape(n, s.LatentDim), G.WithName("z"),
+			G.WithValue(tensor.New(tensor.WithShape(n, s.LatentDim), tensor.WithBacking(z))))
+		y, params, err := gen.Build(g, zn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var yv G.Value
+		G.Read(y, &yv)
+		if _, err := G.Grad(G.Must(G.Sum(G.Must(G.Square(y)))), params...); err != nil {
+			t.Fatal(err)
+		}
+		vm := G.NewTapeMachine(g, G.BindDualValues(params...))
+		defer vm.Close()
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		out := [][]float32{append([]float32(nil), yv.Data().([]float32)...)}
+		for _, p := range params {
+			gv, _ := p.Grad()
+			out = append(out, append([]float32(nil), gv.Data().([]float32)...))
+		}
+		return out
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	runtime.GOMAXPROCS(1)
+	one := run()
+	runtime.GOMAXPROCS(3)
+	three := run()
+	for i := range one {
+		for j := range one[i] {
+			if math.Float32bits(one[i][j]) != math.Float32bits(three[i][j]) {
+				t.Fatalf("tensor %d entry %d: %v with 1 thread, %v with 3", i, j, one[i][j], three[i][j])
+			}
 		}
 	}
 }

@@ -15,8 +15,10 @@
 // bit-for-bit reproducible across resumptions.
 //
 // Without AVX2 and FMA (golang.org/x/sys/cpu), on other architectures, or when built
-// with the purego tag, Sgemm is gonum's. Products below about 2^15 multiply-adds also
-// go to gonum, where packing would cost more than it saves.
+// with the purego tag, Sgemm is gonum's. Products below about 2^15 multiply-adds, and
+// thin ones (fewer than 8 columns or 3 rows), also go to gonum, where packing would cost
+// more than it saves. SgemmSerial never starts goroutines, for callers that parallelize
+// over many small products themselves.
 //
 // Use installs it: gorgonia.Use(fastblas.Implementation{}).
 package fastblas

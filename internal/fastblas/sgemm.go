@@ -33,7 +33,8 @@ const (
 // op(B) k×n and C m×n, all row-major with leading dimensions lda, ldb, ldc. It panics
 // on invalid arguments, as every BLAS routine does.
 func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if !useAsm || m*n*k < smallWork || alpha == 0 || k == 0 {
+	// Thin products (a few rows or columns) waste most of a 6×16 tile: gonum's loops.
+	if !useAsm || m*n*k < smallWork || alpha == 0 || k == 0 || n < nr/2 || m < mr/2 {
 		impl.Implementation.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
@@ -79,6 +80,18 @@ func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float
 		}()
 	}
 	wg.Wait()
+}
+
+// SgemmSerial is Implementation.Sgemm on the calling goroutine only, for callers that
+// parallelize over many small products themselves.
+func SgemmSerial(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if !useAsm || m*n*k < smallWork || alpha == 0 || k == 0 || n < nr/2 || m < mr/2 {
+		gonum.Implementation{}.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	aT, bT := checkGemm(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
+	p := problem{aT: aT, bT: bT, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, alpha: alpha, beta: beta}
+	p.run(0, m, 0, n, k)
 }
 
 // problem is one Sgemm call; run computes the block C[i0:i1, j0:j1].
