@@ -15,7 +15,8 @@
 //     Dumoulin, Olah, "Deconvolution and checkerboard artifacts", Distill 2016). The
 //     image side is Base·2^len(Channels). Upsampling and convolution are Ops of this
 //     package (conv.go): gorgonia's Upsample2D and Conv2d compute the same but take
-//     about 1.7 s per step at batch 256, these about XCONVX.
+//     about 1.7 s per step of the default conv generator at batch 256 on two cores,
+//     these about 0.24 s.
 //
 // A Generator owns its parameters (float32 tensors). Build adds the network to a graph
 // on a latent node, binding parameter nodes to those same tensors, so a training graph

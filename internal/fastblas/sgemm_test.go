@@ -211,3 +211,27 @@ func BenchmarkSgemm(b *testing.B) {
 		}
 	}
 }
+
+// SgemmSerial computes what Sgemm does, bit for bit.
+func TestSgemmSerial(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, s := range [][3]int{{1, 1, 1}, {32, 196, 576}, {288, 784, 1}, {1, 784, 288}, {97, 131, 513}} {
+		m, n, k := s[0], s[1], s[2]
+		for _, tA := range []blas.Transpose{blas.NoTrans, blas.Trans} {
+			lda := k
+			if tA == blas.Trans {
+				lda = m
+			}
+			a, b := randSlice(rng, m*k), randSlice(rng, k*n)
+			c1, c2 := randSlice(rng, m*n), make([]float32, m*n)
+			copy(c2, c1)
+			Implementation{}.Sgemm(tA, blas.NoTrans, m, n, k, 1.5, a, lda, b, n, 0.5, c1, n)
+			SgemmSerial(tA, blas.NoTrans, m, n, k, 1.5, a, lda, b, n, 0.5, c2, n)
+			for i := range c1 {
+				if math.Float32bits(c1[i]) != math.Float32bits(c2[i]) {
+					t.Fatalf("%v tA=%c: C[%d] %v vs %v", s, tA, i, c1[i], c2[i])
+				}
+			}
+		}
+	}
+}
