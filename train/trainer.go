@@ -572,7 +572,7 @@ func (t *Trainer) begin() {
 	if t.step > 0 {
 		what += fmt.Sprintf(", resumed at step %d from %s", t.step, t.lastCheckpoint)
 	}
-	t.logf("%s; %d threads; BLAS: %s", what, runtime.GOMAXPROCS(0), map[bool]string{true: "AVX2 Sgemm", false: "gonum"}[fastblas.Accelerated()])
+	t.note("%s; %d threads; BLAS: %s", what, runtime.GOMAXPROCS(0), map[bool]string{true: "AVX2 Sgemm", false: "gonum"}[fastblas.Accelerated()])
 	if !t.opts.NoFiles {
 		fmt.Fprintf(t.opts.Stdout, "%s\noutputs in %s\n", what, t.dir)
 		if _, shape := c.outShape(); shape[0] > 0 && t.reference != nil {
@@ -618,16 +618,22 @@ func fmtEps(e float64) string {
 	return fmt.Sprintf("%.3g", e)
 }
 
-// logf appends a time-stamped line to train.log (and to Stdout when there is no
-// progress bar to disturb).
+// logf appends a time-stamped line to train.log, and to Stdout when there is no
+// progress bar to disturb.
 func (t *Trainer) logf(format string, args ...any) {
+	line := t.note(format, args...)
+	if t.bar == nil && !t.opts.NoFiles {
+		io.WriteString(t.opts.Stdout, line)
+	}
+}
+
+// note appends a time-stamped line to train.log only (the caller reports it).
+func (t *Trainer) note(format string, args ...any) string {
 	line := time.Now().Format("2006-01-02 15:04:05 ") + fmt.Sprintf(format, args...) + "\n"
 	if t.logFile != nil {
 		t.logFile.WriteString(line)
 	}
-	if t.bar == nil && !t.opts.NoFiles {
-		io.WriteString(t.opts.Stdout, line)
-	}
+	return line
 }
 
 // saveSamples writes samples/step-NNNNNN.png from the fixed latent batch: an image
@@ -660,7 +666,7 @@ func (t *Trainer) interrupted() error {
 	if err != nil {
 		return fmt.Errorf("%w at step %d; saving the checkpoint failed: %v", ErrInterrupted, t.step, err)
 	}
-	t.logf("interrupted at step %d; checkpoint %s", t.step, path)
+	t.note("interrupted at step %d; checkpoint %s", t.step, path)
 	return fmt.Errorf("%w at step %d; checkpoint saved to %s (continue with -resume)", ErrInterrupted, t.step, path)
 }
 
@@ -670,7 +676,7 @@ func (t *Trainer) failed(err error) error {
 		t.bar.Exit()
 		t.bar = nil
 	}
-	t.logf("stopped: %v", err)
+	t.note("stopped: %v", err)
 	if t.metrics != nil {
 		t.metrics.flush()
 	}
@@ -702,6 +708,6 @@ func (t *Trainer) finish() error {
 	if err := saveCurves(filepath.Join(t.dir, "metrics.csv"), filepath.Join(t.dir, "loss.png"), filepath.Join(t.dir, "eps.png"), t.cfg.Name); err != nil {
 		return err
 	}
-	t.logf("done: %d steps in %.1f s; checkpoint %s; samples in %s", t.step, t.elapsed(), path, filepath.Join(t.dir, "samples"))
+	t.note("done: %d steps in %.1f s; checkpoint %s; samples in %s", t.step, t.elapsed(), path, filepath.Join(t.dir, "samples"))
 	return nil
 }
