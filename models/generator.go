@@ -178,7 +178,7 @@ func (g *Generator) Build(graph *G.ExprGraph, z *G.Node) (out *G.Node, params G.
 	output := func(x *G.Node) *G.Node {
 		switch s.Output {
 		case "sigmoid":
-			return G.Must(G.Sigmoid(x))
+			return G.Must(G.ApplyOp(sigmoidOp{}, x))
 		case "tanh":
 			return G.Must(G.Tanh(x))
 		}

@@ -419,3 +419,29 @@ func TestConvThreadIndependent(t *testing.T) {
 		}
 	}
 }
+
+// The polynomial sigmoid is within float32 rounding of the exact one: relative error
+// for x ≤ 0 (where σ is small), absolute for x > 0 (where σ is near 1, which float32
+// resolves to 6e−8).
+func TestSigmoid32(t *testing.T) {
+	worstRel, worstAbs := 0.0, 0.0
+	for x64 := -87.0; x64 <= 100; x64 += 0.001 { // below −87 σ is subnormal and flushed to 0
+		x := float64(float32(x64))
+		want := 1 / (1 + math.Exp(-x))
+		got := float64(sigmoid32(float32(x)))
+		if x <= 0 {
+			worstRel = math.Max(worstRel, math.Abs(got-want)/want)
+		} else {
+			worstAbs = math.Max(worstAbs, math.Abs(got-want))
+		}
+	}
+	if worstRel > 5e-7 || worstAbs > 1.2e-7 { // a few float32 ulp
+		t.Errorf("sigmoid32: worst relative error %g for x ≤ 0, absolute %g for x > 0", worstRel, worstAbs)
+	}
+	if v := sigmoid32(float32(math.NaN())); v == v {
+		t.Errorf("sigmoid32(NaN) = %v", v)
+	}
+	if sigmoid32(float32(math.Inf(1))) != 1 || sigmoid32(float32(math.Inf(-1))) != 0 {
+		t.Error("sigmoid32 at ±Inf")
+	}
+}

@@ -45,8 +45,8 @@ func newOptimizer(cfg OptimizerConfig, names []string, sizes []int) *optimizer {
 }
 
 // step applies one update with learning rate lr to params from grads (same shapes).
-// Arithmetic is in float64 per element, stored in float32; large tensors are split
-// between goroutines (each element's arithmetic is the same whatever the split).
+// Large tensors are split between goroutines (each element's arithmetic is the same
+// whatever the split).
 func (o *optimizer) step(params, grads [][]float32, lr float64) {
 	o.t++
 	c := o.cfg
@@ -60,48 +60,56 @@ func (o *optimizer) step(params, grads [][]float32, lr float64) {
 	}
 }
 
-// update applies the rule to params[i][lo:hi].
+// update applies the rule to params[i][lo:hi], in float32 as torch.optim does.
 func (o *optimizer) update(i int, p, g []float32, lo, hi int, lr, bc1, bc2 float64) {
 	c := o.cfg
-	wd := c.WeightDecay
+	wd := float32(c.WeightDecay)
 	switch c.Kind {
 	case "adam":
+		// p −= lr/bc1 · m / (√(v/bc2) + eps), as lr·√bc2/bc1 · m / (√v + eps·√bc2)
 		m, v := o.state[2*i][lo:hi], o.state[2*i+1][lo:hi]
+		b1, b2 := float32(c.Beta1), float32(c.Beta2)
+		a1, a2 := float32(1-c.Beta1), float32(1-c.Beta2)
+		step := float32(lr * math.Sqrt(bc2) / bc1)
+		eps := float32(c.Eps * math.Sqrt(bc2))
 		for j := range p {
-			gj := float64(g[j]) + wd*float64(p[j])
-			mj := c.Beta1*float64(m[j]) + (1-c.Beta1)*gj
-			vj := c.Beta2*float64(v[j]) + (1-c.Beta2)*gj*gj
-			m[j], v[j] = float32(mj), float32(vj)
-			p[j] = float32(float64(p[j]) - lr*(mj/bc1)/(math.Sqrt(vj/bc2)+c.Eps))
+			gj := g[j] + wd*p[j]
+			mj := b1*m[j] + a1*gj
+			vj := b2*v[j] + a2*gj*gj
+			m[j], v[j] = mj, vj
+			p[j] -= step * mj / (float32(math.Sqrt(float64(vj))) + eps)
 		}
 	case "rmsprop":
 		v := o.state[i][lo:hi]
+		alpha, a := float32(c.Alpha), float32(1-c.Alpha)
+		eps, step := float32(c.Eps), float32(lr)
 		for j := range p {
-			gj := float64(g[j]) + wd*float64(p[j])
-			vj := c.Alpha*float64(v[j]) + (1-c.Alpha)*gj*gj
-			v[j] = float32(vj)
-			p[j] = float32(float64(p[j]) - lr*gj/(math.Sqrt(vj)+c.Eps))
+			gj := g[j] + wd*p[j]
+			vj := alpha*v[j] + a*gj*gj
+			v[j] = vj
+			p[j] -= step * gj / (float32(math.Sqrt(float64(vj))) + eps)
 		}
 	case "sgd":
 		var buf []float32
 		if o.per == 1 {
 			buf = o.state[i][lo:hi]
 		}
+		mom, step := float32(c.Momentum), float32(lr)
 		for j := range p {
-			gj := float64(g[j]) + wd*float64(p[j])
+			gj := g[j] + wd*p[j]
 			d := gj
 			if buf != nil {
 				b := gj
 				if o.t > 1 {
-					b = c.Momentum*float64(buf[j]) + gj
+					b = mom*buf[j] + gj
 				}
-				buf[j] = float32(b)
+				buf[j] = b
 				d = b
 				if c.Nesterov {
-					d = gj + c.Momentum*b
+					d = gj + mom*b
 				}
 			}
-			p[j] = float32(float64(p[j]) - lr*d)
+			p[j] -= step * d
 		}
 	}
 }
