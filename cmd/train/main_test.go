@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -72,6 +78,43 @@ func TestTrainUsageErrors(t *testing.T) {
 		code := run(context.Background(), tc.args, &stdout, &stderr)
 		if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%v: exit %d, %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
+		}
+	}
+}
+
+// SIGINT (and SIGTERM) end a real process cleanly: a checkpoint, status 130.
+func TestSignalSavesCheckpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the command")
+	}
+	inRoot(t)
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "train")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/train").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		out := filepath.Join(tmp, fmt.Sprint("run-", sig))
+		cmd := exec.Command(bin, "-config", "toy2d", "-out", out, "-set", "steps=1000000", "-set", "log.progress=false", "-set", "log.every=10")
+		stdout, _ := cmd.StdoutPipe()
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() && !strings.Contains(sc.Text(), "step 20/") {
+		}
+		cmd.Process.Signal(sig)
+		go io.Copy(io.Discard, stdout)
+		err := cmd.Wait()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+			t.Fatalf("%v: %v, want exit status 130; stderr: %s", sig, err, stderr.String())
+		}
+		files, _ := filepath.Glob(filepath.Join(out, "ckpt", "step-*.ckpt"))
+		if len(files) != 1 || !strings.Contains(stderr.String(), "checkpoint saved") {
+			t.Errorf("%v: checkpoints %v; stderr %s", sig, files, stderr.String())
 		}
 	}
 }
