@@ -172,6 +172,12 @@ func (u *Unrolled) forwardScaled() bool {
 		}
 		us[k], vs[k] = uk, vk
 	}
+	// The backward pass multiplies u_i·v_j before K_ij: where K underflowed to 0 while
+	// u·v overflows that would be 0·Inf. Keep every such product far inside float64.
+	if maxLog(us)+maxLog(vs) > scaledRangeMax {
+		p.C = u.cost.matrix(u.x, u.y).RawMatrix().Data
+		return false
+	}
 	u.Scaled, u.us, u.vs = true, us, vs
 	eps := u.eps[0]
 	u.F, u.G = make([]float64, n), make([]float64, m)
@@ -213,6 +219,21 @@ func (u *Unrolled) dropLargeKernel() {
 	if u.Scaled && u.p.n*u.p.m > keepKernelMax {
 		u.p.C = nil
 	}
+}
+
+// scaledRangeMax bounds log(max u) + log(max v) on the scaling-domain path, leaving
+// e^100 of float64's e^709 for the adjoints that multiply them.
+const scaledRangeMax = 600
+
+// maxLog returns the log of the largest entry of the vectors (nil ones skipped).
+func maxLog(vs [][]float64) float64 {
+	mx := 0.0
+	for _, v := range vs {
+		if v != nil {
+			mx = max(mx, floats.Max(v))
+		}
+	}
+	return math.Log(mx)
 }
 
 func allPositiveFinite(v []float64) bool {

@@ -295,3 +295,26 @@ func TestUnrolledKernelRebuild(t *testing.T) {
 		t.Errorf("rebuilt kernel changed the results")
 	}
 }
+
+// Where the kernel underflows to 0 the scalings can grow so large that u_i·v_j
+// overflows; 0·Inf must never reach a value or a gradient (the record then falls back
+// to the log domain). testdata/scaled_overflow.json is the first step of a toy run that
+// hit it: a ring of 8 tight modes (x) against a badly initialised generator (y), ε = 0.01.
+func TestUnrolledNoInfTimesZero(t *testing.T) {
+	fx := loadFixture(t, "scaled_overflow")
+	x, y := fixtureDense(t, fx, "x"), fixtureDense(t, fx, "y")
+	d, err := UnrolledSinkhornDivergence(x, y, nil, nil, SqEuclidean, constEps(fixtureFloat(t, fx, "eps"), int(fixtureFloat(t, fx, "L"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := x.Dims()
+	m, _ := y.Dims()
+	gx, gy := mat.NewDense(n, 2, nil), mat.NewDense(m, 2, nil)
+	d.Backward(1, 1, gx, gy)
+	vals := append([]float64{d.Dual, d.Primal(), d.XY.MarginalError}, gx.RawMatrix().Data...)
+	for _, v := range append(vals, gy.RawMatrix().Data...) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			t.Fatalf("non-finite value or gradient (scaling domain used: %v %v %v)", d.XY.Scaled, d.XX.Scaled, d.YY.Scaled)
+		}
+	}
+}
