@@ -116,3 +116,10 @@ func (c Config) withDefaults() (Config, error) {
 func (c Config) sinkhorn() bool {
 	return (c.Kind == Divergence || c.Kind == Primal || c.Kind == Entropic) && !math.IsInf(c.Eps, 1)
 }
+
+// Validate reports the first problem with the configuration (after defaults), naming
+// the field, without building a graph.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}

@@ -226,9 +226,12 @@ func TestConfigErrors(t *testing.T) {
 		{Kind: Divergence, Eps: 1, EpsScaling: 1.5},
 		{Kind: MMD, Bandwidths: []float64{1, 0}},
 	} {
-		if _, err := c.withDefaults(); err == nil {
+		if err := c.Validate(); err == nil {
 			t.Errorf("%+v accepted", c)
 		}
+	}
+	if err := (Config{Eps: 1}).Validate(); err != nil {
+		t.Errorf("a valid config rejected: %v", err)
 	}
 	g := G.NewGraph()
 	a := G.NewMatrix(g, tensor.Float64, G.WithShape(3, 2), G.WithName("a"))
