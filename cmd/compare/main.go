@@ -245,7 +245,7 @@ func planExperiment(cc *compareConfig, e experiment) (*expResult, error) {
 		return nil, err
 	}
 	for _, v := range e.Variants {
-		er.Variants = append(er.Variants, variantInfo{Name: v.Name, Set: v.Set})
+		er.Variants = append(er.Variants, variantInfo{Name: v.Name, Set: lastPerKey(v.Set)})
 		cfg, err := runConfig(path, e, v, cc.Seeds[0])
 		if err != nil {
 			return nil, err
@@ -261,6 +261,25 @@ func planExperiment(cc *compareConfig, e experiment) (*expResult, error) {
 		}
 	}
 	return er, nil
+}
+
+// lastPerKey keeps, of overrides setting one key more than once, the last (the one in
+// effect), in the order of first appearance.
+func lastPerKey(set []string) []string {
+	last := map[string]string{}
+	var order []string
+	for _, o := range set {
+		k := setKey(o)
+		if _, ok := last[k]; !ok {
+			order = append(order, k)
+		}
+		last[k] = o
+	}
+	out := make([]string, len(order))
+	for i, k := range order {
+		out[i] = last[k]
+	}
+	return out
 }
 
 // runConfig is the training config of one run.

@@ -109,6 +109,9 @@ func TestMeanSDAndTable(t *testing.T) {
 	if s.mean != 2 || s.sd != 1 || s.n != 3 {
 		t.Errorf("meanSD: %+v", s)
 	}
+	if got := lastPerKey([]string{"loss.eps=1", "loss.kind=sinkhorn", "loss.eps = 2"}); strings.Join(got, ";") != "loss.eps = 2;loss.kind=sinkhorn" {
+		t.Errorf("lastPerKey: %q", got)
+	}
 	if one := meanSD([]float64{5}); one.String() != "5" {
 		t.Errorf("one value: %q", one.String())
 	}
