@@ -226,7 +226,10 @@ func (c *Critic) Clip(bound float32) int {
 
 // Nodes adds the parameters to graph as nodes bound to the critic's tensors; Apply
 // uses them, so every application in one graph shares them (and sums their gradients).
-func (c *Critic) Nodes(graph *G.ExprGraph) G.Nodes { return paramNodes(graph, c.params) }
+// The nodes are named "critic/<param>": gorgonia merges input nodes of equal name,
+// type and shape, so a critic layer named like a generator layer of the same shape
+// would otherwise silently run on the generator's weights.
+func (c *Critic) Nodes(graph *G.ExprGraph) G.Nodes { return paramNodes(graph, c.params, "critic/") }
 
 // Apply adds h_φ(x) to the graph of params (from Nodes) on a float32 m×InDim node x
 // and returns the m×Features node.
@@ -301,14 +304,14 @@ func (c *Critic) SetTensors(f *tensorfile.File, prefix string) error {
 	return setParamTensors(c.params, f, prefix)
 }
 
-// paramNodes adds params to graph as nodes bound to their tensors.
-func paramNodes(graph *G.ExprGraph, params []*Param) G.Nodes {
+// paramNodes adds params to graph as nodes named prefix+name, bound to their tensors.
+func paramNodes(graph *G.ExprGraph, params []*Param, prefix string) G.Nodes {
 	nodes := make(G.Nodes, len(params))
 	for i, p := range params {
 		if len(p.Shape) == 2 {
-			nodes[i] = G.NewMatrix(graph, tensor.Float32, G.WithShape(p.Shape...), G.WithName(p.Name), G.WithValue(p.Value))
+			nodes[i] = G.NewMatrix(graph, tensor.Float32, G.WithShape(p.Shape...), G.WithName(prefix+p.Name), G.WithValue(p.Value))
 		} else {
-			nodes[i] = G.NewTensor(graph, tensor.Float32, len(p.Shape), G.WithShape(p.Shape...), G.WithName(p.Name), G.WithValue(p.Value))
+			nodes[i] = G.NewTensor(graph, tensor.Float32, len(p.Shape), G.WithShape(p.Shape...), G.WithName(prefix+p.Name), G.WithValue(p.Value))
 		}
 	}
 	return nodes

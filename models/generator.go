@@ -149,7 +149,7 @@ func (g *Generator) Build(graph *G.ExprGraph, z *G.Node) (out *G.Node, params G.
 		return nil, nil, fmt.Errorf("models: latent node %v of %v, want float32 m×%d", z.Shape(), z.Dtype(), s.LatentDim)
 	}
 	m := z.Shape()[0]
-	params = paramNodes(graph, g.params)
+	params = paramNodes(graph, g.params, "")
 	act := func(x *G.Node) *G.Node { return activate(s.Activation, s.LeakySlope, x) }
 	output := func(x *G.Node) *G.Node {
 		switch s.Output {
