@@ -631,6 +631,9 @@ func (c Config) validateAdversarial() error {
 	if !(a.Penalty >= 0) || math.IsInf(a.Penalty, 0) {
 		return badValue("adversarial.penalty", a.Penalty, "must be finite and ≥ 0")
 	}
+	if a.Lipschitz == "penalty" && spec.Enabled() && spec.Activation != "relu" && spec.Activation != "leaky_relu" {
+		return badValue("adversarial.lipschitz", `"penalty"`, fmt.Sprintf("needs critic.activation relu or leaky_relu: gorgonia's %s has no second derivative, which the gradient penalty needs", spec.Activation))
+	}
 	if a.Lipschitz == "penalty" && spec.Enabled() && spec.Kind != "mlp" {
 		return badValue("adversarial.lipschitz", `"penalty"`, fmt.Sprintf("needs critic.kind = \"mlp\": the gradient penalty differentiates the critic twice, and the %s critic's own ops have first derivatives only; use \"clip\"", spec.Kind))
 	}
