@@ -34,6 +34,10 @@ type CriticSpec struct {
 	LeakySlope float64 `toml:"leaky_slope" json:"leaky_slope,omitempty"`
 	// Init is the initialization: "uniform", "he" or "xavier" (as for generators).
 	Init string `toml:"init" json:"init"`
+	// Skip appends the point itself to its features: the output is [x, h_φ(x)], so
+	// the cost c([x, h_φ(x)], [y, h_φ(y)]) is the fixed cost on the points plus a learned
+	// term the critic can only add to.
+	Skip bool `toml:"skip" json:"skip,omitempty"`
 
 	// InDim is the dimension of a point (784 for MNIST, 2 for toy data).
 	InDim int `toml:"-" json:"in_dim"`
@@ -204,6 +208,14 @@ func (c *Critic) Spec() CriticSpec {
 // Params returns the parameters in a fixed order (layer by layer, weight then bias).
 func (c *Critic) Params() []*Param { return c.params }
 
+// OutDim is the dimension of the critic's output: Features, plus InDim with Skip.
+func (c *Critic) OutDim() int {
+	if c.spec.Skip {
+		return c.spec.Features + c.spec.InDim
+	}
+	return c.spec.Features
+}
+
 // NumParams returns the number of scalar parameters.
 func (c *Critic) NumParams() int { return countParams(c.params) }
 
@@ -232,7 +244,7 @@ func (c *Critic) Clip(bound float32) int {
 func (c *Critic) Nodes(graph *G.ExprGraph) G.Nodes { return paramNodes(graph, c.params, "critic/") }
 
 // Apply adds h_φ(x) to the graph of params (from Nodes) on a float32 m×InDim node x
-// and returns the m×Features node.
+// and returns the m×OutDim node ([x, h_φ(x)] with Skip).
 func (c *Critic) Apply(params G.Nodes, x *G.Node) (out *G.Node, err error) {
 	defer func() {
 		if r := recover(); r != nil { // gorgonia's constructors panic through Must
@@ -260,13 +272,17 @@ func (c *Critic) Apply(params G.Nodes, x *G.Node) (out *G.Node, err error) {
 		}
 		sh := h.Shape()
 		h = G.Must(G.Reshape(h, tensor.Shape{m, sh[1] * sh[2] * sh[3]}))
-		return dense(h, len(layers)-1), nil
-	}
-	for i := range layers {
-		h = dense(h, i)
-		if i+1 < len(layers) {
-			h = activate(s.Activation, s.LeakySlope, h)
+		h = dense(h, len(layers)-1)
+	} else {
+		for i := range layers {
+			h = dense(h, i)
+			if i+1 < len(layers) {
+				h = activate(s.Activation, s.LeakySlope, h)
+			}
 		}
+	}
+	if s.Skip {
+		h = G.Must(G.Concat(1, x, h))
 	}
 	return h, nil
 }

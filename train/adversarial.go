@@ -127,7 +127,7 @@ func (a *adversary) buildPenalty(g *G.ExprGraph, r, dim int) (pen *G.Node, err e
 	}()
 	var xHat, u *G.Node
 	xHat, a.xHat = newMatrixInput(g, "x_hat", r, dim)
-	u, a.u = newMatrixInput(g, "u", r, a.critic.Spec().Features)
+	u, a.u = newMatrixInput(g, "u", r, a.critic.OutDim())
 	h, err := a.critic.Apply(a.nodes, xHat)
 	if err != nil {
 		return nil, err
@@ -145,7 +145,7 @@ func (a *adversary) buildPenalty(g *G.ExprGraph, r, dim int) (pen *G.Node, err e
 // fillPenaltyInputs draws x̂_i = s·x_i + (1−s)·y_i with s ~ U(0,1), and u_i uniform on
 // the unit sphere of the features.
 func (a *adversary) fillPenaltyInputs() {
-	r := len(a.u) / a.critic.Spec().Features
+	r := len(a.u) / a.critic.OutDim()
 	dim := len(a.xHat) / r
 	for i := 0; i < r; i++ {
 		s := float32(a.rng.Float64())
@@ -154,7 +154,7 @@ func (a *adversary) fillPenaltyInputs() {
 			out[j] = s*xi[j] + (1-s)*yi[j]
 		}
 	}
-	k := a.critic.Spec().Features
+	k := a.critic.OutDim()
 	for i := 0; i < r; i++ {
 		row := a.u[i*k : (i+1)*k]
 		var sq float64

@@ -59,6 +59,8 @@ func TestCriticObjectiveGradient(t *testing.T) {
 		"sinkhorn+penalty/leaky":     {"loss.eps=2"},
 		"primal+penalty/relu":        {"critic.activation=relu", "loss.kind=sinkhorn-primal"},
 		"sinkhorn+penalty/linear":    {"critic.hidden=[]"},
+		"sinkhorn+penalty/skip":      {"critic.skip=true"},
+		"mmd/skip":                   {"critic.skip=true", "loss.kind=mmd", "adversarial.lipschitz=clip"},
 		"entropic+penalty/annealed":  {"loss.kind=entropic", "loss.eps_scaling=0.7", "loss.eps_start=5"},
 		"sinkhorn/leaky/unrolled-ε∞": {"loss.eps=inf", "adversarial.lipschitz=none"},
 	} {
