@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/losses"
 	"github.com/sinkgen/sinkgen/models"
 )
@@ -295,4 +296,54 @@ func TestAdversarialToyRing(t *testing.T) {
 		t.Errorf("S_ε went from %.4g to %.4g: less than a factor 5", before, after)
 	}
 	checkRingModes(t, tr.Generator(), 0.015, 400)
+}
+
+// A conv critic on MNIST images trains (a few steps, finite values, clipping held).
+func TestConvCriticSteps(t *testing.T) {
+	if _, err := data.LocateMNIST(); err != nil {
+		t.Skip("MNIST not available:", err)
+	}
+	cfg, err := ParseConfig([]byte(`
+name = "conv-critic"
+steps = 2
+batch_size = 16
+threads = 2
+[data]
+limit = 64
+[model]
+hidden = [32]
+[critic]
+kind = "conv"
+channels = [4, 4]
+features = 8
+[adversarial]
+critic_steps = 2
+clip = 0.05
+[log]
+progress = false
+`), "conv-critic", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := New(cfg, Options{NoFiles: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	for i := 0; i < 2; i++ {
+		st, err := tr.Step()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.CriticSteps != 2 || !finite(st.CriticLoss) || st.CriticGradNorm == 0 {
+			t.Errorf("step %d: %+v", st.Step, st)
+		}
+	}
+	for _, p := range tr.adv.critic.Params() {
+		for _, v := range p.Data() {
+			if math.Abs(float64(v)) > float64(float32(0.05)) {
+				t.Fatalf("%s holds %v outside ±0.05", p.Name, v)
+			}
+		}
+	}
 }
