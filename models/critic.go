@@ -71,32 +71,14 @@ func (s CriticSpec) Validate() error {
 	if err := validateActivation(s.Activation, s.LeakySlope); err != nil {
 		return err
 	}
-	switch s.Init {
-	case "uniform", "he", "xavier":
-	default:
-		return fmt.Errorf("init = %q: want uniform, he or xavier", s.Init)
+	if err := validateInit(s.Init); err != nil {
+		return err
 	}
 	if s.InDim < 1 {
 		return fmt.Errorf("input dimension %d: must be positive (set from the data)", s.InDim)
 	}
-	if s.Kind == "mlp" {
-		for i, w := range s.Hidden {
-			if w < 1 || w > 1<<16 {
-				return fmt.Errorf("hidden[%d] = %d: must be in [1, 65536]", i, w)
-			}
-		}
-		return nil
-	}
-	if len(s.Channels) == 0 {
-		return fmt.Errorf("channels = []: the conv critic needs at least one channel count")
-	}
-	for i, c := range s.Channels {
-		if c < 1 || c > 4096 {
-			return fmt.Errorf("channels[%d] = %d: must be in [1, 4096]", i, c)
-		}
-	}
-	if s.Kernel < 1 || s.Kernel%2 == 0 || s.Kernel > 15 {
-		return fmt.Errorf("kernel = %d: must be odd, in [1, 15]", s.Kernel)
+	if err := validateLayers(s.Kind, s.Hidden, s.Channels, s.Kernel, "critic"); err != nil || s.Kind == "mlp" {
+		return err
 	}
 	c, h, w := s.Image[0], s.Image[1], s.Image[2]
 	if c < 1 || h < 1 || w < 1 || c*h*w != s.InDim {

@@ -41,6 +41,23 @@ func criticRun(t *testing.T, a *adversary) (float64, [][]float32) {
 	return v, out
 }
 
+// fillCriticInputs gives the critic's graph a data batch, a generated batch and the
+// penalty's inputs.
+func fillCriticInputs(t *testing.T, tr *Trainer) {
+	t.Helper()
+	a := tr.adv
+	tr.data.Next(a.x)
+	models.Latent(newRand(3), a.z)
+	y, err := a.sampler.Generate(a.z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(a.y, y)
+	if a.xHat != nil {
+		a.fillPenaltyInputs()
+	}
+}
+
 // The gradient of the critic's objective with respect to the critic's parameters —
 // through the loss on features (both point sets) and, with a penalty, through the
 // critic's input gradient (a second derivative) — matches central differences along
@@ -73,16 +90,7 @@ func TestCriticObjectiveGradient(t *testing.T) {
 			}
 			defer tr.Close()
 			a := tr.adv
-			tr.data.Next(a.x)
-			models.Latent(newRand(3), a.z)
-			y, err := a.sampler.Generate(a.z)
-			if err != nil {
-				t.Fatal(err)
-			}
-			copy(a.y, y)
-			if a.xHat != nil {
-				a.fillPenaltyInputs()
-			}
+			fillCriticInputs(t, tr)
 			f0, grad := criticRun(t, a)
 			first := 0 // the first parameter tensor the directions move
 			if a.xHat != nil && len(cfg.Critic.Hidden) > 0 {
@@ -214,9 +222,7 @@ func TestGradientPenaltyValue(t *testing.T) {
 	}
 	defer tr.Close()
 	a := tr.adv
-	tr.data.Next(a.x)
-	tr.data.Next(a.y)
-	a.fillPenaltyInputs()
+	fillCriticInputs(t, tr)
 	if err := a.vm.RunAll(); err != nil {
 		t.Fatal(err)
 	}
