@@ -39,7 +39,8 @@ type Unrolled struct {
 	// or nil once a large kernel has been dropped after the forward pass (kernel()
 	// rebuilds it, bit for bit, for a backward pass).
 	p    *problem
-	x, y *mat.Dense
+	x, y *mat.Dense // nil for float32 points until a float64 backward asks for them
+	g32  *gram32    // float32 points (UnrolledSinkhorn32), or nil
 	cost Cost
 	eps  []float64
 
@@ -88,6 +89,12 @@ func UnrolledSinkhorn(x, y *mat.Dense, a, b []float64, c Cost, eps []float64) (*
 	if err != nil {
 		return nil, err
 	}
+	return newUnrolled(p, c, eps, x, y, nil)
+}
+
+// newUnrolled runs the updates on the validated problem p whose cost comes from the
+// float64 points x, y or, when g is not nil, from float32 ones.
+func newUnrolled(p *problem, c Cost, eps []float64, x, y *mat.Dense, g *gram32) (*Unrolled, error) {
 	eps = append([]float64(nil), eps...)
 	constant := true
 	for k, e := range eps {
@@ -98,7 +105,7 @@ func UnrolledSinkhorn(x, y *mat.Dense, a, b []float64, c Cost, eps []float64) (*
 		}
 		constant = constant && eps[k] == eps[0]
 	}
-	u := &Unrolled{p: p, x: x, y: y, cost: c, eps: eps}
+	u := &Unrolled{p: p, x: x, y: y, g32: g, cost: c, eps: eps}
 	if !constant || !u.forwardScaled() {
 		u.forwardLog()
 	}
@@ -167,7 +174,7 @@ func (u *Unrolled) forwardScaled() bool {
 			vk[j] = 1 / s
 		}
 		if !allPositiveFinite(uk) || !allPositiveFinite(vk) {
-			p.C = u.cost.matrix(u.x, u.y).RawMatrix().Data
+			p.C = u.freshCost()
 			return false
 		}
 		us[k], vs[k] = uk, vk
@@ -175,7 +182,7 @@ func (u *Unrolled) forwardScaled() bool {
 	// The backward pass multiplies u_i·v_j before K_ij: where K underflowed to 0 while
 	// u·v overflows that would be 0·Inf. Keep every such product far inside float64.
 	if maxLog(us)+maxLog(vs) > scaledRangeMax {
-		p.C = u.cost.matrix(u.x, u.y).RawMatrix().Data
+		p.C = u.freshCost()
 		return false
 	}
 	u.Scaled, u.us, u.vs = true, us, vs
@@ -209,9 +216,18 @@ func (u *Unrolled) kernel() []float64 {
 	if u.p.C != nil {
 		return u.p.C
 	}
-	K := u.cost.matrix(u.x, u.y).RawMatrix().Data
+	K := u.freshCost()
 	u.toKernel(K)
 	return K
+}
+
+// freshCost returns a newly computed cost matrix, from float32 points for a float32
+// record.
+func (u *Unrolled) freshCost() []float64 {
+	if u.g32 != nil {
+		return u.g32.matrix(u.cost)
+	}
+	return u.cost.matrix(u.x, u.y).RawMatrix().Data
 }
 
 // dropLargeKernel frees a scaling-domain kernel too large to keep between passes.
@@ -293,7 +309,7 @@ func (u *Unrolled) costMatrix() []float64 {
 	if !u.Scaled {
 		return u.p.C
 	}
-	return u.cost.matrix(u.x, u.y).RawMatrix().Data
+	return u.freshCost()
 }
 
 // Primal is ⟨P_L, C⟩ with P_L = a⊗b·exp((f_L ⊕ g_L − C)/ε_L), the transport cost of the
@@ -319,19 +335,26 @@ func (u *Unrolled) Primal() float64 {
 // be the same matrix when x and y are (the contributions then add up); a nil one is
 // not computed.
 func (u *Unrolled) Backward(dDual, dPrimal float64, gx, gy *mat.Dense) {
-	var Cbar *mat.Dense
+	u.addCostGrad(u.adjoint(dDual, dPrimal), gx, gy)
+}
+
+// adjoint returns C̄ = ∂(dDual·Dual + dPrimal·Primal)/∂C through all L iterations.
+func (u *Unrolled) adjoint(dDual, dPrimal float64) *mat.Dense {
 	if u.Scaled {
-		Cbar = u.adjointScaled(dDual, dPrimal, u.kernel())
-	} else {
-		Cbar = u.adjointLog(dDual, dPrimal)
+		return u.adjointScaled(dDual, dPrimal, u.kernel())
 	}
-	u.addCostGrad(Cbar, gx, gy)
+	return u.adjointLog(dDual, dPrimal)
 }
 
 // BackwardEnvelope adds to gx and gy w·∂OT_ε/∂(x, y) evaluated at the final potentials
 // as if they had converged (the envelope theorem: ∂OT_ε/∂C = P_L), ignoring how the
 // iterations depend on the points.
 func (u *Unrolled) BackwardEnvelope(w float64, gx, gy *mat.Dense) {
+	u.addCostGrad(u.envelopeAdjoint(w), gx, gy)
+}
+
+// envelopeAdjoint returns w·P_L, the envelope theorem's ∂(w·OT_ε)/∂C.
+func (u *Unrolled) envelopeAdjoint(w float64) *mat.Dense {
 	p, src := u.p, u.planSource()
 	Cbar := mat.NewDense(p.n, p.m, nil)
 	parallelRange(p.n, p.m, func(_, lo, hi int) {
@@ -341,17 +364,33 @@ func (u *Unrolled) BackwardEnvelope(w float64, gx, gy *mat.Dense) {
 			floats.Scale(w, row)
 		}
 	})
-	u.addCostGrad(Cbar, gx, gy)
+	return Cbar
 }
 
 // addCostGrad maps ∂/∂C to the points: Σ_j C̄_ij ∇_x c(x_i,y_j) and Σ_i C̄_ij ∇_y c(x_i,y_j),
 // skipping a nil destination.
+// When x = y and gx = gy (the symmetric terms of a divergence) the two sums are one,
+// Σ_j S_ij ∇_x c(x_i,x_j) with S = C̄ + C̄ᵀ, since ∇_y c(x,y) = ∇_x c(y,x): one product
+// instead of two.
 func (u *Unrolled) addCostGrad(Cbar *mat.Dense, gx, gy *mat.Dense) {
+	x, y := u.float64Points()
+	if gx != nil && gx == gy && x == y {
+		n, _ := Cbar.Dims()
+		S := mat.NewDense(n, n, nil)
+		raw, sr := Cbar.RawMatrix(), S.RawMatrix()
+		for i := 0; i < n; i++ {
+			for j := 0; j < n; j++ {
+				sr.Data[i*sr.Stride+j] = raw.Data[i*raw.Stride+j] + raw.Data[j*raw.Stride+i]
+			}
+		}
+		addPlanGrad(gx, 1, x, x, S, u.cost)
+		return
+	}
 	if gx != nil {
-		addPlanGrad(gx, 1, u.x, u.y, Cbar, u.cost)
+		addPlanGrad(gx, 1, x, y, Cbar, u.cost)
 	}
 	if gy != nil {
-		addPlanGrad(gy, 1, u.y, u.x, Cbar.T(), u.cost)
+		addPlanGrad(gy, 1, y, x, Cbar.T(), u.cost)
 	}
 }
 
