@@ -22,17 +22,32 @@ type Stats struct {
 
 // evaluation is one forward pass, kept for the backward pass.
 type evaluation struct {
-	cfg   Config
-	x, y  *mat.Dense // data, generated
-	div   *ot.UnrolledDivergence
-	ent   *ot.Unrolled
-	stats Stats
-	mu    sync.Mutex
-	grad  [2]*mat.Dense // ∂value/∂x, ∂value/∂y for a unit seed, computed on request
+	cfg  Config
+	x, y *mat.Dense // data, generated
+	div  *ot.UnrolledDivergence
+	ent  *ot.Unrolled
+	// released: the records are gone (a later forward pass took their matrices).
+	released bool
+	stats    Stats
+	mu       sync.Mutex
+	grad     [2]*mat.Dense // ∂value/∂x, ∂value/∂y for a unit seed, computed on request
 	// float32 points (evaluate32): the Sinkhorn records then hold x32, y32 and compute
-	// their products in float32; grad32 are the gradients for a unit seed.
+	// their products in float32.
 	x32, y32 ot.Points32
-	grad32   [2][]float32
+}
+
+// release hands the Sinkhorn records' matrices back for reuse; the evaluation keeps
+// its stats but can compute no more gradients.
+func (ev *evaluation) release() {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	if ev.div != nil {
+		ev.div.Release()
+	}
+	if ev.ent != nil {
+		ev.ent.Release()
+	}
+	ev.div, ev.ent, ev.released = nil, nil, true
 }
 
 // evaluate32 runs the loss between float32 data x and generated y, which it keeps
@@ -79,15 +94,12 @@ func pointsDense(p ot.Points32) *mat.Dense {
 	return out
 }
 
-// gradient32 is gradient in float32, for an evaluation of evaluate32: the Sinkhorn
-// records accumulate straight into float32 (their products in float32), the closed
-// forms' float64 gradients are rounded.
+// gradient32 is gradient in float32, for an evaluation of evaluate32, in a new slice:
+// the Sinkhorn records accumulate straight into float32 (their products in float32),
+// the closed forms' float64 gradients are rounded.
 func (ev *evaluation) gradient32(side int) []float32 {
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
-	if ev.grad32[side] != nil {
-		return ev.grad32[side]
-	}
 	pts := ev.x32
 	if side == 1 {
 		pts = ev.y32
@@ -100,7 +112,6 @@ func (ev *evaluation) gradient32(side int) []float32 {
 		for i, v := range g64.RawMatrix().Data {
 			g[i] = float32(v)
 		}
-		ev.grad32[side] = g
 		return g
 	}
 	gs := [2][]float32{}
@@ -117,7 +128,6 @@ func (ev *evaluation) gradient32(side int) []float32 {
 	default:
 		ev.div.Backward32(1, 0, gs[0], gs[1])
 	}
-	ev.grad32[side] = g
 	return g
 }
 

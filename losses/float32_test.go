@@ -103,3 +103,23 @@ func TestFloat32RecordFloat64Backward(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLossStep32 is the loss's share of a training step: the float32 forward of
+// reference.py's divergence (256 points of dimension 784, L = 50, ε = 1) and the
+// generated side's gradient.
+func BenchmarkLossStep32(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	data, gen := mnistLike(rng, 256, true), mnistLike(rng, 256, false)
+	cfg, err := Config{Eps: 1, Iters: 50}.withDefaults()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		ev, err := evaluate32(cfg, data, gen)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ev.gradient32(1)
+		ev.release()
+	}
+}

@@ -191,6 +191,10 @@ func (op *lossOp) Do(inputs ...G.Value) (G.Value, error) {
 	}
 	op.st.mu.Lock()
 	defer op.st.mu.Unlock()
+	if op.st.last != nil {
+		// Its backward pass has run: its matrices serve the new record.
+		op.st.last.release()
+	}
 	var ev *evaluation
 	var err error
 	if x, y, ok := op.st.float32Inputs(inputs[0], inputs[1]); ok {
@@ -275,27 +279,29 @@ func (op *lossGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	default:
 		return nil, fmt.Errorf("losses: gradient seed of type %T", s)
 	}
+	// Held throughout: the next forward pass releases this record's matrices.
 	op.st.mu.Lock()
+	defer op.st.mu.Unlock()
 	ev := op.st.last
-	op.st.mu.Unlock()
-	if ev == nil {
+	if ev == nil || ev.released {
 		return nil, fmt.Errorf("losses: backward before forward")
 	}
 	if math.IsNaN(seed) {
 		return nil, fmt.Errorf("losses: NaN gradient seed")
 	}
 	if ev.x32.Data != nil && inputs[0].Dtype() == tensor.Float32 {
-		g := ev.gradient32(op.input)
-		out := make([]float32, len(g))
-		s := float32(seed)
-		for i, v := range g {
-			out[i] = s * v
+		g := ev.gradient32(op.input) // a new slice: the Value owns it
+		if seed != 1 {
+			s := float32(seed)
+			for i := range g {
+				g[i] *= s
+			}
 		}
 		pts := ev.x32
 		if op.input == 1 {
 			pts = ev.y32
 		}
-		return tensor.New(tensor.WithShape(pts.Rows, pts.Cols), tensor.WithBacking(out)), nil
+		return tensor.New(tensor.WithShape(pts.Rows, pts.Cols), tensor.WithBacking(g)), nil
 	}
 	g := ev.gradient(op.input)
 	var scaled mat.Dense

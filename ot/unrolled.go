@@ -144,20 +144,24 @@ func (u *Unrolled) forwardScaled() bool {
 	p, L := u.p, len(u.eps)
 	n, m := p.n, p.m
 	u.alpha = make([]float64, n)
-	for i := range u.alpha {
-		u.alpha[i] = floats.Min(p.C[i*m : (i+1)*m])
-	}
 	K := p.C
+	parallelRange(n, m, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			u.alpha[i] = floats.Min(K[i*m : (i+1)*m])
+		}
+	})
 	u.toKernel(K)
 	us, vs := make([][]float64, L+1), make([][]float64, L+1)
-	vs[0] = make([]float64, m)
+	slab := make([]float64, (L+1)*(n+m))
+	vs[0] = slab[:m]
 	for j := range vs[0] {
 		vs[0][j] = 1
 	}
 	bv := make([]float64, m)
 	acc := blockVectors(m)
 	for k := 1; k <= L; k++ {
-		uk, vk := make([]float64, n), make([]float64, m)
+		off := k * (n + m)
+		uk, vk := slab[off:off+n:off+n], slab[off+n:off+n+m:off+n+m]
 		floats.MulTo(bv, p.b, vs[k-1])
 		for _, a := range acc {
 			clear(a)
@@ -228,6 +232,23 @@ func (u *Unrolled) freshCost() []float64 {
 		return u.g32.matrix(u.cost)
 	}
 	return u.cost.matrix(u.x, u.y).RawMatrix().Data
+}
+
+// Release hands the record's n×m matrix back for reuse by later records. The record
+// must not be used afterwards; calling it is optional (a training loop that makes one
+// record per step allocates less).
+func (u *Unrolled) Release() {
+	if u.p.C != nil {
+		putF64(u.p.C)
+	}
+	u.p.C, u.p.ctCache = nil, nil
+}
+
+// Release releases the three records (see Unrolled.Release).
+func (d *UnrolledDivergence) Release() {
+	for _, u := range []*Unrolled{d.XY, d.XX, d.YY} {
+		u.Release()
+	}
 }
 
 // dropLargeKernel frees a scaling-domain kernel too large to keep between passes.
@@ -335,7 +356,9 @@ func (u *Unrolled) Primal() float64 {
 // be the same matrix when x and y are (the contributions then add up); a nil one is
 // not computed.
 func (u *Unrolled) Backward(dDual, dPrimal float64, gx, gy *mat.Dense) {
-	u.addCostGrad(u.adjoint(dDual, dPrimal), gx, gy)
+	Cbar := u.adjoint(dDual, dPrimal)
+	u.addCostGrad(Cbar, gx, gy)
+	putF64(Cbar.RawMatrix().Data)
 }
 
 // adjoint returns C̄ = ∂(dDual·Dual + dPrimal·Primal)/∂C through all L iterations.
@@ -350,13 +373,15 @@ func (u *Unrolled) adjoint(dDual, dPrimal float64) *mat.Dense {
 // as if they had converged (the envelope theorem: ∂OT_ε/∂C = P_L), ignoring how the
 // iterations depend on the points.
 func (u *Unrolled) BackwardEnvelope(w float64, gx, gy *mat.Dense) {
-	u.addCostGrad(u.envelopeAdjoint(w), gx, gy)
+	Cbar := u.envelopeAdjoint(w)
+	u.addCostGrad(Cbar, gx, gy)
+	putF64(Cbar.RawMatrix().Data)
 }
 
 // envelopeAdjoint returns w·P_L, the envelope theorem's ∂(w·OT_ε)/∂C.
 func (u *Unrolled) envelopeAdjoint(w float64) *mat.Dense {
 	p, src := u.p, u.planSource()
-	Cbar := mat.NewDense(p.n, p.m, nil)
+	Cbar := mat.NewDense(p.n, p.m, getF64(p.n*p.m)) // every row is written
 	parallelRange(p.n, p.m, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := Cbar.RawRowView(i)
@@ -376,7 +401,7 @@ func (u *Unrolled) addCostGrad(Cbar *mat.Dense, gx, gy *mat.Dense) {
 	x, y := u.float64Points()
 	if gx != nil && gx == gy && x == y {
 		n, _ := Cbar.Dims()
-		S := mat.NewDense(n, n, nil)
+		S := mat.NewDense(n, n, getF64(n*n))
 		raw, sr := Cbar.RawMatrix(), S.RawMatrix()
 		for i := 0; i < n; i++ {
 			for j := 0; j < n; j++ {
@@ -384,6 +409,7 @@ func (u *Unrolled) addCostGrad(Cbar *mat.Dense, gx, gy *mat.Dense) {
 			}
 		}
 		addPlanGrad(gx, 1, x, x, S, u.cost)
+		putF64(sr.Data)
 		return
 	}
 	if gx != nil {
@@ -495,7 +521,8 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K []float64) *mat.Dense
 		direct = mat.NewDense(n, m, nil)
 		u.seedPrimal(dPrimal, fbar, gbar, direct, K)
 	}
-	A, B := mat.NewDense(n, 2*L, nil), mat.NewDense(m, 2*L, nil)
+	// Every entry of A and B is set below.
+	A, B := mat.NewDense(n, 2*L, getF64(n*2*L)), mat.NewDense(m, 2*L, getF64(m*2*L))
 	w := make([]float64, m)
 	acc := blockVectors(m)
 	for k := L; k >= 1; k-- {
@@ -526,8 +553,10 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K []float64) *mat.Dense
 			gbar[j] *= -p.b[j] * vPrev[j]
 		}
 	}
-	Cbar := mat.NewDense(n, m, nil)
+	Cbar := mat.NewDense(n, m, getF64(n*m))
 	mulNT(Cbar, A, B)
+	putF64(A.RawMatrix().Data)
+	putF64(B.RawMatrix().Data)
 	parallelRange(n, m, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			floats.Mul(Cbar.RawRowView(i), K[i*m:(i+1)*m])

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sinkgen/sinkgen/internal/fastblas"
@@ -33,26 +34,41 @@ func (x Points32) dense() *mat.Dense {
 }
 
 // sqNorms returns |x_i|² in float64 (exact products of float32 values), and an error
-// naming the first row that is not finite: the norm of a row is finite exactly when
+// naming the first entry that is not finite: the norm of a row is finite exactly when
 // all its entries are (a float32's square cannot overflow float64).
 func (x Points32) sqNorms(field string) ([]float64, error) {
 	out := make([]float64, x.Rows)
 	d := x.Cols
-	for i := range out {
-		s := 0.0
-		for _, v := range x.Data[i*d : (i+1)*d] {
-			s += float64(v) * float64(v)
+	parallelRange(x.Rows, d, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i] = sqNorm32(x.Data[i*d : (i+1)*d])
 		}
-		if s-s != 0 {
-			for j, v := range x.Data[i*d : (i+1)*d] {
-				if f := float64(v); f-f != 0 {
-					return nil, invalid("%s[%d,%d] is %v", field, i, j, v)
-				}
+	})
+	if s := floats.Sum(out); s-s != 0 {
+		for i, v := range x.Data[:x.Rows*d] {
+			if f := float64(v); f-f != 0 {
+				return nil, invalid("%s[%d,%d] is %v", field, i/d, i%d, v)
 			}
 		}
-		out[i] = s
 	}
 	return out, nil
+}
+
+// sqNorm32 returns Σ v_k² in float64, with four independent sums.
+func sqNorm32(v []float32) float64 {
+	var s0, s1, s2, s3 float64
+	k := 0
+	for ; k+4 <= len(v); k += 4 {
+		a, b, c, d := float64(v[k]), float64(v[k+1]), float64(v[k+2]), float64(v[k+3])
+		s0 += a * a
+		s1 += b * b
+		s2 += c * c
+		s3 += d * d
+	}
+	for ; k < len(v); k++ {
+		s0 += float64(v[k]) * float64(v[k])
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 func (x Points32) check(field string) error {
@@ -95,17 +111,20 @@ func (g *gram32) matrix(c Cost) []float64 {
 	xy := getF32(n * m)
 	defer putF32(xy)
 	sgemm.Sgemm(blas.NoTrans, blas.Trans, n, m, d, 1, g.x.Data, d, g.y.Data, d, 0, xy, m)
-	C := make([]float64, n*m)
+	C := getF64(n * m) // every entry is written
 	parallelRange(n, m, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row, src := C[i*m:(i+1)*m], xy[i*m:(i+1)*m]
 			nx := g.nx[i]
-			for j, v := range src {
-				d2 := nx + g.ny[j] - 2*float64(v)
-				if d2 < 0 {
-					d2 = 0
+			ny := g.ny[:len(src)]
+			if c.Power == 2 {
+				for j, v := range src {
+					row[j] = c.Scale * max(0, nx+ny[j]-2*float64(v))
 				}
-				row[j] = c.fromSq(d2)
+			} else {
+				for j, v := range src {
+					row[j] = c.fromSq(max(0, nx+ny[j]-2*float64(v)))
+				}
 			}
 			if g.sym {
 				row[i] = c.fromSq(0)
@@ -185,6 +204,11 @@ func addScaledRows(dst []float32, s float64, w []float64, x Points32) {
 // convert the points to float64 and take UnrolledSinkhorn's path. x and y may be the
 // same cloud. Backward32 adds float32 gradients; Backward works too.
 func UnrolledSinkhorn32(x, y Points32, a, b []float64, c Cost, eps []float64) (*Unrolled, error) {
+	return unrolled32(x, y, nil, nil, a, b, c, eps)
+}
+
+// unrolled32 is UnrolledSinkhorn32 with the squared norms of x and y, when known.
+func unrolled32(x, y Points32, nx, ny []float64, a, b []float64, c Cost, eps []float64) (*Unrolled, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -206,25 +230,32 @@ func UnrolledSinkhorn32(x, y Points32, a, b []float64, c Cost, eps []float64) (*
 		}
 		return UnrolledSinkhorn(xd, yd, a, b, c, eps)
 	}
-	g := &gram32{x: x, y: y, sym: x.same(y)}
-	var err error
-	if g.nx, err = x.sqNorms("x"); err != nil {
-		return nil, err
-	}
-	g.ny = g.nx
-	if !g.sym {
-		if g.ny, err = y.sqNorms("y"); err != nil {
-			return nil, err
-		}
-	}
 	if len(eps) == 0 {
 		return nil, invalid("unrolled: no iterations")
 	}
 	n, m := x.Rows, y.Rows
-	p, err := newProblem(a, b, mat.NewDense(n, m, g.matrix(c)), n, m)
+	a, err := weights("a", a, n)
 	if err != nil {
 		return nil, err
 	}
+	if b, err = weights("b", b, m); err != nil {
+		return nil, err
+	}
+	g := &gram32{x: x, y: y, nx: nx, ny: ny, sym: x.same(y)}
+	if g.nx == nil {
+		if g.nx, err = x.sqNorms("x"); err != nil {
+			return nil, err
+		}
+	}
+	if g.sym {
+		g.ny = g.nx
+	} else if g.ny == nil {
+		if g.ny, err = y.sqNorms("y"); err != nil {
+			return nil, err
+		}
+	}
+	// The cost is finite: the norms are, and so is every float32 product.
+	p := &problem{n: n, m: m, a: a, b: b, C: g.matrix(c), loga: logs(a), logb: logs(b)}
 	return newUnrolled(p, c, eps, nil, nil, g)
 }
 
@@ -235,8 +266,12 @@ func UnrolledSinkhornDivergence32(x, y Points32, a, b []float64, c Cost, eps []f
 	if err != nil {
 		return nil, err
 	}
-	xx, _ := UnrolledSinkhorn32(x, x, xy.p.a, xy.p.a, c, eps)
-	yy, _ := UnrolledSinkhorn32(y, y, xy.p.b, xy.p.b, c, eps)
+	var nx, ny []float64
+	if xy.g32 != nil {
+		nx, ny = xy.g32.nx, xy.g32.ny
+	}
+	xx, _ := unrolled32(x, x, nx, nx, xy.p.a, xy.p.a, c, eps)
+	yy, _ := unrolled32(y, y, ny, ny, xy.p.b, xy.p.b, c, eps)
 	return &UnrolledDivergence{XY: xy, XX: xx, YY: yy, Dual: xy.Dual - (xx.Dual+yy.Dual)/2}, nil
 }
 
@@ -244,12 +279,16 @@ func UnrolledSinkhornDivergence32(x, y Points32, a, b []float64, c Cost, eps []f
 // gx and gy may be the same slice when x and y are the same cloud, and a nil one is
 // not computed.
 func (u *Unrolled) Backward32(dDual, dPrimal float64, gx, gy []float32) {
-	u.addCostGrad32(u.adjoint(dDual, dPrimal), gx, gy)
+	Cbar := u.adjoint(dDual, dPrimal)
+	u.addCostGrad32(Cbar, gx, gy)
+	putF64(Cbar.RawMatrix().Data)
 }
 
 // BackwardEnvelope32 is BackwardEnvelope into float32 gradients.
 func (u *Unrolled) BackwardEnvelope32(w float64, gx, gy []float32) {
-	u.addCostGrad32(u.envelopeAdjoint(w), gx, gy)
+	Cbar := u.envelopeAdjoint(w)
+	u.addCostGrad32(Cbar, gx, gy)
+	putF64(Cbar.RawMatrix().Data)
 }
 
 // addCostGrad32 maps ∂/∂C to float32 point gradients: by float32 products for a
