@@ -3,6 +3,8 @@ package ot
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // scratchPool recycles the large n×m buffers (scaling-domain kernels) between solves,
@@ -26,33 +28,199 @@ func putScratch(b []float64) { scratchPool.Put(&b) }
 const parallelMinWork = 1 << 16
 
 // parallelRange splits [0,n) into one contiguous block per CPU and runs body on each,
-// or runs body(0, n) inline when the work (n rows of width entries) is small.
+// or runs body(0, 0, n) inline when the work (n rows of width entries) is small.
 // body receives its block index so it can use per-block scratch.
+//
+// The blocks depend only on n and GOMAXPROCS, and each block runs start to finish on
+// one goroutine, so a body that writes per-block results gives the same bits on every
+// run with the same GOMAXPROCS, whichever goroutine happened to run which block.
 func parallelRange(n, width int, body func(block, lo, hi int)) {
-	workers := runtime.GOMAXPROCS(0)
-	if workers > n {
-		workers = n
-	}
-	if workers <= 1 || n*width < parallelMinWork {
+	parallelRangeMin(n, width, parallelMinWork, body)
+}
+
+// parallelRangeMin is parallelRange with its own threshold of work below which the
+// body runs inline.
+func parallelRangeMin(n, width, minWork int, body func(block, lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 || n*width < minWork {
 		body(0, 0, n)
 		return
 	}
-	var wg sync.WaitGroup
 	step := (n + workers - 1) / workers
-	for w := 1; w < workers; w++ {
-		lo, hi := w*step, min((w+1)*step, n)
-		if lo >= hi {
-			break
-		}
-		wg.Add(1)
-		go func(w, lo, hi int) {
-			defer wg.Done()
-			body(w, lo, hi)
-		}(w, lo, hi)
+	blocks := (n + step - 1) / step
+	if blocks <= 1 {
+		body(0, 0, n)
+		return
 	}
-	body(0, 0, min(step, n)) // the caller takes the first block: one hand-off fewer
-	wg.Wait()
+	j := &job{body: body, n: n, step: step, blocks: int32(blocks)}
+	j.next.Store(1) // block 0 is the caller's
+	if !team.current.CompareAndSwap(nil, j) {
+		// Another call (a concurrent caller, or the body of an enclosing call) holds
+		// the workers: run every block here, in order.
+		for b := 0; b < blocks; b++ {
+			lo := b * step
+			body(b, lo, min(lo+step, n))
+		}
+		return
+	}
+	defer team.current.CompareAndSwap(j, nil)
+	team.wake(blocks - 1)
+	body(0, 0, min(step, n))
+	j.finish()
+	// Blocks no worker has claimed yet are the caller's too: a worker that is slow to
+	// wake never delays the sweep by more than the block it already started.
+	j.work()
+	team.current.CompareAndSwap(j, nil)
+	j.wait()
 }
 
 // numBlocks is how many blocks parallelRange may use.
 func numBlocks() int { return max(1, runtime.GOMAXPROCS(0)) }
+
+// job is one parallelRange call: blocks are claimed by an atomic counter, by the
+// caller and by whichever workers are awake.
+type job struct {
+	body         func(block, lo, hi int)
+	n, step      int
+	blocks       int32
+	next, done   atomic.Int32
+	callerParked atomic.Pointer[chan struct{}]
+}
+
+// work runs blocks until none is left to claim.
+func (j *job) work() {
+	for {
+		b := int(j.next.Add(1) - 1)
+		if b >= int(j.blocks) {
+			return
+		}
+		lo := b * j.step
+		j.body(b, lo, min(lo+j.step, j.n))
+		j.finish()
+	}
+}
+
+// finish counts one block done and wakes the caller if it sleeps on the last one.
+func (j *job) finish() {
+	if j.done.Add(1) == j.blocks {
+		if c := j.callerParked.Load(); c != nil {
+			close(*c)
+		}
+	}
+}
+
+// claimable reports that the job still has unclaimed blocks.
+func (j *job) claimable() bool { return j.next.Load() < j.blocks }
+
+// wait returns once every block is done: it spins while the last blocks are being
+// computed, then sleeps if that takes long (a worker descheduled by the OS).
+func (j *job) wait() {
+	for i := 0; j.done.Load() != j.blocks; i++ {
+		if i < spinChecks {
+			continue
+		}
+		if i < spinChecks+spinYields {
+			runtime.Gosched()
+			continue
+		}
+		c := make(chan struct{})
+		j.callerParked.Store(&c)
+		if j.done.Load() != j.blocks {
+			<-c
+		}
+		return
+	}
+}
+
+const (
+	// spinChecks is how many times a waiting goroutine polls before it yields.
+	spinChecks = 64
+	// spinYields is how many yields a caller waits for its last blocks before it sleeps.
+	spinYields = 2000
+	// workerSpin is how long an idle worker keeps polling for the next call before it
+	// sleeps: longer than the gap between two sweeps of an iterative solver, so that a
+	// solve pays for one wake-up, not one per sweep.
+	workerSpin = 100 * time.Microsecond
+)
+
+// team is the pool of persistent workers behind parallelRange.
+var team workerTeam
+
+// workerTeam holds GOMAXPROCS−1 worker goroutines (the caller of parallelRange is
+// the last), started on first use and never stopped. An idle worker polls for a job
+// for workerSpin, yielding its processor between polls, then sleeps until a caller
+// wakes it.
+type workerTeam struct {
+	current atomic.Pointer[job] // the call being served, if any
+	mu      sync.Mutex          // serializes starting workers
+	workers atomic.Pointer[[]*worker]
+}
+
+type worker struct {
+	sleeping atomic.Bool
+	wakeup   chan struct{} // capacity 1: at most one token per sleep
+}
+
+// wake makes sure at least k workers exist and wakes the first k if they sleep.
+func (t *workerTeam) wake(k int) {
+	ws := t.workers.Load()
+	if ws == nil || len(*ws) < k {
+		ws = t.grow(k)
+	}
+	for _, w := range (*ws)[:k] {
+		if w.sleeping.CompareAndSwap(true, false) {
+			w.wakeup <- struct{}{}
+		}
+	}
+}
+
+// grow starts workers until there are k.
+func (t *workerTeam) grow(k int) *[]*worker {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var ws []*worker
+	if p := t.workers.Load(); p != nil {
+		ws = *p
+	}
+	if len(ws) < k {
+		ws = append(ws[:len(ws):len(ws)], make([]*worker, k-len(ws))...)
+		for i := range ws {
+			if ws[i] == nil {
+				ws[i] = &worker{wakeup: make(chan struct{}, 1)}
+				go ws[i].run(t)
+			}
+		}
+		t.workers.Store(&ws)
+	}
+	return &ws
+}
+
+// run is a worker's life: serve jobs, poll for workerSpin after the last one, sleep.
+func (w *worker) run(t *workerTeam) {
+	for {
+		idleSince := time.Now()
+		for i := 1; ; i++ {
+			if j := t.current.Load(); j != nil && j.claimable() {
+				j.work()
+				idleSince, i = time.Now(), 0
+				continue
+			}
+			if i%spinChecks == 0 {
+				if time.Since(idleSince) > workerSpin {
+					break
+				}
+				runtime.Gosched()
+			}
+		}
+		w.sleeping.Store(true)
+		if j := t.current.Load(); j != nil && j.claimable() {
+			// A job came in while going to sleep: serve it, unless a caller has
+			// already taken the flag, in which case its token must be consumed.
+			if !w.sleeping.CompareAndSwap(true, false) {
+				<-w.wakeup
+			}
+			continue
+		}
+		<-w.wakeup
+	}
+}

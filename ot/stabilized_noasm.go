@@ -1,0 +1,12 @@
+//go:build !amd64 || purego
+
+package ot
+
+// kernelRow sets dst[j] = exp((alpha + beta[j] − c[j])·inv) and reports whether every
+// c[j] is finite. c and beta must be at least as long as dst.
+func kernelRow(dst, c, beta []float64, alpha, inv float64) (finite bool) {
+	return kernelRowGo(dst, c, beta, alpha, inv)
+}
+
+// dot3 returns Σ x_i y_i z_i; y and z must be at least as long as x.
+func dot3(x, y, z []float64) float64 { return dot3Go(x, y, z) }
