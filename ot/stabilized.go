@@ -50,17 +50,10 @@ func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, don
 	sweep := func(blk, lo, hi int) {
 		w, st := acc[blk], sweepStats{finite: true}
 		clear(w)
-		for i := lo; i < hi; i++ {
-			row := K[i*m : (i+1)*m]
-			if stale && !kernelRow(row, p.C[i*m:(i+1)*m], beta, alpha[i], inv) {
-				st.finite = false
-			}
+		// update takes row i's K v product s: the row sum and error of the current
+		// plan, the new scaling a_i/s and its checks.
+		update := func(i int, s float64) float64 {
 			ai := p.a[i]
-			if ai == 0 {
-				uNew[i], rows[i] = 0, 0
-				continue
-			}
-			s := dot(row, v)
 			r := u[i] * s
 			rows[i] = r
 			d := math.Abs(r - ai)
@@ -75,7 +68,37 @@ func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, don
 			} else if x > hiS || x < loS {
 				st.out = true
 			}
-			axpy(x, row, w)
+			return x
+		}
+		var s4, x4 [4]float64
+		for i := lo; i < hi; {
+			if stale {
+				for r := i; r < min(i+4, hi); r++ {
+					if !kernelRow(K[r*m:(r+1)*m], p.C[r*m:(r+1)*m], beta, alpha[r], inv) {
+						st.finite = false
+					}
+				}
+			}
+			if i+4 <= hi && p.a[i] > 0 && p.a[i+1] > 0 && p.a[i+2] > 0 && p.a[i+3] > 0 {
+				// Four rows at once: each load of v, and each load and store of Kᵀu,
+				// serves four rows.
+				k4 := K[i*m : (i+4)*m]
+				dot4(k4, m, v, &s4)
+				for r := range 4 {
+					x4[r] = update(i+r, s4[r])
+				}
+				axpy4(k4, m, &x4, w)
+				i += 4
+				continue
+			}
+			for end := min(i+4, hi); i < end; i++ {
+				if p.a[i] == 0 {
+					uNew[i], rows[i] = 0, 0
+					continue
+				}
+				row := K[i*m : (i+1)*m]
+				axpy(update(i, dot(row, v)), row, w)
+			}
 		}
 		stats[blk] = st
 	}
@@ -179,6 +202,20 @@ func kernelRowGo(dst, c, beta []float64, alpha, inv float64) (finite bool) {
 	}
 	expSlice(dst)
 	return chk == 0
+}
+
+// dot4Go is the portable dot4.
+func dot4Go(k []float64, stride int, v []float64, out *[4]float64) {
+	for r := range out {
+		out[r] = dot(k[r*stride:r*stride+len(v)], v)
+	}
+}
+
+// axpy4Go is the portable axpy4.
+func axpy4Go(k []float64, stride int, x *[4]float64, acc []float64) {
+	for r, xr := range x {
+		axpy(xr, k[r*stride:r*stride+len(acc)], acc)
+	}
 }
 
 // dot3Go is the portable dot3.

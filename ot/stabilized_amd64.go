@@ -29,3 +29,29 @@ func dot3(x, y, z []float64) float64 {
 	_, _ = y[len(x)-1], z[len(x)-1]
 	return dot3AVX2(x, y, z)
 }
+
+//go:noescape
+func dot4AVX2(k *float64, stride int, v []float64, out *[4]float64)
+
+//go:noescape
+func axpy4AVX2(k *float64, stride int, x *[4]float64, acc []float64)
+
+// dot4 sets out[r] = k[r·stride : r·stride+len(v)] · v for r = 0…3.
+func dot4(k []float64, stride int, v []float64, out *[4]float64) {
+	if !useAVX2 || len(v) == 0 {
+		dot4Go(k, stride, v, out)
+		return
+	}
+	_ = k[3*stride+len(v)-1]
+	dot4AVX2(&k[0], stride, v, out)
+}
+
+// axpy4 adds x[r]·k[r·stride : r·stride+len(acc)] to acc for r = 0…3 in turn.
+func axpy4(k []float64, stride int, x *[4]float64, acc []float64) {
+	if !useAVX2 || len(acc) == 0 {
+		axpy4Go(k, stride, x, acc)
+		return
+	}
+	_ = k[3*stride+len(acc)-1]
+	axpy4AVX2(&k[0], stride, x, acc)
+}

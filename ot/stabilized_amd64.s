@@ -212,3 +212,175 @@ d3reduce:
 	VZEROUPPER
 	MOVSD        X0, ret+72(FP)
 	RET
+
+// func dot4AVX2(k *float64, stride int, v []float64, out *[4]float64)
+// out[r] = Σ_j k[r·stride + j]·v[j] for the four rows r = 0…3 and j < len(v):
+// each load of v serves four rows. Two 4-lane accumulators per row.
+TEXT ·dot4AVX2(SB), NOSPLIT, $0-48
+	MOVQ   k+0(FP), SI
+	MOVQ   stride+8(FP), AX
+	SHLQ   $3, AX
+	MOVQ   v_base+16(FP), DI
+	MOVQ   v_len+24(FP), CX
+	MOVQ   out+40(FP), DX
+	LEAQ   (SI)(AX*1), R8
+	LEAQ   (R8)(AX*1), R9
+	LEAQ   (R9)(AX*1), R10
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y12, Y12, Y12
+	VXORPD Y13, Y13, Y13
+	VXORPD Y14, Y14, Y14
+	VXORPD Y15, Y15, Y15
+	MOVQ   CX, BX
+	SHRQ   $3, BX
+	JZ     d4tail
+
+d4loop:
+	VMOVUPD     (DI), Y8
+	VMOVUPD     32(DI), Y9
+	VFMADD231PD (SI), Y8, Y0
+	VFMADD231PD 32(SI), Y9, Y1
+	VFMADD231PD (R8), Y8, Y2
+	VFMADD231PD 32(R8), Y9, Y3
+	VFMADD231PD (R9), Y8, Y4
+	VFMADD231PD 32(R9), Y9, Y5
+	VFMADD231PD (R10), Y8, Y6
+	VFMADD231PD 32(R10), Y9, Y7
+	ADDQ        $64, DI
+	ADDQ        $64, SI
+	ADDQ        $64, R8
+	ADDQ        $64, R9
+	ADDQ        $64, R10
+	DECQ        BX
+	JNZ         d4loop
+
+d4tail:
+	ANDQ $7, CX
+	JZ   d4reduce
+
+d4tailloop:
+	VMOVSD      (DI), X8
+	VFMADD231SD (SI), X8, X12
+	VFMADD231SD (R8), X8, X13
+	VFMADD231SD (R9), X8, X14
+	VFMADD231SD (R10), X8, X15
+	ADDQ        $8, DI
+	ADDQ        $8, SI
+	ADDQ        $8, R8
+	ADDQ        $8, R9
+	ADDQ        $8, R10
+	DECQ        CX
+	JNZ         d4tailloop
+
+d4reduce:
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD       X1, X0, X0
+	VHADDPD      X0, X0, X0
+	VADDSD       X12, X0, X0
+	MOVSD        X0, 0(DX)
+	VADDPD       Y3, Y2, Y2
+	VEXTRACTF128 $1, Y2, X3
+	VADDPD       X3, X2, X2
+	VHADDPD      X2, X2, X2
+	VADDSD       X13, X2, X2
+	MOVSD        X2, 8(DX)
+	VADDPD       Y5, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPD       X5, X4, X4
+	VHADDPD      X4, X4, X4
+	VADDSD       X14, X4, X4
+	MOVSD        X4, 16(DX)
+	VADDPD       Y7, Y6, Y6
+	VEXTRACTF128 $1, Y6, X7
+	VADDPD       X7, X6, X6
+	VHADDPD      X6, X6, X6
+	VADDSD       X15, X6, X6
+	MOVSD        X6, 24(DX)
+	VZEROUPPER
+	RET
+
+// func axpy4AVX2(k *float64, stride int, x *[4]float64, acc []float64)
+// acc[j] += x[0]·k[j] + x[1]·k[stride+j] + x[2]·k[2·stride+j] + x[3]·k[3·stride+j],
+// as four fused multiply-adds in row order (the bits of four axpy calls), j < len(acc):
+// each load and store of acc serves four rows.
+TEXT ·axpy4AVX2(SB), NOSPLIT, $0-48
+	MOVQ         k+0(FP), SI
+	MOVQ         stride+8(FP), AX
+	SHLQ         $3, AX
+	MOVQ         x+16(FP), DX
+	MOVQ         acc_base+24(FP), DI
+	MOVQ         acc_len+32(FP), CX
+	LEAQ         (SI)(AX*1), R8
+	LEAQ         (R8)(AX*1), R9
+	LEAQ         (R9)(AX*1), R10
+	VBROADCASTSD 0(DX), Y12
+	VBROADCASTSD 8(DX), Y13
+	VBROADCASTSD 16(DX), Y14
+	VBROADCASTSD 24(DX), Y15
+	MOVQ         CX, BX
+	SHRQ         $4, BX
+	JZ           a4tail
+
+a4loop:
+	VMOVUPD     (DI), Y0
+	VMOVUPD     32(DI), Y1
+	VMOVUPD     64(DI), Y2
+	VMOVUPD     96(DI), Y3
+	VFMADD231PD (SI), Y12, Y0
+	VFMADD231PD 32(SI), Y12, Y1
+	VFMADD231PD 64(SI), Y12, Y2
+	VFMADD231PD 96(SI), Y12, Y3
+	VFMADD231PD (R8), Y13, Y0
+	VFMADD231PD 32(R8), Y13, Y1
+	VFMADD231PD 64(R8), Y13, Y2
+	VFMADD231PD 96(R8), Y13, Y3
+	VFMADD231PD (R9), Y14, Y0
+	VFMADD231PD 32(R9), Y14, Y1
+	VFMADD231PD 64(R9), Y14, Y2
+	VFMADD231PD 96(R9), Y14, Y3
+	VFMADD231PD (R10), Y15, Y0
+	VFMADD231PD 32(R10), Y15, Y1
+	VFMADD231PD 64(R10), Y15, Y2
+	VFMADD231PD 96(R10), Y15, Y3
+	VMOVUPD     Y0, (DI)
+	VMOVUPD     Y1, 32(DI)
+	VMOVUPD     Y2, 64(DI)
+	VMOVUPD     Y3, 96(DI)
+	ADDQ        $128, DI
+	ADDQ        $128, SI
+	ADDQ        $128, R8
+	ADDQ        $128, R9
+	ADDQ        $128, R10
+	DECQ        BX
+	JNZ         a4loop
+
+a4tail:
+	ANDQ $15, CX
+	JZ   a4done
+
+a4tailloop:
+	VMOVSD      (DI), X0
+	VFMADD231SD (SI), X12, X0
+	VFMADD231SD (R8), X13, X0
+	VFMADD231SD (R9), X14, X0
+	VFMADD231SD (R10), X15, X0
+	VMOVSD      X0, (DI)
+	ADDQ        $8, DI
+	ADDQ        $8, SI
+	ADDQ        $8, R8
+	ADDQ        $8, R9
+	ADDQ        $8, R10
+	DECQ        CX
+	JNZ         a4tailloop
+
+a4done:
+	VZEROUPPER
+	RET

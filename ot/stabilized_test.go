@@ -148,3 +148,43 @@ func TestStabilizedFinishMarginals(t *testing.T) {
 		}
 	}
 }
+
+// dot4 against four dots, and axpy4 against four axpy calls in row order (the same
+// bits: one fused multiply-add per row and entry), around the blocks and tails.
+func TestDot4Axpy4(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for m := 1; m < 40; m++ {
+		stride := m + 3
+		k := make([]float64, 3*stride+m+1)
+		v, acc := make([]float64, m), make([]float64, m)
+		for _, s := range [][]float64{k, v, acc} {
+			for i := range s {
+				s[i] = rng.NormFloat64()
+			}
+		}
+		var got [4]float64
+		dot4(k, stride, v, &got)
+		for r := range got {
+			row := k[r*stride : r*stride+m]
+			want, scale := 0.0, 0.0
+			for j := range row {
+				want += row[j] * v[j]
+				scale += math.Abs(row[j] * v[j])
+			}
+			if math.Abs(got[r]-want) > 1e-14*scale {
+				t.Errorf("m=%d: dot4 row %d = %v, want %v", m, r, got[r], want)
+			}
+		}
+		x := [4]float64{0.3, -1.7, 2.5, 0}
+		want := append([]float64(nil), acc...)
+		for r, xr := range x {
+			axpy(xr, k[r*stride:r*stride+m], want)
+		}
+		axpy4(k, stride, &x, acc)
+		for j := range acc {
+			if math.Float64bits(acc[j]) != math.Float64bits(want[j]) {
+				t.Fatalf("m=%d: axpy4 entry %d = %v, four axpy %v", m, j, acc[j], want[j])
+			}
+		}
+	}
+}
