@@ -52,9 +52,9 @@ func parallelRangeMin(n, width, minWork int, body func(block, lo, hi int)) {
 		body(0, 0, n)
 		return
 	}
-	j := &job{body: body, n: n, step: step, blocks: int32(blocks)}
+	j := &rangeJob{body: body, n: n, step: step, blocks: int32(blocks)}
 	j.next.Store(1) // block 0 is the caller's
-	if !team.current.CompareAndSwap(nil, j) {
+	if !rangeTeam.current.CompareAndSwap(nil, j) {
 		// Another call (a concurrent caller, or the body of an enclosing call) holds
 		// the workers: run every block here, in order.
 		for b := 0; b < blocks; b++ {
@@ -63,23 +63,23 @@ func parallelRangeMin(n, width, minWork int, body func(block, lo, hi int)) {
 		}
 		return
 	}
-	defer team.current.CompareAndSwap(j, nil)
-	team.wake(blocks - 1)
+	defer rangeTeam.current.CompareAndSwap(j, nil)
+	rangeTeam.wake(blocks - 1)
 	body(0, 0, min(step, n))
 	j.finish()
 	// Blocks no worker has claimed yet are the caller's too: a worker that is slow to
 	// wake never delays the sweep by more than the block it already started.
 	j.work()
-	team.current.CompareAndSwap(j, nil)
+	rangeTeam.current.CompareAndSwap(j, nil)
 	j.wait()
 }
 
 // numBlocks is how many blocks parallelRange may use.
 func numBlocks() int { return max(1, runtime.GOMAXPROCS(0)) }
 
-// job is one parallelRange call: blocks are claimed by an atomic counter, by the
+// rangeJob is one parallelRange call: blocks are claimed by an atomic counter, by the
 // caller and by whichever workers are awake.
-type job struct {
+type rangeJob struct {
 	body         func(block, lo, hi int)
 	n, step      int
 	blocks       int32
@@ -88,7 +88,7 @@ type job struct {
 }
 
 // work runs blocks until none is left to claim.
-func (j *job) work() {
+func (j *rangeJob) work() {
 	for {
 		b := int(j.next.Add(1) - 1)
 		if b >= int(j.blocks) {
@@ -101,7 +101,7 @@ func (j *job) work() {
 }
 
 // finish counts one block done and wakes the caller if it sleeps on the last one.
-func (j *job) finish() {
+func (j *rangeJob) finish() {
 	if j.done.Add(1) == j.blocks {
 		if c := j.callerParked.Load(); c != nil {
 			close(*c)
@@ -110,11 +110,11 @@ func (j *job) finish() {
 }
 
 // claimable reports that the job still has unclaimed blocks.
-func (j *job) claimable() bool { return j.next.Load() < j.blocks }
+func (j *rangeJob) claimable() bool { return j.next.Load() < j.blocks }
 
 // wait returns once every block is done: it spins while the last blocks are being
 // computed, then sleeps if that takes long (a worker descheduled by the OS).
-func (j *job) wait() {
+func (j *rangeJob) wait() {
 	for i := 0; j.done.Load() != j.blocks; i++ {
 		if i < spinChecks {
 			continue
@@ -143,26 +143,26 @@ const (
 	workerSpin = 100 * time.Microsecond
 )
 
-// team is the pool of persistent workers behind parallelRange.
-var team workerTeam
+// rangeTeam is the pool of persistent workers behind parallelRange.
+var rangeTeam rangeWorkers
 
-// workerTeam holds GOMAXPROCS−1 worker goroutines (the caller of parallelRange is
+// rangeWorkers holds GOMAXPROCS−1 worker goroutines (the caller of parallelRange is
 // the last), started on first use and never stopped. An idle worker polls for a job
 // for workerSpin, yielding its processor between polls, then sleeps until a caller
 // wakes it.
-type workerTeam struct {
-	current atomic.Pointer[job] // the call being served, if any
-	mu      sync.Mutex          // serializes starting workers
-	workers atomic.Pointer[[]*worker]
+type rangeWorkers struct {
+	current atomic.Pointer[rangeJob] // the call being served, if any
+	mu      sync.Mutex               // serializes starting workers
+	workers atomic.Pointer[[]*rangeWorker]
 }
 
-type worker struct {
+type rangeWorker struct {
 	sleeping atomic.Bool
 	wakeup   chan struct{} // capacity 1: at most one token per sleep
 }
 
 // wake makes sure at least k workers exist and wakes the first k if they sleep.
-func (t *workerTeam) wake(k int) {
+func (t *rangeWorkers) wake(k int) {
 	ws := t.workers.Load()
 	if ws == nil || len(*ws) < k {
 		ws = t.grow(k)
@@ -175,18 +175,18 @@ func (t *workerTeam) wake(k int) {
 }
 
 // grow starts workers until there are k.
-func (t *workerTeam) grow(k int) *[]*worker {
+func (t *rangeWorkers) grow(k int) *[]*rangeWorker {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var ws []*worker
+	var ws []*rangeWorker
 	if p := t.workers.Load(); p != nil {
 		ws = *p
 	}
 	if len(ws) < k {
-		ws = append(ws[:len(ws):len(ws)], make([]*worker, k-len(ws))...)
+		ws = append(ws[:len(ws):len(ws)], make([]*rangeWorker, k-len(ws))...)
 		for i := range ws {
 			if ws[i] == nil {
-				ws[i] = &worker{wakeup: make(chan struct{}, 1)}
+				ws[i] = &rangeWorker{wakeup: make(chan struct{}, 1)}
 				go ws[i].run(t)
 			}
 		}
@@ -196,7 +196,7 @@ func (t *workerTeam) grow(k int) *[]*worker {
 }
 
 // run is a worker's life: serve jobs, poll for workerSpin after the last one, sleep.
-func (w *worker) run(t *workerTeam) {
+func (w *rangeWorker) run(t *rangeWorkers) {
 	for {
 		idleSince := time.Now()
 		for i := 1; ; i++ {

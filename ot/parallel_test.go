@@ -157,7 +157,7 @@ func TestParallelRangeWorkersSleepAndWake(t *testing.T) {
 			var ran [2]bool
 			parallelRange(2, parallelMinWork, func(blk, lo, hi int) {
 				if blk == 1 {
-					// Give a sleeping worker time to wake and claim a block of its own
+					// Give a sleeping rangeWorker time to wake and claim a block of its own
 					// (the caller would otherwise run it); only correctness is checked.
 					time.Sleep(time.Millisecond)
 				}
@@ -170,7 +170,7 @@ func TestParallelRangeWorkersSleepAndWake(t *testing.T) {
 	})
 }
 
-// TestParallelRangeNoLeak checks that the worker goroutines are a fixed pool: many
+// TestParallelRangeNoLeak checks that the rangeWorker goroutines are a fixed pool: many
 // calls, at several GOMAXPROCS, start at most max(GOMAXPROCS)−1 goroutines in all.
 func TestParallelRangeNoLeak(t *testing.T) {
 	run := func(procs int) {
@@ -188,8 +188,8 @@ func TestParallelRangeNoLeak(t *testing.T) {
 	if after := runtime.NumGoroutine(); after > before {
 		t.Fatalf("goroutines: %d before, %d after", before, after)
 	}
-	if ws := team.workers.Load(); ws == nil || len(*ws) > runtime.NumCPU()+8 {
-		t.Fatalf("worker pool not bounded")
+	if ws := rangeTeam.workers.Load(); ws == nil || len(*ws) > runtime.NumCPU()+8 {
+		t.Fatalf("rangeWorker pool not bounded")
 	}
 }
 
