@@ -145,43 +145,56 @@ func (u *Unrolled) forwardScaled() bool {
 	n, m := p.n, p.m
 	u.alpha = make([]float64, n)
 	K := p.C
-	parallelRange(n, m, func(_, lo, hi int) {
+	us, vs := make([][]float64, L+1), make([][]float64, L+1)
+	slab := make([]float64, (L+1)*(n+m))
+	for k := range us {
+		off := k * (n + m)
+		us[k], vs[k] = slab[off:off+n:off+n], slab[off+n:off+n+m:off+n+m]
+	}
+	us[0] = nil
+	bv := make([]float64, m)
+	for j := range vs[0] {
+		vs[0][j] = 1
+		bv[j] = p.b[j] * vs[0][j]
+	}
+	nw := teamSize(n, m)
+	acc := blockVectors(m)
+	runTeam(nw, func(w int, bar *barrier) {
+		lo, hi := blockOf(n, nw, w)
+		jlo, jhi := blockOf(m, nw, w)
+		// Row by row: α_i = min_j C_ij, then K_ij = exp((α_i − C_ij)/ε) in place.
 		for i := lo; i < hi; i++ {
 			u.alpha[i] = floats.Min(K[i*m : (i+1)*m])
 		}
-	})
-	u.toKernel(K)
-	us, vs := make([][]float64, L+1), make([][]float64, L+1)
-	slab := make([]float64, (L+1)*(n+m))
-	vs[0] = slab[:m]
-	for j := range vs[0] {
-		vs[0][j] = 1
-	}
-	bv := make([]float64, m)
-	acc := blockVectors(m)
-	for k := 1; k <= L; k++ {
-		off := k * (n + m)
-		uk, vk := slab[off:off+n:off+n], slab[off+n:off+n+m:off+n+m]
-		floats.MulTo(bv, p.b, vs[k-1])
-		for _, a := range acc {
-			clear(a)
-		}
-		parallelRange(n, m, func(blk, lo, hi int) {
+		u.toKernelRows(K, lo, hi)
+		a := acc[w]
+		for k := 1; k <= L; k++ {
+			uk, vk := us[k], vs[k]
+			// u = 1/(K(b∘v)) over this worker's rows; its share of Kᵀ(a∘u)
 			for i := lo; i < hi; i++ {
 				krow := K[i*m : (i+1)*m]
 				uk[i] = 1 / dot(krow, bv)
-				axpy(p.a[i]*uk[i], krow, acc[blk])
+				axpy(p.a[i]*uk[i], krow, a)
 			}
-		})
-		sumBlocks(vk, acc)
-		for j, s := range vk {
-			vk[j] = 1 / s
+			bar.wait()
+			// v = 1/Kᵀ(a∘u) over this worker's columns, summing the shares in block order
+			for j := jlo; j < jhi; j++ {
+				s := 0.0
+				for q := range acc {
+					s += acc[q][j]
+					acc[q][j] = 0
+				}
+				vk[j] = 1 / s
+				bv[j] = p.b[j] * vk[j]
+			}
+			bar.wait()
 		}
-		if !allPositiveFinite(uk) || !allPositiveFinite(vk) {
+	})
+	for k := 1; k <= L; k++ {
+		if !allPositiveFinite(us[k]) || !allPositiveFinite(vs[k]) {
 			p.C = u.freshCost()
 			return false
 		}
-		us[k], vs[k] = uk, vk
 	}
 	// The backward pass multiplies u_i·v_j before K_ij: where K underflowed to 0 while
 	// u·v overflows that would be 0·Inf. Keep every such product far inside float64.
@@ -203,16 +216,19 @@ func (u *Unrolled) forwardScaled() bool {
 
 // toKernel overwrites a cost matrix with K_ij = exp((α_i − C_ij)/ε).
 func (u *Unrolled) toKernel(C []float64) {
+	parallelRange(u.p.n, u.p.m, func(_, lo, hi int) { u.toKernelRows(C, lo, hi) })
+}
+
+// toKernelRows is toKernel on rows [lo, hi).
+func (u *Unrolled) toKernelRows(C []float64, lo, hi int) {
 	m, eps := u.p.m, u.eps[0]
-	parallelRange(u.p.n, m, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			row := C[i*m : (i+1)*m]
-			for j, c := range row {
-				row[j] = (u.alpha[i] - c) / eps
-			}
-			expSlice(row)
+	for i := lo; i < hi; i++ {
+		row := C[i*m : (i+1)*m]
+		for j, c := range row {
+			row[j] = (u.alpha[i] - c) / eps
 		}
-	})
+		expSlice(row)
+	}
 }
 
 // kernel returns the scaling-domain kernel, rebuilding a dropped one.
@@ -523,36 +539,44 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K []float64) *mat.Dense
 	}
 	// Every entry of A and B is set below.
 	A, B := mat.NewDense(n, 2*L, getF64(n*2*L)), mat.NewDense(m, 2*L, getF64(m*2*L))
-	w := make([]float64, m)
+	w := make([]float64, m) // v^k∘ḡ
+	floats.MulTo(w, u.vs[L], gbar)
+	nw := teamSize(n, m)
 	acc := blockVectors(m)
-	for k := L; k >= 1; k-- {
-		uk, vk, vPrev := u.us[k], u.vs[k], u.vs[k-1]
-		floats.MulTo(w, vk, gbar)
-		for _, a := range acc {
-			clear(a)
-		}
-		col := 2 * (k - 1)
-		parallelRange(n, m, func(blk, lo, hi int) {
+	runTeam(nw, func(wk int, bar *barrier) {
+		lo, hi := blockOf(n, nw, wk)
+		jlo, jhi := blockOf(m, nw, wk)
+		a := acc[wk]
+		for k := L; k >= 1; k-- {
+			uk, vPrev := u.us[k], u.vs[k-1]
+			col := 2 * (k - 1)
+			// this worker's rows: f̄ and column 2k−2, 2k−1 of A; its share of Kᵀ(u∘f̄)
 			for i := lo; i < hi; i++ {
 				krow := K[i*m : (i+1)*m]
 				fbar[i] -= p.a[i] * uk[i] * dot(krow, w)
 				c := uk[i] * fbar[i]
-				axpy(c, krow, acc[blk])
+				axpy(c, krow, a)
 				A.Set(i, col, p.a[i]*uk[i])
 				A.Set(i, col+1, c)
 				fbar[i] = 0
 			}
-		})
-		for j := 0; j < m; j++ {
-			B.Set(j, col, w[j])
-			B.Set(j, col+1, p.b[j]*vPrev[j])
+			bar.wait()
+			// this worker's columns: B, ḡ (the shares summed in block order), the next w
+			for j := jlo; j < jhi; j++ {
+				B.Set(j, col, w[j])
+				B.Set(j, col+1, p.b[j]*vPrev[j])
+				s := 0.0
+				for q := range acc {
+					s += acc[q][j]
+					acc[q][j] = 0
+				}
+				s *= -p.b[j] * vPrev[j]
+				gbar[j] = s
+				w[j] = vPrev[j] * s
+			}
+			bar.wait()
 		}
-		clear(gbar)
-		sumBlocks(gbar, acc)
-		for j := range gbar {
-			gbar[j] *= -p.b[j] * vPrev[j]
-		}
-	}
+	})
 	Cbar := mat.NewDense(n, m, getF64(n*m))
 	mulNT(Cbar, A, B)
 	putF64(A.RawMatrix().Data)
