@@ -8,9 +8,9 @@ func kernelRowAVX2(dst, c, beta []float64, alpha, inv float64) (nonFinite int)
 //go:noescape
 func dot3AVX2(x, y, z []float64) float64
 
-// kernelRow sets dst[j] = exp((alpha + beta[j] − c[j])·inv), the bits of the Go
-// expression followed by expSlice, and reports whether every c[j] is finite.
-// c and beta must be at least as long as dst.
+// kernelRow sets dst[j] = exp((alpha + beta[j] − c[j])·inv) (within 2 ulp, flushed to
+// 0 below expMin, as expSlice) and reports whether every c[j] is finite. c and beta
+// must be at least as long as dst.
 func kernelRow(dst, c, beta []float64, alpha, inv float64) (finite bool) {
 	if !useAVX2 || len(dst) < 8 {
 		return kernelRowGo(dst, c, beta, alpha, inv)

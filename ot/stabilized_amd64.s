@@ -2,35 +2,101 @@
 
 #include "textflag.h"
 
-// The constants of exp_amd64.s (file-local symbols there): 0 log2e, 8 shift 1.5·2^52,
-// 16 ln2hi, 24 ln2lo, 32 expMin, 40 expMax, 48 +Inf, 56.. 1/13!, 1/12!, …, 1/2!, 152 1.
-DATA kexpConsts<>+0(SB)/8, $0x3ff71547652b82fe
-DATA kexpConsts<>+8(SB)/8, $0x4338000000000000
-DATA kexpConsts<>+16(SB)/8, $0x3fe62e42fefa3800
-DATA kexpConsts<>+24(SB)/8, $0x3d2ef35793c76730
-DATA kexpConsts<>+32(SB)/8, $0xc086232bdd7abcd2
-DATA kexpConsts<>+40(SB)/8, $0x40862b7d369a5aa8
-DATA kexpConsts<>+48(SB)/8, $0x7ff0000000000000
-DATA kexpConsts<>+56(SB)/8, $0x3de6124613a86d09
-DATA kexpConsts<>+64(SB)/8, $0x3e21eed8eff8d898
-DATA kexpConsts<>+72(SB)/8, $0x3e5ae64567f544e4
-DATA kexpConsts<>+80(SB)/8, $0x3e927e4fb7789f5c
-DATA kexpConsts<>+88(SB)/8, $0x3ec71de3a556c734
-DATA kexpConsts<>+96(SB)/8, $0x3efa01a01a01a01a
-DATA kexpConsts<>+104(SB)/8, $0x3f2a01a01a01a01a
-DATA kexpConsts<>+112(SB)/8, $0x3f56c16c16c16c17
-DATA kexpConsts<>+120(SB)/8, $0x3f81111111111111
-DATA kexpConsts<>+128(SB)/8, $0x3fa5555555555555
-DATA kexpConsts<>+136(SB)/8, $0x3fc5555555555555
-DATA kexpConsts<>+144(SB)/8, $0x3fe0000000000000
-DATA kexpConsts<>+152(SB)/8, $0x3ff0000000000000
-DATA kexpConsts<>+160(SB)/8, $1023
-GLOBL kexpConsts<>(SB), RODATA|NOPTR, $168
+// Vector constants of kernelRowAVX2, four lanes each: log2e, shift 1.5·2^52, ln2hi, ln2lo,
+// expMin, expMax, +Inf, 1023, 1, then d_k = 1/(k+2)! for k = 0…11.
+DATA kv<>+0(SB)/8, $0x3ff71547652b82fe
+DATA kv<>+8(SB)/8, $0x3ff71547652b82fe
+DATA kv<>+16(SB)/8, $0x3ff71547652b82fe
+DATA kv<>+24(SB)/8, $0x3ff71547652b82fe
+DATA kv<>+32(SB)/8, $0x4338000000000000
+DATA kv<>+40(SB)/8, $0x4338000000000000
+DATA kv<>+48(SB)/8, $0x4338000000000000
+DATA kv<>+56(SB)/8, $0x4338000000000000
+DATA kv<>+64(SB)/8, $0x3fe62e42fefa3800
+DATA kv<>+72(SB)/8, $0x3fe62e42fefa3800
+DATA kv<>+80(SB)/8, $0x3fe62e42fefa3800
+DATA kv<>+88(SB)/8, $0x3fe62e42fefa3800
+DATA kv<>+96(SB)/8, $0x3d2ef35793c76730
+DATA kv<>+104(SB)/8, $0x3d2ef35793c76730
+DATA kv<>+112(SB)/8, $0x3d2ef35793c76730
+DATA kv<>+120(SB)/8, $0x3d2ef35793c76730
+DATA kv<>+128(SB)/8, $0xc086232bdd7abcd2
+DATA kv<>+136(SB)/8, $0xc086232bdd7abcd2
+DATA kv<>+144(SB)/8, $0xc086232bdd7abcd2
+DATA kv<>+152(SB)/8, $0xc086232bdd7abcd2
+DATA kv<>+160(SB)/8, $0x40862b7d369a5aa8
+DATA kv<>+168(SB)/8, $0x40862b7d369a5aa8
+DATA kv<>+176(SB)/8, $0x40862b7d369a5aa8
+DATA kv<>+184(SB)/8, $0x40862b7d369a5aa8
+DATA kv<>+192(SB)/8, $0x7ff0000000000000
+DATA kv<>+200(SB)/8, $0x7ff0000000000000
+DATA kv<>+208(SB)/8, $0x7ff0000000000000
+DATA kv<>+216(SB)/8, $0x7ff0000000000000
+DATA kv<>+224(SB)/8, $0x00000000000003ff
+DATA kv<>+232(SB)/8, $0x00000000000003ff
+DATA kv<>+240(SB)/8, $0x00000000000003ff
+DATA kv<>+248(SB)/8, $0x00000000000003ff
+DATA kv<>+256(SB)/8, $0x3ff0000000000000
+DATA kv<>+264(SB)/8, $0x3ff0000000000000
+DATA kv<>+272(SB)/8, $0x3ff0000000000000
+DATA kv<>+280(SB)/8, $0x3ff0000000000000
+DATA kv<>+288(SB)/8, $0x3fe0000000000000
+DATA kv<>+296(SB)/8, $0x3fe0000000000000
+DATA kv<>+304(SB)/8, $0x3fe0000000000000
+DATA kv<>+312(SB)/8, $0x3fe0000000000000
+DATA kv<>+320(SB)/8, $0x3fc5555555555555
+DATA kv<>+328(SB)/8, $0x3fc5555555555555
+DATA kv<>+336(SB)/8, $0x3fc5555555555555
+DATA kv<>+344(SB)/8, $0x3fc5555555555555
+DATA kv<>+352(SB)/8, $0x3fa5555555555555
+DATA kv<>+360(SB)/8, $0x3fa5555555555555
+DATA kv<>+368(SB)/8, $0x3fa5555555555555
+DATA kv<>+376(SB)/8, $0x3fa5555555555555
+DATA kv<>+384(SB)/8, $0x3f81111111111111
+DATA kv<>+392(SB)/8, $0x3f81111111111111
+DATA kv<>+400(SB)/8, $0x3f81111111111111
+DATA kv<>+408(SB)/8, $0x3f81111111111111
+DATA kv<>+416(SB)/8, $0x3f56c16c16c16c17
+DATA kv<>+424(SB)/8, $0x3f56c16c16c16c17
+DATA kv<>+432(SB)/8, $0x3f56c16c16c16c17
+DATA kv<>+440(SB)/8, $0x3f56c16c16c16c17
+DATA kv<>+448(SB)/8, $0x3f2a01a01a01a01a
+DATA kv<>+456(SB)/8, $0x3f2a01a01a01a01a
+DATA kv<>+464(SB)/8, $0x3f2a01a01a01a01a
+DATA kv<>+472(SB)/8, $0x3f2a01a01a01a01a
+DATA kv<>+480(SB)/8, $0x3efa01a01a01a01a
+DATA kv<>+488(SB)/8, $0x3efa01a01a01a01a
+DATA kv<>+496(SB)/8, $0x3efa01a01a01a01a
+DATA kv<>+504(SB)/8, $0x3efa01a01a01a01a
+DATA kv<>+512(SB)/8, $0x3ec71de3a556c734
+DATA kv<>+520(SB)/8, $0x3ec71de3a556c734
+DATA kv<>+528(SB)/8, $0x3ec71de3a556c734
+DATA kv<>+536(SB)/8, $0x3ec71de3a556c734
+DATA kv<>+544(SB)/8, $0x3e927e4fb7789f5c
+DATA kv<>+552(SB)/8, $0x3e927e4fb7789f5c
+DATA kv<>+560(SB)/8, $0x3e927e4fb7789f5c
+DATA kv<>+568(SB)/8, $0x3e927e4fb7789f5c
+DATA kv<>+576(SB)/8, $0x3e5ae64567f544e4
+DATA kv<>+584(SB)/8, $0x3e5ae64567f544e4
+DATA kv<>+592(SB)/8, $0x3e5ae64567f544e4
+DATA kv<>+600(SB)/8, $0x3e5ae64567f544e4
+DATA kv<>+608(SB)/8, $0x3e21eed8eff8d898
+DATA kv<>+616(SB)/8, $0x3e21eed8eff8d898
+DATA kv<>+624(SB)/8, $0x3e21eed8eff8d898
+DATA kv<>+632(SB)/8, $0x3e21eed8eff8d898
+DATA kv<>+640(SB)/8, $0x3de6124613a86d09
+DATA kv<>+648(SB)/8, $0x3de6124613a86d09
+DATA kv<>+656(SB)/8, $0x3de6124613a86d09
+DATA kv<>+664(SB)/8, $0x3de6124613a86d09
+GLOBL kv<>(SB), RODATA|NOPTR, $672
 
 // func kernelRowAVX2(dst, c, beta []float64, alpha, inv float64) (nonFinite int)
-// dst[j] = exp((alpha + beta[j] − c[j])·inv) for j < len(dst)&^7, with the arithmetic
-// of the Go expression and the exp of expAVX2 (same bits). Returns nonzero when one of
-// those c[j] is NaN or ±Inf.
+// dst[j] = exp(x_j), x_j = (alpha + beta[j] − c[j])·inv (the arithmetic of the Go
+// expression), for j < len(dst)&^7; returns nonzero when one of those c[j] is NaN or ±Inf.
+// The exp is expAVX2's (x = k·ln2 + r, |r| ≤ ln2/2, the Taylor polynomial of degree 13,
+// results below expMin flushed to 0, above expMax +Inf, NaN kept), with the polynomial
+// evaluated as e^r = 1 + (r + r²·Q(r)), Q by Estrin's scheme: a dependency chain of
+// 8 operations instead of Horner's 14, so two vectors of four lanes overlap well.
 TEXT ·kernelRowAVX2(SB), NOSPLIT, $0-96
 	MOVQ dst_base+0(FP), DI
 	MOVQ dst_len+8(FP), CX
@@ -39,114 +105,137 @@ TEXT ·kernelRowAVX2(SB), NOSPLIT, $0-96
 	XORQ R9, R9
 	SHRQ $3, CX
 	JZ   kdone
-	VBROADCASTSD kexpConsts<>+0(SB), Y15  // log2e
-	VBROADCASTSD kexpConsts<>+8(SB), Y14  // shift
-	VBROADCASTSD kexpConsts<>+16(SB), Y13 // ln2hi
-	VBROADCASTSD kexpConsts<>+24(SB), Y12 // ln2lo
-	VBROADCASTSD kexpConsts<>+32(SB), Y11 // expMin
-	VBROADCASTSD kexpConsts<>+40(SB), Y10 // expMax
-	VPBROADCASTQ kexpConsts<>+160(SB), Y9 // 1023
+	VMOVUPD kv<>+32(SB), Y15
 
 kloop:
 	// x = (alpha + beta) − c, times inv
-	VBROADCASTSD alpha+72(FP), Y6
-	VADDPD       (BX), Y6, Y0
-	VADDPD       32(BX), Y6, Y1
-	VMOVUPD      (DX), Y2
-	VMOVUPD      32(DX), Y3
-	VSUBPD       Y2, Y0, Y0
-	VSUBPD       Y3, Y1, Y1
-	VBROADCASTSD inv+80(FP), Y6
-	VMULPD       Y6, Y0, Y0
-	VMULPD       Y6, Y1, Y1
-	// c − c is NaN exactly when c is NaN or ±Inf
-	VSUBPD    Y2, Y2, Y2
-	VSUBPD    Y3, Y3, Y3
-	VCMPPD    $3, Y3, Y2, Y2 // unordered
-	VMOVMSKPD Y2, R8
-	ORQ       R8, R9
-	// exp, as expAVX2
-	VMAXPD       Y11, Y0, Y2
-	VMINPD       Y10, Y2, Y2
-	VMAXPD       Y11, Y1, Y3
-	VMINPD       Y10, Y3, Y3
-	VMOVAPD      Y2, Y4
-	VFMADD213PD  Y14, Y15, Y4
-	VMOVAPD      Y3, Y5
-	VFMADD213PD  Y14, Y15, Y5
-	VSUBPD       Y14, Y4, Y6
-	VSUBPD       Y14, Y5, Y7
-	VFNMADD231PD Y13, Y6, Y2
-	VFNMADD231PD Y13, Y7, Y3
-	VFNMADD231PD Y12, Y6, Y2
-	VFNMADD231PD Y12, Y7, Y3
-	VPADDQ       Y9, Y4, Y4
-	VPSLLQ       $52, Y4, Y4
-	VPADDQ       Y9, Y5, Y5
-	VPSLLQ       $52, Y5, Y5
-	VBROADCASTSD kexpConsts<>+56(SB), Y6
-	VMOVAPD      Y6, Y7
-	VBROADCASTSD kexpConsts<>+64(SB), Y8
-	VFMADD213PD  Y8, Y2, Y6
-	VFMADD213PD  Y8, Y3, Y7
-	VBROADCASTSD kexpConsts<>+72(SB), Y8
-	VFMADD213PD  Y8, Y2, Y6
-	VFMADD213PD  Y8, Y3, Y7
-	VBROADCASTSD kexpConsts<>+80(SB), Y8
-	VFMADD213PD  Y8, Y2, Y6
-	VFMADD213PD  Y8, Y3, Y7
-	VBROADCASTSD kexpConsts<>+88(SB), Y8
-	VFMADD213PD  Y8, Y2, Y6
-	VFMADD213PD  Y8, Y3, Y7
-	VBROADCASTSD kexpConsts<>+96(SB), Y8
-	VFMADD213PD  Y8, Y2, Y6
-	VFMADD213PD  Y8, Y3, Y7
-	VBROADCASTSD kexpConsts<>+104(SB), Y8
-	VFMADD213PD  Y8, Y2, Y6
-	VFMADD213PD  Y8, Y3, Y7
-	VBROADCASTSD kexpConsts<>+112(SB), Y8
-	VFMADD213PD  Y8, Y2, Y6
-	VFMADD213PD  Y8, Y3, Y7
-	VBROADCASTSD kexpConsts<>+120(SB), Y8
-	VFMADD213PD  Y8, Y2, Y6
-	VFMADD213PD  Y8, Y3, Y7
-	VBROADCASTSD kexpConsts<>+128(SB), Y8
-	VFMADD213PD  Y8, Y2, Y6
-	VFMADD213PD  Y8, Y3, Y7
-	VBROADCASTSD kexpConsts<>+136(SB), Y8
-	VFMADD213PD  Y8, Y2, Y6
-	VFMADD213PD  Y8, Y3, Y7
-	VBROADCASTSD kexpConsts<>+144(SB), Y8
-	VFMADD213PD  Y8, Y2, Y6
-	VFMADD213PD  Y8, Y3, Y7
-	VBROADCASTSD kexpConsts<>+152(SB), Y8
-	VFMADD213PD  Y8, Y2, Y6
-	VFMADD213PD  Y8, Y3, Y7
-	VFMADD213PD  Y8, Y2, Y6
-	VFMADD213PD  Y8, Y3, Y7
-	VMULPD       Y4, Y6, Y6
-	VMULPD       Y5, Y7, Y7
-	VCMPPD       $1, Y11, Y0, Y2
-	VANDNPD      Y6, Y2, Y6
-	VCMPPD       $1, Y11, Y1, Y3
-	VANDNPD      Y7, Y3, Y7
-	VBROADCASTSD kexpConsts<>+48(SB), Y8
-	VCMPPD       $14, Y10, Y0, Y2
-	VBLENDVPD    Y2, Y8, Y6, Y6
-	VCMPPD       $14, Y10, Y1, Y3
-	VBLENDVPD    Y3, Y8, Y7, Y7
-	VCMPPD       $3, Y0, Y0, Y2
-	VBLENDVPD    Y2, Y0, Y6, Y6
-	VCMPPD       $3, Y1, Y1, Y3
-	VBLENDVPD    Y3, Y1, Y7, Y7
-	VMOVUPD      Y6, (DI)
-	VMOVUPD      Y7, 32(DI)
-	ADDQ         $64, DI
-	ADDQ         $64, DX
-	ADDQ         $64, BX
-	DECQ         CX
-	JNZ          kloop
+	VBROADCASTSD alpha+72(FP), Y14
+	VADDPD       (BX), Y14, Y1
+	VADDPD       32(BX), Y14, Y8
+	VSUBPD       (DX), Y1, Y1
+	VSUBPD       32(DX), Y8, Y8
+	VBROADCASTSD inv+80(FP), Y14
+	VMULPD       Y14, Y1, Y1
+	VMULPD       Y14, Y8, Y8
+	// clamp, so that k stays in range; R10 ≠ 0 when a lane of x was outside
+	// [expMin, expMax] or NaN (then also check c, which is NaN or ±Inf only then)
+	VMAXPD    kv<>+128(SB), Y1, Y3
+	VMINPD    kv<>+160(SB), Y3, Y3
+	VMAXPD    kv<>+128(SB), Y8, Y10
+	VMINPD    kv<>+160(SB), Y10, Y10
+	VCMPPD    $4, Y3, Y1, Y4 // NEQ_UQ
+	VCMPPD    $4, Y10, Y8, Y11
+	VORPD     Y11, Y4, Y4
+	VMOVMSKPD Y4, R10
+	VMOVAPD   Y3, Y1
+	VMOVAPD   Y10, Y8
+	// t = x·log2e + shift: k = round(x/ln2) in t's low mantissa bits
+	VMOVAPD     Y1, Y0
+	VFMADD132PD kv<>+0(SB), Y15, Y0
+	VMOVAPD     Y8, Y7
+	VFMADD132PD kv<>+0(SB), Y15, Y7
+	// r = x − kf·ln2hi − kf·ln2lo
+	VSUBPD       Y15, Y0, Y14
+	VFNMADD231PD kv<>+64(SB), Y14, Y1
+	VFNMADD231PD kv<>+96(SB), Y14, Y1
+	VSUBPD       Y15, Y7, Y14
+	VFNMADD231PD kv<>+64(SB), Y14, Y8
+	VFNMADD231PD kv<>+96(SB), Y14, Y8
+	// 2^k = (k + 1023) << 52
+	VPADDQ kv<>+224(SB), Y0, Y0
+	VPSLLQ $52, Y0, Y0
+	VPADDQ kv<>+224(SB), Y7, Y7
+	VPSLLQ $52, Y7, Y7
+	// r², then the pairs P_i = d_2i + d_2i+1·r
+	VMULPD      Y1, Y1, Y2
+	VMULPD      Y8, Y8, Y9
+	VMOVUPD     kv<>+320(SB), Y3
+	VFMADD213PD kv<>+288(SB), Y1, Y3
+	VMOVUPD     kv<>+320(SB), Y10
+	VFMADD213PD kv<>+288(SB), Y8, Y10
+	VMOVUPD     kv<>+384(SB), Y4
+	VFMADD213PD kv<>+352(SB), Y1, Y4
+	VMOVUPD     kv<>+384(SB), Y11
+	VFMADD213PD kv<>+352(SB), Y8, Y11
+	VFMADD231PD Y4, Y2, Y3   // T0 = P0 + r²·P1
+	VFMADD231PD Y11, Y9, Y10
+	VMOVUPD     kv<>+448(SB), Y4
+	VFMADD213PD kv<>+416(SB), Y1, Y4
+	VMOVUPD     kv<>+448(SB), Y11
+	VFMADD213PD kv<>+416(SB), Y8, Y11
+	VMOVUPD     kv<>+512(SB), Y5
+	VFMADD213PD kv<>+480(SB), Y1, Y5
+	VMOVUPD     kv<>+512(SB), Y12
+	VFMADD213PD kv<>+480(SB), Y8, Y12
+	VFMADD231PD Y5, Y2, Y4   // T1 = P2 + r²·P3
+	VFMADD231PD Y12, Y9, Y11
+	VMOVUPD     kv<>+576(SB), Y5
+	VFMADD213PD kv<>+544(SB), Y1, Y5
+	VMOVUPD     kv<>+576(SB), Y12
+	VFMADD213PD kv<>+544(SB), Y8, Y12
+	VMOVUPD     kv<>+640(SB), Y6
+	VFMADD213PD kv<>+608(SB), Y1, Y6
+	VMOVUPD     kv<>+640(SB), Y13
+	VFMADD213PD kv<>+608(SB), Y8, Y13
+	VFMADD231PD Y6, Y2, Y5   // T2 = P4 + r²·P5
+	VFMADD231PD Y13, Y9, Y12
+	VMULPD      Y2, Y2, Y6   // r⁴
+	VMULPD      Y9, Y9, Y13
+	VFMADD231PD Y5, Y6, Y4   // T1 + r⁴·T2
+	VFMADD231PD Y12, Y13, Y11
+	VFMADD231PD Y4, Y6, Y3   // Q = T0 + r⁴·(T1 + r⁴·T2)
+	VFMADD231PD Y11, Y13, Y10
+	VFMADD231PD Y3, Y2, Y1   // r + r²·Q
+	VFMADD231PD Y10, Y9, Y8
+	VADDPD      kv<>+256(SB), Y1, Y1
+	VADDPD      kv<>+256(SB), Y8, Y8
+	VMULPD      Y0, Y1, Y1
+	VMULPD      Y7, Y8, Y8
+	TESTQ     R10, R10
+	JNZ       kspecial
+
+kstore:
+	VMOVUPD Y1, (DI)
+	VMOVUPD Y8, 32(DI)
+	ADDQ    $64, DI
+	ADDQ    $64, DX
+	ADDQ    $64, BX
+	DECQ    CX
+	JNZ     kloop
 	VZEROUPPER
+	JMP     kdone
+
+kspecial:
+	// x again (the same operations), then x < expMin → 0, x > expMax → +Inf,
+	// NaN → NaN; c − c is NaN exactly when c is NaN or ±Inf.
+	VBROADCASTSD alpha+72(FP), Y14
+	VADDPD       (BX), Y14, Y3
+	VADDPD       32(BX), Y14, Y10
+	VSUBPD       (DX), Y3, Y3
+	VSUBPD       32(DX), Y10, Y10
+	VBROADCASTSD inv+80(FP), Y14
+	VMULPD       Y14, Y3, Y3
+	VMULPD       Y14, Y10, Y10
+	VMOVUPD      (DX), Y4
+	VMOVUPD      32(DX), Y11
+	VSUBPD       Y4, Y4, Y4
+	VSUBPD       Y11, Y11, Y11
+	VCMPPD       $3, Y11, Y4, Y4 // unordered
+	VMOVMSKPD    Y4, R8
+	ORQ          R8, R9
+	VCMPPD       $1, kv<>+128(SB), Y3, Y4
+	VANDNPD      Y1, Y4, Y1
+	VCMPPD       $1, kv<>+128(SB), Y10, Y11
+	VANDNPD      Y8, Y11, Y8
+	VCMPPD       $14, kv<>+160(SB), Y3, Y4
+	VBLENDVPD    Y4, kv<>+192(SB), Y1, Y1
+	VCMPPD       $14, kv<>+160(SB), Y10, Y11
+	VBLENDVPD    Y11, kv<>+192(SB), Y8, Y8
+	VCMPPD       $3, Y3, Y3, Y4
+	VBLENDVPD    Y4, Y3, Y1, Y1
+	VCMPPD       $3, Y10, Y10, Y11
+	VBLENDVPD    Y11, Y10, Y8, Y8
+	JMP          kstore
 
 kdone:
 	MOVQ R9, nonFinite+88(FP)

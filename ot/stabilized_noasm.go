@@ -2,8 +2,8 @@
 
 package ot
 
-// kernelRow sets dst[j] = exp((alpha + beta[j] − c[j])·inv) and reports whether every
-// c[j] is finite. c and beta must be at least as long as dst.
+// kernelRow sets dst[j] = exp((alpha + beta[j] − c[j])·inv) (as expSlice) and reports
+// whether every c[j] is finite. c and beta must be at least as long as dst.
 func kernelRow(dst, c, beta []float64, alpha, inv float64) (finite bool) {
 	return kernelRowGo(dst, c, beta, alpha, inv)
 }

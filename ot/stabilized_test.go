@@ -9,10 +9,32 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// kernelRow must give the bits of the Go expression followed by expSlice (the kernel
-// it replaced), and flag every non-finite cost, for lengths around the 8-lane blocks.
+// kernelRow must compute exp of the Go expression (alpha + beta_j − c_j)·inv within
+// 2 ulp of math.Exp, flush below expMin to 0, overflow above expMax to +Inf, and flag
+// every non-finite cost, for lengths around the 8-lane blocks.
 func TestKernelRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
+	check := func(n int, got []float64, x func(j int) float64) {
+		t.Helper()
+		for j := range got {
+			xj := x(j)
+			want, tol := math.Exp(xj), 2*ulp(math.Exp(xj))
+			switch {
+			case xj < expMin:
+				want, tol = 0, 0
+			case xj > expMax:
+				want, tol = math.Inf(1), 0
+			case xj > 700:
+				// math.Exp on amd64 overflows a little below expMax
+				want = math.Exp(xj-10) * math.Exp(10)
+				tol = 4 * ulp(want)
+			}
+			ok := got[j] == want || math.Abs(got[j]-want) <= tol
+			if !ok {
+				t.Fatalf("n=%d: exp(%v) = %v, want %v", n, xj, got[j], want)
+			}
+		}
+	}
 	for n := 1; n < 40; n++ {
 		c, beta := make([]float64, n+2), make([]float64, n+2)
 		for j := range c {
@@ -20,20 +42,11 @@ func TestKernelRow(t *testing.T) {
 			beta[j] = rng.NormFloat64()
 		}
 		alpha, inv := rng.NormFloat64(), 1/0.013
-		want := make([]float64, n)
-		for j := range want {
-			want[j] = (alpha + beta[j] - c[j]) * inv
-		}
-		expSlice(want)
 		got := make([]float64, n)
 		if !kernelRow(got, c, beta, alpha, inv) {
 			t.Fatalf("n=%d: finite costs reported non-finite", n)
 		}
-		for j := range got {
-			if math.Float64bits(got[j]) != math.Float64bits(want[j]) {
-				t.Fatalf("n=%d: entry %d = %v, want %v", n, j, got[j], want[j])
-			}
-		}
+		check(n, got, func(j int) float64 { return (alpha + beta[j] - c[j]) * inv })
 		for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
 			for j := 0; j < n; j++ {
 				old := c[j]
@@ -50,6 +63,33 @@ func TestKernelRow(t *testing.T) {
 			c[n] = 1
 		}
 	}
+	// The whole range of x, its ends and beyond, with inv = 1 and alpha = 0.
+	var xs []float64
+	for x := -760.0; x < 760; x += 0.37 {
+		xs = append(xs, x, -x*1e-3, x*1e-9)
+	}
+	xs = append(xs, 0, -0.0, expMin, expMax, math.Nextafter(expMin, 0), math.Nextafter(expMin, -1000),
+		math.Nextafter(expMax, 0), math.Nextafter(expMax, 1000), -1e300, 1e300)
+	c, beta, got := make([]float64, len(xs)), make([]float64, len(xs)), make([]float64, len(xs))
+	for j, x := range xs {
+		c[j] = -x
+	}
+	if !kernelRow(got, c, beta, 0, 1) {
+		t.Fatal("finite costs reported non-finite")
+	}
+	check(len(xs), got, func(j int) float64 { return xs[j] })
+	// NaN in alpha or beta (not a cost) gives NaN, unflagged.
+	beta[3] = math.NaN()
+	kernelRow(got, c, beta, 0, 1)
+	if !math.IsNaN(got[3]) {
+		t.Fatalf("NaN exponent gave %v", got[3])
+	}
+}
+
+// ulp is the spacing of float64 values at |x|.
+func ulp(x float64) float64 {
+	x = math.Abs(x)
+	return math.Nextafter(x, math.Inf(1)) - x
 }
 
 func TestDot3(t *testing.T) {
