@@ -8,12 +8,14 @@ import (
 
 // The unrolled solver's iterations are short sweeps (a 256×256 kernel is a few
 // microseconds per core) separated by reductions over the columns. Starting goroutines
-// for every sweep, as parallelRange does, costs about as much as the sweep itself; a
-// team of workers that lives through all L iterations and meets at a spinning barrier
-// does not.
+// for every sweep, as parallelRange does, costs about as much as the sweep itself.
+// runPhases instead starts its workers once for all L iterations; they claim the
+// blocks of each phase in turn, so that a worker whose thread is not running (a busy
+// machine) holds nobody up: the others take its blocks, as parallelRange's caller
+// takes over a goroutine that has not started.
 
-// teamSize is how many workers share rows×width work: parallelRange's choice, so that
-// the row blocks, and with them every sum, are the same as there.
+// teamSize is how many blocks rows×width work is split into: parallelRange's choice,
+// so that the row blocks, and with them every sum, are the same as there.
 func teamSize(rows, width int) int {
 	w := min(runtime.GOMAXPROCS(0), rows)
 	if w <= 1 || rows*width < parallelMinWork {
@@ -22,54 +24,74 @@ func teamSize(rows, width int) int {
 	return w
 }
 
-// blockOf returns worker w's part [lo, hi) of [0, n) split into nw contiguous blocks
-// (parallelRange's split; the last blocks may be empty).
-func blockOf(n, nw, w int) (lo, hi int) {
-	step := (n + nw - 1) / nw
-	return min(w*step, n), min((w+1)*step, n)
+// blockOf returns block b of [0, n) split into nb contiguous blocks (parallelRange's
+// split; the last blocks may be empty).
+func blockOf(n, nb, b int) (lo, hi int) {
+	step := (n + nb - 1) / nb
+	return min(b*step, n), min((b+1)*step, n)
 }
 
-// barrier is a reusable spinning barrier for a team.
-type barrier struct {
-	n       int32
-	arrived atomic.Int32
-	phase   atomic.Uint32
-}
+// phaseSpins is how many times a worker polls for the end of a phase before it sleeps
+// (a few microseconds: the usual wait when every worker has a core).
+const phaseSpins = 4000
 
-// wait returns once every member of the team has called it (in the same phase).
-func (b *barrier) wait() {
-	if b.n <= 1 {
+// runPhases calls body(phase, block) for every phase in 0…phases−1 and block in
+// 0…blocks−1, each phase's blocks only after all blocks of the phase before have
+// returned, on up to blocks goroutines (the caller one of them).
+func runPhases(phases, blocks int, body func(phase, block int)) {
+	if blocks <= 1 {
+		for ph := range phases {
+			body(ph, 0)
+		}
 		return
 	}
-	ph := b.phase.Load()
-	if b.arrived.Add(1) == b.n {
-		b.arrived.Store(0)
-		b.phase.Add(1)
-		return
-	}
-	for spins := 0; b.phase.Load() == ph; spins++ {
-		if spins >= 256 {
-			runtime.Gosched() // a member may be waiting for a thread
+	var (
+		next, done atomic.Int64
+		sleepers   atomic.Int32
+		mu         sync.Mutex
+		cond       = sync.NewCond(&mu)
+	)
+	total := int64(phases * blocks)
+	work := func() {
+		for {
+			t := next.Add(1) - 1
+			if t >= total {
+				return
+			}
+			start := t - t%int64(blocks) // the phase's first task: all before it must be done
+			if done.Load() < start {
+				spins := 0
+				for done.Load() < start && spins < phaseSpins {
+					spins++
+				}
+				if done.Load() < start {
+					mu.Lock()
+					sleepers.Add(1)
+					for done.Load() < start {
+						cond.Wait()
+					}
+					sleepers.Add(-1)
+					mu.Unlock()
+				}
+			}
+			body(int(t/int64(blocks)), int(t%int64(blocks)))
+			// The phase's last block wakes the sleepers. done moves before sleepers is
+			// read, so a sleeper either is seen here or sees the new count.
+			if d := done.Add(1); d%int64(blocks) == 0 && sleepers.Load() > 0 {
+				mu.Lock()
+				cond.Broadcast()
+				mu.Unlock()
+			}
 		}
 	}
-}
-
-// runTeam runs body(w, bar) for w = 0…nw−1, worker 0 on the calling goroutine, and
-// returns when all are done.
-func runTeam(nw int, body func(w int, bar *barrier)) {
-	bar := &barrier{n: int32(max(nw, 1))}
-	if nw <= 1 {
-		body(0, bar)
-		return
-	}
 	var wg sync.WaitGroup
-	for w := 1; w < nw; w++ {
+	for w := 1; w < blocks; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			body(w, bar)
+			work()
 		}()
 	}
-	body(0, bar)
+	work()
 	wg.Wait()
 }

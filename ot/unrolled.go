@@ -157,27 +157,31 @@ func (u *Unrolled) forwardScaled() bool {
 		vs[0][j] = 1
 		bv[j] = p.b[j] * vs[0][j]
 	}
-	nw := teamSize(n, m)
+	nb := teamSize(n, m)
 	acc := blockVectors(m)
-	runTeam(nw, func(w int, bar *barrier) {
-		lo, hi := blockOf(n, nw, w)
-		jlo, jhi := blockOf(m, nw, w)
-		// Row by row: α_i = min_j C_ij, then K_ij = exp((α_i − C_ij)/ε) in place.
-		for i := lo; i < hi; i++ {
-			u.alpha[i] = floats.Min(K[i*m : (i+1)*m])
-		}
-		u.toKernelRows(K, lo, hi)
-		a := acc[w]
-		for k := 1; k <= L; k++ {
-			uk, vk := us[k], vs[k]
-			// u = 1/(K(b∘v)) over this worker's rows; its share of Kᵀ(a∘u)
+	// Phase 0 builds the kernel; phases 2k−1 and 2k are iteration k's row sweep and
+	// column reduction.
+	runPhases(1+2*L, nb, func(phase, blk int) {
+		lo, hi := blockOf(n, nb, blk)
+		switch {
+		case phase == 0:
+			// α_i = min_j C_ij, then K_ij = exp((α_i − C_ij)/ε) in place
+			for i := lo; i < hi; i++ {
+				u.alpha[i] = floats.Min(K[i*m : (i+1)*m])
+			}
+			u.toKernelRows(K, lo, hi)
+		case phase%2 == 1:
+			// u = 1/(K(b∘v)) over the block's rows; their share of Kᵀ(a∘u)
+			uk, a := us[(phase+1)/2], acc[blk]
 			for i := lo; i < hi; i++ {
 				krow := K[i*m : (i+1)*m]
 				uk[i] = 1 / dot(krow, bv)
 				axpy(p.a[i]*uk[i], krow, a)
 			}
-			bar.wait()
-			// v = 1/Kᵀ(a∘u) over this worker's columns, summing the shares in block order
+		default:
+			// v = 1/Kᵀ(a∘u) over the block's columns, the shares summed in block order
+			vk := vs[phase/2]
+			jlo, jhi := blockOf(m, nb, blk)
 			for j := jlo; j < jhi; j++ {
 				s := 0.0
 				for q := range acc {
@@ -187,7 +191,6 @@ func (u *Unrolled) forwardScaled() bool {
 				vk[j] = 1 / s
 				bv[j] = p.b[j] * vk[j]
 			}
-			bar.wait()
 		}
 	})
 	for k := 1; k <= L; k++ {
@@ -541,16 +544,17 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K []float64) *mat.Dense
 	A, B := mat.NewDense(n, 2*L, getF64(n*2*L)), mat.NewDense(m, 2*L, getF64(m*2*L))
 	w := make([]float64, m) // v^k∘ḡ
 	floats.MulTo(w, u.vs[L], gbar)
-	nw := teamSize(n, m)
+	nb := teamSize(n, m)
 	acc := blockVectors(m)
-	runTeam(nw, func(wk int, bar *barrier) {
-		lo, hi := blockOf(n, nw, wk)
-		jlo, jhi := blockOf(m, nw, wk)
-		a := acc[wk]
-		for k := L; k >= 1; k-- {
-			uk, vPrev := u.us[k], u.vs[k-1]
-			col := 2 * (k - 1)
-			// this worker's rows: f̄ and column 2k−2, 2k−1 of A; its share of Kᵀ(u∘f̄)
+	// Phases 2(L−k) and 2(L−k)+1 are step k's row sweep and column reduction.
+	runPhases(2*L, nb, func(phase, blk int) {
+		k := L - phase/2
+		uk, vPrev := u.us[k], u.vs[k-1]
+		col := 2 * (k - 1)
+		if phase%2 == 0 {
+			// the block's rows: f̄ and columns 2k−2, 2k−1 of A; their share of Kᵀ(u∘f̄)
+			lo, hi := blockOf(n, nb, blk)
+			a := acc[blk]
 			for i := lo; i < hi; i++ {
 				krow := K[i*m : (i+1)*m]
 				fbar[i] -= p.a[i] * uk[i] * dot(krow, w)
@@ -560,21 +564,21 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K []float64) *mat.Dense
 				A.Set(i, col+1, c)
 				fbar[i] = 0
 			}
-			bar.wait()
-			// this worker's columns: B, ḡ (the shares summed in block order), the next w
-			for j := jlo; j < jhi; j++ {
-				B.Set(j, col, w[j])
-				B.Set(j, col+1, p.b[j]*vPrev[j])
-				s := 0.0
-				for q := range acc {
-					s += acc[q][j]
-					acc[q][j] = 0
-				}
-				s *= -p.b[j] * vPrev[j]
-				gbar[j] = s
-				w[j] = vPrev[j] * s
+			return
+		}
+		// the block's columns: B, ḡ (the shares summed in block order), the next w
+		jlo, jhi := blockOf(m, nb, blk)
+		for j := jlo; j < jhi; j++ {
+			B.Set(j, col, w[j])
+			B.Set(j, col+1, p.b[j]*vPrev[j])
+			s := 0.0
+			for q := range acc {
+				s += acc[q][j]
+				acc[q][j] = 0
 			}
-			bar.wait()
+			s *= -p.b[j] * vPrev[j]
+			gbar[j] = s
+			w[j] = vPrev[j] * s
 		}
 	})
 	Cbar := mat.NewDense(n, m, getF64(n*m))
