@@ -37,16 +37,19 @@ func TestFloat32PathMatchesFloat64(t *testing.T) {
 	data, gen := mnistLike(rng, 256, true), mnistLike(rng, 256, false)
 	gen2 := mnistLike(rng, 256, true) // a generator close to the data distribution
 	for _, c := range []struct {
-		kind Kind
-		back BackwardMode
-		eps  float64
-		gen  ot.Points32
+		kind    Kind
+		back    BackwardMode
+		eps     float64
+		gen     ot.Points32
+		scaling float64
 	}{
-		{Divergence, Unrolled, 1, gen}, {Divergence, Unrolled, 0.5, gen2}, {Divergence, Unrolled, 0.1, gen2},
-		{Divergence, Envelope, 0.5, gen}, {Primal, Unrolled, 1, gen2}, {Entropic, Unrolled, 0.5, gen},
+		{Divergence, Unrolled, 1, gen, 0}, {Divergence, Unrolled, 0.5, gen2, 0}, {Divergence, Unrolled, 0.1, gen2, 0},
+		{Divergence, Envelope, 0.5, gen, 0}, {Primal, Unrolled, 1, gen2, 0}, {Entropic, Unrolled, 0.5, gen, 0},
+		// the log domain: an annealed schedule, and a kernel that underflows
+		{Divergence, Unrolled, 0.5, gen2, 0.7}, {Divergence, Unrolled, 0.01, gen2, 0},
 	} {
-		t.Run(fmt.Sprintf("%s-%s-eps%g", c.kind, c.back, c.eps), func(t *testing.T) {
-			cfg, err := Config{Kind: c.kind, Eps: c.eps, Iters: 50, Backward: c.back}.withDefaults()
+		t.Run(fmt.Sprintf("%s-%s-eps%g-scaling%g", c.kind, c.back, c.eps, c.scaling), func(t *testing.T) {
+			cfg, err := Config{Kind: c.kind, Eps: c.eps, Iters: 50, Backward: c.back, EpsScaling: c.scaling}.withDefaults()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,6 +60,9 @@ func TestFloat32PathMatchesFloat64(t *testing.T) {
 			ev64, err := evaluate(cfg, pointsDense(data), pointsDense(c.gen))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if ev32.div != nil && ev32.div.XY.Scaled != ev64.div.XY.Scaled {
+				t.Errorf("scaling domain: float32 path %v, float64 %v", ev32.div.XY.Scaled, ev64.div.XY.Scaled)
 			}
 			v32, v64 := ev32.stats.Value, ev64.stats.Value
 			if e := math.Abs(v32-v64) / math.Abs(v64); e > 1e-4 || math.IsNaN(e) {
