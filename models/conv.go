@@ -446,3 +446,71 @@ func (op convGradOp) Do(in ...G.Value) (G.Value, error) {
 	}
 	return out, nil
 }
+
+// avgPoolOp is 2×2 average pooling of an (N, C, 2H, 2W) tensor, the conv critic's
+// downsampling; its gradient spreads each value a quarter to its 2×2 block.
+type avgPoolOp struct{}
+
+func (avgPoolOp) Arity() int { return 1 }
+func (avgPoolOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(tensor4(a), tensor4(a))
+}
+func (avgPoolOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, ok := in[0].(tensor.Shape)
+	if !ok || s.Dims() != 4 || s[2]%2 != 0 || s[3]%2 != 0 {
+		return nil, fmt.Errorf("models: 2×2 average pooling of %v", in[0])
+	}
+	return tensor.Shape{s[0], s[1], s[2] / 2, s[3] / 2}, nil
+}
+func (avgPoolOp) ReturnsPtr() bool         { return false }
+func (avgPoolOp) CallsExtern() bool        { return false }
+func (avgPoolOp) OverwritesInput() int     { return -1 }
+func (avgPoolOp) String() string           { return "AvgPool2x2" }
+func (op avgPoolOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
+func (op avgPoolOp) Hashcode() uint32      { return opHash(op.String()) }
+func (avgPoolOp) DiffWRT(int) []bool       { return []bool{true} }
+
+func (avgPoolOp) Do(in ...G.Value) (G.Value, error) {
+	out, err := upsampleGradOp{}.Do(in...) // the 2×2 block sums
+	if err != nil {
+		return nil, err
+	}
+	d := out.(*tensor.Dense).Data().([]float32)
+	for i := range d {
+		d[i] /= 4
+	}
+	return out, nil
+}
+
+func (avgPoolOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	n, err := G.ApplyOp(avgPoolGradOp{}, grad)
+	return G.Nodes{n}, err
+}
+
+// avgPoolGradOp is the adjoint of avgPoolOp: a quarter of each value to its 2×2 block.
+type avgPoolGradOp struct{}
+
+func (avgPoolGradOp) Arity() int    { return 1 }
+func (avgPoolGradOp) Type() hm.Type { return upsampleOp{}.Type() }
+func (avgPoolGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	return upsampleOp{}.InferShape(in...)
+}
+func (avgPoolGradOp) ReturnsPtr() bool         { return false }
+func (avgPoolGradOp) CallsExtern() bool        { return false }
+func (avgPoolGradOp) OverwritesInput() int     { return -1 }
+func (avgPoolGradOp) String() string           { return "AvgPool2x2Grad" }
+func (op avgPoolGradOp) WriteHash(h hash.Hash) { h.Write([]byte(op.String())) }
+func (op avgPoolGradOp) Hashcode() uint32      { return opHash(op.String()) }
+
+func (avgPoolGradOp) Do(in ...G.Value) (G.Value, error) {
+	out, err := upsampleOp{}.Do(in...)
+	if err != nil {
+		return nil, err
+	}
+	d := out.(*tensor.Dense).Data().([]float32)
+	for i := range d {
+		d[i] /= 4
+	}
+	return out, nil
+}

@@ -106,13 +106,7 @@ func (g *Generator) Spec() Spec {
 func (g *Generator) Params() []*Param { return g.params }
 
 // NumParams returns the number of scalar parameters.
-func (g *Generator) NumParams() int {
-	n := 0
-	for _, p := range g.params {
-		n += len(p.Data())
-	}
-	return n
-}
+func (g *Generator) NumParams() int { return countParams(g.params) }
 
 // SetOutputBias sets the bias of the last layer so that, with the rest of the network
 // silent, the output is target (OutDim values, or one per image channel for the conv
@@ -155,26 +149,8 @@ func (g *Generator) Build(graph *G.ExprGraph, z *G.Node) (out *G.Node, params G.
 		return nil, nil, fmt.Errorf("models: latent node %v of %v, want float32 m×%d", z.Shape(), z.Dtype(), s.LatentDim)
 	}
 	m := z.Shape()[0]
-	for _, p := range g.params {
-		var n *G.Node
-		if len(p.Shape) == 2 {
-			n = G.NewMatrix(graph, tensor.Float32, G.WithShape(p.Shape...), G.WithName(p.Name), G.WithValue(p.Value))
-		} else {
-			n = G.NewTensor(graph, tensor.Float32, len(p.Shape), G.WithShape(p.Shape...), G.WithName(p.Name), G.WithValue(p.Value))
-		}
-		params = append(params, n)
-	}
-	act := func(x *G.Node) *G.Node {
-		switch s.Activation {
-		case "leaky_relu":
-			return G.Must(G.LeakyRelu(x, s.LeakySlope))
-		case "tanh":
-			return G.Must(G.Tanh(x))
-		case "softplus":
-			return G.Must(G.Softplus(x))
-		}
-		return G.Must(G.Rectify(x))
-	}
+	params = paramNodes(graph, g.params, "")
+	act := func(x *G.Node) *G.Node { return activate(s.Activation, s.LeakySlope, x) }
 	output := func(x *G.Node) *G.Node {
 		switch s.Output {
 		case "sigmoid":
@@ -279,35 +255,12 @@ func Latent(rng *rand.Rand, z []float32) {
 }
 
 // Tensors returns the parameters as tensorfile tensors named by prefix+name (copies).
-func (g *Generator) Tensors(prefix string) []tensorfile.Tensor {
-	out := make([]tensorfile.Tensor, len(g.params))
-	for i, p := range g.params {
-		out[i] = tensorfile.Tensor{Name: prefix + p.Name, Shape: slices.Clone(p.Shape), Data: slices.Clone(p.Data())}
-	}
-	return out
-}
+func (g *Generator) Tensors(prefix string) []tensorfile.Tensor { return paramTensors(g.params, prefix) }
 
 // SetTensors copies parameter values from tensors named prefix+name; every parameter
 // must be present with its shape, and every value finite.
 func (g *Generator) SetTensors(f *tensorfile.File, prefix string) error {
-	for _, p := range g.params {
-		t := f.Tensor(prefix + p.Name)
-		if t == nil {
-			return fmt.Errorf("models: parameter %s missing", p.Name)
-		}
-		if !slices.Equal(t.Shape, p.Shape) {
-			return fmt.Errorf("models: parameter %s has shape %v, the model wants %v", p.Name, t.Shape, p.Shape)
-		}
-		for i, v := range t.Data {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("models: parameter %s[%d] is %v", p.Name, i, v)
-			}
-		}
-	}
-	for _, p := range g.params {
-		copy(p.Data(), f.Tensor(prefix+p.Name).Data)
-	}
-	return nil
+	return setParamTensors(g.params, f, prefix)
 }
 
 // ParamsKind and ParamsVersion identify parameter files.

@@ -59,14 +59,8 @@ func (s Spec) Validate() error {
 	if s.LatentDim < 1 || s.LatentDim > 1<<16 {
 		return fmt.Errorf("latent_dim = %d: must be in [1, 65536]", s.LatentDim)
 	}
-	switch s.Activation {
-	case "relu", "tanh", "softplus":
-	case "leaky_relu":
-		if !(s.LeakySlope > 0 && s.LeakySlope < 1) {
-			return fmt.Errorf("leaky_slope = %v: must lie in (0,1)", s.LeakySlope)
-		}
-	default:
-		return fmt.Errorf("activation = %q: want relu, leaky_relu, tanh or softplus", s.Activation)
+	if err := validateActivation(s.Activation, s.LeakySlope); err != nil {
+		return err
 	}
 	switch s.Output {
 	case "sigmoid", "linear", "tanh":

@@ -18,7 +18,8 @@ import (
 
 // Checkpoint files: tensorfile containers of kind "ckpt". Version 1 holds the meta
 // below, the generator's parameters as "param/<name>" and the optimizer's state as
-// "opt/<param>/<m|v|momentum>".
+// "opt/<param>/<m|v|momentum>"; with a critic, also its parameters as "critic/<name>"
+// and its optimizer's state as "critic-opt/<param>/<m|v|momentum>".
 const (
 	CheckpointKind    = "ckpt"
 	CheckpointVersion = 1
@@ -40,8 +41,13 @@ type checkpointMeta struct {
 	Elapsed     float64 `json:"elapsed_s"`
 	Loss        float64 `json:"loss"`
 	Threads     int     `json:"threads"`
-	Saved       string  `json:"saved"`
-	GoVersion   string  `json:"go_version"`
+	// Critic, CriticOptSteps and CriticState are the critic's spec, its optimizer's
+	// update count and the random state of its gradient penalty (runs with a critic).
+	Critic         *models.CriticSpec `json:"critic,omitempty"`
+	CriticOptSteps int64              `json:"critic_opt_steps,omitempty"`
+	CriticState    []byte             `json:"critic_state,omitempty"`
+	Saved          string             `json:"saved"`
+	GoVersion      string             `json:"go_version"`
 }
 
 // Checkpoint is a decoded checkpoint file.
@@ -56,6 +62,22 @@ type Checkpoint struct {
 // Generator rebuilds the checkpoint's generator with its parameters.
 func (c *Checkpoint) Generator() (*models.Generator, error) {
 	return models.FromFile(c.meta.Spec, c.file, "param/")
+}
+
+// Critic rebuilds the checkpoint's critic with its parameters (an error if the run has
+// none).
+func (c *Checkpoint) Critic() (*models.Critic, error) {
+	if c.meta.Critic == nil {
+		return nil, fmt.Errorf("checkpoint %s: the run has no critic", c.Path)
+	}
+	critic, err := models.NewCritic(*c.meta.Critic, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := critic.SetTensors(c.file, "critic/"); err != nil {
+		return nil, err
+	}
+	return critic, nil
 }
 
 // Threads is the GOMAXPROCS the checkpoint was written with.
@@ -83,6 +105,14 @@ func ReadCheckpoint(path string) (*Checkpoint, error) {
 	c := &Checkpoint{Path: path, Step: meta.Step, Config: cfg, meta: meta, file: f}
 	if _, err := c.Generator(); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	if cfg.adversarial() != (meta.Critic != nil) {
+		return nil, fmt.Errorf("checkpoint %s: its config and its contents disagree on the critic", path)
+	}
+	if meta.Critic != nil {
+		if _, err := c.Critic(); err != nil {
+			return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+		}
 	}
 	return c, nil
 }
@@ -171,21 +201,30 @@ func (t *Trainer) saveCheckpoint() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	meta, err := json.Marshal(checkpointMeta{
+	meta := checkpointMeta{
 		Step: t.step, Config: string(cfgText), Spec: t.gen.Spec(), OptSteps: t.opt.t,
 		DataState: ds, LatentState: ls, Elapsed: t.elapsed(), Loss: jsonSafe(t.lastLoss),
 		Threads: runtime.GOMAXPROCS(0), Saved: time.Now().UTC().Format(time.RFC3339), GoVersion: runtime.Version(),
-	})
+	}
+	tensors := append(t.gen.Tensors("param/"), t.opt.tensors()...)
+	if a := t.adv; a != nil {
+		spec := a.critic.Spec()
+		meta.Critic, meta.CriticOptSteps = &spec, a.opt.t
+		if meta.CriticState, err = a.pcg.MarshalBinary(); err != nil {
+			return "", err
+		}
+		tensors = append(append(tensors, a.critic.Tensors("critic/")...), a.opt.tensors()...)
+	}
+	metaJSON, err := json.Marshal(meta)
 	if err != nil {
 		return "", err
 	}
-	tensors := append(t.gen.Tensors("param/"), t.opt.tensors()...)
 	dir := filepath.Join(t.dir, checkpointDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
 	path := filepath.Join(dir, checkpointName(t.step))
-	if err := tensorfile.WriteFile(path, &tensorfile.File{Kind: CheckpointKind, Version: CheckpointVersion, Meta: meta, Tensors: tensors}); err != nil {
+	if err := tensorfile.WriteFile(path, &tensorfile.File{Kind: CheckpointKind, Version: CheckpointVersion, Meta: metaJSON, Tensors: tensors}); err != nil {
 		return "", fmt.Errorf("writing checkpoint: %w", err)
 	}
 	t.lastCheckpoint = path
@@ -221,6 +260,17 @@ func (t *Trainer) restore(c *Checkpoint) error {
 	}
 	if err := t.latentPCG.UnmarshalBinary(c.meta.LatentState); err != nil {
 		return fmt.Errorf("checkpoint %s: latent generator state: %w", c.Path, err)
+	}
+	if a := t.adv; a != nil {
+		if err := a.critic.SetTensors(c.file, "critic/"); err != nil {
+			return fmt.Errorf("checkpoint %s: %w", c.Path, err)
+		}
+		if err := a.opt.restore(c.file, c.meta.CriticOptSteps); err != nil {
+			return fmt.Errorf("checkpoint %s: critic %w", c.Path, err)
+		}
+		if err := a.pcg.UnmarshalBinary(c.meta.CriticState); err != nil {
+			return fmt.Errorf("checkpoint %s: critic random state: %w", c.Path, err)
+		}
 	}
 	t.step, t.elapsedBefore, t.lastLoss, t.lastCheckpoint = c.Step, c.meta.Elapsed, c.meta.Loss, c.Path
 	return nil

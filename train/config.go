@@ -43,6 +43,32 @@ type Config struct {
 	Loss      LossConfig      `toml:"loss"`
 	Optimizer OptimizerConfig `toml:"optimizer"`
 	Log       LogConfig       `toml:"log"`
+
+	// Critic is the feature map h_φ of a learned cost (kind "none": the loss compares
+	// the points themselves). With a critic, Adversarial says how it is trained.
+	Critic      models.CriticSpec `toml:"critic"`
+	Adversarial AdversarialConfig `toml:"adversarial"`
+}
+
+// AdversarialConfig trains the critic: it maximizes the loss between the features of
+// data and generated batches, the generator minimizes it (Genevay, Peyré, Cuturi 2018;
+// Li et al. 2017 for MMD-GAN).
+type AdversarialConfig struct {
+	// CriticSteps is the number of critic updates before each generator update.
+	CriticSteps int `toml:"critic_steps"`
+	// Schedule is "constant" (CriticSteps every time) or "mmdgan" (100 critic updates
+	// for the first 25 generator steps and every 500th, CriticSteps otherwise: the
+	// schedule of WGAN and MMD-GAN).
+	Schedule string `toml:"schedule"`
+	// Lipschitz keeps the critic from blowing the loss up: "clip" (clamp every critic
+	// parameter into ±Clip after each update), "penalty" (add Penalty·E(‖∇ₓ uᵀh(x̂)‖ −
+	// 1)² at points x̂ between data and generated points, u a random unit feature
+	// direction) or "none".
+	Lipschitz string  `toml:"lipschitz"`
+	Clip      float64 `toml:"clip"`
+	Penalty   float64 `toml:"penalty"`
+	// Optimizer is the critic's optimizer and learning-rate schedule.
+	Optimizer OptimizerConfig `toml:"optimizer"`
 }
 
 // DataConfig chooses the data.
@@ -142,7 +168,11 @@ func DefaultConfig() Config {
 			CostPower: 2, CostScale: 0.5},
 		Optimizer: OptimizerConfig{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Alpha: 0.99,
 			Momentum: 0.9, Decay: "none"},
-		Log: LogConfig{Every: 100, SampleEvery: 500, Samples: 64, CheckpointEvery: 500, Keep: 3, Progress: true},
+		Log:    LogConfig{Every: 100, SampleEvery: 500, Samples: 64, CheckpointEvery: 500, Keep: 3, Progress: true},
+		Critic: models.DefaultCriticSpec(),
+		Adversarial: AdversarialConfig{CriticSteps: 5, Schedule: "constant", Lipschitz: "clip", Clip: 0.01, Penalty: 10,
+			Optimizer: OptimizerConfig{Kind: "adam", LR: 1e-4, Beta1: 0.5, Beta2: 0.9, Eps: 1e-8, Alpha: 0.99,
+				Momentum: 0.9, Decay: "none"}},
 	}
 }
 
@@ -281,21 +311,20 @@ func (c Config) Marshal() ([]byte, error) {
 
 // Validate reports the first invalid value, naming its key.
 func (c Config) Validate() error {
-	bad := func(key string, v any, why string) error { return fmt.Errorf("%s = %v: %s", key, v, why) }
 	if !regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`).MatchString(c.Name) {
-		return bad("name", fmt.Sprintf("%q", c.Name), "must be a plain file name (letters, digits, . _ -)")
+		return badValue("name", fmt.Sprintf("%q", c.Name), "must be a plain file name (letters, digits, . _ -)")
 	}
 	if c.Steps < 1 {
-		return bad("steps", c.Steps, "must be positive")
+		return badValue("steps", c.Steps, "must be positive")
 	}
 	if c.BatchSize < 1 || c.BatchSize > 1<<16 {
-		return bad("batch_size", c.BatchSize, "must be in [1, 65536]")
+		return badValue("batch_size", c.BatchSize, "must be in [1, 65536]")
 	}
 	if c.GenBatchSize < 0 || c.GenBatchSize > 1<<16 {
-		return bad("gen_batch_size", c.GenBatchSize, "must be in [0, 65536] (0: batch_size)")
+		return badValue("gen_batch_size", c.GenBatchSize, "must be in [0, 65536] (0: batch_size)")
 	}
 	if c.Threads < 0 || c.Threads > 1024 {
-		return bad("threads", c.Threads, "must be in [0, 1024] (0: all CPUs)")
+		return badValue("threads", c.Threads, "must be in [0, 1024] (0: all CPUs)")
 	}
 	d := c.Data
 	switch d.Kind {
@@ -303,22 +332,22 @@ func (c Config) Validate() error {
 		switch d.Split {
 		case "train", "test", "all":
 		default:
-			return bad("data.split", fmt.Sprintf("%q", d.Split), `want "train", "test" or "all"`)
+			return badValue("data.split", fmt.Sprintf("%q", d.Split), `want "train", "test" or "all"`)
 		}
 		for i, dg := range d.Digits {
 			if dg < 0 || dg > 9 {
-				return bad(fmt.Sprintf("data.digits[%d]", i), dg, "must be a digit 0–9")
+				return badValue(fmt.Sprintf("data.digits[%d]", i), dg, "must be a digit 0–9")
 			}
 		}
 		if d.Limit < 0 {
-			return bad("data.limit", d.Limit, "must be ≥ 0 (0: all images)")
+			return badValue("data.limit", d.Limit, "must be ≥ 0 (0: all images)")
 		}
 	case string(data.Ring), string(data.Grid), string(data.Moons), string(data.SwissRoll):
 	default:
-		return bad("data.kind", fmt.Sprintf("%q", d.Kind), fmt.Sprintf("want mnist or a toy distribution %v", data.Toys))
+		return badValue("data.kind", fmt.Sprintf("%q", d.Kind), fmt.Sprintf("want mnist or a toy distribution %v", data.Toys))
 	}
 	if !(d.Noise >= 0) || math.IsInf(d.Noise, 0) {
-		return bad("data.noise", d.Noise, "must be finite and ≥ 0")
+		return badValue("data.noise", d.Noise, "must be finite and ≥ 0")
 	}
 	m := c.Model
 	m.OutDim, m.Image = c.outShape()
@@ -331,62 +360,11 @@ func (c Config) Validate() error {
 	if _, err := c.Loss.schedule(); err != nil {
 		return err
 	}
-	o := c.Optimizer
-	pos := func(key string, v float64) error {
-		if !(v > 0) || math.IsInf(v, 0) {
-			return bad(key, v, "must be positive and finite")
-		}
-		return nil
-	}
-	unit := func(key string, v float64) error {
-		if !(v >= 0 && v < 1) {
-			return bad(key, v, "must lie in [0, 1)")
-		}
-		return nil
-	}
-	if err := pos("optimizer.lr", o.LR); err != nil {
+	if err := c.Optimizer.validate("optimizer"); err != nil {
 		return err
 	}
-	switch o.Kind {
-	case "adam":
-		for _, e := range []error{unit("optimizer.beta1", o.Beta1), unit("optimizer.beta2", o.Beta2), pos("optimizer.eps", o.Eps)} {
-			if e != nil {
-				return e
-			}
-		}
-	case "rmsprop":
-		if err := unit("optimizer.alpha", o.Alpha); err != nil {
-			return err
-		}
-		if err := pos("optimizer.eps", o.Eps); err != nil {
-			return err
-		}
-	case "sgd":
-		if err := unit("optimizer.momentum", o.Momentum); err != nil {
-			return err
-		}
-		if o.Nesterov && o.Momentum == 0 {
-			return bad("optimizer.nesterov", true, "needs optimizer.momentum > 0")
-		}
-	default:
-		return bad("optimizer.kind", fmt.Sprintf("%q", o.Kind), `want "adam", "rmsprop" or "sgd"`)
-	}
-	if !(o.WeightDecay >= 0) || math.IsInf(o.WeightDecay, 0) {
-		return bad("optimizer.weight_decay", o.WeightDecay, "must be finite and ≥ 0")
-	}
-	if !(o.ClipNorm >= 0) || math.IsInf(o.ClipNorm, 0) {
-		return bad("optimizer.clip_norm", o.ClipNorm, "must be finite and ≥ 0 (0: off)")
-	}
-	if o.Warmup < 0 {
-		return bad("optimizer.warmup", o.Warmup, "must be ≥ 0")
-	}
-	switch o.Decay {
-	case "none", "linear", "cosine":
-	default:
-		return bad("optimizer.decay", fmt.Sprintf("%q", o.Decay), `want "none", "linear" or "cosine"`)
-	}
-	if !(o.LRFinal >= 0) || math.IsInf(o.LRFinal, 0) {
-		return bad("optimizer.lr_final", o.LRFinal, "must be finite and ≥ 0")
+	if err := c.validateAdversarial(); err != nil {
+		return err
 	}
 	l := c.Log
 	for _, kv := range []struct {
@@ -394,17 +372,17 @@ func (c Config) Validate() error {
 		v   int
 	}{{"log.every", l.Every}, {"log.samples", l.Samples}, {"log.keep", l.Keep}} {
 		if kv.v < 1 {
-			return bad(kv.key, kv.v, "must be positive")
+			return badValue(kv.key, kv.v, "must be positive")
 		}
 	}
 	if l.Samples > 4096 {
-		return bad("log.samples", l.Samples, "must be at most 4096")
+		return badValue("log.samples", l.Samples, "must be at most 4096")
 	}
 	if l.SampleEvery < 0 {
-		return bad("log.sample_every", l.SampleEvery, "must be ≥ 0 (0: only at the end)")
+		return badValue("log.sample_every", l.SampleEvery, "must be ≥ 0 (0: only at the end)")
 	}
 	if l.CheckpointEvery < 0 {
-		return bad("log.checkpoint_every", l.CheckpointEvery, "must be ≥ 0 (0: only at the end)")
+		return badValue("log.checkpoint_every", l.CheckpointEvery, "must be ≥ 0 (0: only at the end)")
 	}
 	return nil
 }
@@ -562,4 +540,120 @@ func ReferenceWorkload() Config {
 	c.Optimizer = OptimizerConfig{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Decay: "none"}
 	c.Log.Progress = false
 	return c
+}
+
+// validate checks an optimizer table whose keys start with prefix.
+func (o OptimizerConfig) validate(prefix string) error {
+	pos := func(key string, v float64) error {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return badValue(key, v, "must be positive and finite")
+		}
+		return nil
+	}
+	unit := func(key string, v float64) error {
+		if !(v >= 0 && v < 1) {
+			return badValue(key, v, "must lie in [0, 1)")
+		}
+		return nil
+	}
+	if err := pos(prefix+".lr", o.LR); err != nil {
+		return err
+	}
+	switch o.Kind {
+	case "adam":
+		for _, e := range []error{unit(prefix+".beta1", o.Beta1), unit(prefix+".beta2", o.Beta2), pos(prefix+".eps", o.Eps)} {
+			if e != nil {
+				return e
+			}
+		}
+	case "rmsprop":
+		if err := unit(prefix+".alpha", o.Alpha); err != nil {
+			return err
+		}
+		if err := pos(prefix+".eps", o.Eps); err != nil {
+			return err
+		}
+	case "sgd":
+		if err := unit(prefix+".momentum", o.Momentum); err != nil {
+			return err
+		}
+		if o.Nesterov && o.Momentum == 0 {
+			return badValue(prefix+".nesterov", true, "needs "+prefix+".momentum > 0")
+		}
+	default:
+		return badValue(prefix+".kind", fmt.Sprintf("%q", o.Kind), `want "adam", "rmsprop" or "sgd"`)
+	}
+	if !(o.WeightDecay >= 0) || math.IsInf(o.WeightDecay, 0) {
+		return badValue(prefix+".weight_decay", o.WeightDecay, "must be finite and ≥ 0")
+	}
+	if !(o.ClipNorm >= 0) || math.IsInf(o.ClipNorm, 0) {
+		return badValue(prefix+".clip_norm", o.ClipNorm, "must be finite and ≥ 0 (0: off)")
+	}
+	if o.Warmup < 0 {
+		return badValue(prefix+".warmup", o.Warmup, "must be ≥ 0")
+	}
+	switch o.Decay {
+	case "none", "linear", "cosine":
+	default:
+		return badValue(prefix+".decay", fmt.Sprintf("%q", o.Decay), `want "none", "linear" or "cosine"`)
+	}
+	if !(o.LRFinal >= 0) || math.IsInf(o.LRFinal, 0) {
+		return badValue(prefix+".lr_final", o.LRFinal, "must be finite and ≥ 0")
+	}
+	return nil
+}
+
+func badValue(key string, v any, why string) error { return fmt.Errorf("%s = %v: %s", key, v, why) }
+
+// validateAdversarial checks the [critic] and [adversarial] tables.
+func (c Config) validateAdversarial() error {
+	spec := c.criticSpec()
+	if err := spec.Validate(); err != nil {
+		return fmt.Errorf("critic.%w", err)
+	}
+	a := c.Adversarial
+	if a.CriticSteps < 1 || a.CriticSteps > 1000 {
+		return badValue("adversarial.critic_steps", a.CriticSteps, "must be in [1, 1000]")
+	}
+	switch a.Schedule {
+	case "constant", "mmdgan":
+	default:
+		return badValue("adversarial.schedule", fmt.Sprintf("%q", a.Schedule), `want "constant" or "mmdgan"`)
+	}
+	switch a.Lipschitz {
+	case "clip", "penalty", "none":
+	default:
+		return badValue("adversarial.lipschitz", fmt.Sprintf("%q", a.Lipschitz), `want "clip", "penalty" or "none"`)
+	}
+	if !(a.Clip > 0) || math.IsInf(a.Clip, 0) {
+		return badValue("adversarial.clip", a.Clip, "must be positive and finite")
+	}
+	if !(a.Penalty >= 0) || math.IsInf(a.Penalty, 0) {
+		return badValue("adversarial.penalty", a.Penalty, "must be finite and ≥ 0")
+	}
+	if a.Lipschitz == "penalty" && spec.Enabled() && spec.Activation != "relu" && spec.Activation != "leaky_relu" {
+		return badValue("adversarial.lipschitz", `"penalty"`, fmt.Sprintf("needs critic.activation relu or leaky_relu: gorgonia's %s has no second derivative, which the gradient penalty needs", spec.Activation))
+	}
+	if a.Lipschitz == "penalty" && spec.Enabled() && spec.Kind != "mlp" {
+		return badValue("adversarial.lipschitz", `"penalty"`, fmt.Sprintf("needs critic.kind = \"mlp\": the gradient penalty differentiates the critic twice, and the %s critic's own ops have first derivatives only; use \"clip\"", spec.Kind))
+	}
+	return a.Optimizer.validate("adversarial.optimizer")
+}
+
+// criticSpec is the critic's spec with the input shape of the data.
+func (c Config) criticSpec() models.CriticSpec {
+	s := c.Critic
+	s.InDim, s.Image = c.outShape()
+	return s
+}
+
+// adversarial reports whether the run trains a critic.
+func (c Config) adversarial() bool { return c.Critic.Enabled() }
+
+// criticStepsAt is the number of critic updates before generator step step (0-based).
+func (a AdversarialConfig) criticStepsAt(step int) int {
+	if a.Schedule == "mmdgan" && (step < 25 || step%500 == 0) {
+		return 100
+	}
+	return a.CriticSteps
 }

@@ -14,7 +14,7 @@ import (
 
 // Every shipped training config decodes strictly and validates.
 func TestShippedConfigs(t *testing.T) {
-	for _, name := range []string{"mnist", "mnist-mmd", "mnist-conv", "toy2d"} {
+	for _, name := range []string{"mnist", "mnist-mmd", "mnist-conv", "toy2d", "mnist-adversarial-sinkhorn", "mnist-mmdgan"} {
 		f := filepath.Join("..", "configs", name+".toml")
 		cfg, err := LoadConfig(f, nil)
 		if err != nil {
@@ -58,6 +58,21 @@ func TestConfigErrors(t *testing.T) {
 		{"[data]\ndigits = [3, 12]\n", nil, "data.digits[1] = 12"},
 		{"[data]\nsplit = \"valid\"\n", nil, "data.split"},
 		{"[log]\nkeep = 0\n", nil, "log.keep = 0"},
+		{"[critic]\nkind = \"rnn\"\n", nil, "critic.kind"},
+		{"[critic]\nkind = \"mlp\"\nfeatures = 0\n", nil, "critic.features = 0"},
+		{"[critic]\nkind = \"mlp\"\nhidden = [8, -1]\n", nil, "critic.hidden[1] = -1"},
+		{"[critic]\nkind = \"conv\"\nkernel = 4\n", nil, "critic.kernel = 4"},
+		{"[critic]\nkind = \"conv\"\n[data]\nkind = \"moons\"\n", nil, "needs image data"},
+		{"[critic]\nkind = \"conv\"\nchannels = [8, 8, 8]\n", nil, "critic.channels"},
+		{"[critic]\nkind = \"conv\"\n[adversarial]\nlipschitz = \"penalty\"\n", nil, "needs critic.kind = \"mlp\""},
+		{"[critic]\nkind = \"mlp\"\nactivation = \"tanh\"\n[adversarial]\nlipschitz = \"penalty\"\n", nil, "no second derivative"},
+		{"[adversarial]\ncritic_steps = 0\n", nil, "adversarial.critic_steps = 0"},
+		{"[adversarial]\nschedule = \"wgan\"\n", nil, "adversarial.schedule"},
+		{"[adversarial]\nlipschitz = \"spectral\"\n", nil, "adversarial.lipschitz"},
+		{"[adversarial]\nclip = 0\n", nil, "adversarial.clip = 0"},
+		{"[adversarial]\npenalty = -1\n", nil, "adversarial.penalty = -1"},
+		{"[adversarial.optimizer]\nlr = 0\n", nil, "adversarial.optimizer.lr = 0"},
+		{"[adversarial.optimizer]\nkind = \"sgd\"\nmomentum = 0\nnesterov = true\n", nil, "adversarial.optimizer.nesterov"},
 		{"name = \"../evil\"\n", nil, "name"},
 		{"name = \"x\"\n", []string{"model.widht=3"}, "unknown key model.widht"},
 		{"name = \"x\"\n", []string{"noequals"}, "want key=value"},

@@ -27,6 +27,17 @@
 // resumed run equals the uninterrupted one bit for bit at the same thread count
 // (every parallel reduction here and in package ot runs in a fixed order).
 //
+// A learned cost (Config.Critic, Config.Adversarial; adversarial.go): the loss compares
+// critic features h_φ(x), h_φ(f_θ(z)), the critic maximizes it and the generator
+// minimizes it (Genevay et al. 2018; MMD-GAN, Li et al. 2017, with the "mmd" loss).
+// Before each generator step the critic takes its updates on fresh batches in a graph
+// of its own, where the generated batch is an input (the generator runs forward only):
+//
+//	y = f_θ(z); ℓ = loss(h_φ(x), h_φ(y)) [− λ·E(‖∇ₓ uᵀh_φ(x̂)‖ − 1)²]; φ ← opt_φ(φ, −∂ℓ/∂φ); clip φ
+//
+// then the generator's step runs through the critic's current features. The critic's
+// parameters, optimizer state and random stream join the checkpoints.
+//
 // gorgonia's float32 matrix products run on internal/fastblas (an AVX2+FMA Sgemm),
 // installed process-wide by New with gorgonia.Use.
 package train

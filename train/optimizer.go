@@ -17,15 +17,16 @@ import (
 // restored for an exact resume; these are small, match PyTorch's update rules
 // (torch.optim.Adam, RMSprop, SGD), and expose their state.
 type optimizer struct {
-	cfg   OptimizerConfig
-	t     int64       // updates done
-	state [][]float32 // per parameter: Adam m then v; RMSProp v; SGD momentum buffer
-	names []string
-	per   int // state tensors per parameter
+	cfg    OptimizerConfig
+	t      int64       // updates done
+	state  [][]float32 // per parameter: Adam m then v; RMSProp v; SGD momentum buffer
+	names  []string
+	per    int    // state tensors per parameter
+	prefix string // of the state's tensor names in checkpoints
 }
 
-func newOptimizer(cfg OptimizerConfig, names []string, sizes []int) *optimizer {
-	o := &optimizer{cfg: cfg, names: names}
+func newOptimizer(cfg OptimizerConfig, prefix string, names []string, sizes []int) *optimizer {
+	o := &optimizer{cfg: cfg, names: names, prefix: prefix}
 	switch cfg.Kind {
 	case "adam":
 		o.per = 2
@@ -162,7 +163,7 @@ func (o *optimizer) tensors() []tensorfile.Tensor {
 	for i, n := range o.names {
 		for k := 0; k < o.per; k++ {
 			s := o.state[o.per*i+k]
-			out = append(out, tensorfile.Tensor{Name: "opt/" + n + "/" + suffix[k], Shape: []int{len(s)}, Data: append([]float32(nil), s...)})
+			out = append(out, tensorfile.Tensor{Name: o.prefix + n + "/" + suffix[k], Shape: []int{len(s)}, Data: append([]float32(nil), s...)})
 		}
 	}
 	return out

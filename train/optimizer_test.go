@@ -27,7 +27,7 @@ func TestOptimizersMatchPyTorch(t *testing.T) {
 		{"sgd_plain", OptimizerConfig{Kind: "sgd"}, 0.1, []float64{0.505, -1.24, 2.003}},
 	} {
 		p := []float32{0.5, -1.2, 2.0}
-		o := newOptimizer(tc.cfg, []string{"p"}, []int{3})
+		o := newOptimizer(tc.cfg, "opt/", []string{"p"}, []int{3})
 		for _, g := range grads {
 			o.step([][]float32{p}, [][]float32{g}, tc.lr)
 		}

@@ -90,6 +90,7 @@ type Trainer struct {
 	params     [][]float32 // parameter values, in place
 	grads      [][]float32 // filled by each step
 	opt        *optimizer
+	adv        *adversary // the critic of a learned cost (nil: fixed cost)
 
 	// sampling from a fixed latent batch
 	sampler   *models.Sampler
@@ -131,6 +132,11 @@ func New(cfg Config, opts Options) (*Trainer, error) {
 	debug.FreeOSMemory() // the MNIST reader's decompression buffers: ~100 MB of garbage
 	if err := t.buildModel(); err != nil {
 		return nil, err
+	}
+	if cfg.adversarial() {
+		if err := t.buildAdversary(); err != nil {
+			return nil, err
+		}
 	}
 	if err := t.buildGraph(); err != nil {
 		return nil, err
@@ -292,7 +298,17 @@ func (t *Trainer) buildGraph() error {
 	if err != nil {
 		return err
 	}
-	if t.loss, err = losses.New(x, y, lcfg); err != nil {
+	lx, ly := x, y // the loss compares the points, or their critic features
+	if t.adv != nil {
+		nodes := t.adv.critic.Nodes(g)
+		if lx, err = t.adv.critic.Apply(nodes, x); err != nil {
+			return err
+		}
+		if ly, err = t.adv.critic.Apply(nodes, y); err != nil {
+			return err
+		}
+	}
+	if t.loss, err = losses.New(lx, ly, lcfg); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
 	grads, err := G.Grad(t.loss.Node(), params...)
@@ -300,7 +316,8 @@ func (t *Trainer) buildGraph() error {
 		return fmt.Errorf("train: differentiating the loss: %w", err)
 	}
 	// Compile only what the loss and the parameters' gradients need: the loss Op also
-	// offers a gradient with respect to the data, which nothing here uses.
+	// offers a gradient with respect to the data (and the critic's parameters), which
+	// nothing here uses.
 	sub := g.ExactSubgraphRoots(append(G.Nodes{t.loss.Node()}, grads...)...)
 	t.vm = G.NewTapeMachine(sub, G.BindDualValues(params...))
 	t.xBatch, t.zBatch, t.paramNodes = xv.Data().([]float32), zv.Data().([]float32), params
@@ -310,7 +327,7 @@ func (t *Trainer) buildGraph() error {
 		t.params = append(t.params, p.Data())
 		names, sizes = append(names, p.Name), append(sizes, len(p.Data()))
 	}
-	t.opt = newOptimizer(c.Optimizer, names, sizes)
+	t.opt = newOptimizer(c.Optimizer, "opt/", names, sizes)
 	return nil
 }
 
@@ -354,6 +371,13 @@ func due(step, every int) bool { return every > 0 && step%every == 0 }
 func (t *Trainer) Step() (StepStats, error) {
 	began := time.Now()
 	st := StepStats{Step: t.step + 1, LR: t.cfg.Optimizer.lrAt(t.step, t.cfg.Steps)}
+	if t.adv != nil { // critic updates: the critic maximizes the loss on its features
+		cs, err := t.trainCritic()
+		st.CriticSteps, st.CriticLoss, st.Penalty, st.CriticGradNorm = cs.steps, cs.loss, cs.penalty, cs.norm
+		if err != nil {
+			return st, err
+		}
+	}
 	if t.cfg.Loss.hasEps() { // ε schedule
 		if err := t.loss.SetEps(t.sched.At(t.step)); err != nil {
 			return st, err
@@ -368,26 +392,21 @@ func (t *Trainer) Step() (StepStats, error) {
 	defer t.vm.Reset()
 	// gorgonia adds each pass's gradient into the parameters' dual values: clear
 	// them once read, as its own solvers do.
-	defer t.zeroGradients()
+	defer zeroGradients(t.paramNodes)
 	ls := t.loss.Stats()
 	st.Loss, st.Eps, st.MarginalError, st.Iterations = ls.Value, ls.Eps, ls.MarginalError, ls.Iterations
 	if math.IsNaN(ls.Value) || math.IsInf(ls.Value, 0) {
 		return st, &NonFiniteError{Step: st.Step, What: "loss", LastCheckpoint: t.lastCheckpoint,
 			Detail: fmt.Sprintf("loss %v at ε = %g after %d Sinkhorn iterations, marginal error %g", ls.Value, ls.Eps, ls.Iterations, ls.MarginalError)}
 	}
-	norm, err := t.gradients()
+	grads, norm, bad := readGradients(t.paramNodes, t.grads[:0])
 	st.GradNorm = norm
-	if err != nil {
-		return st, err
+	if bad >= 0 {
+		return st, &NonFiniteError{Step: st.Step, What: "gradient of " + t.gen.Params()[bad].Name,
+			Detail: fmt.Sprintf("squared norm %v", norm*norm), LastCheckpoint: t.lastCheckpoint}
 	}
-	if c := t.cfg.Optimizer.ClipNorm; c > 0 && norm > c {
-		scale := float32(c / norm)
-		for _, g := range t.grads {
-			for i := range g {
-				g[i] *= scale
-			}
-		}
-	}
+	t.grads = grads
+	clipGradients(t.grads, norm, t.cfg.Optimizer.ClipNorm)
 	t.opt.step(t.params, t.grads, st.LR) // optimizer update, in place
 	t.step++
 	t.lastLoss = ls.Value
@@ -396,33 +415,48 @@ func (t *Trainer) Step() (StepStats, error) {
 	return st, nil
 }
 
-// gradients collects the parameters' gradients of the last forward-backward pass and
-// returns their global ℓ2 norm, or a NonFiniteError naming the first bad parameter.
-func (t *Trainer) gradients() (float64, error) {
-	t.grads = t.grads[:0]
+// readGradients appends the gradients of the last forward-backward pass of nodes to
+// dst and returns them with their global ℓ2 norm, and the index of the first
+// non-finite one (−1: all finite).
+func readGradients(nodes G.Nodes, dst [][]float32) ([][]float32, float64, int) {
 	var sq float64
-	for i, p := range t.paramNodes {
+	for i, p := range nodes {
 		gv, err := p.Grad()
 		if err != nil {
-			return 0, fmt.Errorf("step %d: gradient of %s: %w", t.step+1, p.Name(), err)
+			return dst, math.NaN(), i
 		}
 		g := gv.Data().([]float32)
 		var s float64
 		for _, v := range g {
 			s += float64(v) * float64(v)
 		}
-		if math.IsNaN(s) || math.IsInf(s, 0) {
-			return s, &NonFiniteError{Step: t.step + 1, What: "gradient of " + t.gen.Params()[i].Name,
-				Detail: fmt.Sprintf("squared norm %v", s), LastCheckpoint: t.lastCheckpoint}
+		if !finite(s) {
+			return dst, math.Sqrt(s), i
 		}
 		sq += s
-		t.grads = append(t.grads, g)
+		dst = append(dst, g)
 	}
-	return math.Sqrt(sq), nil
+	return dst, math.Sqrt(sq), -1
 }
 
-func (t *Trainer) zeroGradients() {
-	for _, p := range t.paramNodes {
+// clipGradients rescales grads (of global norm norm) to norm limit when larger
+// (limit 0: no clipping).
+func clipGradients(grads [][]float32, norm, limit float64) {
+	if limit <= 0 || norm <= limit {
+		return
+	}
+	scale := float32(limit / norm)
+	for _, g := range grads {
+		for i := range g {
+			g[i] *= scale
+		}
+	}
+}
+
+// zeroGradients clears the dual values of nodes: gorgonia adds each pass's gradient
+// into them.
+func zeroGradients(nodes G.Nodes) {
+	for _, p := range nodes {
 		if gv, err := p.Grad(); err == nil {
 			clear(gv.Data().([]float32))
 		}
@@ -431,15 +465,23 @@ func (t *Trainer) zeroGradients() {
 
 // checkParams reports a non-finite parameter (before it is checkpointed).
 func (t *Trainer) checkParams() error {
-	for i, p := range t.params {
-		for j, v := range p {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return &NonFiniteError{Step: t.step, What: "parameter " + t.gen.Params()[i].Name,
-					Detail: fmt.Sprintf("entry %d is %v after the update", j, v), LastCheckpoint: t.lastCheckpoint}
+	check := func(owner string, params []*models.Param) error {
+		for _, p := range params {
+			for j, v := range p.Data() {
+				if !finite(float64(v)) {
+					return &NonFiniteError{Step: t.step, What: "parameter " + owner + p.Name,
+						Detail: fmt.Sprintf("entry %d is %v after the update", j, v), LastCheckpoint: t.lastCheckpoint}
+				}
 			}
 		}
+		return nil
 	}
-	return nil
+	if t.adv != nil {
+		if err := check("critic ", t.adv.critic.Params()); err != nil {
+			return err
+		}
+	}
+	return check("", t.gen.Params())
 }
 
 func (t *Trainer) elapsed() float64 {
@@ -482,6 +524,11 @@ func (t *Trainer) Close() error {
 	if t.sampler != nil {
 		t.sampler.Close()
 		t.sampler = nil
+	}
+	if t.adv != nil && t.adv.vm != nil {
+		t.adv.vm.Close()
+		t.adv.sampler.Close()
+		t.adv.vm = nil
 	}
 	return err
 }
@@ -569,6 +616,11 @@ func (t *Trainer) begin() {
 	c := t.cfg
 	what := fmt.Sprintf("run %q: %s generator (%d parameters), %s loss, %s, %d steps of %d data / %d generated points",
 		c.Name, c.Model.Kind, t.gen.NumParams(), c.Loss.Kind, c.Data.Kind, c.Steps, c.BatchSize, c.genBatch())
+	if t.adv != nil {
+		a := t.adv.cfg
+		what += fmt.Sprintf("; learned cost: %s critic (%d parameters, %d features), %d critic updates per step (%s), Lipschitz control %s",
+			c.Critic.Kind, t.adv.critic.NumParams(), c.Critic.Features, a.CriticSteps, a.Schedule, a.Lipschitz)
+	}
 	if t.step > 0 {
 		what += fmt.Sprintf(", resumed at step %d from %s", t.step, t.lastCheckpoint)
 	}
@@ -602,8 +654,12 @@ func (t *Trainer) record(st StepStats) error {
 		t.bar.Add(1)
 	}
 	if due(st.Step, t.cfg.Log.Every) || st.Step == t.cfg.Steps {
-		t.logf("step %d/%d loss %.6g ε %s marginal error %.3g iterations %d |grad| %.4g lr %.3g %.1f ms/step",
-			st.Step, t.cfg.Steps, st.Loss, fmtEps(st.Eps), st.MarginalError, st.Iterations, st.GradNorm, st.LR, st.StepMs)
+		critic := ""
+		if t.adv != nil {
+			critic = fmt.Sprintf(" critic: loss %.6g penalty %.4g |grad| %.4g updates %d;", st.CriticLoss, st.Penalty, st.CriticGradNorm, st.CriticSteps)
+		}
+		t.logf("step %d/%d loss %.6g ε %s marginal error %.3g iterations %d |grad| %.4g lr %.3g;%s %.1f ms/step",
+			st.Step, t.cfg.Steps, st.Loss, fmtEps(st.Eps), st.MarginalError, st.Iterations, st.GradNorm, st.LR, critic, st.StepMs)
 		if t.metrics != nil {
 			return t.metrics.flush()
 		}

@@ -101,12 +101,19 @@ func TestToyRingTraining(t *testing.T) {
 	if !(after < before/10) {
 		t.Errorf("S_ε went from %.4g to %.4g: less than a factor 10", before, after)
 	}
-	// Mode coverage: of 2048 samples, each mode gets at least 3% within 0.25 (5σ) of
-	// its centre, and at least a quarter of all samples are that close to some mode (the
-	// data has all of them there; a continuous generator leaves bridges between modes).
-	z := make([]float32, 2048*cfg.Model.LatentDim)
+	checkRingModes(t, tr.Generator(), 0.03, 512)
+}
+
+// checkRingModes fails unless the generator puts a share of at least minShare of 2048
+// samples within 0.25 (5σ) of each of the ring's 8 modes, and minNear samples in all
+// near some mode.
+func checkRingModes(t *testing.T, gen *models.Generator, minShare float64, minNear int) {
+	t.Helper()
+	// The data has all its samples near the modes; a continuous generator leaves
+	// bridges between them.
+	z := make([]float32, 2048*gen.Spec().LatentDim)
 	models.Latent(newRand(11), z)
-	y, err := tr.Generator().Generate(z)
+	y, err := gen.Generate(z)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,11 +129,11 @@ func TestToyRingTraining(t *testing.T) {
 	}
 	t.Logf("samples within 0.25 of each mode: %v (%d of 2048)", counts, near)
 	for k, c := range counts {
-		if c < 2048*3/100 {
+		if float64(c) < 2048*minShare {
 			t.Errorf("mode %d (%v) has %d of 2048 samples: not covered", k, data.Ring.Modes()[k], c)
 		}
 	}
-	if near < 512 {
+	if near < minNear {
 		t.Errorf("only %d of 2048 samples near a mode", near)
 	}
 }
@@ -182,6 +189,9 @@ func metricsColumns(t *testing.T, dir string) []string {
 func TestResumeEqualsUninterrupted(t *testing.T) {
 	cases := map[string]Config{
 		"toy": toyConfig(t, "steps=40", "log.checkpoint_every=15", "log.keep=2", "optimizer.kind=rmsprop", "optimizer.lr=1e-3"),
+		// a critic with a gradient penalty and its own optimizer and random stream
+		"toy-adversarial": toyConfig(t, "steps=30", "log.checkpoint_every=15", "critic.kind=mlp", "critic.hidden=[16]",
+			"critic.features=4", "adversarial.lipschitz=penalty", "adversarial.critic_steps=2", "adversarial.optimizer.kind=rmsprop"),
 	}
 	if _, err := data.LocateMNIST(); err == nil {
 		cfg, err := ParseConfig([]byte(`

@@ -54,8 +54,9 @@ type experiment struct {
 	Variants   []variant `toml:"variant"`
 }
 
-// variant is one loss. Set may only touch loss.* keys: the runs of an experiment
-// differ in the loss and the seed, nothing else.
+// variant is one loss. Set may only touch loss keys (lossKey): the runs of an
+// experiment differ in the loss (with its learned cost, if any) and the seed, nothing
+// else.
 type variant struct {
 	Name string   `toml:"name"`
 	Set  []string `toml:"set"`
@@ -189,13 +190,24 @@ func (c *compareConfig) validate() error {
 			}
 			vn[slug(v.Name)] = true
 			for _, s := range append(append([]string(nil), v.Set...), v.QuickSet...) {
-				if k := setKey(s); !strings.HasPrefix(k, "loss.") {
-					return fmt.Errorf("experiment %s, variant %q: set %q: variants may only set loss.* keys (runs differ only in the loss)", e.Name, v.Name, s)
+				if k := setKey(s); !lossKey(k) {
+					return fmt.Errorf("experiment %s, variant %q: set %q: variants may only set loss.*, critic.* and adversarial.* keys (runs differ only in the loss and its learned cost)", e.Name, v.Name, s)
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// lossKey reports whether a config key belongs to the loss: its own table, or the
+// critic of a learned cost and the critic's training.
+func lossKey(k string) bool {
+	for _, p := range []string{"loss.", "critic.", "adversarial."} {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // setKey returns the key of a "key=value" override.

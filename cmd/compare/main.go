@@ -1,7 +1,7 @@
 // Command compare runs the Wasserstein-vs-MMD comparison: for each experiment of a
 // config (default configs/compare.toml) it trains — or reuses — one run per loss
 // variant and seed, all from one base training config and differing only in loss.*
-// keys and the seed, evaluates every run against one held-out sample (package eval),
+// keys (and critic.*, adversarial.* for a learned cost) and the seed, evaluates every run against one held-out sample (package eval),
 // and writes a report:
 //
 //	go run ./cmd/compare [-config configs/compare.toml] [-quick] [-out DIR] [-retrain] [-q]
@@ -229,7 +229,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // planExperiment loads the base config of every run and checks that the runs differ
-// only in loss.* keys, the seed and the name.
+// only in loss keys (lossKey), the seed and the name.
 func planExperiment(cc *compareConfig, e experiment) (*expResult, error) {
 	path, err := train.ResolveConfigPath(e.Config)
 	if err != nil {
@@ -255,7 +255,7 @@ func planExperiment(cc *compareConfig, e experiment) (*expResult, error) {
 			return nil, err
 		}
 		for _, key := range diffKeys(baseFlat, flat) {
-			if key != "seed" && key != "name" && !strings.HasPrefix(key, "loss.") {
+			if key != "seed" && key != "name" && !lossKey(key) {
 				return nil, fmt.Errorf("experiment %s, variant %q: differs from the base in %s, not only in the loss", e.Name, v.Name, key)
 			}
 		}

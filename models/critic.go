@@ -1,0 +1,371 @@
+package models
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/sinkgen/sinkgen/internal/tensorfile"
+)
+
+// CriticSpec describes a critic h_φ: a feature map from points to R^Features that
+// defines a learned ground cost c_φ(x, y) = c(h_φ(x), h_φ(y)). The zero value of a
+// field means its default (DefaultCriticSpec), except InDim and Image, which the
+// caller sets from the data.
+type CriticSpec struct {
+	// Kind is "none" (no critic: the cost is on the points themselves), "mlp" or "conv".
+	Kind string `toml:"kind" json:"kind"`
+	// Features is the dimension of h_φ(x).
+	Features int `toml:"features" json:"features"`
+	// Hidden are the MLP's hidden widths.
+	Hidden []int `toml:"hidden" json:"hidden,omitempty"`
+	// Channels are the conv encoder's channel counts, one k×k convolution and 2×2
+	// average pooling per entry, followed by a dense layer to Features.
+	Channels []int `toml:"channels" json:"channels,omitempty"`
+	// Kernel is the conv encoder's (odd) kernel side.
+	Kernel int `toml:"kernel" json:"kernel,omitempty"`
+	// Activation of the hidden layers: "relu", "leaky_relu", "tanh" or "softplus".
+	Activation string `toml:"activation" json:"activation"`
+	// LeakySlope is the negative slope of "leaky_relu".
+	LeakySlope float64 `toml:"leaky_slope" json:"leaky_slope,omitempty"`
+	// Init is the initialization: "uniform", "he" or "xavier" (as for generators).
+	Init string `toml:"init" json:"init"`
+	// Skip appends the point itself to its features: the output is [x, h_φ(x)], so
+	// the cost c([x, h_φ(x)], [y, h_φ(y)]) is the fixed cost on the points plus a learned
+	// term the critic can only add to.
+	Skip bool `toml:"skip" json:"skip,omitempty"`
+
+	// InDim is the dimension of a point (784 for MNIST, 2 for toy data).
+	InDim int `toml:"-" json:"in_dim"`
+	// Image is the (channels, height, width) of a point when points are images; the
+	// conv encoder needs it.
+	Image [3]int `toml:"-" json:"image"`
+}
+
+// DefaultCriticSpec is no critic; a critic of kind "mlp" defaults to 784-512-256-32
+// with leaky ReLU (slope 0.2), a "conv" one to channels [32, 64], kernel 3.
+func DefaultCriticSpec() CriticSpec {
+	return CriticSpec{Kind: "none", Features: 32, Hidden: []int{512, 256}, Channels: []int{32, 64}, Kernel: 3,
+		Activation: "leaky_relu", LeakySlope: 0.2, Init: "uniform"}
+}
+
+// Enabled reports whether the spec asks for a critic.
+func (s CriticSpec) Enabled() bool { return s.Kind != "none" }
+
+// Validate reports the first invalid field, naming it as in a config file.
+func (s CriticSpec) Validate() error {
+	switch s.Kind {
+	case "none":
+		return nil
+	case "mlp", "conv":
+	default:
+		return fmt.Errorf("kind = %q: want \"none\", \"mlp\" or \"conv\"", s.Kind)
+	}
+	if s.Features < 1 || s.Features > 1<<16 {
+		return fmt.Errorf("features = %d: must be in [1, 65536]", s.Features)
+	}
+	if err := validateActivation(s.Activation, s.LeakySlope); err != nil {
+		return err
+	}
+	switch s.Init {
+	case "uniform", "he", "xavier":
+	default:
+		return fmt.Errorf("init = %q: want uniform, he or xavier", s.Init)
+	}
+	if s.InDim < 1 {
+		return fmt.Errorf("input dimension %d: must be positive (set from the data)", s.InDim)
+	}
+	if s.Kind == "mlp" {
+		for i, w := range s.Hidden {
+			if w < 1 || w > 1<<16 {
+				return fmt.Errorf("hidden[%d] = %d: must be in [1, 65536]", i, w)
+			}
+		}
+		return nil
+	}
+	if len(s.Channels) == 0 {
+		return fmt.Errorf("channels = []: the conv critic needs at least one channel count")
+	}
+	for i, c := range s.Channels {
+		if c < 1 || c > 4096 {
+			return fmt.Errorf("channels[%d] = %d: must be in [1, 4096]", i, c)
+		}
+	}
+	if s.Kernel < 1 || s.Kernel%2 == 0 || s.Kernel > 15 {
+		return fmt.Errorf("kernel = %d: must be odd, in [1, 15]", s.Kernel)
+	}
+	c, h, w := s.Image[0], s.Image[1], s.Image[2]
+	if c < 1 || h < 1 || w < 1 || c*h*w != s.InDim {
+		return fmt.Errorf("kind = \"conv\" needs image data (the points are %d-dimensional, not images)", s.InDim)
+	}
+	for i := range s.Channels {
+		if h%2 != 0 || w%2 != 0 {
+			return fmt.Errorf("channels: %d pooling blocks need an image side divisible by 2^%d; block %d sees %d×%d",
+				len(s.Channels), len(s.Channels), i+1, h, w)
+		}
+		h, w = h/2, w/2
+	}
+	return nil
+}
+
+// validateActivation checks a hidden-layer activation and its slope.
+func validateActivation(act string, slope float64) error {
+	switch act {
+	case "relu", "tanh", "softplus":
+	case "leaky_relu":
+		if !(slope > 0 && slope < 1) {
+			return fmt.Errorf("leaky_slope = %v: must lie in (0,1)", slope)
+		}
+	default:
+		return fmt.Errorf("activation = %q: want relu, leaky_relu, tanh or softplus", act)
+	}
+	return nil
+}
+
+// activate applies a hidden-layer activation (gorgonia's own ops, which have second
+// derivatives: a gradient penalty differentiates through them twice).
+func activate(act string, slope float64, x *G.Node) *G.Node {
+	switch act {
+	case "leaky_relu":
+		return G.Must(G.LeakyRelu(x, slope))
+	case "tanh":
+		return G.Must(G.Tanh(x))
+	case "softplus":
+		return G.Must(G.Softplus(x))
+	}
+	return G.Must(G.Rectify(x))
+}
+
+// Critic is a feature map h_φ with its parameters.
+type Critic struct {
+	spec   CriticSpec
+	params []*Param
+}
+
+// NewCritic returns a critic for spec (validated; kind "none" is an error) with
+// parameters drawn from seed.
+func NewCritic(spec CriticSpec, seed uint64) (*Critic, error) {
+	if !spec.Enabled() {
+		return nil, fmt.Errorf("models: critic kind %q: no critic to build", spec.Kind)
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("models: critic: %w", err)
+	}
+	spec.Hidden, spec.Channels = slices.Clone(spec.Hidden), slices.Clone(spec.Channels)
+	c := &Critic{spec: spec}
+	for _, l := range c.layers() {
+		c.params = append(c.params, newParam(l.name+".w", l.wShape), newParam(l.name+".b", l.bShape))
+	}
+	c.Init(seed)
+	return c, nil
+}
+
+func (c *Critic) layers() []layer {
+	s := c.spec
+	var out []layer
+	dense := func(name string, in, o int) {
+		out = append(out, layer{name: name, wShape: []int{in, o}, bShape: []int{1, o}, fanIn: in, fanOut: o})
+	}
+	if s.Kind == "mlp" {
+		widths := append(append([]int{s.InDim}, s.Hidden...), s.Features)
+		for i := 0; i+1 < len(widths); i++ {
+			dense(fmt.Sprintf("dense%d", i), widths[i], widths[i+1])
+		}
+		return out
+	}
+	k, cin, h, w := s.Kernel, s.Image[0], s.Image[1], s.Image[2]
+	for i, cout := range s.Channels {
+		out = append(out, layer{
+			name: fmt.Sprintf("conv%d", i+1), conv: true,
+			wShape: []int{cout, cin, k, k}, bShape: []int{1, cout, 1, 1},
+			fanIn: cin * k * k, fanOut: cout * k * k,
+		})
+		cin, h, w = cout, h/2, w/2
+	}
+	dense("dense", cin*h*w, s.Features)
+	return out
+}
+
+// Init redraws every parameter from seed.
+func (c *Critic) Init(seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 0x637269746963)) // "critic": a stream of its own
+	for i, l := range c.layers() {
+		layerInit(c.spec.Init, rng, rng.NormFloat64, c.params[2*i].Data(), c.params[2*i+1].Data(), l.fanIn, l.fanOut)
+	}
+}
+
+// Spec returns the critic's description.
+func (c *Critic) Spec() CriticSpec {
+	s := c.spec
+	s.Hidden, s.Channels = slices.Clone(s.Hidden), slices.Clone(s.Channels)
+	return s
+}
+
+// Params returns the parameters in a fixed order (layer by layer, weight then bias).
+func (c *Critic) Params() []*Param { return c.params }
+
+// OutDim is the dimension of the critic's output: Features, plus InDim with Skip.
+func (c *Critic) OutDim() int {
+	if c.spec.Skip {
+		return c.spec.Features + c.spec.InDim
+	}
+	return c.spec.Features
+}
+
+// NumParams returns the number of scalar parameters.
+func (c *Critic) NumParams() int { return countParams(c.params) }
+
+// Clip clamps every parameter into [−bound, bound] (the weight clipping of WGAN and
+// MMD-GAN) and returns how many values it moved.
+func (c *Critic) Clip(bound float32) int {
+	moved := 0
+	for _, p := range c.params {
+		d := p.Data()
+		for i, v := range d {
+			if v > bound {
+				d[i], moved = bound, moved+1
+			} else if v < -bound {
+				d[i], moved = -bound, moved+1
+			}
+		}
+	}
+	return moved
+}
+
+// Nodes adds the parameters to graph as nodes bound to the critic's tensors; Apply
+// uses them, so every application in one graph shares them (and sums their gradients).
+// The nodes are named "critic/<param>": gorgonia merges input nodes of equal name,
+// type and shape, so a critic layer named like a generator layer of the same shape
+// would otherwise silently run on the generator's weights.
+func (c *Critic) Nodes(graph *G.ExprGraph) G.Nodes { return paramNodes(graph, c.params, "critic/") }
+
+// Apply adds h_φ(x) to the graph of params (from Nodes) on a float32 m×InDim node x
+// and returns the m×OutDim node ([x, h_φ(x)] with Skip).
+func (c *Critic) Apply(params G.Nodes, x *G.Node) (out *G.Node, err error) {
+	defer func() {
+		if r := recover(); r != nil { // gorgonia's constructors panic through Must
+			out, err = nil, fmt.Errorf("models: building the %s critic: %v", c.spec.Kind, r)
+		}
+	}()
+	s := c.spec
+	if x.Dims() != 2 || x.Shape()[1] != s.InDim || x.Dtype() != tensor.Float32 {
+		return nil, fmt.Errorf("models: critic input %v of %v, want float32 m×%d", x.Shape(), x.Dtype(), s.InDim)
+	}
+	if len(params) != len(c.params) {
+		return nil, fmt.Errorf("models: %d critic parameter nodes, want %d", len(params), len(c.params))
+	}
+	dense := func(h *G.Node, i int) *G.Node {
+		return G.Must(G.BroadcastAdd(G.Must(G.Mul(h, params[2*i])), params[2*i+1], nil, []byte{0}))
+	}
+	layers := c.layers()
+	h := x
+	if s.Kind == "conv" {
+		m := x.Shape()[0]
+		h = G.Must(G.Reshape(h, tensor.Shape{m, s.Image[0], s.Image[1], s.Image[2]}))
+		for i := range s.Channels {
+			h = G.Must(G.ApplyOp(convOp{k: s.Kernel}, h, params[2*i], params[2*i+1]))
+			h = G.Must(G.ApplyOp(avgPoolOp{}, activate(s.Activation, s.LeakySlope, h)))
+		}
+		sh := h.Shape()
+		h = G.Must(G.Reshape(h, tensor.Shape{m, sh[1] * sh[2] * sh[3]}))
+		h = dense(h, len(layers)-1)
+	} else {
+		for i := range layers {
+			h = dense(h, i)
+			if i+1 < len(layers) {
+				h = activate(s.Activation, s.LeakySlope, h)
+			}
+		}
+	}
+	if s.Skip {
+		h = G.Must(G.Concat(1, x, h))
+	}
+	return h, nil
+}
+
+// Features maps points x (a whole number of InDim-long rows) to their features, with a
+// forward-only graph built for the call.
+func (c *Critic) Features(x []float32) ([]float32, error) {
+	if len(x) == 0 || len(x)%c.spec.InDim != 0 {
+		return nil, fmt.Errorf("models: %d values, not a positive number of %d-value rows", len(x), c.spec.InDim)
+	}
+	m := len(x) / c.spec.InDim
+	graph := G.NewGraph()
+	xv := tensor.New(tensor.WithShape(m, c.spec.InDim), tensor.WithBacking(slices.Clone(x)))
+	in := G.NewMatrix(graph, tensor.Float32, G.WithShape(m, c.spec.InDim), G.WithName("x"), G.WithValue(xv))
+	out, err := c.Apply(c.Nodes(graph), in)
+	if err != nil {
+		return nil, err
+	}
+	var v G.Value
+	G.Read(out, &v)
+	vm := G.NewTapeMachine(graph)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		return nil, fmt.Errorf("models: critic features: %w", err)
+	}
+	return slices.Clone(v.Data().([]float32)), nil
+}
+
+// Tensors returns the parameters as tensorfile tensors named by prefix+name (copies).
+func (c *Critic) Tensors(prefix string) []tensorfile.Tensor { return paramTensors(c.params, prefix) }
+
+// SetTensors copies parameter values from tensors named prefix+name; every parameter
+// must be present with its shape, and every value finite.
+func (c *Critic) SetTensors(f *tensorfile.File, prefix string) error {
+	return setParamTensors(c.params, f, prefix)
+}
+
+// paramNodes adds params to graph as nodes named prefix+name, bound to their tensors.
+func paramNodes(graph *G.ExprGraph, params []*Param, prefix string) G.Nodes {
+	nodes := make(G.Nodes, len(params))
+	for i, p := range params {
+		if len(p.Shape) == 2 {
+			nodes[i] = G.NewMatrix(graph, tensor.Float32, G.WithShape(p.Shape...), G.WithName(prefix+p.Name), G.WithValue(p.Value))
+		} else {
+			nodes[i] = G.NewTensor(graph, tensor.Float32, len(p.Shape), G.WithShape(p.Shape...), G.WithName(prefix+p.Name), G.WithValue(p.Value))
+		}
+	}
+	return nodes
+}
+
+func countParams(params []*Param) int {
+	n := 0
+	for _, p := range params {
+		n += len(p.Data())
+	}
+	return n
+}
+
+func paramTensors(params []*Param, prefix string) []tensorfile.Tensor {
+	out := make([]tensorfile.Tensor, len(params))
+	for i, p := range params {
+		out[i] = tensorfile.Tensor{Name: prefix + p.Name, Shape: slices.Clone(p.Shape), Data: slices.Clone(p.Data())}
+	}
+	return out
+}
+
+func setParamTensors(params []*Param, f *tensorfile.File, prefix string) error {
+	for _, p := range params {
+		t := f.Tensor(prefix + p.Name)
+		if t == nil {
+			return fmt.Errorf("models: parameter %s missing", prefix+p.Name)
+		}
+		if !slices.Equal(t.Shape, p.Shape) {
+			return fmt.Errorf("models: parameter %s has shape %v, the model wants %v", prefix+p.Name, t.Shape, p.Shape)
+		}
+		for i, v := range t.Data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("models: parameter %s[%d] is %v", prefix+p.Name, i, v)
+			}
+		}
+	}
+	for _, p := range params {
+		copy(p.Data(), f.Tensor(prefix+p.Name).Data)
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/sinkgen/sinkgen/losses"
+	"github.com/sinkgen/sinkgen/models"
+)
+
+// adversary trains the critic h_φ of a learned cost c_φ(x, y) = c(h_φ(x), h_φ(y)). It
+// has a graph of its own: a data batch and a generated batch enter as inputs (the
+// generated points are constants for the critic, so the generator is run forward only),
+// the loss is computed on their features, and the objective −loss (+ penalty) is
+// differentiated with respect to φ alone.
+type adversary struct {
+	cfg    AdversarialConfig
+	critic *models.Critic
+
+	vm      G.VM
+	x, y, z []float32 // data batch, generated batch, its latent batch
+	xHat, u []float32 // penalty inputs: interpolated points, unit feature directions
+	loss    *losses.Loss
+	penalty G.Value // the penalty's value after a run (nil without a penalty)
+
+	nodes         G.Nodes
+	params, grads [][]float32
+	opt           *optimizer
+	pcg           *rand.PCG // interpolation weights and directions of the penalty
+	rng           *rand.Rand
+	sampler       *models.Sampler
+}
+
+// criticStats summarizes the critic updates before one generator step.
+type criticStats struct {
+	steps               int
+	loss, penalty, norm float64 // of the last update
+}
+
+// newMatrixInput adds a float32 r×c input node to g and returns it with its backing.
+func newMatrixInput(g *G.ExprGraph, name string, r, c int) (*G.Node, []float32) {
+	v := tensor.New(tensor.WithShape(r, c), tensor.WithBacking(make([]float32, r*c)))
+	return G.NewMatrix(g, tensor.Float32, G.WithShape(r, c), G.WithName(name), G.WithValue(v)), v.Data().([]float32)
+}
+
+// buildAdversary creates the critic, its graph, optimizer and random stream.
+func (t *Trainer) buildAdversary() error {
+	c := t.cfg
+	critic, err := models.NewCritic(c.criticSpec(), c.Seed)
+	if err != nil {
+		return err
+	}
+	a := &adversary{cfg: c.Adversarial, critic: critic}
+	a.pcg = rand.NewPCG(c.Seed, 0x70656e616c7479) // "penalty"
+	a.rng = rand.New(a.pcg)
+	n, m, dim := c.BatchSize, c.genBatch(), critic.Spec().InDim
+	if a.sampler, err = t.gen.NewSampler(m); err != nil {
+		return err
+	}
+	a.z = make([]float32, m*c.Model.LatentDim)
+
+	g := G.NewGraph()
+	var x, y *G.Node
+	x, a.x = newMatrixInput(g, "x", n, dim)
+	y, a.y = newMatrixInput(g, "y", m, dim)
+	a.nodes = critic.Nodes(g)
+	hx, err := critic.Apply(a.nodes, x)
+	if err != nil {
+		return err
+	}
+	hy, err := critic.Apply(a.nodes, y)
+	if err != nil {
+		return err
+	}
+	lcfg, err := c.Loss.losses()
+	if err != nil {
+		return err
+	}
+	if a.loss, err = losses.New(hx, hy, lcfg); err != nil {
+		return fmt.Errorf("train: critic loss: %w", err)
+	}
+	objective, err := G.Neg(a.loss.Node()) // the critic maximizes the loss
+	if err != nil {
+		return err
+	}
+	roots := G.Nodes{}
+	if a.cfg.Lipschitz == "penalty" && a.cfg.Penalty > 0 {
+		pen, err := a.buildPenalty(g, min(n, m), dim)
+		if err != nil {
+			return fmt.Errorf("train: gradient penalty: %w", err)
+		}
+		roots = append(roots, G.Read(pen, &a.penalty))
+		weighted := G.Must(G.Mul(pen, G.NewConstant(float32(a.cfg.Penalty))))
+		objective = G.Must(G.Add(objective, weighted))
+	}
+	grads, err := G.Grad(objective, a.nodes...)
+	if err != nil {
+		return fmt.Errorf("train: differentiating the critic's objective: %w", err)
+	}
+	roots = append(append(roots, objective), grads...)
+	a.vm = G.NewTapeMachine(g.ExactSubgraphRoots(roots...), G.BindDualValues(a.nodes...))
+
+	var names []string
+	var sizes []int
+	for _, p := range critic.Params() {
+		a.params = append(a.params, p.Data())
+		names, sizes = append(names, p.Name), append(sizes, len(p.Data()))
+	}
+	a.opt = newOptimizer(a.cfg.Optimizer, "critic-opt/", names, sizes)
+	t.adv = a
+	return nil
+}
+
+// buildPenalty adds the gradient penalty E_i (‖∇ₓ u_iᵀh(x̂_i)‖ − 1)² on r interpolated
+// points x̂_i with unit feature directions u_i (inputs filled per step). h is vector
+// valued; projecting on a random direction makes the penalty of Gulrajani et al. (2017)
+// apply to it: its expectation over u pushes every direction's slope toward 1.
+func (a *adversary) buildPenalty(g *G.ExprGraph, r, dim int) (pen *G.Node, err error) {
+	defer func() {
+		if p := recover(); p != nil { // gorgonia's constructors panic through Must
+			pen, err = nil, fmt.Errorf("%v", p)
+		}
+	}()
+	var xHat, u *G.Node
+	xHat, a.xHat = newMatrixInput(g, "x_hat", r, dim)
+	u, a.u = newMatrixInput(g, "u", r, a.critic.OutDim())
+	h, err := a.critic.Apply(a.nodes, xHat)
+	if err != nil {
+		return nil, err
+	}
+	proj := G.Must(G.Sum(G.Must(G.HadamardProd(h, u))))
+	dx, err := G.Grad(proj, xHat) // row i: ∇ₓ u_iᵀh(x̂_i) (the critic maps rows independently)
+	if err != nil {
+		return nil, err
+	}
+	sq := G.Must(G.Sum(G.Must(G.Square(dx[0])), 1))
+	norm := G.Must(G.Sqrt(G.Must(G.Add(sq, G.NewConstant(float32(1e-12))))))
+	return G.Mean(G.Must(G.Square(G.Must(G.Sub(norm, G.NewConstant(float32(1)))))))
+}
+
+// fillPenaltyInputs draws x̂_i = s·x_i + (1−s)·y_i with s ~ U(0,1), and u_i uniform on
+// the unit sphere of the features.
+func (a *adversary) fillPenaltyInputs() {
+	r := len(a.u) / a.critic.OutDim()
+	dim := len(a.xHat) / r
+	for i := 0; i < r; i++ {
+		s := float32(a.rng.Float64())
+		xi, yi, out := a.x[i*dim:(i+1)*dim], a.y[i*dim:(i+1)*dim], a.xHat[i*dim:(i+1)*dim]
+		for j := range out {
+			out[j] = s*xi[j] + (1-s)*yi[j]
+		}
+	}
+	k := a.critic.OutDim()
+	for i := 0; i < r; i++ {
+		row := a.u[i*k : (i+1)*k]
+		var sq float64
+		for j := range row {
+			v := a.rng.NormFloat64()
+			row[j], sq = float32(v), sq+v*v
+		}
+		inv := float32(1 / math.Sqrt(math.Max(sq, 1e-300)))
+		for j := range row {
+			row[j] *= inv
+		}
+	}
+}
+
+// trainCritic runs the critic updates due before generator step t.step+1.
+func (t *Trainer) trainCritic() (criticStats, error) {
+	a := t.adv
+	var cs criticStats
+	lr := a.cfg.Optimizer.lrAt(t.step, t.cfg.Steps)
+	if t.cfg.Loss.hasEps() {
+		if err := a.loss.SetEps(t.sched.At(t.step)); err != nil {
+			return cs, err
+		}
+	}
+	for k := a.cfg.criticStepsAt(t.step); cs.steps < k; cs.steps++ {
+		if err := t.criticUpdate(lr, &cs); err != nil {
+			return cs, err
+		}
+	}
+	return cs, nil
+}
+
+// criticUpdate is one critic update: fresh data and generated batches, forward and
+// backward of the critic's graph, optimizer step, Lipschitz control.
+func (t *Trainer) criticUpdate(lr float64, cs *criticStats) error {
+	a := t.adv
+	step := t.step + 1
+	t.data.Next(a.x)
+	models.Latent(t.latentRNG, a.z)
+	y, err := a.sampler.Generate(a.z)
+	if err != nil {
+		return err
+	}
+	copy(a.y, y)
+	if a.xHat != nil {
+		a.fillPenaltyInputs()
+	}
+	if err := a.vm.RunAll(); err != nil {
+		a.vm.Reset()
+		return fmt.Errorf("step %d, critic update %d: %w", step, cs.steps+1, err)
+	}
+	defer a.vm.Reset()
+	defer zeroGradients(a.nodes)
+	ls := a.loss.Stats()
+	cs.loss, cs.penalty = ls.Value, 0
+	if a.penalty != nil {
+		cs.penalty = float64(a.penalty.Data().(float32))
+	}
+	if !finite(cs.loss) || !finite(cs.penalty) {
+		return &NonFiniteError{Step: step, What: "critic loss", LastCheckpoint: t.lastCheckpoint,
+			Detail: fmt.Sprintf("loss %v, penalty %v at ε = %g, critic update %d", cs.loss, cs.penalty, ls.Eps, cs.steps+1)}
+	}
+	grads, norm, bad := readGradients(a.nodes, a.grads[:0])
+	cs.norm = norm
+	if bad >= 0 {
+		return &NonFiniteError{Step: step, What: "gradient of critic " + a.critic.Params()[bad].Name,
+			Detail: fmt.Sprintf("critic update %d", cs.steps+1), LastCheckpoint: t.lastCheckpoint}
+	}
+	a.grads = grads
+	clipGradients(grads, norm, a.cfg.Optimizer.ClipNorm)
+	a.opt.step(a.params, a.grads, lr)
+	if a.cfg.Lipschitz == "clip" {
+		a.critic.Clip(float32(a.cfg.Clip))
+	}
+	return nil
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -1,0 +1,349 @@
+package train
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/losses"
+	"github.com/sinkgen/sinkgen/models"
+)
+
+// advToy is the toy configuration with a critic whose layer names and shapes equal the
+// generator's (hidden [64, 64] both): the graphs must still keep them apart.
+func advToy(t *testing.T, sets ...string) Config {
+	return toyConfig(t, append([]string{"critic.kind=mlp", "critic.hidden=[64,64]", "critic.features=16",
+		"adversarial.lipschitz=penalty", "adversarial.critic_steps=1", "adversarial.optimizer.lr=1e-3", "loss.eps=0.5"}, sets...)...)
+}
+
+// criticRun runs the critic's graph once on its current inputs and returns the
+// objective it minimizes (−loss + λ·penalty) and its gradient (copies).
+func criticRun(t *testing.T, a *adversary) (float64, [][]float32) {
+	t.Helper()
+	if err := a.vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	defer a.vm.Reset()
+	defer zeroGradients(a.nodes)
+	v := -a.loss.Stats().Value
+	if a.penalty != nil {
+		v += a.cfg.Penalty * float64(a.penalty.Data().(float32))
+	}
+	grads, _, bad := readGradients(a.nodes, nil)
+	if bad >= 0 {
+		t.Fatalf("gradient %d not finite", bad)
+	}
+	out := make([][]float32, len(grads))
+	for i, g := range grads {
+		out[i] = append([]float32(nil), g...)
+	}
+	return v, out
+}
+
+// The gradient of the critic's objective with respect to the critic's parameters —
+// through the loss on features (both point sets) and, with a penalty, through the
+// critic's input gradient (a second derivative) — matches central differences along
+// random directions.
+//
+// With a penalty and hidden layers, the penalty is discontinuous in the parameters
+// before the last activation (the rectifiers' slopes jump where a pre-activation
+// crosses 0, and a step of 1e-3 in every parameter crosses some), so there the
+// directions move the last layer only; the second derivative through the inner layers'
+// masks and weights still enters its gradient, and the linear critic checks the first
+// layer's second-order term with all parameters moving.
+func TestCriticObjectiveGradient(t *testing.T) {
+	for name, sets := range map[string][]string{
+		"sinkhorn/tanh":              {"critic.activation=tanh", "adversarial.lipschitz=clip"},
+		"primal/softplus":            {"critic.activation=softplus", "loss.kind=sinkhorn-primal", "adversarial.lipschitz=none"},
+		"mmd/leaky_relu":             {"loss.kind=mmd", "adversarial.lipschitz=clip", "loss.bandwidths=[0.5, 1, 2]"},
+		"sinkhorn+penalty/leaky":     {"loss.eps=2"},
+		"primal+penalty/relu":        {"critic.activation=relu", "loss.kind=sinkhorn-primal"},
+		"sinkhorn+penalty/linear":    {"critic.hidden=[]"},
+		"sinkhorn+penalty/skip":      {"critic.skip=true"},
+		"mmd/skip":                   {"critic.skip=true", "loss.kind=mmd", "adversarial.lipschitz=clip"},
+		"entropic+penalty/annealed":  {"loss.kind=entropic", "loss.eps_scaling=0.7", "loss.eps_start=5"},
+		"sinkhorn/leaky/unrolled-ε∞": {"loss.eps=inf", "adversarial.lipschitz=none"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := advToy(t, append([]string{"batch_size=64", "critic.hidden=[16,16]", "critic.features=4"}, sets...)...)
+			tr, err := New(cfg, Options{NoFiles: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Close()
+			a := tr.adv
+			tr.data.Next(a.x)
+			models.Latent(newRand(3), a.z)
+			y, err := a.sampler.Generate(a.z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			copy(a.y, y)
+			if a.xHat != nil {
+				a.fillPenaltyInputs()
+			}
+			f0, grad := criticRun(t, a)
+			first := 0 // the first parameter tensor the directions move
+			if a.xHat != nil && len(cfg.Critic.Hidden) > 0 {
+				first = len(a.params) - 2
+			}
+			rng := newRand(17)
+			for trial := 0; trial < 3; trial++ {
+				dir := make([][]float32, len(a.params))
+				var want float64
+				for i, p := range a.params {
+					dir[i] = make([]float32, len(p))
+					if i < first {
+						continue
+					}
+					for j := range p {
+						dir[i][j] = float32(rng.NormFloat64())
+						want += float64(dir[i][j]) * float64(grad[i][j])
+					}
+				}
+				const h = 1e-3
+				move := func(s float32) {
+					for i, p := range a.params {
+						for j := range p {
+							p[j] += s * dir[i][j]
+						}
+					}
+				}
+				move(h)
+				fp, _ := criticRun(t, a)
+				move(-2 * h)
+				fm, _ := criticRun(t, a)
+				move(h)
+				fd := (fp - fm) / (2 * h)
+				t.Logf("objective %.6g: directional derivative %.6g, central difference %.6g", f0, want, fd)
+				if math.Abs(fd-want) > 2e-2*math.Abs(want)+1e-4 {
+					t.Errorf("trial %d: gradient·d = %.6g, finite difference %.6g", trial, want, fd)
+				}
+			}
+		})
+	}
+}
+
+// The generator's graph computes the loss on the critic's current features: its value
+// equals the loss recomputed from the batches through fresh graphs, after the critic
+// has moved (a regression test: gorgonia merged the critic's parameter nodes with the
+// generator's of equal name and shape).
+func TestGeneratorSeesCritic(t *testing.T) {
+	cfg := advToy(t, "batch_size=128")
+	tr, err := New(cfg, Options{NoFiles: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	for i := 0; i < 20; i++ {
+		if _, err := tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tr.vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	got := tr.loss.Stats().Value
+	tr.vm.Reset()
+	zeroGradients(tr.paramNodes)
+	y, err := tr.gen.Generate(tr.zBatch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hx, err := tr.adv.critic.Features(tr.xBatch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hy, err := tr.adv.critic.Features(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lcfg, err := cfg.Loss.losses()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := cfg.BatchSize
+	want, _, _, _, err := losses.Evaluate(toDense(hx, n), toDense(hy, n), lcfg, losses.WantNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(got-want) > 1e-5*math.Abs(want) {
+		t.Errorf("generator graph's loss %.8g, recomputed from features %.8g", got, want)
+	}
+}
+
+// Weight clipping holds every critic parameter within ±clip after each update; without
+// a Lipschitz control they leave that box (so the first check can fail).
+func TestCriticClipping(t *testing.T) {
+	const bound = float64(float32(0.05))
+	maxAbs := func(lipschitz string) float64 {
+		cfg := advToy(t, "steps=3", "batch_size=64", "adversarial.lipschitz="+lipschitz, "adversarial.clip=0.05")
+		tr, err := New(cfg, Options{NoFiles: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		m := 0.0
+		for _, p := range tr.adv.critic.Params() {
+			for _, v := range p.Data() {
+				m = math.Max(m, math.Abs(float64(v)))
+			}
+		}
+		return m
+	}
+	if m := maxAbs("clip"); m > bound {
+		t.Errorf("clipped critic has a parameter of magnitude %g > %g", m, bound)
+	} else if m < bound {
+		t.Errorf("no clipped parameter reaches the bound (max %g): clipping not exercised", m)
+	}
+	if m := maxAbs("none"); m <= bound {
+		t.Errorf("unclipped critic stays within ±%g (max %g): the clipping test cannot fail", bound, m)
+	}
+}
+
+// The penalty's value is what its definition says: E(‖∇ₓ uᵀh(x̂)‖ − 1)², here for a
+// linear critic h(x) = Wᵀx + b, whose input gradient is W u at every point.
+func TestGradientPenaltyValue(t *testing.T) {
+	cfg := advToy(t, "batch_size=32", "critic.hidden=[]", "critic.features=3")
+	tr, err := New(cfg, Options{NoFiles: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	a := tr.adv
+	tr.data.Next(a.x)
+	tr.data.Next(a.y)
+	a.fillPenaltyInputs()
+	if err := a.vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	got := float64(a.penalty.Data().(float32))
+	a.vm.Reset()
+	zeroGradients(a.nodes)
+	w := a.critic.Params()[0].Data() // 2×3
+	k := 3
+	var want float64
+	rows := len(a.u) / k
+	for i := 0; i < rows; i++ {
+		u := a.u[i*k : (i+1)*k]
+		var sq float64
+		for d := 0; d < 2; d++ {
+			var g float64
+			for j := 0; j < k; j++ {
+				g += float64(w[d*k+j]) * float64(u[j])
+			}
+			sq += g * g
+		}
+		want += (math.Sqrt(sq) - 1) * (math.Sqrt(sq) - 1)
+	}
+	want /= float64(rows)
+	if math.Abs(got-want) > 1e-5*math.Max(1, want) {
+		t.Errorf("penalty %.8g, want %.8g", got, want)
+	}
+}
+
+// MMD-GAN's schedule: 100 critic updates before the first 25 generator steps and every
+// 500th, critic_steps otherwise; the metrics record the count.
+func TestCriticSchedule(t *testing.T) {
+	a := AdversarialConfig{CriticSteps: 5, Schedule: "mmdgan"}
+	for step, want := range map[int]int{0: 100, 24: 100, 25: 5, 499: 5, 500: 100, 501: 5, 1000: 100} {
+		if got := a.criticStepsAt(step); got != want {
+			t.Errorf("step %d: %d critic updates, want %d", step, got, want)
+		}
+	}
+	a.Schedule = "constant"
+	if got := a.criticStepsAt(0); got != 5 {
+		t.Errorf("constant: %d critic updates at step 0, want 5", got)
+	}
+	cfg := advToy(t, "batch_size=32", "adversarial.critic_steps=3")
+	tr, err := New(cfg, Options{NoFiles: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	st, err := tr.Step()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.CriticSteps != 3 || st.CriticLoss == 0 || st.Penalty == 0 {
+		t.Errorf("step stats %+v: want 3 critic updates with a loss and a penalty", st)
+	}
+}
+
+// A short adversarial run on the ring of 8 Gaussians (learned cost, gradient penalty)
+// covers every mode. It concentrates on the modes more slowly than the fixed cost (at
+// 500 steps 37–92 of 2048 samples per mode, against ≥ 61 for the fixed cost's test),
+// so the share asked per mode is 1.5%: a missed mode gets almost none.
+func TestAdversarialToyRing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for several seconds")
+	}
+	cfg := advToy(t, "steps=500", "loss.iters=30")
+	tr, err := New(cfg, Options{NoFiles: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := divergenceToData(t, tr.Generator(), 1024, 7)
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	after := divergenceToData(t, tr.Generator(), 1024, 7)
+	t.Logf("S_ε to the data (fixed cost): %.4g before, %.4g after %d steps", before, after, tr.StepCount())
+	if !(after < before/5) {
+		t.Errorf("S_ε went from %.4g to %.4g: less than a factor 5", before, after)
+	}
+	checkRingModes(t, tr.Generator(), 0.015, 400)
+}
+
+// A conv critic on MNIST images trains (a few steps, finite values, clipping held).
+func TestConvCriticSteps(t *testing.T) {
+	if _, err := data.LocateMNIST(); err != nil {
+		t.Skip("MNIST not available:", err)
+	}
+	cfg, err := ParseConfig([]byte(`
+name = "conv-critic"
+steps = 2
+batch_size = 16
+threads = 2
+[data]
+limit = 64
+[model]
+hidden = [32]
+[critic]
+kind = "conv"
+channels = [4, 4]
+features = 8
+[adversarial]
+critic_steps = 2
+clip = 0.05
+[log]
+progress = false
+`), "conv-critic", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := New(cfg, Options{NoFiles: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	for i := 0; i < 2; i++ {
+		st, err := tr.Step()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.CriticSteps != 2 || !finite(st.CriticLoss) || st.CriticGradNorm == 0 {
+			t.Errorf("step %d: %+v", st.Step, st)
+		}
+	}
+	for _, p := range tr.adv.critic.Params() {
+		for _, v := range p.Data() {
+			if math.Abs(float64(v)) > float64(float32(0.05)) {
+				t.Fatalf("%s holds %v outside ±0.05", p.Name, v)
+			}
+		}
+	}
+}
