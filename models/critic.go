@@ -38,6 +38,10 @@ type CriticSpec struct {
 	// the cost c([x, h_φ(x)], [y, h_φ(y)]) is the fixed cost on the points plus a learned
 	// term the critic can only add to.
 	Skip bool `toml:"skip" json:"skip,omitempty"`
+	// Decoder are the hidden widths of an MLP decoder from the learned features back to
+	// the points (MMD-GAN's autoencoder term); empty: no decoder. Its output activation
+	// is the sigmoid for images, linear otherwise.
+	Decoder []int `toml:"decoder" json:"decoder,omitempty"`
 
 	// InDim is the dimension of a point (784 for MNIST, 2 for toy data).
 	InDim int `toml:"-" json:"in_dim"`
@@ -71,32 +75,19 @@ func (s CriticSpec) Validate() error {
 	if err := validateActivation(s.Activation, s.LeakySlope); err != nil {
 		return err
 	}
-	switch s.Init {
-	case "uniform", "he", "xavier":
-	default:
-		return fmt.Errorf("init = %q: want uniform, he or xavier", s.Init)
+	if err := validateInit(s.Init); err != nil {
+		return err
 	}
 	if s.InDim < 1 {
 		return fmt.Errorf("input dimension %d: must be positive (set from the data)", s.InDim)
 	}
-	if s.Kind == "mlp" {
-		for i, w := range s.Hidden {
-			if w < 1 || w > 1<<16 {
-				return fmt.Errorf("hidden[%d] = %d: must be in [1, 65536]", i, w)
-			}
-		}
-		return nil
-	}
-	if len(s.Channels) == 0 {
-		return fmt.Errorf("channels = []: the conv critic needs at least one channel count")
-	}
-	for i, c := range s.Channels {
-		if c < 1 || c > 4096 {
-			return fmt.Errorf("channels[%d] = %d: must be in [1, 4096]", i, c)
+	for i, w := range s.Decoder {
+		if w < 1 || w > 1<<16 {
+			return fmt.Errorf("decoder[%d] = %d: must be in [1, 65536]", i, w)
 		}
 	}
-	if s.Kernel < 1 || s.Kernel%2 == 0 || s.Kernel > 15 {
-		return fmt.Errorf("kernel = %d: must be odd, in [1, 15]", s.Kernel)
+	if err := validateLayers(s.Kind, s.Hidden, s.Channels, s.Kernel, "critic"); err != nil || s.Kind == "mlp" {
+		return err
 	}
 	c, h, w := s.Image[0], s.Image[1], s.Image[2]
 	if c < 1 || h < 1 || w < 1 || c*h*w != s.InDim {
@@ -155,7 +146,7 @@ func NewCritic(spec CriticSpec, seed uint64) (*Critic, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("models: critic: %w", err)
 	}
-	spec.Hidden, spec.Channels = slices.Clone(spec.Hidden), slices.Clone(spec.Channels)
+	spec.Hidden, spec.Channels, spec.Decoder = slices.Clone(spec.Hidden), slices.Clone(spec.Channels), slices.Clone(spec.Decoder)
 	c := &Critic{spec: spec}
 	for _, l := range c.layers() {
 		c.params = append(c.params, newParam(l.name+".w", l.wShape), newParam(l.name+".b", l.bShape))
@@ -164,7 +155,15 @@ func NewCritic(spec CriticSpec, seed uint64) (*Critic, error) {
 	return c, nil
 }
 
-func (c *Critic) layers() []layer {
+// encoderLayers is the number of layers of h_φ (the rest of layers is the decoder).
+func (c *Critic) encoderLayers() int {
+	if c.spec.Kind == "mlp" {
+		return len(c.spec.Hidden) + 1
+	}
+	return len(c.spec.Channels) + 1
+}
+
+func (c *Critic) encoder() []layer {
 	s := c.spec
 	var out []layer
 	dense := func(name string, in, o int) {
@@ -190,6 +189,19 @@ func (c *Critic) layers() []layer {
 	return out
 }
 
+// layers lists the encoder's layers, then the decoder's (named decoder.denseN).
+func (c *Critic) layers() []layer {
+	out := c.encoder()
+	if s := c.spec; len(s.Decoder) > 0 {
+		widths := append(append([]int{s.Features}, s.Decoder...), s.InDim)
+		for i := 0; i+1 < len(widths); i++ {
+			out = append(out, layer{name: fmt.Sprintf("decoder.dense%d", i), wShape: []int{widths[i], widths[i+1]},
+				bShape: []int{1, widths[i+1]}, fanIn: widths[i], fanOut: widths[i+1]})
+		}
+	}
+	return out
+}
+
 // Init redraws every parameter from seed.
 func (c *Critic) Init(seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x637269746963)) // "critic": a stream of its own
@@ -201,11 +213,12 @@ func (c *Critic) Init(seed uint64) {
 // Spec returns the critic's description.
 func (c *Critic) Spec() CriticSpec {
 	s := c.spec
-	s.Hidden, s.Channels = slices.Clone(s.Hidden), slices.Clone(s.Channels)
+	s.Hidden, s.Channels, s.Decoder = slices.Clone(s.Hidden), slices.Clone(s.Channels), slices.Clone(s.Decoder)
 	return s
 }
 
-// Params returns the parameters in a fixed order (layer by layer, weight then bias).
+// Params returns the parameters in a fixed order (layer by layer, weight then bias;
+// the decoder's last).
 func (c *Critic) Params() []*Param { return c.params }
 
 // OutDim is the dimension of the critic's output: Features, plus InDim with Skip.
@@ -219,11 +232,12 @@ func (c *Critic) OutDim() int {
 // NumParams returns the number of scalar parameters.
 func (c *Critic) NumParams() int { return countParams(c.params) }
 
-// Clip clamps every parameter into [−bound, bound] (the weight clipping of WGAN and
-// MMD-GAN) and returns how many values it moved.
+// Clip clamps every parameter of h_φ into [−bound, bound] (the weight clipping of WGAN
+// and MMD-GAN; the decoder is left alone, as MMD-GAN does) and returns how many values it
+// moved.
 func (c *Critic) Clip(bound float32) int {
 	moved := 0
-	for _, p := range c.params {
+	for _, p := range c.params[:2*c.encoderLayers()] {
 		d := p.Data()
 		for i, v := range d {
 			if v > bound {
@@ -245,23 +259,54 @@ func (c *Critic) Nodes(graph *G.ExprGraph) G.Nodes { return paramNodes(graph, c.
 
 // Apply adds h_φ(x) to the graph of params (from Nodes) on a float32 m×InDim node x
 // and returns the m×OutDim node ([x, h_φ(x)] with Skip).
-func (c *Critic) Apply(params G.Nodes, x *G.Node) (out *G.Node, err error) {
+func (c *Critic) Apply(params G.Nodes, x *G.Node) (*G.Node, error) {
+	out, _, err := c.ApplyFeatures(params, x)
+	return out, err
+}
+
+// Decode adds the decoder to the graph on learned features h (m×Features, the second
+// result of ApplyFeatures) and returns the m×InDim reconstruction.
+func (c *Critic) Decode(params G.Nodes, h *G.Node) (out *G.Node, err error) {
 	defer func() {
 		if r := recover(); r != nil { // gorgonia's constructors panic through Must
-			out, err = nil, fmt.Errorf("models: building the %s critic: %v", c.spec.Kind, r)
+			out, err = nil, fmt.Errorf("models: building the critic's decoder: %v", r)
+		}
+	}()
+	if len(c.spec.Decoder) == 0 {
+		return nil, fmt.Errorf("models: the critic has no decoder")
+	}
+	layers := c.layers()
+	for i := c.encoderLayers(); i < len(layers); i++ {
+		h = G.Must(G.BroadcastAdd(G.Must(G.Mul(h, params[2*i])), params[2*i+1], nil, []byte{0}))
+		if i+1 < len(layers) {
+			h = activate(c.spec.Activation, c.spec.LeakySlope, h)
+		}
+	}
+	if c.spec.Image[0] > 0 {
+		h = G.Must(G.ApplyOp(sigmoidOp{}, h))
+	}
+	return h, nil
+}
+
+// ApplyFeatures is Apply that also returns the learned features h_φ(x) alone (the
+// output without the point appended by Skip).
+func (c *Critic) ApplyFeatures(params G.Nodes, x *G.Node) (out, features *G.Node, err error) {
+	defer func() {
+		if r := recover(); r != nil { // gorgonia's constructors panic through Must
+			out, features, err = nil, nil, fmt.Errorf("models: building the %s critic: %v", c.spec.Kind, r)
 		}
 	}()
 	s := c.spec
 	if x.Dims() != 2 || x.Shape()[1] != s.InDim || x.Dtype() != tensor.Float32 {
-		return nil, fmt.Errorf("models: critic input %v of %v, want float32 m×%d", x.Shape(), x.Dtype(), s.InDim)
+		return nil, nil, fmt.Errorf("models: critic input %v of %v, want float32 m×%d", x.Shape(), x.Dtype(), s.InDim)
 	}
 	if len(params) != len(c.params) {
-		return nil, fmt.Errorf("models: %d critic parameter nodes, want %d", len(params), len(c.params))
+		return nil, nil, fmt.Errorf("models: %d critic parameter nodes, want %d", len(params), len(c.params))
 	}
 	dense := func(h *G.Node, i int) *G.Node {
 		return G.Must(G.BroadcastAdd(G.Must(G.Mul(h, params[2*i])), params[2*i+1], nil, []byte{0}))
 	}
-	layers := c.layers()
+	layers := c.encoder()
 	h := x
 	if s.Kind == "conv" {
 		m := x.Shape()[0]
@@ -282,9 +327,9 @@ func (c *Critic) Apply(params G.Nodes, x *G.Node) (out *G.Node, err error) {
 		}
 	}
 	if s.Skip {
-		h = G.Must(G.Concat(1, x, h))
+		return G.Must(G.Concat(1, x, h)), h, nil
 	}
-	return h, nil
+	return h, h, nil
 }
 
 // Features maps points x (a whole number of InDim-long rows) to their features, with a

@@ -221,20 +221,37 @@ func TestCriticNodesApartFromGenerator(t *testing.T) {
 }
 
 func TestCriticClipAndTensors(t *testing.T) {
-	c := mlpCritic(t, 4, []int{8}, 2, "leaky_relu")
+	s := DefaultCriticSpec()
+	s.Kind, s.InDim, s.Hidden, s.Features, s.Decoder = "mlp", 4, []int{8}, 2, []int{3}
+	c, err := NewCritic(s, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if moved := c.Clip(0.1); moved == 0 {
 		t.Error("clipping moved nothing: the initialization lies within ±0.1?")
 	}
+	decoderOutside := false
 	for _, p := range c.Params() {
 		for _, v := range p.Data() {
-			if v > 0.1 || v < -0.1 {
+			outside := v > 0.1 || v < -0.1
+			if strings.HasPrefix(p.Name, "decoder.") {
+				decoderOutside = decoderOutside || outside
+			} else if outside {
 				t.Fatalf("%s has %v after clipping to ±0.1", p.Name, v)
 			}
 		}
 	}
+	if !decoderOutside {
+		t.Error("the decoder was clipped too (or its initialization lies within ±0.1)")
+	}
+	if len(c.Params()) != 8 || c.Params()[4].Name != "decoder.dense0.w" {
+		t.Errorf("parameters %v: want the encoder's 2 layers, then the decoder's 2", len(c.Params()))
+	}
 	f := &tensorfile.File{Tensors: c.Tensors("critic/")}
-	d := mlpCritic(t, 4, []int{8}, 2, "leaky_relu")
-	d.Init(9)
+	d, err := NewCritic(s, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := d.SetTensors(f, "critic/"); err != nil {
 		t.Fatal(err)
 	}

@@ -67,10 +67,8 @@ func (s Spec) Validate() error {
 	default:
 		return fmt.Errorf("output = %q: want sigmoid, linear or tanh", s.Output)
 	}
-	switch s.Init {
-	case "uniform", "he", "xavier":
-	default:
-		return fmt.Errorf("init = %q: want uniform, he or xavier", s.Init)
+	if err := validateInit(s.Init); err != nil {
+		return err
 	}
 	switch s.OutputBias {
 	case "init", "data_mean":
@@ -80,24 +78,8 @@ func (s Spec) Validate() error {
 	if s.OutDim < 1 {
 		return fmt.Errorf("output dimension %d: must be positive (set from the data)", s.OutDim)
 	}
-	if s.Kind == "mlp" {
-		for i, w := range s.Hidden {
-			if w < 1 || w > 1<<16 {
-				return fmt.Errorf("hidden[%d] = %d: must be in [1, 65536]", i, w)
-			}
-		}
-		return nil
-	}
-	if len(s.Channels) == 0 {
-		return fmt.Errorf("channels = []: the conv generator needs at least one channel count")
-	}
-	for i, c := range s.Channels {
-		if c < 1 || c > 4096 {
-			return fmt.Errorf("channels[%d] = %d: must be in [1, 4096]", i, c)
-		}
-	}
-	if s.Kernel < 1 || s.Kernel%2 == 0 || s.Kernel > 15 {
-		return fmt.Errorf("kernel = %d: must be odd, in [1, 15]", s.Kernel)
+	if err := validateLayers(s.Kind, s.Hidden, s.Channels, s.Kernel, "generator"); err != nil || s.Kind == "mlp" {
+		return err
 	}
 	if s.Base < 1 {
 		return fmt.Errorf("base = %d: must be positive", s.Base)
@@ -109,6 +91,39 @@ func (s Spec) Validate() error {
 	if side := s.Base << len(s.Channels); side != h || side != w {
 		return fmt.Errorf("base = %d with %d channel counts gives %d×%d images (base·2^len(channels)), the data has %d×%d",
 			s.Base, len(s.Channels), side, side, h, w)
+	}
+	return nil
+}
+
+func validateInit(init string) error {
+	switch init {
+	case "uniform", "he", "xavier":
+		return nil
+	}
+	return fmt.Errorf("init = %q: want uniform, he or xavier", init)
+}
+
+// validateLayers checks the hidden widths of an "mlp", or the channel counts and kernel
+// of a "conv" network (what names it in messages).
+func validateLayers(kind string, hidden, channels []int, kernel int, what string) error {
+	if kind == "mlp" {
+		for i, w := range hidden {
+			if w < 1 || w > 1<<16 {
+				return fmt.Errorf("hidden[%d] = %d: must be in [1, 65536]", i, w)
+			}
+		}
+		return nil
+	}
+	if len(channels) == 0 {
+		return fmt.Errorf("channels = []: the conv %s needs at least one channel count", what)
+	}
+	for i, c := range channels {
+		if c < 1 || c > 4096 {
+			return fmt.Errorf("channels[%d] = %d: must be in [1, 4096]", i, c)
+		}
+	}
+	if kernel < 1 || kernel%2 == 0 || kernel > 15 {
+		return fmt.Errorf("kernel = %d: must be odd, in [1, 15]", kernel)
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ type adversary struct {
 	xHat, u []float32 // penalty inputs: interpolated points, unit feature directions
 	loss    *losses.Loss
 	penalty G.Value // the penalty's value after a run (nil without a penalty)
+	ae      G.Value // the autoencoder term's value after a run (nil without one)
 
 	nodes         G.Nodes
 	params, grads [][]float32
@@ -37,8 +38,8 @@ type adversary struct {
 
 // criticStats summarizes the critic updates before one generator step.
 type criticStats struct {
-	steps               int
-	loss, penalty, norm float64 // of the last update
+	steps                   int
+	loss, penalty, ae, norm float64 // of the last update
 }
 
 // newMatrixInput adds a float32 r×c input node to g and returns it with its backing.
@@ -68,11 +69,11 @@ func (t *Trainer) buildAdversary() error {
 	x, a.x = newMatrixInput(g, "x", n, dim)
 	y, a.y = newMatrixInput(g, "y", m, dim)
 	a.nodes = critic.Nodes(g)
-	hx, err := critic.Apply(a.nodes, x)
+	hx, fx, err := critic.ApplyFeatures(a.nodes, x)
 	if err != nil {
 		return err
 	}
-	hy, err := critic.Apply(a.nodes, y)
+	hy, fy, err := critic.ApplyFeatures(a.nodes, y)
 	if err != nil {
 		return err
 	}
@@ -95,6 +96,15 @@ func (t *Trainer) buildAdversary() error {
 		}
 		roots = append(roots, G.Read(pen, &a.penalty))
 		weighted := G.Must(G.Mul(pen, G.NewConstant(float32(a.cfg.Penalty))))
+		objective = G.Must(G.Add(objective, weighted))
+	}
+	if a.cfg.Autoencoder > 0 {
+		ae, err := a.buildAutoencoder(x, y, fx, fy)
+		if err != nil {
+			return fmt.Errorf("train: autoencoder term: %w", err)
+		}
+		roots = append(roots, G.Read(ae, &a.ae))
+		weighted := G.Must(G.Mul(ae, G.NewConstant(float32(a.cfg.Autoencoder))))
 		objective = G.Must(G.Add(objective, weighted))
 	}
 	grads, err := G.Grad(objective, a.nodes...)
@@ -140,6 +150,26 @@ func (a *adversary) buildPenalty(g *G.ExprGraph, r, dim int) (pen *G.Node, err e
 	sq := G.Must(G.Sum(G.Must(G.Square(dx[0])), 1))
 	norm := G.Must(G.Sqrt(G.Must(G.Add(sq, G.NewConstant(float32(1e-12))))))
 	return G.Mean(G.Must(G.Square(G.Must(G.Sub(norm, G.NewConstant(float32(1)))))))
+}
+
+// buildAutoencoder adds MMD-GAN's autoencoder term: the mean over data and generated
+// points of ‖p − dec(h_φ(p))‖², from the learned features fx, fy of x, y.
+func (a *adversary) buildAutoencoder(x, y, fx, fy *G.Node) (ae *G.Node, err error) {
+	defer func() {
+		if p := recover(); p != nil { // gorgonia's constructors panic through Must
+			ae, err = nil, fmt.Errorf("%v", p)
+		}
+	}()
+	sq := func(p, f *G.Node) *G.Node {
+		r, err := a.critic.Decode(a.nodes, f)
+		if err != nil {
+			panic(err)
+		}
+		return G.Must(G.Sum(G.Must(G.Square(G.Must(G.Sub(r, p))))))
+	}
+	total := G.Must(G.Add(sq(x, fx), sq(y, fy)))
+	count := float32(x.Shape()[0] + y.Shape()[0])
+	return G.Div(total, G.NewConstant(count))
 }
 
 // fillPenaltyInputs draws x̂_i = s·x_i + (1−s)·y_i with s ~ U(0,1), and u_i uniform on
@@ -209,13 +239,16 @@ func (t *Trainer) criticUpdate(lr float64, cs *criticStats) error {
 	defer a.vm.Reset()
 	defer zeroGradients(a.nodes)
 	ls := a.loss.Stats()
-	cs.loss, cs.penalty = ls.Value, 0
+	cs.loss, cs.penalty, cs.ae = ls.Value, 0, 0
 	if a.penalty != nil {
 		cs.penalty = float64(a.penalty.Data().(float32))
 	}
-	if !finite(cs.loss) || !finite(cs.penalty) {
+	if a.ae != nil {
+		cs.ae = float64(a.ae.Data().(float32))
+	}
+	if !finite(cs.loss) || !finite(cs.penalty) || !finite(cs.ae) {
 		return &NonFiniteError{Step: step, What: "critic loss", LastCheckpoint: t.lastCheckpoint,
-			Detail: fmt.Sprintf("loss %v, penalty %v at ε = %g, critic update %d", cs.loss, cs.penalty, ls.Eps, cs.steps+1)}
+			Detail: fmt.Sprintf("loss %v, penalty %v, autoencoder %v at ε = %g, critic update %d", cs.loss, cs.penalty, cs.ae, ls.Eps, cs.steps+1)}
 	}
 	grads, norm, bad := readGradients(a.nodes, a.grads[:0])
 	cs.norm = norm

@@ -18,7 +18,8 @@ func advToy(t *testing.T, sets ...string) Config {
 }
 
 // criticRun runs the critic's graph once on its current inputs and returns the
-// objective it minimizes (−loss + λ·penalty) and its gradient (copies).
+// objective it minimizes (−loss + λ·penalty + λ_AE·autoencoder) and its gradient
+// (copies).
 func criticRun(t *testing.T, a *adversary) (float64, [][]float32) {
 	t.Helper()
 	if err := a.vm.RunAll(); err != nil {
@@ -30,6 +31,9 @@ func criticRun(t *testing.T, a *adversary) (float64, [][]float32) {
 	if a.penalty != nil {
 		v += a.cfg.Penalty * float64(a.penalty.Data().(float32))
 	}
+	if a.ae != nil {
+		v += a.cfg.Autoencoder * float64(a.ae.Data().(float32))
+	}
 	grads, _, bad := readGradients(a.nodes, nil)
 	if bad >= 0 {
 		t.Fatalf("gradient %d not finite", bad)
@@ -39,6 +43,23 @@ func criticRun(t *testing.T, a *adversary) (float64, [][]float32) {
 		out[i] = append([]float32(nil), g...)
 	}
 	return v, out
+}
+
+// fillCriticInputs gives the critic's graph a data batch, a generated batch and the
+// penalty's inputs.
+func fillCriticInputs(t *testing.T, tr *Trainer) {
+	t.Helper()
+	a := tr.adv
+	tr.data.Next(a.x)
+	models.Latent(newRand(3), a.z)
+	y, err := a.sampler.Generate(a.z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(a.y, y)
+	if a.xHat != nil {
+		a.fillPenaltyInputs()
+	}
 }
 
 // The gradient of the critic's objective with respect to the critic's parameters —
@@ -64,6 +85,8 @@ func TestCriticObjectiveGradient(t *testing.T) {
 		"mmd/skip":                   {"critic.skip=true", "loss.kind=mmd", "adversarial.lipschitz=clip"},
 		"entropic+penalty/annealed":  {"loss.kind=entropic", "loss.eps_scaling=0.7", "loss.eps_start=5"},
 		"sinkhorn/leaky/unrolled-ε∞": {"loss.eps=inf", "adversarial.lipschitz=none"},
+		"mmd+autoencoder":            {"loss.kind=mmd", "adversarial.lipschitz=clip", "critic.decoder=[8]", "adversarial.autoencoder=0.5"},
+		"sinkhorn+penalty+autoenc":   {"critic.decoder=[8]", "adversarial.autoencoder=2"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := advToy(t, append([]string{"batch_size=64", "critic.hidden=[16,16]", "critic.features=4"}, sets...)...)
@@ -73,20 +96,11 @@ func TestCriticObjectiveGradient(t *testing.T) {
 			}
 			defer tr.Close()
 			a := tr.adv
-			tr.data.Next(a.x)
-			models.Latent(newRand(3), a.z)
-			y, err := a.sampler.Generate(a.z)
-			if err != nil {
-				t.Fatal(err)
-			}
-			copy(a.y, y)
-			if a.xHat != nil {
-				a.fillPenaltyInputs()
-			}
+			fillCriticInputs(t, tr)
 			f0, grad := criticRun(t, a)
 			first := 0 // the first parameter tensor the directions move
 			if a.xHat != nil && len(cfg.Critic.Hidden) > 0 {
-				first = len(a.params) - 2
+				first = 2 * len(cfg.Critic.Hidden) // the encoder's last layer, and the decoder
 			}
 			rng := newRand(17)
 			for trial := 0; trial < 3; trial++ {
@@ -214,9 +228,7 @@ func TestGradientPenaltyValue(t *testing.T) {
 	}
 	defer tr.Close()
 	a := tr.adv
-	tr.data.Next(a.x)
-	tr.data.Next(a.y)
-	a.fillPenaltyInputs()
+	fillCriticInputs(t, tr)
 	if err := a.vm.RunAll(); err != nil {
 		t.Fatal(err)
 	}

@@ -67,6 +67,10 @@ type AdversarialConfig struct {
 	Lipschitz string  `toml:"lipschitz"`
 	Clip      float64 `toml:"clip"`
 	Penalty   float64 `toml:"penalty"`
+	// Autoencoder weighs MMD-GAN's autoencoder term: the critic also minimizes
+	// Autoencoder·E‖x − dec(h_φ(x))‖² over data and generated points, dec the decoder of
+	// critic.decoder (0: off).
+	Autoencoder float64 `toml:"autoencoder"`
 	// Optimizer is the critic's optimizer and learning-rate schedule.
 	Optimizer OptimizerConfig `toml:"optimizer"`
 }
@@ -630,6 +634,12 @@ func (c Config) validateAdversarial() error {
 	}
 	if !(a.Penalty >= 0) || math.IsInf(a.Penalty, 0) {
 		return badValue("adversarial.penalty", a.Penalty, "must be finite and ≥ 0")
+	}
+	if !(a.Autoencoder >= 0) || math.IsInf(a.Autoencoder, 0) {
+		return badValue("adversarial.autoencoder", a.Autoencoder, "must be finite and ≥ 0")
+	}
+	if spec.Enabled() && (a.Autoencoder > 0) != (len(spec.Decoder) > 0) {
+		return badValue("adversarial.autoencoder", a.Autoencoder, fmt.Sprintf("comes with a decoder and only with one (critic.decoder = %v)", spec.Decoder))
 	}
 	if a.Lipschitz == "penalty" && spec.Enabled() && spec.Activation != "relu" && spec.Activation != "leaky_relu" {
 		return badValue("adversarial.lipschitz", `"penalty"`, fmt.Sprintf("needs critic.activation relu or leaky_relu: gorgonia's %s has no second derivative, which the gradient penalty needs", spec.Activation))

@@ -37,21 +37,23 @@ type StepStats struct {
 	// Elapsed is the wall time of the run so far in seconds (across resumptions).
 	Elapsed float64 `json:"elapsed_s"`
 	// CriticSteps is the number of critic updates before this step (0: fixed cost);
-	// CriticLoss, Penalty and CriticGradNorm are the loss the critic maximized, its
-	// gradient penalty and gradient norm, at the last of them.
+	// CriticLoss, Penalty, Autoencoder and CriticGradNorm are the loss the critic
+	// maximized, its gradient penalty, autoencoder term and gradient norm, at the last
+	// of them.
 	CriticSteps    int     `json:"critic_steps"`
 	CriticLoss     float64 `json:"critic_loss"`
 	Penalty        float64 `json:"penalty"`
+	Autoencoder    float64 `json:"autoencoder"`
 	CriticGradNorm float64 `json:"critic_grad_norm"`
 }
 
 var csvHeader = []string{"step", "loss", "eps", "marginal_error", "iterations", "grad_norm", "lr",
-	"critic_steps", "critic_loss", "penalty", "critic_grad_norm", "step_ms", "elapsed_s"}
+	"critic_steps", "critic_loss", "penalty", "autoencoder", "critic_grad_norm", "step_ms", "elapsed_s"}
 
 func (s StepStats) csvRow() []string {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	return []string{strconv.Itoa(s.Step), f(s.Loss), f(s.Eps), f(s.MarginalError), strconv.Itoa(s.Iterations),
-		f(s.GradNorm), f(s.LR), strconv.Itoa(s.CriticSteps), f(s.CriticLoss), f(s.Penalty), f(s.CriticGradNorm),
+		f(s.GradNorm), f(s.LR), strconv.Itoa(s.CriticSteps), f(s.CriticLoss), f(s.Penalty), f(s.Autoencoder), f(s.CriticGradNorm),
 		strconv.FormatFloat(s.StepMs, 'f', 3, 64), strconv.FormatFloat(s.Elapsed, 'f', 3, 64)}
 }
 
@@ -67,7 +69,7 @@ func (s StepStats) MarshalJSON() ([]byte, error) {
 		"step": s.Step, "loss": num(s.Loss), "eps": num(s.Eps), "marginal_error": num(s.MarginalError),
 		"iterations": s.Iterations, "grad_norm": num(s.GradNorm), "lr": num(s.LR),
 		"step_ms": math.Round(s.StepMs*1000) / 1000, "elapsed_s": math.Round(s.Elapsed*1000) / 1000,
-		"critic_steps": s.CriticSteps, "critic_loss": num(s.CriticLoss), "penalty": num(s.Penalty),
+		"critic_steps": s.CriticSteps, "critic_loss": num(s.CriticLoss), "penalty": num(s.Penalty), "autoencoder": num(s.Autoencoder),
 		"critic_grad_norm": num(s.CriticGradNorm),
 	})
 }

@@ -373,7 +373,7 @@ func (t *Trainer) Step() (StepStats, error) {
 	st := StepStats{Step: t.step + 1, LR: t.cfg.Optimizer.lrAt(t.step, t.cfg.Steps)}
 	if t.adv != nil { // critic updates: the critic maximizes the loss on its features
 		cs, err := t.trainCritic()
-		st.CriticSteps, st.CriticLoss, st.Penalty, st.CriticGradNorm = cs.steps, cs.loss, cs.penalty, cs.norm
+		st.CriticSteps, st.CriticLoss, st.Penalty, st.Autoencoder, st.CriticGradNorm = cs.steps, cs.loss, cs.penalty, cs.ae, cs.norm
 		if err != nil {
 			return st, err
 		}
@@ -656,7 +656,7 @@ func (t *Trainer) record(st StepStats) error {
 	if due(st.Step, t.cfg.Log.Every) || st.Step == t.cfg.Steps {
 		critic := ""
 		if t.adv != nil {
-			critic = fmt.Sprintf(" critic: loss %.6g penalty %.4g |grad| %.4g updates %d;", st.CriticLoss, st.Penalty, st.CriticGradNorm, st.CriticSteps)
+			critic = fmt.Sprintf(" critic: loss %.6g penalty %.4g autoencoder %.4g |grad| %.4g updates %d;", st.CriticLoss, st.Penalty, st.Autoencoder, st.CriticGradNorm, st.CriticSteps)
 		}
 		t.logf("step %d/%d loss %.6g ε %s marginal error %.3g iterations %d |grad| %.4g lr %.3g;%s %.1f ms/step",
 			st.Step, t.cfg.Steps, st.Loss, fmtEps(st.Eps), st.MarginalError, st.Iterations, st.GradNorm, st.LR, critic, st.StepMs)
