@@ -35,14 +35,8 @@ const parallelMinWork = 1 << 16
 // one goroutine, so a body that writes per-block results gives the same bits on every
 // run with the same GOMAXPROCS, whichever goroutine happened to run which block.
 func parallelRange(n, width int, body func(block, lo, hi int)) {
-	parallelRangeMin(n, width, parallelMinWork, body)
-}
-
-// parallelRangeMin is parallelRange with its own threshold of work below which the
-// body runs inline.
-func parallelRangeMin(n, width, minWork int, body func(block, lo, hi int)) {
 	workers := min(runtime.GOMAXPROCS(0), n)
-	if workers <= 1 || n*width < minWork {
+	if workers <= 1 || n*width < parallelMinWork {
 		body(0, 0, n)
 		return
 	}
@@ -138,20 +132,39 @@ const (
 	// spinYields is how many yields a caller waits for its last blocks before it sleeps.
 	spinYields = 2000
 	// workerSpin is how long an idle worker keeps polling for the next call before it
-	// sleeps: longer than the gap between two sweeps of an iterative solver, so that a
-	// solve pays for one wake-up, not one per sweep.
-	workerSpin = 100 * time.Microsecond
+	// sleeps, unless held (holdWorkers). A polling worker occupies its processor: the
+	// runtime does not move goroutines queued elsewhere to it, so the spin is short.
+	workerSpin = 20 * time.Microsecond
 )
+
+// holdWorkers wakes the workers and keeps them polling, not sleeping, until
+// releaseWorkers: for a solver about to make many parallelRange calls on rows×width
+// work separated by short serial steps, so that no call waits for a wake-up. It does
+// nothing (and returns false) when that work would not be split; call releaseWorkers
+// only when it returns true.
+func holdWorkers(rows, width int) bool {
+	procs := runtime.GOMAXPROCS(0)
+	if min(procs, rows) <= 1 || rows*width < parallelMinWork {
+		return false
+	}
+	rangeTeam.holders.Add(1)
+	rangeTeam.wake(procs - 1)
+	return true
+}
+
+// releaseWorkers ends a holdWorkers.
+func releaseWorkers() { rangeTeam.holders.Add(-1) }
 
 // rangeTeam is the pool of persistent workers behind parallelRange.
 var rangeTeam rangeWorkers
 
 // rangeWorkers holds GOMAXPROCS−1 worker goroutines (the caller of parallelRange is
 // the last), started on first use and never stopped. An idle worker polls for a job
-// for workerSpin, yielding its processor between polls, then sleeps until a caller
-// wakes it.
+// for workerSpin (or while held), yielding its processor between polls, then sleeps
+// until a caller wakes it.
 type rangeWorkers struct {
 	current atomic.Pointer[rangeJob] // the call being served, if any
+	holders atomic.Int32             // holdWorkers in effect
 	mu      sync.Mutex               // serializes starting workers
 	workers atomic.Pointer[[]*rangeWorker]
 }
@@ -206,7 +219,7 @@ func (w *rangeWorker) run(t *rangeWorkers) {
 				continue
 			}
 			if i%spinChecks == 0 {
-				if time.Since(idleSince) > workerSpin {
+				if t.holders.Load() == 0 && time.Since(idleSince) > workerSpin {
 					break
 				}
 				runtime.Gosched()

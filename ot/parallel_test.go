@@ -228,3 +228,45 @@ func TestStabilizedDeterministic(t *testing.T) {
 		})
 	}
 }
+
+// TestHoldWorkers checks that held workers stay awake past workerSpin, that they go
+// to sleep once released, and that small work or one thread holds nothing.
+func TestHoldWorkers(t *testing.T) {
+	withProcs(t, 1, func() {
+		if holdWorkers(1000, 1000) {
+			t.Fatal("held with GOMAXPROCS = 1")
+		}
+	})
+	withProcs(t, 2, func() {
+		if holdWorkers(10, 10) {
+			t.Fatal("held for small work")
+		}
+		parallelRange(2, parallelMinWork, func(_, _, _ int) {}) // the pool exists
+		awake := func() bool {
+			for _, w := range (*rangeTeam.workers.Load())[:1] { // GOMAXPROCS − 1 held
+				if w.sleeping.Load() {
+					return false
+				}
+			}
+			return true
+		}
+		if !holdWorkers(1000, 1000) {
+			t.Fatal("not held")
+		}
+		for range 5 {
+			time.Sleep(3 * workerSpin)
+			if !awake() {
+				releaseWorkers()
+				t.Fatal("a held worker went to sleep")
+			}
+		}
+		releaseWorkers()
+		deadline := time.Now().Add(2 * time.Second)
+		for awake() {
+			if time.Now().After(deadline) {
+				t.Fatal("released workers did not go to sleep")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+}

@@ -356,6 +356,11 @@ func (p *problem) annealing(eps float64, o SinkhornOptions) []float64 {
 }
 
 func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {
+	// Every iteration is one or two parallel sweeps with a short serial step between:
+	// keep the workers awake for the whole solve.
+	if holdWorkers(p.n, p.m) {
+		defer releaseWorkers()
+	}
 	f, g := make([]float64, p.n), make([]float64, p.m)
 	copy(f, o.InitF)
 	copy(g, o.InitG)
