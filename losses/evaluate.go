@@ -22,13 +22,113 @@ type Stats struct {
 
 // evaluation is one forward pass, kept for the backward pass.
 type evaluation struct {
-	cfg   Config
-	x, y  *mat.Dense // data, generated
-	div   *ot.UnrolledDivergence
-	ent   *ot.Unrolled
-	stats Stats
-	mu    sync.Mutex
-	grad  [2]*mat.Dense // ∂value/∂x, ∂value/∂y for a unit seed, computed on request
+	cfg  Config
+	x, y *mat.Dense // data, generated
+	div  *ot.UnrolledDivergence
+	ent  *ot.Unrolled
+	// released: the records are gone (a later forward pass took their matrices).
+	released bool
+	stats    Stats
+	mu       sync.Mutex
+	grad     [2]*mat.Dense // ∂value/∂x, ∂value/∂y for a unit seed, computed on request
+	// float32 points (evaluate32): the Sinkhorn records then hold x32, y32 and compute
+	// their products in float32.
+	x32, y32 ot.Points32
+}
+
+// release hands the Sinkhorn records' matrices back for reuse; the evaluation keeps
+// its stats but can compute no more gradients.
+func (ev *evaluation) release() {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	if ev.div != nil {
+		ev.div.Release()
+	}
+	if ev.ent != nil {
+		ev.ent.Release()
+	}
+	ev.div, ev.ent, ev.released = nil, nil, true
+}
+
+// evaluate32 runs the loss between float32 data x and generated y, which it keeps
+// (the caller must not change them while the evaluation is in use). The Sinkhorn kinds
+// take ot's float32 path (x·yᵀ and the gradients' products as float32 matrix products,
+// the iterations in float64); the closed forms run on float64 copies.
+func evaluate32(cfg Config, x, y ot.Points32) (*evaluation, error) {
+	if !cfg.sinkhorn() {
+		ev, err := evaluate(cfg, pointsDense(x), pointsDense(y))
+		if ev != nil {
+			ev.x32, ev.y32 = x, y
+		}
+		return ev, err
+	}
+	ev := &evaluation{cfg: cfg, x32: x, y32: y, stats: Stats{Eps: cfg.Eps}}
+	sched, err := ot.EpsSchedule(cfg.Eps, cfg.Iters, cfg.EpsScaling, cfg.EpsStart)
+	if err != nil {
+		return nil, err
+	}
+	ev.stats.Iterations = cfg.Iters
+	if cfg.Kind == Entropic {
+		if ev.ent, err = ot.UnrolledSinkhorn32(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched); err != nil {
+			return nil, err
+		}
+		ev.stats.Value, ev.stats.MarginalError = ev.ent.Dual, ev.ent.MarginalError
+		return ev, nil
+	}
+	if ev.div, err = ot.UnrolledSinkhornDivergence32(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched); err != nil {
+		return nil, err
+	}
+	ev.stats.Value, ev.stats.MarginalError = ev.div.Dual, ev.div.XY.MarginalError
+	if cfg.Kind == Primal {
+		ev.stats.Value = ev.div.Primal()
+	}
+	return ev, nil
+}
+
+// pointsDense copies float32 points into a float64 matrix.
+func pointsDense(p ot.Points32) *mat.Dense {
+	out := mat.NewDense(p.Rows, p.Cols, nil)
+	for i, v := range p.Data[:p.Rows*p.Cols] {
+		out.RawMatrix().Data[i] = float64(v)
+	}
+	return out
+}
+
+// gradient32 is gradient in float32, for an evaluation of evaluate32, in a new slice:
+// the Sinkhorn records accumulate straight into float32 (their products in float32),
+// the closed forms' float64 gradients are rounded.
+func (ev *evaluation) gradient32(side int) []float32 {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	pts := ev.x32
+	if side == 1 {
+		pts = ev.y32
+	}
+	g := make([]float32, pts.Rows*pts.Cols)
+	if ev.ent == nil && ev.div == nil {
+		ev.mu.Unlock()
+		g64 := ev.gradient(side)
+		ev.mu.Lock()
+		for i, v := range g64.RawMatrix().Data {
+			g[i] = float32(v)
+		}
+		return g
+	}
+	gs := [2][]float32{}
+	gs[side] = g
+	switch {
+	case ev.ent != nil && ev.cfg.Backward == Envelope:
+		ev.ent.BackwardEnvelope32(1, gs[0], gs[1])
+	case ev.ent != nil:
+		ev.ent.Backward32(1, 0, gs[0], gs[1])
+	case ev.cfg.Backward == Envelope:
+		ev.div.BackwardEnvelope32(1, gs[0], gs[1])
+	case ev.cfg.Kind == Primal:
+		ev.div.Backward32(0, 1, gs[0], gs[1])
+	default:
+		ev.div.Backward32(1, 0, gs[0], gs[1])
+	}
+	return g
 }
 
 // evaluate runs the loss between data x and generated y (float64 copies it may keep).

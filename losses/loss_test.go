@@ -135,8 +135,8 @@ func TestLossInGraphFiniteDifferences(t *testing.T) {
 	}
 }
 
-// float32 graphs compute in float64 inside the Ops: they must agree with float64 graphs
-// to float32 precision.
+// float32 graphs take the float32 path inside the Ops: they must agree with float64
+// graphs to float32 precision.
 func TestLossFloat32MatchesFloat64(t *testing.T) {
 	const n, m, k, h, d = 20, 16, 4, 8, 6
 	rng := rand.New(rand.NewPCG(3, 4))

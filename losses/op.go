@@ -13,6 +13,8 @@ import (
 	"gorgonia.org/tensor"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/sinkgen/sinkgen/ot"
 )
 
 // Loss is a scalar loss node between data and generated points in a gorgonia graph.
@@ -30,6 +32,7 @@ type lossState struct {
 	cfg  Config
 	last *evaluation
 	err  error
+	buf  [2][]float32 // float32 inputs of the last forward pass, which its record reads
 }
 
 var opIDs atomic.Uint64 // makes each loss Op hash uniquely, so graphs never merge two
@@ -186,17 +189,26 @@ func (op *lossOp) Do(inputs ...G.Value) (G.Value, error) {
 	if len(inputs) != 2 {
 		return nil, fmt.Errorf("losses: %d inputs, want 2", len(inputs))
 	}
-	x, err := toDense(inputs[0])
-	if err != nil {
-		return nil, err
-	}
-	y, err := toDense(inputs[1])
-	if err != nil {
-		return nil, err
-	}
 	op.st.mu.Lock()
 	defer op.st.mu.Unlock()
-	ev, err := evaluate(op.st.cfg, x, y)
+	if op.st.last != nil {
+		// Its backward pass has run: its matrices serve the new record.
+		op.st.last.release()
+	}
+	var ev *evaluation
+	var err error
+	if x, y, ok := op.st.float32Inputs(inputs[0], inputs[1]); ok {
+		ev, err = evaluate32(op.st.cfg, x, y)
+	} else {
+		var x, y *mat.Dense
+		if x, err = toDense(inputs[0]); err != nil {
+			return nil, err
+		}
+		if y, err = toDense(inputs[1]); err != nil {
+			return nil, err
+		}
+		ev, err = evaluate(op.st.cfg, x, y)
+	}
 	op.st.last, op.st.err = ev, err
 	if err != nil {
 		return nil, err
@@ -267,17 +279,64 @@ func (op *lossGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	default:
 		return nil, fmt.Errorf("losses: gradient seed of type %T", s)
 	}
+	// Held throughout: the next forward pass releases this record's matrices.
 	op.st.mu.Lock()
+	defer op.st.mu.Unlock()
 	ev := op.st.last
-	op.st.mu.Unlock()
-	if ev == nil {
+	if ev == nil || ev.released {
 		return nil, fmt.Errorf("losses: backward before forward")
+	}
+	if math.IsNaN(seed) {
+		return nil, fmt.Errorf("losses: NaN gradient seed")
+	}
+	if ev.x32.Data != nil && inputs[0].Dtype() == tensor.Float32 {
+		g := ev.gradient32(op.input) // a new slice: the Value owns it
+		if seed != 1 {
+			s := float32(seed)
+			for i := range g {
+				g[i] *= s
+			}
+		}
+		pts := ev.x32
+		if op.input == 1 {
+			pts = ev.y32
+		}
+		return tensor.New(tensor.WithShape(pts.Rows, pts.Cols), tensor.WithBacking(g)), nil
 	}
 	g := ev.gradient(op.input)
 	var scaled mat.Dense
 	scaled.Scale(seed, g)
-	if math.IsNaN(seed) {
-		return nil, fmt.Errorf("losses: NaN gradient seed")
-	}
 	return fromDense(&scaled, inputs[0].Dtype()), nil
+}
+
+// float32Inputs copies two float32 matrix values into the state's point buffers (the
+// forward's record reads them until the next forward pass) and reports whether both
+// were float32 matrices.
+func (st *lossState) float32Inputs(xv, yv G.Value) (x, y ot.Points32, ok bool) {
+	var pts [2]ot.Points32
+	for k, v := range []G.Value{xv, yv} {
+		t, isDense := v.(*tensor.Dense)
+		if !isDense || t.Shape().Dims() != 2 {
+			return x, y, false
+		}
+		d, isF32 := t.Data().([]float32)
+		if !isF32 {
+			return x, y, false
+		}
+		r, c := t.Shape()[0], t.Shape()[1]
+		if len(d) < r*c {
+			return x, y, false
+		}
+		pts[k] = ot.Points32{Rows: r, Cols: c, Data: d}
+	}
+	for k := range pts {
+		n := pts[k].Rows * pts[k].Cols
+		if cap(st.buf[k]) < n {
+			st.buf[k] = make([]float32, n)
+		}
+		st.buf[k] = st.buf[k][:n]
+		copy(st.buf[k], pts[k].Data)
+		pts[k].Data = st.buf[k]
+	}
+	return pts[0], pts[1], true
 }

@@ -28,6 +28,8 @@
 // For training, UnrolledSinkhorn and UnrolledSinkhornDivergence run a fixed number L
 // of log-domain updates from zero potentials and differentiate them exactly in reverse
 // mode (the gradient autograd of the loop would give), keeping O(L(n+m)) numbers.
+// UnrolledSinkhorn32 and UnrolledSinkhornDivergence32 take float32 points and run the
+// quadratic cost's x·yᵀ and the gradients' products as float32 matrix products.
 //
 // Barycenter (fixed support, iterative Bregman projections, with a separable kernel on
 // image grids), FreeSupportBarycenter, BarycentricCoordinates (reverse mode through L

@@ -151,7 +151,10 @@ func Sinkhorn(a, b []float64, C *mat.Dense, eps float64, opts *SinkhornOptions) 
 		return nil, invalid("cost matrix is empty")
 	}
 	n, m := C.Dims()
-	p, err := newProblem(a, b, C, n, m)
+	// The stabilized solver checks the costs while it builds its first kernel, in the
+	// same pass; every other path checks them first.
+	deferCheck := opts != nil && opts.Method == Stabilized && opts.EpsScaling == 0
+	p, err := newProblemCheck(a, b, C, n, m, !deferCheck)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +162,11 @@ func Sinkhorn(a, b []float64, C *mat.Dense, eps float64, opts *SinkhornOptions) 
 	if err != nil {
 		return nil, err
 	}
-	return p.solve(eps, o), nil
+	res := p.solve(eps, o)
+	if p.badCost {
+		return nil, costMatrix(C, n, m)
+	}
+	return res, nil
 }
 
 // solveOptions checks ε and the options against problem p and fills in defaults.
@@ -202,9 +209,18 @@ type problem struct {
 	ctCache    []float64 // its m×n transpose, built when a solver first needs it
 	a, b       []float64
 	loga, logb []float64
+	// costUnchecked: C's entries are still to be checked for NaN and ±Inf (by the
+	// stabilized solver's first kernel build, which sets badCost if one is).
+	costUnchecked, badCost bool
 }
 
 func newProblem(a, b []float64, C *mat.Dense, n, m int) (*problem, error) {
+	return newProblemCheck(a, b, C, n, m, true)
+}
+
+// newProblemCheck is newProblem, leaving the finiteness of the costs unchecked (and
+// marked so) unless checkCost.
+func newProblemCheck(a, b []float64, C *mat.Dense, n, m int, checkCost bool) (*problem, error) {
 	a, err := weights("a", a, n)
 	if err != nil {
 		return nil, err
@@ -212,10 +228,15 @@ func newProblem(a, b []float64, C *mat.Dense, n, m int) (*problem, error) {
 	if b, err = weights("b", b, m); err != nil {
 		return nil, err
 	}
-	if err := costMatrix(C, n, m); err != nil {
+	if err := costDims(C, n, m); err != nil {
 		return nil, err
 	}
-	p := &problem{n: n, m: m, a: a, b: b}
+	if checkCost {
+		if err := costMatrix(C, n, m); err != nil {
+			return nil, err
+		}
+	}
+	p := &problem{n: n, m: m, a: a, b: b, costUnchecked: !checkCost}
 	if raw := C.RawMatrix(); raw.Stride == m {
 		p.C = raw.Data[:n*m] // read only
 	} else {
@@ -335,6 +356,11 @@ func (p *problem) annealing(eps float64, o SinkhornOptions) []float64 {
 }
 
 func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {
+	// Every iteration is one or two parallel sweeps with a short serial step between:
+	// keep the workers awake for the whole solve.
+	if holdWorkers(p.n, p.m) {
+		defer releaseWorkers()
+	}
 	f, g := make([]float64, p.n), make([]float64, p.m)
 	copy(f, o.InitF)
 	copy(g, o.InitG)
@@ -352,6 +378,9 @@ func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {
 		var used int
 		f, g, sp, used, converged, ok = p.stabilized(f, g, eps, o, it, res)
 		it += used
+		if p.badCost {
+			return nil
+		}
 		if !ok {
 			// The kernel underflowed: finish in the log domain from the last finite iterate.
 			var more int
@@ -401,6 +430,10 @@ func (p *problem) logDomain(f, g []float64, eps float64, o SinkhornOptions, done
 // finish fills the result from the potentials in one pass over the plan. With sp the
 // plan entries come from the scaling-domain kernel (no exp), else from f and g.
 func (p *problem) finish(res *SinkhornResult, f, g []float64, eps float64, wantPlan bool, sp *scaledPlan) {
+	if sp != nil && sp.rows != nil {
+		p.finishScaled(res, f, g, eps, wantPlan, sp)
+		return
+	}
 	n, m := p.n, p.m
 	if wantPlan {
 		res.Plan = mat.NewDense(n, m, nil)
@@ -458,14 +491,76 @@ func (p *problem) finish(res *SinkhornResult, f, g []float64, eps float64, wantP
 			dotF += s * f[i]
 		}
 	}
-	res.LinearCost = floats.Sum(lin)
+	p.setResult(res, f, g, eps, floats.Sum(lin), dotF+dotG, rowErr+colErr)
+}
+
+// setResult fills in the result from the potentials, ⟨P,C⟩, ⟨P1,f⟩ + ⟨Pᵀ1,g⟩ and the
+// marginal error of the plan.
+func (p *problem) setResult(res *SinkhornResult, f, g []float64, eps, lin, dotFG, marginalErr float64) {
+	res.LinearCost = lin
 	// Σ P log(P/(a⊗b)) = Σ P (f_i + g_j − C_ij)/ε = (⟨P1,f⟩ + ⟨Pᵀ1,g⟩ − ⟨P,C⟩)/ε.
-	res.KL = (dotF + dotG - res.LinearCost) / eps
+	res.KL = (dotFG - res.LinearCost) / eps
 	res.Cost = res.LinearCost + eps*res.KL
 	shift := (floats.Dot(p.a, f) - floats.Dot(p.b, g)) / 2
 	floats.AddConst(-shift, f)
 	floats.AddConst(shift, g)
 	res.F, res.G = f, g
 	res.Dual = floats.Dot(p.a, f) + floats.Dot(p.b, g)
-	res.MarginalError = rowErr + colErr
+	res.MarginalError = marginalErr
+}
+
+// finishScaled is finish for a scaling-domain plan whose marginals the iteration has
+// computed: one pass for ⟨P,C⟩ = Σ_i u_i Σ_j K_ij C_ij v_j (and the plan, if wanted).
+func (p *problem) finishScaled(res *SinkhornResult, f, g []float64, eps float64, wantPlan bool, sp *scaledPlan) {
+	n, m := p.n, p.m
+	if wantPlan {
+		res.Plan = mat.NewDense(n, m, nil)
+	}
+	lin := make([]float64, numBlocks())
+	parallelRange(n, m, func(blk, lo, hi int) {
+		s := 0.0
+		for i := lo; i < hi; i++ {
+			ui := sp.u[i]
+			if p.a[i] == 0 {
+				continue
+			}
+			krow, crow := sp.K[i*m:(i+1)*m], p.C[i*m:(i+1)*m]
+			if !wantPlan {
+				s += ui * dot3(krow, crow, sp.v)
+				continue
+			}
+			prow := res.Plan.RawRowView(i)
+			for j := range prow {
+				prow[j] = ui * krow[j] * sp.v[j]
+			}
+			s += dot(prow, crow)
+		}
+		lin[blk] = s
+	})
+	marg, dotFG := 0.0, 0.0
+	for i, r := range sp.rows {
+		marg += math.Abs(r - p.a[i])
+		if r > 0 {
+			dotFG += r * f[i]
+		}
+	}
+	for j, c := range sp.cols {
+		marg += math.Abs(c - p.b[j])
+		if c > 0 {
+			dotFG += c * g[j]
+		}
+	}
+	p.setResult(res, f, g, eps, floats.Sum(lin), dotFG, marg)
+}
+
+// costDims checks that C is a non-empty n×m matrix, as costMatrix does before it
+// checks the entries.
+func costDims(C *mat.Dense, n, m int) error {
+	if C == nil || C.IsEmpty() {
+		return invalid("cost matrix is empty")
+	}
+	if r, c := C.Dims(); r != n || c != m {
+		return invalid("cost matrix is %d×%d but the weights give %d×%d", r, c, n, m)
+	}
+	return nil
 }

@@ -2,8 +2,6 @@ package ot
 
 import (
 	"math"
-
-	"gonum.org/v1/gonum/floats"
 )
 
 // stabilized runs the scaling-domain iteration P = diag(u) K diag(v) with
@@ -13,61 +11,122 @@ import (
 // When a scaling leaves [e^−τ, e^τ] it is absorbed into α, β and K is rebuilt.
 // ok = false reports that the kernel underflowed (a zero row or column sum); the
 // returned potentials are then those of the last finite iterate.
+//
+// The kernel is built inside the first sweep, row by row while each row is hot, and
+// that build also checks the cost matrix when p.costUnchecked: a NaN or infinite cost
+// sets p.badCost and ends the solve at once. The returned plan carries its marginals
+// when the sweeps have computed them (the row sums u_i (Kv)_i come with the error
+// test, the column sums v_j (Kᵀu)_j with the v-update), so finish needs no pass for them.
 func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, done int, res *SinkhornResult) (_, _ []float64, plan *scaledPlan, iters int, converged, ok bool) {
 	n, m := p.n, p.m
 	alpha, beta := append([]float64(nil), f...), append([]float64(nil), g...)
 	K := getScratch(n * m) // every row is written before it is read
-	// The kernel is (re)built inside the next sweep, row by row, while each row is hot.
 	stale := true
 	u, v := make([]float64, n), make([]float64, m)
 	uNew, vNew := make([]float64, n), make([]float64, m)
 	// u = a, v = b make the first iterate's potentials exactly (f, g).
 	copy(u, p.a)
 	copy(v, p.b)
+	// rows[i] = u_i (K v)_i, cols[j] = v_j (Kᵀu)_j: the marginals of the current plan
+	// (cols only while colsKnown).
+	rows, cols := make([]float64, n), make([]float64, m)
+	colsKnown := false
 	blocks := numBlocks()
 	acc := make([][]float64, blocks)
 	for k := range acc {
 		acc[k] = make([]float64, m)
 	}
-	errs := make([]float64, blocks)
+	stats := make([]sweepStats, blocks)
+	hiS, loS := math.Exp(o.AbsorbAt), math.Exp(-o.AbsorbAt)
 	potentials := func() ([]float64, []float64, *scaledPlan) {
 		f, g := p.fromScalings(alpha, beta, u, v, eps)
-		return f, g, &scaledPlan{K: K, u: u, v: v}
+		sp := &scaledPlan{K: K, u: u, v: v}
+		if colsKnown {
+			sp.rows, sp.cols = rows, cols
+		}
+		return f, g, sp
+	}
+	inv := 1 / eps
+	sweep := func(blk, lo, hi int) {
+		w, st := acc[blk], sweepStats{finite: true}
+		clear(w)
+		// update takes row i's K v product s: the row sum and error of the current
+		// plan, the new scaling a_i/s and its checks.
+		update := func(i int, s float64) float64 {
+			ai := p.a[i]
+			r := u[i] * s
+			rows[i] = r
+			d := math.Abs(r - ai)
+			if o.ErrorNorm == 2 {
+				d *= d
+			}
+			st.err += d
+			x := ai / s
+			uNew[i] = x
+			if !(x > 0 && x <= math.MaxFloat64) {
+				st.bad = true
+			} else if x > hiS || x < loS {
+				st.out = true
+			}
+			return x
+		}
+		var s4, x4 [4]float64
+		for i := lo; i < hi; {
+			if stale {
+				for r := i; r < min(i+4, hi); r++ {
+					if !kernelRow(K[r*m:(r+1)*m], p.C[r*m:(r+1)*m], beta, alpha[r], inv) {
+						st.finite = false
+					}
+				}
+			}
+			if i+4 <= hi && p.a[i] > 0 && p.a[i+1] > 0 && p.a[i+2] > 0 && p.a[i+3] > 0 {
+				// Four rows at once: each load of v, and each load and store of Kᵀu,
+				// serves four rows.
+				k4 := K[i*m : (i+4)*m]
+				dot4(k4, m, v, &s4)
+				for r := range 4 {
+					x4[r] = update(i+r, s4[r])
+				}
+				axpy4(k4, m, &x4, w)
+				i += 4
+				continue
+			}
+			for end := min(i+4, hi); i < end; i++ {
+				if p.a[i] == 0 {
+					uNew[i], rows[i] = 0, 0
+					continue
+				}
+				row := K[i*m : (i+1)*m]
+				axpy(update(i, dot(row, v)), row, w)
+			}
+		}
+		stats[blk] = st
 	}
 	measured := false
 	for {
-		for k := range acc {
-			clear(acc[k])
-			errs[k] = 0
+		for k := range stats {
+			stats[k] = sweepStats{finite: true} // blocks a small sweep leaves out
 		}
-		parallelRange(n, m, func(blk, lo, hi int) {
-			w, e, inv := acc[blk], 0.0, 1/eps
-			for i := lo; i < hi; i++ {
-				row := K[i*m : (i+1)*m]
-				if stale {
-					for j, c := range p.C[i*m : (i+1)*m] {
-						row[j] = (alpha[i] + beta[j] - c) * inv
-					}
-					expSlice(row)
-				}
-				if p.a[i] == 0 {
-					uNew[i] = 0
-					continue
-				}
-				s := dot(row, v)
-				d := math.Abs(u[i]*s - p.a[i])
-				if o.ErrorNorm == 2 {
-					d *= d
-				}
-				e += d
-				uNew[i] = p.a[i] / s
-				axpy(uNew[i], row, w)
+		parallelRange(n, m, sweep)
+		var st sweepStats
+		st.finite = true
+		for _, b := range stats {
+			st.err += b.err
+			st.finite = st.finite && b.finite
+			st.bad = st.bad || b.bad
+			st.out = st.out || b.out
+		}
+		if stale && p.costUnchecked {
+			if !st.finite {
+				p.badCost = true
+				putScratch(K)
+				return f, g, nil, iters, false, true
 			}
-			errs[blk] = e
-		})
+			p.costUnchecked = false
+		}
 		stale = false
 		if measured {
-			e := floats.Sum(errs)
+			e := st.err
 			if o.ErrorNorm == 2 {
 				e = math.Sqrt(e)
 			}
@@ -84,35 +143,95 @@ func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, don
 			f, g, sp := potentials()
 			return f, g, sp, iters, false, true
 		}
-		for k := 1; k < blocks; k++ {
-			floats.Add(acc[0], acc[k])
-		}
-		for j, s := range acc[0] {
-			if p.b[j] > 0 {
-				vNew[j] = p.b[j] / s
-			} else {
-				vNew[j] = 0
+		vBad, vOut := false, false
+		for j, bj := range p.b {
+			s := acc[0][j]
+			for _, a := range acc[1:] {
+				s += a[j]
+			}
+			if bj == 0 {
+				vNew[j], cols[j] = 0, 0
+				continue
+			}
+			x := bj / s
+			vNew[j], cols[j] = x, x*s
+			if !(x > 0 && x <= math.MaxFloat64) {
+				vBad = true
+			} else if x > hiS || x < loS {
+				vOut = true
 			}
 		}
-		if !scalingsOK(uNew, p.a) || !scalingsOK(vNew, p.b) {
+		if st.bad || vBad {
 			f, g, _ := potentials()
 			return f, g, nil, iters, false, false
 		}
 		u, uNew = uNew, u
 		v, vNew = vNew, v
 		iters++
-		measured = true
-		if outside(u, p.a, o.AbsorbAt) || outside(v, p.b, o.AbsorbAt) {
+		measured, colsKnown = true, true
+		if st.out || vOut {
 			absorb(alpha, u, p.a, eps)
 			absorb(beta, v, p.b, eps)
-			stale = true
+			stale, colsKnown = true, false
 			res.Absorptions++
 		}
 	}
 }
 
-// scaledPlan is the plan P_ij = u_i K_ij v_j of a scaling-domain iterate.
-type scaledPlan struct{ K, u, v []float64 }
+// sweepStats is what one block of a sweep reports: its share of the marginal error,
+// whether its costs were finite (when the sweep built the kernel), whether a new
+// scaling is not finite and positive, or outside the absorption bounds. The padding
+// keeps blocks off each other's cache lines.
+type sweepStats struct {
+	err              float64
+	finite, bad, out bool
+	_                [64 - 8 - 3]byte
+}
+
+// scaledPlan is the plan P_ij = u_i K_ij v_j of a scaling-domain iterate, with its
+// row and column sums when the iteration computed them (else nil).
+type scaledPlan struct{ K, u, v, rows, cols []float64 }
+
+// kernelRowGo is the portable kernelRow.
+func kernelRowGo(dst, c, beta []float64, alpha, inv float64) (finite bool) {
+	c, beta = c[:len(dst)], beta[:len(dst)]
+	chk := 0.0
+	for j, cj := range c {
+		dst[j] = (alpha + beta[j] - cj) * inv
+		chk += cj - cj // NaN from the first NaN or infinite cost on
+	}
+	expSlice(dst)
+	return chk == 0
+}
+
+// dot4Go is the portable dot4.
+func dot4Go(k []float64, stride int, v []float64, out *[4]float64) {
+	for r := range out {
+		out[r] = dot(k[r*stride:r*stride+len(v)], v)
+	}
+}
+
+// axpy4Go is the portable axpy4.
+func axpy4Go(k []float64, stride int, x *[4]float64, acc []float64) {
+	for r, xr := range x {
+		axpy(xr, k[r*stride:r*stride+len(acc)], acc)
+	}
+}
+
+// dot3Go is the portable dot3.
+func dot3Go(x, y, z []float64) float64 {
+	y, z = y[:len(x)], z[:len(x)]
+	var s0, s1 float64
+	i := 0
+	for ; i+1 < len(x); i += 2 {
+		s0 += x[i] * y[i] * z[i]
+		s1 += x[i+1] * y[i+1] * z[i+1]
+	}
+	if i < len(x) {
+		s0 += x[i] * y[i] * z[i]
+	}
+	return s0 + s1
+}
 
 // scalingsOK reports that every scaling of a positive weight is finite and positive.
 func scalingsOK(u, w []float64) bool {

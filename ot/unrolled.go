@@ -39,7 +39,8 @@ type Unrolled struct {
 	// or nil once a large kernel has been dropped after the forward pass (kernel()
 	// rebuilds it, bit for bit, for a backward pass).
 	p    *problem
-	x, y *mat.Dense
+	x, y *mat.Dense // nil for float32 points until a float64 backward asks for them
+	g32  *gram32    // float32 points (UnrolledSinkhorn32), or nil
 	cost Cost
 	eps  []float64
 
@@ -88,6 +89,12 @@ func UnrolledSinkhorn(x, y *mat.Dense, a, b []float64, c Cost, eps []float64) (*
 	if err != nil {
 		return nil, err
 	}
+	return newUnrolled(p, c, eps, x, y, nil)
+}
+
+// newUnrolled runs the updates on the validated problem p whose cost comes from the
+// float64 points x, y or, when g is not nil, from float32 ones.
+func newUnrolled(p *problem, c Cost, eps []float64, x, y *mat.Dense, g *gram32) (*Unrolled, error) {
 	eps = append([]float64(nil), eps...)
 	constant := true
 	for k, e := range eps {
@@ -98,7 +105,7 @@ func UnrolledSinkhorn(x, y *mat.Dense, a, b []float64, c Cost, eps []float64) (*
 		}
 		constant = constant && eps[k] == eps[0]
 	}
-	u := &Unrolled{p: p, x: x, y: y, cost: c, eps: eps}
+	u := &Unrolled{p: p, x: x, y: y, g32: g, cost: c, eps: eps}
 	if !constant || !u.forwardScaled() {
 		u.forwardLog()
 	}
@@ -137,45 +144,65 @@ func (u *Unrolled) forwardScaled() bool {
 	p, L := u.p, len(u.eps)
 	n, m := p.n, p.m
 	u.alpha = make([]float64, n)
-	for i := range u.alpha {
-		u.alpha[i] = floats.Min(p.C[i*m : (i+1)*m])
-	}
 	K := p.C
-	u.toKernel(K)
 	us, vs := make([][]float64, L+1), make([][]float64, L+1)
-	vs[0] = make([]float64, m)
+	slab := make([]float64, (L+1)*(n+m))
+	for k := range us {
+		off := k * (n + m)
+		us[k], vs[k] = slab[off:off+n:off+n], slab[off+n:off+n+m:off+n+m]
+	}
+	us[0] = nil
+	bv := make([]float64, m)
 	for j := range vs[0] {
 		vs[0][j] = 1
+		bv[j] = p.b[j] * vs[0][j]
 	}
-	bv := make([]float64, m)
+	nb := teamSize(n, m)
 	acc := blockVectors(m)
-	for k := 1; k <= L; k++ {
-		uk, vk := make([]float64, n), make([]float64, m)
-		floats.MulTo(bv, p.b, vs[k-1])
-		for _, a := range acc {
-			clear(a)
-		}
-		parallelRange(n, m, func(blk, lo, hi int) {
+	// Phase 0 builds the kernel; phases 2k−1 and 2k are iteration k's row sweep and
+	// column reduction.
+	runPhases(1+2*L, nb, func(phase, blk int) {
+		lo, hi := blockOf(n, nb, blk)
+		switch {
+		case phase == 0:
+			// α_i = min_j C_ij, then K_ij = exp((α_i − C_ij)/ε) in place
+			for i := lo; i < hi; i++ {
+				u.alpha[i] = floats.Min(K[i*m : (i+1)*m])
+			}
+			u.toKernelRows(K, lo, hi)
+		case phase%2 == 1:
+			// u = 1/(K(b∘v)) over the block's rows; their share of Kᵀ(a∘u)
+			uk, a := us[(phase+1)/2], acc[blk]
 			for i := lo; i < hi; i++ {
 				krow := K[i*m : (i+1)*m]
 				uk[i] = 1 / dot(krow, bv)
-				axpy(p.a[i]*uk[i], krow, acc[blk])
+				axpy(p.a[i]*uk[i], krow, a)
 			}
-		})
-		sumBlocks(vk, acc)
-		for j, s := range vk {
-			vk[j] = 1 / s
+		default:
+			// v = 1/Kᵀ(a∘u) over the block's columns, the shares summed in block order
+			vk := vs[phase/2]
+			jlo, jhi := blockOf(m, nb, blk)
+			for j := jlo; j < jhi; j++ {
+				s := 0.0
+				for q := range acc {
+					s += acc[q][j]
+					acc[q][j] = 0
+				}
+				vk[j] = 1 / s
+				bv[j] = p.b[j] * vk[j]
+			}
 		}
-		if !allPositiveFinite(uk) || !allPositiveFinite(vk) {
-			p.C = u.cost.matrix(u.x, u.y).RawMatrix().Data
+	})
+	for k := 1; k <= L; k++ {
+		if !allPositiveFinite(us[k]) || !allPositiveFinite(vs[k]) {
+			p.C = u.freshCost()
 			return false
 		}
-		us[k], vs[k] = uk, vk
 	}
 	// The backward pass multiplies u_i·v_j before K_ij: where K underflowed to 0 while
 	// u·v overflows that would be 0·Inf. Keep every such product far inside float64.
 	if maxLog(us)+maxLog(vs) > scaledRangeMax {
-		p.C = u.cost.matrix(u.x, u.y).RawMatrix().Data
+		p.C = u.freshCost()
 		return false
 	}
 	u.Scaled, u.us, u.vs = true, us, vs
@@ -192,16 +219,19 @@ func (u *Unrolled) forwardScaled() bool {
 
 // toKernel overwrites a cost matrix with K_ij = exp((α_i − C_ij)/ε).
 func (u *Unrolled) toKernel(C []float64) {
+	parallelRange(u.p.n, u.p.m, func(_, lo, hi int) { u.toKernelRows(C, lo, hi) })
+}
+
+// toKernelRows is toKernel on rows [lo, hi).
+func (u *Unrolled) toKernelRows(C []float64, lo, hi int) {
 	m, eps := u.p.m, u.eps[0]
-	parallelRange(u.p.n, m, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			row := C[i*m : (i+1)*m]
-			for j, c := range row {
-				row[j] = (u.alpha[i] - c) / eps
-			}
-			expSlice(row)
+	for i := lo; i < hi; i++ {
+		row := C[i*m : (i+1)*m]
+		for j, c := range row {
+			row[j] = (u.alpha[i] - c) / eps
 		}
-	})
+		expSlice(row)
+	}
 }
 
 // kernel returns the scaling-domain kernel, rebuilding a dropped one.
@@ -209,9 +239,35 @@ func (u *Unrolled) kernel() []float64 {
 	if u.p.C != nil {
 		return u.p.C
 	}
-	K := u.cost.matrix(u.x, u.y).RawMatrix().Data
+	K := u.freshCost()
 	u.toKernel(K)
 	return K
+}
+
+// freshCost returns a newly computed cost matrix, from float32 points for a float32
+// record.
+func (u *Unrolled) freshCost() []float64 {
+	if u.g32 != nil {
+		return u.g32.matrix(u.cost)
+	}
+	return u.cost.matrix(u.x, u.y).RawMatrix().Data
+}
+
+// Release hands the record's n×m matrix back for reuse by later records. The record
+// must not be used afterwards; calling it is optional (a training loop that makes one
+// record per step allocates less).
+func (u *Unrolled) Release() {
+	if u.p.C != nil {
+		putF64(u.p.C)
+	}
+	u.p.C, u.p.ctCache = nil, nil
+}
+
+// Release releases the three records (see Unrolled.Release).
+func (d *UnrolledDivergence) Release() {
+	for _, u := range []*Unrolled{d.XY, d.XX, d.YY} {
+		u.Release()
+	}
 }
 
 // dropLargeKernel frees a scaling-domain kernel too large to keep between passes.
@@ -293,7 +349,7 @@ func (u *Unrolled) costMatrix() []float64 {
 	if !u.Scaled {
 		return u.p.C
 	}
-	return u.cost.matrix(u.x, u.y).RawMatrix().Data
+	return u.freshCost()
 }
 
 // Primal is ⟨P_L, C⟩ with P_L = a⊗b·exp((f_L ⊕ g_L − C)/ε_L), the transport cost of the
@@ -319,21 +375,32 @@ func (u *Unrolled) Primal() float64 {
 // be the same matrix when x and y are (the contributions then add up); a nil one is
 // not computed.
 func (u *Unrolled) Backward(dDual, dPrimal float64, gx, gy *mat.Dense) {
-	var Cbar *mat.Dense
-	if u.Scaled {
-		Cbar = u.adjointScaled(dDual, dPrimal, u.kernel())
-	} else {
-		Cbar = u.adjointLog(dDual, dPrimal)
-	}
+	Cbar := u.adjoint(dDual, dPrimal)
 	u.addCostGrad(Cbar, gx, gy)
+	putF64(Cbar.RawMatrix().Data)
+}
+
+// adjoint returns C̄ = ∂(dDual·Dual + dPrimal·Primal)/∂C through all L iterations.
+func (u *Unrolled) adjoint(dDual, dPrimal float64) *mat.Dense {
+	if u.Scaled {
+		return u.adjointScaled(dDual, dPrimal, u.kernel())
+	}
+	return u.adjointLog(dDual, dPrimal)
 }
 
 // BackwardEnvelope adds to gx and gy w·∂OT_ε/∂(x, y) evaluated at the final potentials
 // as if they had converged (the envelope theorem: ∂OT_ε/∂C = P_L), ignoring how the
 // iterations depend on the points.
 func (u *Unrolled) BackwardEnvelope(w float64, gx, gy *mat.Dense) {
+	Cbar := u.envelopeAdjoint(w)
+	u.addCostGrad(Cbar, gx, gy)
+	putF64(Cbar.RawMatrix().Data)
+}
+
+// envelopeAdjoint returns w·P_L, the envelope theorem's ∂(w·OT_ε)/∂C.
+func (u *Unrolled) envelopeAdjoint(w float64) *mat.Dense {
 	p, src := u.p, u.planSource()
-	Cbar := mat.NewDense(p.n, p.m, nil)
+	Cbar := mat.NewDense(p.n, p.m, getF64(p.n*p.m)) // every row is written
 	parallelRange(p.n, p.m, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := Cbar.RawRowView(i)
@@ -341,17 +408,34 @@ func (u *Unrolled) BackwardEnvelope(w float64, gx, gy *mat.Dense) {
 			floats.Scale(w, row)
 		}
 	})
-	u.addCostGrad(Cbar, gx, gy)
+	return Cbar
 }
 
 // addCostGrad maps ∂/∂C to the points: Σ_j C̄_ij ∇_x c(x_i,y_j) and Σ_i C̄_ij ∇_y c(x_i,y_j),
 // skipping a nil destination.
+// When x = y and gx = gy (the symmetric terms of a divergence) the two sums are one,
+// Σ_j S_ij ∇_x c(x_i,x_j) with S = C̄ + C̄ᵀ, since ∇_y c(x,y) = ∇_x c(y,x): one product
+// instead of two.
 func (u *Unrolled) addCostGrad(Cbar *mat.Dense, gx, gy *mat.Dense) {
+	x, y := u.float64Points()
+	if gx != nil && gx == gy && x == y {
+		n, _ := Cbar.Dims()
+		S := mat.NewDense(n, n, getF64(n*n))
+		raw, sr := Cbar.RawMatrix(), S.RawMatrix()
+		for i := 0; i < n; i++ {
+			for j := 0; j < n; j++ {
+				sr.Data[i*sr.Stride+j] = raw.Data[i*raw.Stride+j] + raw.Data[j*raw.Stride+i]
+			}
+		}
+		addPlanGrad(gx, 1, x, x, S, u.cost)
+		putF64(sr.Data)
+		return
+	}
 	if gx != nil {
-		addPlanGrad(gx, 1, u.x, u.y, Cbar, u.cost)
+		addPlanGrad(gx, 1, x, y, Cbar, u.cost)
 	}
 	if gy != nil {
-		addPlanGrad(gy, 1, u.y, u.x, Cbar.T(), u.cost)
+		addPlanGrad(gy, 1, y, x, Cbar.T(), u.cost)
 	}
 }
 
@@ -456,39 +540,51 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K []float64) *mat.Dense
 		direct = mat.NewDense(n, m, nil)
 		u.seedPrimal(dPrimal, fbar, gbar, direct, K)
 	}
-	A, B := mat.NewDense(n, 2*L, nil), mat.NewDense(m, 2*L, nil)
-	w := make([]float64, m)
+	// Every entry of A and B is set below.
+	A, B := mat.NewDense(n, 2*L, getF64(n*2*L)), mat.NewDense(m, 2*L, getF64(m*2*L))
+	w := make([]float64, m) // v^k∘ḡ
+	floats.MulTo(w, u.vs[L], gbar)
+	nb := teamSize(n, m)
 	acc := blockVectors(m)
-	for k := L; k >= 1; k-- {
-		uk, vk, vPrev := u.us[k], u.vs[k], u.vs[k-1]
-		floats.MulTo(w, vk, gbar)
-		for _, a := range acc {
-			clear(a)
-		}
+	// Phases 2(L−k) and 2(L−k)+1 are step k's row sweep and column reduction.
+	runPhases(2*L, nb, func(phase, blk int) {
+		k := L - phase/2
+		uk, vPrev := u.us[k], u.vs[k-1]
 		col := 2 * (k - 1)
-		parallelRange(n, m, func(blk, lo, hi int) {
+		if phase%2 == 0 {
+			// the block's rows: f̄ and columns 2k−2, 2k−1 of A; their share of Kᵀ(u∘f̄)
+			lo, hi := blockOf(n, nb, blk)
+			a := acc[blk]
 			for i := lo; i < hi; i++ {
 				krow := K[i*m : (i+1)*m]
 				fbar[i] -= p.a[i] * uk[i] * dot(krow, w)
 				c := uk[i] * fbar[i]
-				axpy(c, krow, acc[blk])
+				axpy(c, krow, a)
 				A.Set(i, col, p.a[i]*uk[i])
 				A.Set(i, col+1, c)
 				fbar[i] = 0
 			}
-		})
-		for j := 0; j < m; j++ {
+			return
+		}
+		// the block's columns: B, ḡ (the shares summed in block order), the next w
+		jlo, jhi := blockOf(m, nb, blk)
+		for j := jlo; j < jhi; j++ {
 			B.Set(j, col, w[j])
 			B.Set(j, col+1, p.b[j]*vPrev[j])
+			s := 0.0
+			for q := range acc {
+				s += acc[q][j]
+				acc[q][j] = 0
+			}
+			s *= -p.b[j] * vPrev[j]
+			gbar[j] = s
+			w[j] = vPrev[j] * s
 		}
-		clear(gbar)
-		sumBlocks(gbar, acc)
-		for j := range gbar {
-			gbar[j] *= -p.b[j] * vPrev[j]
-		}
-	}
-	Cbar := mat.NewDense(n, m, nil)
+	})
+	Cbar := mat.NewDense(n, m, getF64(n*m))
 	mulNT(Cbar, A, B)
+	putF64(A.RawMatrix().Data)
+	putF64(B.RawMatrix().Data)
 	parallelRange(n, m, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			floats.Mul(Cbar.RawRowView(i), K[i*m:(i+1)*m])

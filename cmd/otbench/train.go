@@ -53,5 +53,5 @@ func benchTrain(emit func(row) error, stderr io.Writer, reps int, pool *mat.Dens
 	return emit(row{"bench": "train_step", "impl": "go", "dtype": "float32", "batch": n, "L": cfg.Loss.Iters,
 		"eps": cfg.Loss.Eps, "model": "mlp16-256-512-784", "ms": ms, "threads": runtime.GOMAXPROCS(0),
 		"sgemm":        map[bool]string{true: "fastblas-avx2", false: "gonum"}[fastblas.Accelerated()],
-		"loss_compute": "float64", "peak_rss_mib": float64(peak) / (1 << 20)})
+		"loss_compute": "float32 products, float64 iterations", "peak_rss_mib": float64(peak) / (1 << 20)})
 }

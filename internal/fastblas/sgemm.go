@@ -170,6 +170,10 @@ func (p *problem) packA(dst []float32, i0, rows, p0, kk int) {
 	panels := (rows + mr - 1) / mr
 	for ip := 0; ip < panels; ip++ {
 		d := dst[ip*mr*kk : (ip+1)*mr*kk]
+		if ip*mr+mr <= rows {
+			p.packAFull(d, i0+ip*mr, p0, kk)
+			continue
+		}
 		for r := 0; r < mr; r++ {
 			i := i0 + ip*mr + r
 			if ip*mr+r >= rows {
@@ -193,6 +197,48 @@ func (p *problem) packA(dst []float32, i0, rows, p0, kk int) {
 	}
 }
 
+// packAFull packs one whole panel, rows i..i+mr of op(A), with contiguous writes:
+// mr values per k, read from mr rows (A as stored) or one row of Aᵀ.
+func (p *problem) packAFull(d []float32, i, p0, kk int) {
+	d = d[:kk*mr]
+	if p.aT { // op(A)[i+r][q] = a[(p0+q)·lda + i + r]: mr contiguous values per q
+		for q := 0; q < kk; q++ {
+			*(*[mr]float32)(d[q*mr:]) = *(*[mr]float32)(p.a[(p0+q)*p.lda+i:])
+		}
+		return
+	}
+	lda := p.lda
+	s0 := p.a[i*lda+p0:][:kk]
+	s1 := p.a[(i+1)*lda+p0:][:kk]
+	s2 := p.a[(i+2)*lda+p0:][:kk]
+	s3 := p.a[(i+3)*lda+p0:][:kk]
+	s4 := p.a[(i+4)*lda+p0:][:kk]
+	s5 := p.a[(i+5)*lda+p0:][:kk]
+	for q := range s0 {
+		t := (*[mr]float32)(d[q*mr:])
+		t[0], t[1], t[2], t[3], t[4], t[5] = s0[q], s1[q], s2[q], s3[q], s4[q], s5[q]
+	}
+}
+
+// packBFullT packs one whole panel of nr columns j..j+nr of op(B) = Bᵀ (B stored n×k)
+// with contiguous writes: nr values per k, one from each of nr rows of B.
+func (p *problem) packBFullT(d []float32, p0, kk, j int) {
+	d = d[:kk*nr]
+	ldb := p.ldb
+	var s [nr][]float32
+	for c := range s {
+		s[c] = p.b[(j+c)*ldb+p0:][:kk]
+	}
+	// Four columns of the panel at a time: four source rows stay in registers.
+	for c0 := 0; c0 < nr; c0 += 4 {
+		a, b, c, e := s[c0], s[c0+1], s[c0+2], s[c0+3]
+		for q := range a {
+			t := (*[4]float32)(d[q*nr+c0:])
+			t[0], t[1], t[2], t[3] = a[q], b[q], c[q], e[q]
+		}
+	}
+}
+
 // packB copies op(B)[p0:p0+kk, j0:j0+cols] into panels of nr columns, each stored
 // k-major (nr values per k), zero-padding the last panel.
 func (p *problem) packB(dst []float32, p0, kk, j0, cols int) {
@@ -201,6 +247,16 @@ func (p *problem) packB(dst []float32, p0, kk, j0, cols int) {
 		d := dst[jp*nr*kk : (jp+1)*nr*kk]
 		w := min(nr, cols-jp*nr)
 		j := j0 + jp*nr
+		if p.bT && w == nr {
+			p.packBFullT(d, p0, kk, j)
+			continue
+		}
+		if !p.bT && w == nr {
+			for q := 0; q < kk; q++ {
+				*(*[nr]float32)(d[q*nr:]) = *(*[nr]float32)(p.b[(p0+q)*p.ldb+j:])
+			}
+			continue
+		}
 		if p.bT { // B is n×k: op(B)[q][j] = b[j·ldb + q]
 			for c := 0; c < nr; c++ {
 				if c >= w {

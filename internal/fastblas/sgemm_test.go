@@ -188,6 +188,10 @@ func BenchmarkSgemm(b *testing.B) {
 		{blas.NoTrans, blas.Trans, 256, 512, 784},
 		{blas.Trans, blas.NoTrans, 512, 784, 256},
 		{blas.NoTrans, blas.NoTrans, 256, 512, 256},
+		// The loss's: Gram matrices x·yᵀ, the gradients' C̄·y and C̄ᵀ·x.
+		{blas.NoTrans, blas.Trans, 256, 256, 784},
+		{blas.NoTrans, blas.NoTrans, 256, 784, 256},
+		{blas.Trans, blas.NoTrans, 256, 784, 256},
 	} {
 		a, bb := randSlice(rng, s.m*s.k), randSlice(rng, s.k*s.n)
 		c := make([]float32, s.m*s.n)

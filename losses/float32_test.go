@@ -1,0 +1,131 @@
+package losses
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/sinkgen/sinkgen/ot"
+)
+
+// mnistLike returns n float32 points in [0,1]^784 with MNIST's statistics (about 80% of
+// the pixels 0, the rest spread over (0,1]) when sparse, else dense values in (0,1) as
+// a sigmoid output gives.
+func mnistLike(rng *rand.Rand, n int, sparse bool) ot.Points32 {
+	const d = 784
+	p := ot.Points32{Rows: n, Cols: d, Data: make([]float32, n*d)}
+	for i := range p.Data {
+		switch {
+		case !sparse:
+			p.Data[i] = float32(1 / (1 + math.Exp(-2*rng.NormFloat64())))
+		case rng.Float64() < 0.2:
+			p.Data[i] = float32(rng.Float64())
+		}
+	}
+	return p
+}
+
+// The float32 path (float32 x·yᵀ and gradient products, float64 iterations) agrees
+// with the float64 path on the same float32 points: loss within 1e-4 relative and
+// gradients within 1e-4 of their largest entry, for the training workload's sizes
+// (256 points of dimension 784), ε from 0.1 to 1, every Sinkhorn kind and backward.
+func TestFloat32PathMatchesFloat64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	data, gen := mnistLike(rng, 256, true), mnistLike(rng, 256, false)
+	gen2 := mnistLike(rng, 256, true) // a generator close to the data distribution
+	for _, c := range []struct {
+		kind    Kind
+		back    BackwardMode
+		eps     float64
+		gen     ot.Points32
+		scaling float64
+	}{
+		{Divergence, Unrolled, 1, gen, 0}, {Divergence, Unrolled, 0.5, gen2, 0}, {Divergence, Unrolled, 0.1, gen2, 0},
+		{Divergence, Envelope, 0.5, gen, 0}, {Primal, Unrolled, 1, gen2, 0}, {Entropic, Unrolled, 0.5, gen, 0},
+		// the log domain: an annealed schedule, and a kernel that underflows
+		{Divergence, Unrolled, 0.5, gen2, 0.7}, {Divergence, Unrolled, 0.01, gen2, 0},
+	} {
+		t.Run(fmt.Sprintf("%s-%s-eps%g-scaling%g", c.kind, c.back, c.eps, c.scaling), func(t *testing.T) {
+			cfg, err := Config{Kind: c.kind, Eps: c.eps, Iters: 50, Backward: c.back, EpsScaling: c.scaling}.withDefaults()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev32, err := evaluate32(cfg, data, c.gen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev64, err := evaluate(cfg, pointsDense(data), pointsDense(c.gen))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev32.div != nil && ev32.div.XY.Scaled != ev64.div.XY.Scaled {
+				t.Errorf("scaling domain: float32 path %v, float64 %v", ev32.div.XY.Scaled, ev64.div.XY.Scaled)
+			}
+			v32, v64 := ev32.stats.Value, ev64.stats.Value
+			if e := math.Abs(v32-v64) / math.Abs(v64); e > 1e-4 || math.IsNaN(e) {
+				t.Errorf("loss: float32 path %.9g, float64 %.9g (rel %.2g)", v32, v64, e)
+			}
+			for side := range 2 {
+				g32, g64 := ev32.gradient32(side), ev64.gradient(side).RawMatrix().Data
+				scale, diff := 0.0, 0.0
+				for i, v := range g64 {
+					scale = math.Max(scale, math.Abs(v))
+					diff = math.Max(diff, math.Abs(float64(g32[i])-v))
+				}
+				if diff > 1e-4*scale || !(scale > 0) {
+					t.Errorf("gradient %d: max difference %.3g, largest entry %.3g (rel %.2g)", side, diff, scale, diff/scale)
+				}
+				t.Logf("loss rel %.2g, gradient %d rel %.2g", math.Abs(v32-v64)/math.Abs(v64), side, diff/scale)
+			}
+		})
+	}
+}
+
+// A float32 record's float64 backward (Backward on float32 points) equals the float32
+// one up to float32 rounding.
+func TestFloat32RecordFloat64Backward(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	x, y := mnistLike(rng, 40, true), mnistLike(rng, 30, false)
+	d, err := ot.UnrolledSinkhornDivergence32(x, y, nil, nil, ot.SqEuclidean, []float64{1, 1, 1, 1, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gx, gy := mat.NewDense(40, 784, nil), mat.NewDense(30, 784, nil)
+	d.Backward(1, 0, gx, gy)
+	gx32, gy32 := make([]float32, 40*784), make([]float32, 30*784)
+	d.Backward32(1, 0, gx32, gy32)
+	for _, c := range []struct {
+		g64 *mat.Dense
+		g32 []float32
+	}{{gx, gx32}, {gy, gy32}} {
+		scale := mat.Norm(c.g64, math.Inf(1))
+		for i, v := range c.g64.RawMatrix().Data {
+			if math.Abs(v-float64(c.g32[i])) > 1e-5*scale {
+				t.Fatalf("entry %d: float64 %g, float32 %g", i, v, c.g32[i])
+			}
+		}
+	}
+}
+
+// BenchmarkLossStep32 is the loss's share of a training step: the float32 forward of
+// reference.py's divergence (256 points of dimension 784, L = 50, ε = 1) and the
+// generated side's gradient.
+func BenchmarkLossStep32(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	data, gen := mnistLike(rng, 256, true), mnistLike(rng, 256, false)
+	cfg, err := Config{Eps: 1, Iters: 50}.withDefaults()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		ev, err := evaluate32(cfg, data, gen)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ev.gradient32(1)
+		ev.release()
+	}
+}

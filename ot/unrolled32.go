@@ -1,0 +1,359 @@
+package ot
+
+import (
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/sinkgen/sinkgen/internal/fastblas"
+)
+
+// Points32 is a float32 point cloud: Rows points of dimension Cols, row-major in Data
+// (the layout of a float32 gorgonia matrix). The unrolled solvers read it without
+// copying; it must not change while a record made from it is in use.
+type Points32 struct {
+	Rows, Cols int
+	Data       []float32
+}
+
+// same reports whether two clouds are the same memory (x = y in the symmetric terms).
+func (x Points32) same(y Points32) bool {
+	return x.Rows == y.Rows && x.Cols == y.Cols && len(x.Data) > 0 && len(y.Data) > 0 && &x.Data[0] == &y.Data[0]
+}
+
+// dense copies the cloud into a float64 matrix.
+func (x Points32) dense() *mat.Dense {
+	out := mat.NewDense(x.Rows, x.Cols, nil)
+	d := out.RawMatrix().Data
+	for i, v := range x.Data[:x.Rows*x.Cols] {
+		d[i] = float64(v)
+	}
+	return out
+}
+
+// sqNorms returns |x_i|² in float64 (exact products of float32 values), and an error
+// naming the first entry that is not finite: the norm of a row is finite exactly when
+// all its entries are (a float32's square cannot overflow float64).
+func (x Points32) sqNorms(field string) ([]float64, error) {
+	out := make([]float64, x.Rows)
+	d := x.Cols
+	parallelRange(x.Rows, d, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i] = sqNorm32(x.Data[i*d : (i+1)*d])
+		}
+	})
+	if s := floats.Sum(out); s-s != 0 {
+		for i, v := range x.Data[:x.Rows*d] {
+			if f := float64(v); f-f != 0 {
+				return nil, invalid("%s[%d,%d] is %v", field, i/d, i%d, v)
+			}
+		}
+	}
+	return out, nil
+}
+
+// sqNorm32 returns Σ v_k² in float64, with four independent sums.
+func sqNorm32(v []float32) float64 {
+	var s0, s1, s2, s3 float64
+	k := 0
+	for ; k+4 <= len(v); k += 4 {
+		a, b, c, d := float64(v[k]), float64(v[k+1]), float64(v[k+2]), float64(v[k+3])
+		s0 += a * a
+		s1 += b * b
+		s2 += c * c
+		s3 += d * d
+	}
+	for ; k < len(v); k++ {
+		s0 += float64(v[k]) * float64(v[k])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func (x Points32) check(field string) error {
+	if x.Rows < 1 || x.Cols < 1 {
+		return invalid("%s: no points", field)
+	}
+	if len(x.Data) < x.Rows*x.Cols {
+		return invalid("%s: %d values for %d×%d points", field, len(x.Data), x.Rows, x.Cols)
+	}
+	return nil
+}
+
+// gram32 is the float32 side of a record: the clouds, their squared norms, and
+// whether they are the same cloud.
+type gram32 struct {
+	x, y   Points32
+	nx, ny []float64
+	sym    bool
+}
+
+var sgemm fastblas.Implementation
+
+// f32Pool recycles float32 scratch (Gram products, plan adjoints) between calls.
+var f32Pool sync.Pool
+
+func getF32(n int) []float32 {
+	if p, ok := f32Pool.Get().(*[]float32); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]float32, n)
+}
+
+func putF32(b []float32) { f32Pool.Put(&b) }
+
+// matrix returns the n×m cost s·(|x_i|² + |y_j|² − 2x_i·y_j) with x·yᵀ from one float32
+// product (fastblas's Sgemm: deterministic, so a rebuild is bit for bit the same), the
+// rest in float64, clamped at zero (and exactly zero on the diagonal of x = y).
+func (g *gram32) matrix(c Cost) []float64 {
+	n, m, d := g.x.Rows, g.y.Rows, g.x.Cols
+	xy := getF32(n * m)
+	defer putF32(xy)
+	sgemm.Sgemm(blas.NoTrans, blas.Trans, n, m, d, 1, g.x.Data, d, g.y.Data, d, 0, xy, m)
+	C := getF64(n * m) // every entry is written
+	parallelRange(n, m, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row, src := C[i*m:(i+1)*m], xy[i*m:(i+1)*m]
+			nx := g.nx[i]
+			ny := g.ny[:len(src)]
+			if c.Power == 2 {
+				for j, v := range src {
+					row[j] = c.Scale * max(0, nx+ny[j]-2*float64(v))
+				}
+			} else {
+				for j, v := range src {
+					row[j] = c.fromSq(max(0, nx+ny[j]-2*float64(v)))
+				}
+			}
+			if g.sym {
+				row[i] = c.fromSq(0)
+			}
+		}
+	})
+	return C
+}
+
+// addGrad adds Σ_j C̄_ij ∇_x c(x_i,y_j) to gx and Σ_i C̄_ij ∇_y c(x_i,y_j) to gy for the
+// quadratic cost s|x−y|²: 2s·(diag(C̄1)x − C̄y) and 2s·(diag(C̄ᵀ1)y − C̄ᵀx), each one
+// float32 product accumulated into the destination. When x = y and gx = gy the two
+// terms are one: 2s·(diag(S1)x − Sx) with S = C̄ + C̄ᵀ. A nil destination is skipped.
+func (g *gram32) addGrad(Cbar *mat.Dense, s float64, gx, gy []float32) {
+	n, m, d := g.x.Rows, g.y.Rows, g.x.Cols
+	raw := Cbar.RawMatrix()
+	cb := getF32(n * m)
+	defer putF32(cb)
+	if g.sym && gx != nil && gy != nil && &gx[0] == &gy[0] {
+		r := make([]float64, n)
+		parallelRange(n, n, func(_, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				row := cb[i*n : (i+1)*n]
+				sum := 0.0
+				for j := range row {
+					v := raw.Data[i*raw.Stride+j] + raw.Data[j*raw.Stride+i]
+					sum += v
+					row[j] = float32(v)
+				}
+				r[i] = sum
+			}
+		})
+		sgemm.Sgemm(blas.NoTrans, blas.NoTrans, n, d, n, float32(-s), cb, n, g.x.Data, d, 1, gx, d)
+		addScaledRows(gx, s, r, g.x)
+		return
+	}
+	r, c := make([]float64, n), make([]float64, m)
+	for i := 0; i < n; i++ {
+		row, dst := raw.Data[i*raw.Stride:i*raw.Stride+m], cb[i*m:(i+1)*m]
+		sum := 0.0
+		for j, v := range row {
+			sum += v
+			c[j] += v
+			dst[j] = float32(v)
+		}
+		r[i] = sum
+	}
+	if gx != nil {
+		sgemm.Sgemm(blas.NoTrans, blas.NoTrans, n, d, m, float32(-s), cb, m, g.y.Data, d, 1, gx, d)
+		addScaledRows(gx, s, r, g.x)
+	}
+	if gy != nil {
+		sgemm.Sgemm(blas.Trans, blas.NoTrans, m, d, n, float32(-s), cb, m, g.x.Data, d, 1, gy, d)
+		addScaledRows(gy, s, c, g.y)
+	}
+}
+
+// addScaledRows adds s·w_i·x_i to row i of dst.
+func addScaledRows(dst []float32, s float64, w []float64, x Points32) {
+	d := x.Cols
+	parallelRange(x.Rows, d, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			f := float32(s * w[i])
+			row, src := dst[i*d:(i+1)*d], x.Data[i*d:(i+1)*d]
+			for k, v := range src {
+				row[k] += f * v
+			}
+		}
+	})
+}
+
+// UnrolledSinkhorn32 is UnrolledSinkhorn for float32 points: for the quadratic cost
+// s|x−y|² (the default ½|x−y|²) the cost matrix's x·yᵀ and the gradients' C̄·y products
+// run as float32 matrix products (internal/fastblas's AVX2 Sgemm), everything else
+// (norms, iterations, adjoints) in float64. The cost entries then carry float32
+// rounding of x·yᵀ (about 1e-7·|x||y|), as in a float32 PyTorch loop. Other costs
+// convert the points to float64 and take UnrolledSinkhorn's path. x and y may be the
+// same cloud. Backward32 adds float32 gradients; Backward works too.
+func UnrolledSinkhorn32(x, y Points32, a, b []float64, c Cost, eps []float64) (*Unrolled, error) {
+	return unrolled32(x, y, nil, nil, a, b, c, eps)
+}
+
+// unrolled32 is UnrolledSinkhorn32 with the squared norms of x and y, when known.
+func unrolled32(x, y Points32, nx, ny []float64, a, b []float64, c Cost, eps []float64) (*Unrolled, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	c = c.orDefault()
+	if err := x.check("x"); err != nil {
+		return nil, err
+	}
+	if err := y.check("y"); err != nil {
+		return nil, err
+	}
+	if x.Cols != y.Cols {
+		return nil, invalid("x has dimension %d but y has %d", x.Cols, y.Cols)
+	}
+	if c.Power != 2 {
+		xd := x.dense()
+		yd := xd
+		if !x.same(y) {
+			yd = y.dense()
+		}
+		return UnrolledSinkhorn(xd, yd, a, b, c, eps)
+	}
+	if len(eps) == 0 {
+		return nil, invalid("unrolled: no iterations")
+	}
+	n, m := x.Rows, y.Rows
+	a, err := weights("a", a, n)
+	if err != nil {
+		return nil, err
+	}
+	if b, err = weights("b", b, m); err != nil {
+		return nil, err
+	}
+	g := &gram32{x: x, y: y, nx: nx, ny: ny, sym: x.same(y)}
+	if g.nx == nil {
+		if g.nx, err = x.sqNorms("x"); err != nil {
+			return nil, err
+		}
+	}
+	if g.sym {
+		g.ny = g.nx
+	} else if g.ny == nil {
+		if g.ny, err = y.sqNorms("y"); err != nil {
+			return nil, err
+		}
+	}
+	// The cost is finite: the norms are, and so is every float32 product.
+	p := &problem{n: n, m: m, a: a, b: b, C: g.matrix(c), loga: logs(a), logb: logs(b)}
+	return newUnrolled(p, c, eps, nil, nil, g)
+}
+
+// UnrolledSinkhornDivergence32 is UnrolledSinkhornDivergence for float32 points (see
+// UnrolledSinkhorn32).
+func UnrolledSinkhornDivergence32(x, y Points32, a, b []float64, c Cost, eps []float64) (*UnrolledDivergence, error) {
+	xy, err := UnrolledSinkhorn32(x, y, a, b, c, eps)
+	if err != nil {
+		return nil, err
+	}
+	var nx, ny []float64
+	if xy.g32 != nil {
+		nx, ny = xy.g32.nx, xy.g32.ny
+	}
+	xx, _ := unrolled32(x, x, nx, nx, xy.p.a, xy.p.a, c, eps)
+	yy, _ := unrolled32(y, y, ny, ny, xy.p.b, xy.p.b, c, eps)
+	return &UnrolledDivergence{XY: xy, XX: xx, YY: yy, Dual: xy.Dual - (xx.Dual+yy.Dual)/2}, nil
+}
+
+// Backward32 is Backward into float32 gradients (row-major, the shapes of x and y);
+// gx and gy may be the same slice when x and y are the same cloud, and a nil one is
+// not computed.
+func (u *Unrolled) Backward32(dDual, dPrimal float64, gx, gy []float32) {
+	Cbar := u.adjoint(dDual, dPrimal)
+	u.addCostGrad32(Cbar, gx, gy)
+	putF64(Cbar.RawMatrix().Data)
+}
+
+// BackwardEnvelope32 is BackwardEnvelope into float32 gradients.
+func (u *Unrolled) BackwardEnvelope32(w float64, gx, gy []float32) {
+	Cbar := u.envelopeAdjoint(w)
+	u.addCostGrad32(Cbar, gx, gy)
+	putF64(Cbar.RawMatrix().Data)
+}
+
+// addCostGrad32 maps ∂/∂C to float32 point gradients: by float32 products for a
+// float32 record, otherwise through float64 gradients added at the end.
+func (u *Unrolled) addCostGrad32(Cbar *mat.Dense, gx, gy []float32) {
+	if u.g32 != nil {
+		u.g32.addGrad(Cbar, 2*u.cost.Scale, gx, gy)
+		return
+	}
+	var dx, dy *mat.Dense
+	if gx != nil {
+		dx = mat.NewDense(u.p.n, dimOf(u.x), nil)
+	}
+	switch {
+	case gy == nil:
+	case gx != nil && &gx[0] == &gy[0]:
+		dy = dx
+	default:
+		dy = mat.NewDense(u.p.m, dimOf(u.y), nil)
+	}
+	u.addCostGrad(Cbar, dx, dy)
+	add := func(dst []float32, src *mat.Dense) {
+		for i, v := range src.RawMatrix().Data {
+			dst[i] += float32(v)
+		}
+	}
+	if dx != nil {
+		add(gx, dx)
+	}
+	if dy != nil && dy != dx {
+		add(gy, dy)
+	}
+}
+
+// Backward32 is UnrolledDivergence.Backward into float32 gradients.
+func (d *UnrolledDivergence) Backward32(dDual, dPrimal float64, gx, gy []float32) {
+	d.XY.Backward32(dDual, 2*dPrimal, gx, gy)
+	if gx != nil {
+		d.XX.Backward32(-dDual/2, -dPrimal, gx, gx)
+	}
+	if gy != nil {
+		d.YY.Backward32(-dDual/2, -dPrimal, gy, gy)
+	}
+}
+
+// BackwardEnvelope32 is UnrolledDivergence.BackwardEnvelope into float32 gradients.
+func (d *UnrolledDivergence) BackwardEnvelope32(w float64, gx, gy []float32) {
+	d.XY.BackwardEnvelope32(w, gx, gy)
+	if gx != nil {
+		d.XX.BackwardEnvelope32(-w/2, gx, gx)
+	}
+	if gy != nil {
+		d.YY.BackwardEnvelope32(-w/2, gy, gy)
+	}
+}
+
+// float64Points returns the record's points as float64 matrices, converting float32
+// ones once.
+func (u *Unrolled) float64Points() (x, y *mat.Dense) {
+	if u.x == nil && u.g32 != nil {
+		u.x = u.g32.x.dense()
+		u.y = u.x
+		if !u.g32.sym {
+			u.y = u.g32.y.dense()
+		}
+	}
+	return u.x, u.y
+}
