@@ -220,6 +220,12 @@ func (g *Generator) NewSampler(n int) (*Sampler, error) {
 // Generate maps the latent vectors z (n×LatentDim, row-major) to n points, returned
 // as a new n×OutDim slice.
 func (s *Sampler) Generate(z []float32) ([]float32, error) {
+	return s.GenerateInto(nil, z)
+}
+
+// GenerateInto is Generate writing into dst when it holds n×OutDim values (a new slice
+// otherwise), for callers that generate a batch every step.
+func (s *Sampler) GenerateInto(dst, z []float32) ([]float32, error) {
 	if len(z) != s.n*s.latent {
 		return nil, fmt.Errorf("models: %d latent values, the sampler takes %d×%d", len(z), s.n, s.latent)
 	}
@@ -228,7 +234,12 @@ func (s *Sampler) Generate(z []float32) ([]float32, error) {
 	if err := s.vm.RunAll(); err != nil {
 		return nil, fmt.Errorf("models: generating: %w", err)
 	}
-	return slices.Clone(s.out.Data().([]float32)), nil
+	out := s.out.Data().([]float32)
+	if len(dst) != len(out) {
+		return slices.Clone(out), nil
+	}
+	copy(dst, out)
+	return dst, nil
 }
 
 // Close releases the sampler's machine.

@@ -224,11 +224,9 @@ func (t *Trainer) criticUpdate(lr float64, cs *criticStats) error {
 	step := t.step + 1
 	t.data.Next(a.x)
 	models.Latent(t.latentRNG, a.z)
-	y, err := a.sampler.Generate(a.z)
-	if err != nil {
+	if _, err := a.sampler.GenerateInto(a.y, a.z); err != nil {
 		return err
 	}
-	copy(a.y, y)
 	if a.xHat != nil {
 		a.fillPenaltyInputs()
 	}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/internal/fastblas"
@@ -286,10 +285,8 @@ func (t *Trainer) buildGraph() error {
 	n, m, k := c.BatchSize, c.genBatch(), c.Model.LatentDim
 	dim, _ := c.outShape()
 	g := G.NewGraph()
-	xv := tensor.New(tensor.WithShape(n, dim), tensor.WithBacking(make([]float32, n*dim)))
-	zv := tensor.New(tensor.WithShape(m, k), tensor.WithBacking(make([]float32, m*k)))
-	x := G.NewMatrix(g, tensor.Float32, G.WithShape(n, dim), G.WithName("x"), G.WithValue(xv))
-	z := G.NewMatrix(g, tensor.Float32, G.WithShape(m, k), G.WithName("z"), G.WithValue(zv))
+	x, xBatch := newMatrixInput(g, "x", n, dim)
+	z, zBatch := newMatrixInput(g, "z", m, k)
 	y, params, err := t.gen.Build(g, z)
 	if err != nil {
 		return err
@@ -320,7 +317,7 @@ func (t *Trainer) buildGraph() error {
 	// nothing here uses.
 	sub := g.ExactSubgraphRoots(append(G.Nodes{t.loss.Node()}, grads...)...)
 	t.vm = G.NewTapeMachine(sub, G.BindDualValues(params...))
-	t.xBatch, t.zBatch, t.paramNodes = xv.Data().([]float32), zv.Data().([]float32), params
+	t.xBatch, t.zBatch, t.paramNodes = xBatch, zBatch, params
 	var names []string
 	var sizes []int
 	for _, p := range t.gen.Params() {
