@@ -165,17 +165,10 @@ func (c *Critic) encoderLayers() int {
 
 func (c *Critic) encoder() []layer {
 	s := c.spec
-	var out []layer
-	dense := func(name string, in, o int) {
-		out = append(out, layer{name: name, wShape: []int{in, o}, bShape: []int{1, o}, fanIn: in, fanOut: o})
-	}
 	if s.Kind == "mlp" {
-		widths := append(append([]int{s.InDim}, s.Hidden...), s.Features)
-		for i := 0; i+1 < len(widths); i++ {
-			dense(fmt.Sprintf("dense%d", i), widths[i], widths[i+1])
-		}
-		return out
+		return mlpLayers("", append(append([]int{s.InDim}, s.Hidden...), s.Features))
 	}
+	var out []layer
 	k, cin, h, w := s.Kernel, s.Image[0], s.Image[1], s.Image[2]
 	for i, cout := range s.Channels {
 		out = append(out, layer{
@@ -185,19 +178,14 @@ func (c *Critic) encoder() []layer {
 		})
 		cin, h, w = cout, h/2, w/2
 	}
-	dense("dense", cin*h*w, s.Features)
-	return out
+	return append(out, denseLayer("dense", cin*h*w, s.Features))
 }
 
 // layers lists the encoder's layers, then the decoder's (named decoder.denseN).
 func (c *Critic) layers() []layer {
 	out := c.encoder()
 	if s := c.spec; len(s.Decoder) > 0 {
-		widths := append(append([]int{s.Features}, s.Decoder...), s.InDim)
-		for i := 0; i+1 < len(widths); i++ {
-			out = append(out, layer{name: fmt.Sprintf("decoder.dense%d", i), wShape: []int{widths[i], widths[i+1]},
-				bShape: []int{1, widths[i+1]}, fanIn: widths[i], fanOut: widths[i+1]})
-		}
+		out = append(out, mlpLayers("decoder.", append(append([]int{s.Features}, s.Decoder...), s.InDim))...)
 	}
 	return out
 }

@@ -61,20 +61,26 @@ type layer struct {
 	fanIn, fanOut  int
 }
 
+// denseLayer is a fully connected layer from in to out units.
+func denseLayer(name string, in, out int) layer {
+	return layer{name: name, wShape: []int{in, out}, bShape: []int{1, out}, fanIn: in, fanOut: out}
+}
+
+// mlpLayers are the dense layers prefix+"dense0", … between consecutive widths.
+func mlpLayers(prefix string, widths []int) []layer {
+	var out []layer
+	for i := 0; i+1 < len(widths); i++ {
+		out = append(out, denseLayer(fmt.Sprintf("%sdense%d", prefix, i), widths[i], widths[i+1]))
+	}
+	return out
+}
+
 func (g *Generator) layers() []layer {
 	s := g.spec
-	var out []layer
-	dense := func(name string, in, o int) {
-		out = append(out, layer{name: name, wShape: []int{in, o}, bShape: []int{1, o}, fanIn: in, fanOut: o})
-	}
 	if s.Kind == "mlp" {
-		widths := append(append([]int{s.LatentDim}, s.Hidden...), s.OutDim)
-		for i := 0; i+1 < len(widths); i++ {
-			dense(fmt.Sprintf("dense%d", i), widths[i], widths[i+1])
-		}
-		return out
+		return mlpLayers("", append(append([]int{s.LatentDim}, s.Hidden...), s.OutDim))
 	}
-	dense("dense", s.LatentDim, s.Channels[0]*s.Base*s.Base)
+	out := []layer{denseLayer("dense", s.LatentDim, s.Channels[0]*s.Base*s.Base)}
 	chans := append(slices.Clone(s.Channels), s.Image[0])
 	k := s.Kernel
 	for i := 1; i < len(chans); i++ {
