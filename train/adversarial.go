@@ -203,7 +203,7 @@ func (a *adversary) fillPenaltyInputs() {
 func (t *Trainer) trainCritic() (criticStats, error) {
 	a := t.adv
 	var cs criticStats
-	lr := a.cfg.Optimizer.lrAt(t.step, t.cfg.Steps)
+	lr := t.cfg.criticLR(t.step)
 	if t.cfg.Loss.hasEps() {
 		if err := a.loss.SetEps(t.sched.At(t.step)); err != nil {
 			return cs, err

@@ -73,6 +73,15 @@ type AdversarialConfig struct {
 	Autoencoder float64 `toml:"autoencoder"`
 	// Optimizer is the critic's optimizer and learning-rate schedule.
 	Optimizer OptimizerConfig `toml:"optimizer"`
+	// PretrainSteps is the number of first generator steps on the fixed cost (the
+	// loss between the points themselves), without the critic: the generator starts
+	// the adversarial phase from a fixed-cost fit, as a fine-tuning run would. They
+	// count in Steps.
+	PretrainSteps int `toml:"pretrain_steps"`
+	// PretrainOptimizer is the generator's optimizer and learning-rate schedule
+	// during those steps; [optimizer] then starts afresh for the adversarial phase,
+	// its schedule spanning the remaining steps.
+	PretrainOptimizer OptimizerConfig `toml:"pretrain_optimizer"`
 }
 
 // DataConfig chooses the data.
@@ -170,15 +179,19 @@ func DefaultConfig() Config {
 		Model: models.DefaultSpec(),
 		Loss: LossConfig{Kind: string(losses.Divergence), Eps: 1, Iters: 50, Backward: string(losses.Unrolled),
 			CostPower: 2, CostScale: 0.5},
-		Optimizer: OptimizerConfig{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Alpha: 0.99,
-			Momentum: 0.9, Decay: "none"},
-		Log:    LogConfig{Every: 100, SampleEvery: 500, Samples: 64, CheckpointEvery: 500, Keep: 3, Progress: true},
-		Critic: models.DefaultCriticSpec(),
+		Optimizer: defaultOptimizer,
+		Log:       LogConfig{Every: 100, SampleEvery: 500, Samples: 64, CheckpointEvery: 500, Keep: 3, Progress: true},
+		Critic:    models.DefaultCriticSpec(),
 		Adversarial: AdversarialConfig{CriticSteps: 5, Schedule: "constant", Lipschitz: "clip", Clip: 0.01, Penalty: 10,
 			Optimizer: OptimizerConfig{Kind: "adam", LR: 1e-4, Beta1: 0.5, Beta2: 0.9, Eps: 1e-8, Alpha: 0.99,
-				Momentum: 0.9, Decay: "none"}},
+				Momentum: 0.9, Decay: "none"},
+			PretrainOptimizer: defaultOptimizer},
 	}
 }
+
+// defaultOptimizer is the generator's default optimizer.
+var defaultOptimizer = OptimizerConfig{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Alpha: 0.99,
+	Momentum: 0.9, Decay: "none"}
 
 // ConfigDir is where a bare config name (no directory part) is looked up.
 const ConfigDir = "configs"
@@ -647,6 +660,15 @@ func (c Config) validateAdversarial() error {
 	if a.Lipschitz == "penalty" && spec.Enabled() && spec.Kind != "mlp" {
 		return badValue("adversarial.lipschitz", `"penalty"`, fmt.Sprintf("needs critic.kind = \"mlp\": the gradient penalty differentiates the critic twice, and the %s critic's own ops have first derivatives only; use \"clip\"", spec.Kind))
 	}
+	if a.PretrainSteps > 0 && !spec.Enabled() {
+		return badValue("adversarial.pretrain_steps", a.PretrainSteps, "pre-trains before a learned cost, and there is no critic (critic.kind = \"none\")")
+	}
+	if a.PretrainSteps < 0 || (spec.Enabled() && a.PretrainSteps >= c.Steps) {
+		return badValue("adversarial.pretrain_steps", a.PretrainSteps, fmt.Sprintf("must be in [0, steps = %d)", c.Steps))
+	}
+	if err := a.PretrainOptimizer.validate("adversarial.pretrain_optimizer"); err != nil {
+		return err
+	}
 	return a.Optimizer.validate("adversarial.optimizer")
 }
 
@@ -660,10 +682,39 @@ func (c Config) criticSpec() models.CriticSpec {
 // adversarial reports whether the run trains a critic.
 func (c Config) adversarial() bool { return c.Critic.Enabled() }
 
-// criticStepsAt is the number of critic updates before generator step step (0-based).
+// criticStepsAt is the number of critic updates before generator step step (0-based):
+// none while pre-training, then the schedule counted from the adversarial phase's start.
 func (a AdversarialConfig) criticStepsAt(step int) int {
-	if a.Schedule == "mmdgan" && (step < 25 || step%500 == 0) {
+	step -= a.PretrainSteps
+	switch {
+	case step < 0:
+		return 0
+	case a.Schedule == "mmdgan" && (step < 25 || step%500 == 0):
 		return 100
 	}
 	return a.CriticSteps
+}
+
+// pretraining reports whether generator step step (0-based) is a pre-training step.
+func (c Config) pretraining(step int) bool {
+	return c.adversarial() && step < c.Adversarial.PretrainSteps
+}
+
+// generatorLR is the generator's learning rate at step step (0-based): the
+// pre-training schedule over its steps, then [optimizer]'s over the rest.
+func (c Config) generatorLR(step int) float64 {
+	if p := c.Adversarial.PretrainSteps; c.adversarial() && p > 0 {
+		if step < p {
+			return c.Adversarial.PretrainOptimizer.lrAt(step, p)
+		}
+		return c.Optimizer.lrAt(step-p, c.Steps-p)
+	}
+	return c.Optimizer.lrAt(step, c.Steps)
+}
+
+// criticLR is the critic's learning rate before generator step step (0-based): its
+// schedule spans the adversarial phase.
+func (c Config) criticLR(step int) float64 {
+	p := c.Adversarial.PretrainSteps
+	return c.Adversarial.Optimizer.lrAt(max(step-p, 0), c.Steps-p)
 }

@@ -81,15 +81,13 @@ type Trainer struct {
 	sched     losses.Schedule
 
 	// the training graph: data batch x, latent batch z → generator → loss → gradients
-	vm         G.VM
-	xBatch     []float32
-	zBatch     []float32
-	loss       *losses.Loss
-	paramNodes G.Nodes
-	params     [][]float32 // parameter values, in place
-	grads      [][]float32 // filled by each step
-	opt        *optimizer
-	adv        *adversary // the critic of a learned cost (nil: fixed cost)
+	*lossGraph
+	pretrain    *lossGraph  // the fixed cost's graph of the pre-training steps (nil: none)
+	params      [][]float32 // parameter values, in place
+	grads       [][]float32 // filled by each step
+	opt         *optimizer
+	optPretrain bool       // opt is the pre-training optimizer
+	adv         *adversary // the critic of a learned cost (nil: fixed cost)
 
 	// sampling from a fixed latent batch
 	sampler   *models.Sampler
@@ -277,55 +275,107 @@ func (t *Trainer) buildModel() error {
 	return nil
 }
 
-// buildGraph builds the training graph and its machine: data x (n×d) and latent z
-// (m×k) inputs, generator, loss, and the gradients of the loss with respect to the
-// parameters.
+// lossGraph is a training graph and its machine: data x (n×d) and latent z (m×k)
+// inputs, generator, loss, and the gradients of the loss with respect to the
+// generator's parameters (whose values all graphs share).
+type lossGraph struct {
+	vm         G.VM
+	xBatch     []float32
+	zBatch     []float32
+	loss       *losses.Loss
+	paramNodes G.Nodes
+}
+
+// buildGraph builds the training graph (the loss on the critic's features with a
+// critic), the pre-training graph (the loss on the points) when there is one, and the
+// generator's optimizer.
 func (t *Trainer) buildGraph() error {
+	var err error
+	if t.lossGraph, err = t.buildLossGraph(t.adv != nil); err != nil {
+		return err
+	}
+	if t.cfg.pretraining(0) {
+		if t.pretrain, err = t.buildLossGraph(false); err != nil {
+			return err
+		}
+	}
+	for _, p := range t.gen.Params() {
+		t.params = append(t.params, p.Data())
+	}
+	t.setOptimizer(t.pretrain != nil)
+	return nil
+}
+
+// buildLossGraph builds a training graph with the loss between the critic's features
+// of the points (onFeatures) or between the points themselves.
+func (t *Trainer) buildLossGraph(onFeatures bool) (*lossGraph, error) {
 	c := t.cfg
 	n, m, k := c.BatchSize, c.genBatch(), c.Model.LatentDim
 	dim, _ := c.outShape()
 	g := G.NewGraph()
-	x, xBatch := newMatrixInput(g, "x", n, dim)
-	z, zBatch := newMatrixInput(g, "z", m, k)
+	lg := &lossGraph{}
+	var x, z *G.Node
+	x, lg.xBatch = newMatrixInput(g, "x", n, dim)
+	z, lg.zBatch = newMatrixInput(g, "z", m, k)
 	y, params, err := t.gen.Build(g, z)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	lcfg, err := c.Loss.losses()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	lx, ly := x, y // the loss compares the points, or their critic features
-	if t.adv != nil {
+	if onFeatures {
 		nodes := t.adv.critic.Nodes(g)
 		if lx, err = t.adv.critic.Apply(nodes, x); err != nil {
-			return err
+			return nil, err
 		}
 		if ly, err = t.adv.critic.Apply(nodes, y); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if t.loss, err = losses.New(lx, ly, lcfg); err != nil {
-		return fmt.Errorf("train: %w", err)
+	if lg.loss, err = losses.New(lx, ly, lcfg); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
 	}
-	grads, err := G.Grad(t.loss.Node(), params...)
+	grads, err := G.Grad(lg.loss.Node(), params...)
 	if err != nil {
-		return fmt.Errorf("train: differentiating the loss: %w", err)
+		return nil, fmt.Errorf("train: differentiating the loss: %w", err)
 	}
 	// Compile only what the loss and the parameters' gradients need: the loss Op also
 	// offers a gradient with respect to the data (and the critic's parameters), which
 	// nothing here uses.
-	sub := g.ExactSubgraphRoots(append(G.Nodes{t.loss.Node()}, grads...)...)
-	t.vm = G.NewTapeMachine(sub, G.BindDualValues(params...))
-	t.xBatch, t.zBatch, t.paramNodes = xBatch, zBatch, params
+	sub := g.ExactSubgraphRoots(append(G.Nodes{lg.loss.Node()}, grads...)...)
+	lg.vm = G.NewTapeMachine(sub, G.BindDualValues(params...))
+	lg.paramNodes = params
+	return lg, nil
+}
+
+// setOptimizer gives the generator a fresh optimizer: the pre-training one or
+// [optimizer].
+func (t *Trainer) setOptimizer(pretrain bool) {
 	var names []string
 	var sizes []int
 	for _, p := range t.gen.Params() {
-		t.params = append(t.params, p.Data())
 		names, sizes = append(names, p.Name), append(sizes, len(p.Data()))
 	}
-	t.opt = newOptimizer(c.Optimizer, "opt/", names, sizes)
-	return nil
+	cfg := t.cfg.Optimizer
+	if pretrain {
+		cfg = t.cfg.Adversarial.PretrainOptimizer
+	}
+	t.opt, t.optPretrain = newOptimizer(cfg, "opt/", names, sizes), pretrain
+}
+
+// phase returns the graph of the next step, switching the generator to a fresh
+// [optimizer] when the adversarial phase begins.
+func (t *Trainer) phase() *lossGraph {
+	if t.cfg.pretraining(t.step) {
+		return t.pretrain
+	}
+	if t.optPretrain {
+		t.setOptimizer(false)
+	}
+	return t.lossGraph
 }
 
 // Run trains from the current step to cfg.Steps. It returns an error wrapping
@@ -367,7 +417,7 @@ func due(step, every int) bool { return every > 0 && step%every == 0 }
 // Step runs one training step and returns its statistics.
 func (t *Trainer) Step() (StepStats, error) {
 	began := time.Now()
-	st := StepStats{Step: t.step + 1, LR: t.cfg.Optimizer.lrAt(t.step, t.cfg.Steps)}
+	st := StepStats{Step: t.step + 1, LR: t.cfg.generatorLR(t.step)}
 	if t.adv != nil { // critic updates: the critic maximizes the loss on its features
 		cs, err := t.trainCritic()
 		st.CriticSteps, st.CriticLoss, st.Penalty, st.Autoencoder, st.CriticGradNorm = cs.steps, cs.loss, cs.penalty, cs.ae, cs.norm
@@ -375,28 +425,29 @@ func (t *Trainer) Step() (StepStats, error) {
 			return st, err
 		}
 	}
+	g := t.phase()
 	if t.cfg.Loss.hasEps() { // ε schedule
-		if err := t.loss.SetEps(t.sched.At(t.step)); err != nil {
+		if err := g.loss.SetEps(t.sched.At(t.step)); err != nil {
 			return st, err
 		}
 	}
-	t.data.Next(t.xBatch)                 // data batch
-	models.Latent(t.latentRNG, t.zBatch)  // latent batch
-	if err := t.vm.RunAll(); err != nil { // generator, loss, backward
-		t.vm.Reset()
+	t.data.Next(g.xBatch)                 // data batch
+	models.Latent(t.latentRNG, g.zBatch)  // latent batch
+	if err := g.vm.RunAll(); err != nil { // generator, loss, backward
+		g.vm.Reset()
 		return st, fmt.Errorf("step %d: %w", st.Step, err)
 	}
-	defer t.vm.Reset()
+	defer g.vm.Reset()
 	// gorgonia adds each pass's gradient into the parameters' dual values: clear
 	// them once read, as its own solvers do.
-	defer zeroGradients(t.paramNodes)
-	ls := t.loss.Stats()
+	defer zeroGradients(g.paramNodes)
+	ls := g.loss.Stats()
 	st.Loss, st.Eps, st.MarginalError, st.Iterations = ls.Value, ls.Eps, ls.MarginalError, ls.Iterations
 	if math.IsNaN(ls.Value) || math.IsInf(ls.Value, 0) {
 		return st, &NonFiniteError{Step: st.Step, What: "loss", LastCheckpoint: t.lastCheckpoint,
 			Detail: fmt.Sprintf("loss %v at ε = %g after %d Sinkhorn iterations, marginal error %g", ls.Value, ls.Eps, ls.Iterations, ls.MarginalError)}
 	}
-	grads, norm, bad := readGradients(t.paramNodes, t.grads[:0])
+	grads, norm, bad := readGradients(g.paramNodes, t.grads[:0])
 	st.GradNorm = norm
 	if bad >= 0 {
 		return st, &NonFiniteError{Step: st.Step, What: "gradient of " + t.gen.Params()[bad].Name,
@@ -514,9 +565,11 @@ func (t *Trainer) Close() error {
 		t.logFile.Close()
 		t.logFile = nil
 	}
-	if t.vm != nil {
-		t.vm.Close()
-		t.vm = nil
+	for _, g := range []*lossGraph{t.lossGraph, t.pretrain} {
+		if g != nil && g.vm != nil {
+			g.vm.Close()
+			g.vm = nil
+		}
 	}
 	if t.sampler != nil {
 		t.sampler.Close()
@@ -617,6 +670,9 @@ func (t *Trainer) begin() {
 		a := t.adv.cfg
 		what += fmt.Sprintf("; learned cost: %s critic (%d parameters, %d features), %d critic updates per step (%s), Lipschitz control %s",
 			c.Critic.Kind, t.adv.critic.NumParams(), c.Critic.Features, a.CriticSteps, a.Schedule, a.Lipschitz)
+		if a.PretrainSteps > 0 {
+			what += fmt.Sprintf(", after %d pre-training steps on the fixed cost", a.PretrainSteps)
+		}
 	}
 	if t.step > 0 {
 		what += fmt.Sprintf(", resumed at step %d from %s", t.step, t.lastCheckpoint)
