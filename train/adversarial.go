@@ -204,8 +204,8 @@ func (t *Trainer) trainCritic() (criticStats, error) {
 	a := t.adv
 	var cs criticStats
 	lr := t.cfg.criticLR(t.step)
-	if t.cfg.Loss.hasEps() {
-		if err := a.loss.SetEps(t.sched.At(t.step)); err != nil {
+	if t.lossGraph.hasEps {
+		if err := a.loss.SetEps(t.lossGraph.sched.At(t.step)); err != nil {
 			return cs, err
 		}
 	}

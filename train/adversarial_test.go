@@ -287,56 +287,67 @@ func TestCriticSchedule(t *testing.T) {
 }
 
 // Pre-training is the fixed-cost run: after its steps the generator equals, bit for
-// bit, that of a run without a critic whose optimizer is the pre-training one. The
-// critic has not moved; then it trains by its schedule, counted from the phase's start,
-// and the generator switches to a fresh [optimizer] with its own schedule.
+// bit, that of a run without a critic whose optimizer is the pre-training one and whose
+// loss is the pre-training loss ([loss], or another). The critic has not moved; then it
+// trains by its schedule, counted from the phase's start, and the generator switches to
+// a fresh [optimizer] with its own schedule.
 func TestPretraining(t *testing.T) {
 	const pre = 4
-	sets := []string{"steps=8", "adversarial.pretrain_steps=4", "adversarial.schedule=mmdgan",
-		"adversarial.pretrain_optimizer.lr=3e-3", "adversarial.pretrain_optimizer.decay=linear", "adversarial.pretrain_optimizer.lr_final=1e-3",
-		"optimizer.kind=rmsprop", "optimizer.lr=2e-4", "optimizer.decay=cosine", "optimizer.lr_final=1e-4"}
-	adv, err := New(advToy(t, sets...), Options{NoFiles: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adv.Close()
-	plain, err := New(toyConfig(t, "steps=4", "loss.eps=0.5", "optimizer.lr=3e-3", "optimizer.decay=linear", "optimizer.lr_final=1e-3"), Options{NoFiles: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer plain.Close()
-	critic0 := adv.adv.critic.Tensors("")
-	for i := 0; i < pre; i++ {
-		sa, err := adv.Step()
-		if err != nil {
-			t.Fatal(err)
-		}
-		sp, err := plain.Step()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sa.CriticSteps != 0 || sa.Loss != sp.Loss || sa.LR != sp.LR {
-			t.Fatalf("pre-training step %d: critic updates %d, loss %v, lr %v; the fixed-cost run: loss %v, lr %v",
-				i+1, sa.CriticSteps, sa.Loss, sa.LR, sp.Loss, sp.LR)
-		}
-	}
-	for i, p := range adv.Generator().Params() {
-		if q := plain.Generator().Params()[i].Data(); !slices.Equal(p.Data(), q) {
-			t.Fatalf("after pre-training, generator %s differs from the fixed-cost run's", p.Name)
-		}
-	}
-	for i, c := range adv.adv.critic.Tensors("") {
-		if !slices.Equal(c.Data, critic0[i].Data) {
-			t.Fatalf("critic %s moved during pre-training", c.Name)
-		}
-	}
-	st, err := adv.Step()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.CriticSteps != 100 || adv.optPretrain || adv.opt.cfg.Kind != "rmsprop" || adv.opt.t != 1 || st.LR != 2e-4 {
-		t.Errorf("first adversarial step: %d critic updates (want MMD-GAN's 100), optimizer %s after %d updates (want a fresh rmsprop), lr %v (want 2e-4)",
-			st.CriticSteps, adv.opt.cfg.Kind, adv.opt.t, st.LR)
+	for name, loss := range map[string][]string{
+		"same loss":  {"loss.eps=0.5"},
+		"other loss": {"loss.kind=energy"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sets := []string{"steps=8", "adversarial.pretrain_steps=4", "adversarial.schedule=mmdgan",
+				"adversarial.pretrain_optimizer.lr=3e-3", "adversarial.pretrain_optimizer.decay=linear", "adversarial.pretrain_optimizer.lr_final=1e-3",
+				"optimizer.kind=rmsprop", "optimizer.lr=2e-4", "optimizer.decay=cosine", "optimizer.lr_final=1e-4"}
+			if name == "other loss" {
+				sets = append(sets, "adversarial.pretrain_loss.kind=energy")
+			}
+			adv, err := New(advToy(t, sets...), Options{NoFiles: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer adv.Close()
+			plain, err := New(toyConfig(t, append([]string{"steps=4", "optimizer.lr=3e-3", "optimizer.decay=linear", "optimizer.lr_final=1e-3"}, loss...)...), Options{NoFiles: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer plain.Close()
+			critic0 := adv.adv.critic.Tensors("")
+			for i := 0; i < pre; i++ {
+				sa, err := adv.Step()
+				if err != nil {
+					t.Fatal(err)
+				}
+				sp, err := plain.Step()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sa.CriticSteps != 0 || sa.Loss != sp.Loss || sa.LR != sp.LR {
+					t.Fatalf("pre-training step %d: critic updates %d, loss %v, lr %v; the fixed-cost run: loss %v, lr %v",
+						i+1, sa.CriticSteps, sa.Loss, sa.LR, sp.Loss, sp.LR)
+				}
+			}
+			for i, p := range adv.Generator().Params() {
+				if q := plain.Generator().Params()[i].Data(); !slices.Equal(p.Data(), q) {
+					t.Fatalf("after pre-training, generator %s differs from the fixed-cost run's", p.Name)
+				}
+			}
+			for i, c := range adv.adv.critic.Tensors("") {
+				if !slices.Equal(c.Data, critic0[i].Data) {
+					t.Fatalf("critic %s moved during pre-training", c.Name)
+				}
+			}
+			st, err := adv.Step()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.CriticSteps != 100 || adv.optPretrain || adv.opt.cfg.Kind != "rmsprop" || adv.opt.t != 1 || st.LR != 2e-4 || st.Eps != 0.5 {
+				t.Errorf("first adversarial step: %d critic updates (want MMD-GAN's 100), optimizer %s after %d updates (want a fresh rmsprop), lr %v (want 2e-4), ε %v (want [loss]'s 0.5)",
+					st.CriticSteps, adv.opt.cfg.Kind, adv.opt.t, st.LR, st.Eps)
+			}
+		})
 	}
 }
 

@@ -82,6 +82,8 @@ type AdversarialConfig struct {
 	// during those steps; [optimizer] then starts afresh for the adversarial phase,
 	// its schedule spanning the remaining steps.
 	PretrainOptimizer OptimizerConfig `toml:"pretrain_optimizer"`
+	// PretrainLoss is the loss of the pre-training steps; kind "" (the default): [loss].
+	PretrainLoss LossConfig `toml:"pretrain_loss"`
 }
 
 // DataConfig chooses the data.
@@ -175,19 +177,21 @@ type LogConfig struct {
 func DefaultConfig() Config {
 	return Config{
 		Name: "run", Seed: 1, Steps: 1000, BatchSize: 256, Threads: 0,
-		Data:  DataConfig{Kind: "mnist", Split: "train", Shuffle: true, Noise: 0.05},
-		Model: models.DefaultSpec(),
-		Loss: LossConfig{Kind: string(losses.Divergence), Eps: 1, Iters: 50, Backward: string(losses.Unrolled),
-			CostPower: 2, CostScale: 0.5},
+		Data:      DataConfig{Kind: "mnist", Split: "train", Shuffle: true, Noise: 0.05},
+		Model:     models.DefaultSpec(),
+		Loss:      withKind(defaultLoss, string(losses.Divergence)),
 		Optimizer: defaultOptimizer,
 		Log:       LogConfig{Every: 100, SampleEvery: 500, Samples: 64, CheckpointEvery: 500, Keep: 3, Progress: true},
 		Critic:    models.DefaultCriticSpec(),
 		Adversarial: AdversarialConfig{CriticSteps: 5, Schedule: "constant", Lipschitz: "clip", Clip: 0.01, Penalty: 10,
 			Optimizer: OptimizerConfig{Kind: "adam", LR: 1e-4, Beta1: 0.5, Beta2: 0.9, Eps: 1e-8, Alpha: 0.99,
 				Momentum: 0.9, Decay: "none"},
-			PretrainOptimizer: defaultOptimizer},
+			PretrainOptimizer: defaultOptimizer, PretrainLoss: defaultLoss},
 	}
 }
+
+// defaultLoss is the default [loss] but for its kind.
+var defaultLoss = LossConfig{Eps: 1, Iters: 50, Backward: string(losses.Unrolled), CostPower: 2, CostScale: 0.5}
 
 // defaultOptimizer is the generator's default optimizer.
 var defaultOptimizer = OptimizerConfig{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Alpha: 0.99,
@@ -669,6 +673,14 @@ func (c Config) validateAdversarial() error {
 	if err := a.PretrainOptimizer.validate("adversarial.pretrain_optimizer"); err != nil {
 		return err
 	}
+	if a.PretrainLoss.Kind != "" {
+		if _, err := a.PretrainLoss.losses(); err != nil {
+			return fmt.Errorf("adversarial.pretrain_%w", err) // the messages name loss.<key>
+		}
+		if _, err := a.PretrainLoss.schedule(); err != nil {
+			return fmt.Errorf("adversarial.pretrain_%w", err)
+		}
+	}
 	return a.Optimizer.validate("adversarial.optimizer")
 }
 
@@ -693,6 +705,19 @@ func (a AdversarialConfig) criticStepsAt(step int) int {
 		return 100
 	}
 	return a.CriticSteps
+}
+
+// pretrainLoss is the loss of the pre-training steps.
+func (c Config) pretrainLoss() LossConfig {
+	if c.Adversarial.PretrainLoss.Kind == "" {
+		return c.Loss
+	}
+	return c.Adversarial.PretrainLoss
+}
+
+func withKind(l LossConfig, kind string) LossConfig {
+	l.Kind = kind
+	return l
 }
 
 // pretraining reports whether generator step step (0-based) is a pre-training step.

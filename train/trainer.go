@@ -78,7 +78,6 @@ type Trainer struct {
 	latentPCG *rand.PCG
 	latentRNG *rand.Rand
 	gen       *models.Generator
-	sched     losses.Schedule
 
 	// the training graph: data batch x, latent batch z → generator → loss → gradients
 	*lossGraph
@@ -269,9 +268,6 @@ func (t *Trainer) buildModel() error {
 	if t.sampler, err = gen.NewSampler(c.Log.Samples); err != nil {
 		return err
 	}
-	if t.sched, err = c.Loss.schedule(); err != nil {
-		return err
-	}
 	return nil
 }
 
@@ -284,6 +280,8 @@ type lossGraph struct {
 	zBatch     []float32
 	loss       *losses.Loss
 	paramNodes G.Nodes
+	hasEps     bool
+	sched      losses.Schedule // of ε, by step
 }
 
 // buildGraph builds the training graph (the loss on the critic's features with a
@@ -291,11 +289,11 @@ type lossGraph struct {
 // generator's optimizer.
 func (t *Trainer) buildGraph() error {
 	var err error
-	if t.lossGraph, err = t.buildLossGraph(t.adv != nil); err != nil {
+	if t.lossGraph, err = t.buildLossGraph(t.cfg.Loss, t.adv != nil); err != nil {
 		return err
 	}
 	if t.cfg.pretraining(0) {
-		if t.pretrain, err = t.buildLossGraph(false); err != nil {
+		if t.pretrain, err = t.buildLossGraph(t.cfg.pretrainLoss(), false); err != nil {
 			return err
 		}
 	}
@@ -306,22 +304,25 @@ func (t *Trainer) buildGraph() error {
 	return nil
 }
 
-// buildLossGraph builds a training graph with the loss between the critic's features
+// buildLossGraph builds a training graph with loss lc between the critic's features
 // of the points (onFeatures) or between the points themselves.
-func (t *Trainer) buildLossGraph(onFeatures bool) (*lossGraph, error) {
+func (t *Trainer) buildLossGraph(lc LossConfig, onFeatures bool) (*lossGraph, error) {
 	c := t.cfg
 	n, m, k := c.BatchSize, c.genBatch(), c.Model.LatentDim
 	dim, _ := c.outShape()
+	lcfg, err := lc.losses()
+	if err != nil {
+		return nil, err
+	}
+	lg := &lossGraph{hasEps: lc.hasEps()}
+	if lg.sched, err = lc.schedule(); err != nil {
+		return nil, err
+	}
 	g := G.NewGraph()
-	lg := &lossGraph{}
 	var x, z *G.Node
 	x, lg.xBatch = newMatrixInput(g, "x", n, dim)
 	z, lg.zBatch = newMatrixInput(g, "z", m, k)
 	y, params, err := t.gen.Build(g, z)
-	if err != nil {
-		return nil, err
-	}
-	lcfg, err := c.Loss.losses()
 	if err != nil {
 		return nil, err
 	}
@@ -426,8 +427,8 @@ func (t *Trainer) Step() (StepStats, error) {
 		}
 	}
 	g := t.phase()
-	if t.cfg.Loss.hasEps() { // ε schedule
-		if err := g.loss.SetEps(t.sched.At(t.step)); err != nil {
+	if g.hasEps { // ε schedule
+		if err := g.loss.SetEps(g.sched.At(t.step)); err != nil {
 			return st, err
 		}
 	}
