@@ -76,6 +76,20 @@ func TestEvalToyRun(t *testing.T) {
 	if rep2.Metrics.Distances.OT != m.Distances.OT || rep2.Metrics.Modes.HighQuality != m.Modes.HighQuality {
 		t.Errorf("two evaluations differ: %v vs %v", rep2.Metrics.Distances.OT, m.Distances.OT)
 	}
+	// -real adds a second held-out sample's metrics: what a perfect generator scores.
+	out.Reset()
+	if err := run([]string{"-checkpoint", dir, "-n", "300", "-ref", "400", "-q", "-real", "-out", other}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	raw2, _ = os.ReadFile(other)
+	var rep3 report
+	if err := json.Unmarshal(raw2, &rep3); err != nil {
+		t.Fatal(err)
+	}
+	if rep3.Real == nil || rep3.Real.NGenerated != 400 || !(rep3.Real.Distances.MMD < m.Distances.MMD) || rep3.Metrics.Distances.OT != m.Distances.OT ||
+		!strings.Contains(out.String(), "real data (held-out)") {
+		t.Errorf("-real: %+v, MMD² %v (generated %v)\n%s", rep3.Real, rep3.Real.Distances.MMD, m.Distances.MMD, out.String())
+	}
 	// Another seed draws other samples.
 	if err := run([]string{"-checkpoint", dir, "-n", "300", "-ref", "400", "-q", "-seed", "2", "-out", other}, &out, &errb); err != nil {
 		t.Fatal(err)

@@ -46,6 +46,7 @@ func openRun(path string, warn io.Writer) (*source, error) {
 
 type target struct {
 	ref     *mat.Dense
+	real    *mat.Dense // a second held-out sample of the reference's size (nil: too few)
 	opts    eval.Options
 	clfInfo *eval.ClassifierInfo
 }
@@ -92,5 +93,5 @@ func newTarget(src *source, c *config, loadMNIST func() (*data.MNIST, error), pr
 	}
 	t.Options.SkipC2ST = c.noC2ST
 	t.Options.Distances.SkipExact = c.noExact
-	return &target{ref: t.Ref, opts: t.Options, clfInfo: info}, nil
+	return &target{ref: t.Ref, real: t.Real, opts: t.Options, clfInfo: info}, nil
 }
