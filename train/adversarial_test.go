@@ -287,10 +287,10 @@ func TestCriticSchedule(t *testing.T) {
 }
 
 // Pre-training is the fixed-cost run: after its steps the generator equals, bit for
-// bit, that of a run without a critic whose optimizer is the pre-training one and whose
-// loss is the pre-training loss ([loss], or another). The critic has not moved; then it
-// trains by its schedule, counted from the phase's start, and the generator switches to
-// a fresh [optimizer] with its own schedule.
+// bit, that of a run without a critic of that many steps (the same [optimizer] and
+// schedule) whose loss is the pre-training loss ([loss], or another). The critic has not
+// moved; then it trains by its schedule, counted from the phase's start, and the
+// generator switches to a fresh fine-tuning optimizer with its own schedule.
 func TestPretraining(t *testing.T) {
 	const pre = 4
 	for name, loss := range map[string][]string{
@@ -299,8 +299,8 @@ func TestPretraining(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			sets := []string{"steps=8", "adversarial.pretrain_steps=4", "adversarial.schedule=mmdgan",
-				"adversarial.pretrain_optimizer.lr=3e-3", "adversarial.pretrain_optimizer.decay=linear", "adversarial.pretrain_optimizer.lr_final=1e-3",
-				"optimizer.kind=rmsprop", "optimizer.lr=2e-4", "optimizer.decay=cosine", "optimizer.lr_final=1e-4"}
+				"optimizer.lr=3e-3", "optimizer.decay=linear", "optimizer.lr_final=1e-3",
+				"adversarial.finetune_optimizer.kind=rmsprop", "adversarial.finetune_optimizer.lr=2e-4", "adversarial.finetune_optimizer.lr_final=1e-4"}
 			if name == "other loss" {
 				sets = append(sets, "adversarial.pretrain_loss.kind=energy")
 			}

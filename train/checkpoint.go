@@ -252,7 +252,7 @@ func (t *Trainer) restore(c *Checkpoint) error {
 	if err := t.gen.SetTensors(c.file, "param/"); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", c.Path, err)
 	}
-	if t.optPretrain && !t.cfg.pretraining(c.Step-1) { // saved by [optimizer]'s
+	if t.optPretrain && !t.cfg.pretraining(c.Step-1) { // saved by the fine-tuning optimizer
 		t.setOptimizer(false)
 	}
 	if err := t.opt.restore(c.file, c.meta.OptSteps); err != nil {

@@ -80,7 +80,7 @@ func TestConfigErrors(t *testing.T) {
 		{"[adversarial]\npretrain_steps = 10\n", nil, "there is no critic"},
 		{"steps = 50\n[critic]\nkind = \"mlp\"\n[adversarial]\npretrain_steps = 50\n", nil, "adversarial.pretrain_steps = 50: must be in [0, steps = 50)"},
 		{"[critic]\nkind = \"mlp\"\n[adversarial]\npretrain_steps = -1\n", nil, "adversarial.pretrain_steps = -1"},
-		{"[adversarial.pretrain_optimizer]\ndecay = \"step\"\n", nil, "adversarial.pretrain_optimizer.decay"},
+		{"[adversarial.finetune_optimizer]\ndecay = \"step\"\n", nil, "adversarial.finetune_optimizer.decay"},
 		{"[adversarial.pretrain_loss]\nkind = \"sinkhorn\"\niters = 0\n", nil, "adversarial.pretrain_loss.iters = 0"},
 		{"[adversarial.pretrain_loss]\nkind = \"hinge\"\n", nil, "adversarial.pretrain_loss"},
 		{"name = \"../evil\"\n", nil, "name"},

@@ -85,7 +85,7 @@ type Trainer struct {
 	params      [][]float32 // parameter values, in place
 	grads       [][]float32 // filled by each step
 	opt         *optimizer
-	optPretrain bool       // opt is the pre-training optimizer
+	optPretrain bool       // opt is the pre-training optimizer, to be replaced after it
 	adv         *adversary // the critic of a learned cost (nil: fixed cost)
 
 	// sampling from a fixed latent batch
@@ -352,8 +352,8 @@ func (t *Trainer) buildLossGraph(lc LossConfig, onFeatures bool) (*lossGraph, er
 	return lg, nil
 }
 
-// setOptimizer gives the generator a fresh optimizer: the pre-training one or
-// [optimizer].
+// setOptimizer gives the generator a fresh optimizer: [optimizer], or after
+// pre-training the fine-tuning one.
 func (t *Trainer) setOptimizer(pretrain bool) {
 	var names []string
 	var sizes []int
@@ -361,14 +361,14 @@ func (t *Trainer) setOptimizer(pretrain bool) {
 		names, sizes = append(names, p.Name), append(sizes, len(p.Data()))
 	}
 	cfg := t.cfg.Optimizer
-	if pretrain {
-		cfg = t.cfg.Adversarial.PretrainOptimizer
+	if !pretrain && t.cfg.Adversarial.PretrainSteps > 0 {
+		cfg = t.cfg.Adversarial.FinetuneOptimizer
 	}
 	t.opt, t.optPretrain = newOptimizer(cfg, "opt/", names, sizes), pretrain
 }
 
 // phase returns the graph of the next step, switching the generator to a fresh
-// [optimizer] when the adversarial phase begins.
+// fine-tuning optimizer when the adversarial phase begins.
 func (t *Trainer) phase() *lossGraph {
 	if t.cfg.pretraining(t.step) {
 		return t.pretrain

@@ -193,13 +193,13 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 		"toy-adversarial": toyConfig(t, "steps=30", "log.checkpoint_every=15", "critic.kind=mlp", "critic.hidden=[16]",
 			"critic.features=4", "adversarial.lipschitz=penalty", "adversarial.critic_steps=2", "adversarial.optimizer.kind=rmsprop"),
 		// interrupted while pre-training, at its last step and after it: the
-		// generator's optimizer changes kind at the phase boundary
+		// generator's optimizer changes kind at the phase boundary (sgd, then rmsprop)
 		"toy-pretrained-before": toyConfig(t, "steps=30", "log.checkpoint_every=15", "critic.kind=mlp", "critic.hidden=[16]",
-			"critic.features=4", "adversarial.pretrain_steps=10", "adversarial.pretrain_optimizer.kind=sgd", "adversarial.pretrain_optimizer.lr=0.05"),
+			"critic.features=4", "adversarial.pretrain_steps=10", "optimizer.kind=sgd", "optimizer.lr=0.05", "adversarial.finetune_optimizer.kind=rmsprop"),
 		"toy-pretraining": toyConfig(t, "steps=30", "log.checkpoint_every=15", "critic.kind=mlp", "critic.hidden=[16]",
-			"critic.features=4", "adversarial.pretrain_steps=20", "adversarial.pretrain_optimizer.kind=sgd", "adversarial.pretrain_optimizer.lr=0.05"),
+			"critic.features=4", "adversarial.pretrain_steps=20", "optimizer.kind=sgd", "optimizer.lr=0.05", "adversarial.finetune_optimizer.kind=rmsprop"),
 		"toy-pretrained": toyConfig(t, "steps=30", "log.checkpoint_every=15", "critic.kind=mlp", "critic.hidden=[16]",
-			"critic.features=4", "adversarial.pretrain_steps=17", "adversarial.pretrain_optimizer.kind=sgd", "adversarial.pretrain_optimizer.lr=0.05",
+			"critic.features=4", "adversarial.pretrain_steps=17", "optimizer.kind=sgd", "optimizer.lr=0.05", "adversarial.finetune_optimizer.kind=rmsprop",
 			"adversarial.schedule=mmdgan"),
 	}
 	if _, err := data.LocateMNIST(); err == nil {
