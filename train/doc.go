@@ -36,7 +36,10 @@
 //	y = f_θ(z); ℓ = loss(h_φ(x), h_φ(y)) [− λ·E(‖∇ₓ uᵀh_φ(x̂)‖ − 1)²]; φ ← opt_φ(φ, −∂ℓ/∂φ); clip φ
 //
 // then the generator's step runs through the critic's current features. The critic's
-// parameters, optimizer state and random stream join the checkpoints.
+// parameters, optimizer state and random stream join the checkpoints. With
+// adversarial.pretrain_steps the run first is the fixed-cost run (a second graph with
+// the loss on the points, the critic idle) and then fine-tunes that generator with a
+// fresh optimizer of its own (adversarial.finetune_optimizer).
 //
 // gorgonia's float32 matrix products run on internal/fastblas (an AVX2+FMA Sgemm),
 // installed process-wide by New with gorgonia.Use.

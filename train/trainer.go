@@ -687,13 +687,25 @@ func (t *Trainer) begin() {
 			}
 		}
 	}
-	if t.opts.Progress != nil && c.Log.Progress {
-		t.bar = progressbar.NewOptions(c.Steps-t.step,
-			progressbar.OptionSetWriter(t.opts.Progress), progressbar.OptionSetItsString("steps"),
-			progressbar.OptionShowIts(), progressbar.OptionSetPredictTime(true), progressbar.OptionSetWidth(20),
-			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionShowDescriptionAtLineEnd(),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(t.opts.Progress) }))
+	t.startBar()
+}
+
+// startBar starts a progress bar for the steps left in the current phase: pre-training
+// runs many times faster than the adversarial steps, so each phase has a bar of its
+// own, and a rate and ETA of its own.
+func (t *Trainer) startBar() {
+	if t.opts.Progress == nil || !t.cfg.Log.Progress {
+		return
 	}
+	end := t.cfg.Steps
+	if t.cfg.pretraining(t.step) {
+		end = t.cfg.Adversarial.PretrainSteps
+	}
+	t.bar = progressbar.NewOptions(end-t.step,
+		progressbar.OptionSetWriter(t.opts.Progress), progressbar.OptionSetItsString("steps"),
+		progressbar.OptionShowIts(), progressbar.OptionSetPredictTime(true), progressbar.OptionSetWidth(20),
+		progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionShowDescriptionAtLineEnd(),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(t.opts.Progress) }))
 }
 
 // record writes a step's metrics, advances the progress bar, and logs every Log.Every.
@@ -704,8 +716,16 @@ func (t *Trainer) record(st StepStats) error {
 		}
 	}
 	if t.bar != nil {
-		t.bar.Describe(fmt.Sprintf("step %d/%d loss %.4g ε %s", st.Step, t.cfg.Steps, st.Loss, fmtEps(st.Eps)))
+		phase := ""
+		if t.cfg.pretraining(st.Step - 1) {
+			phase = " (pre-training)"
+		}
+		t.bar.Describe(fmt.Sprintf("step %d/%d%s loss %.4g ε %s", st.Step, t.cfg.Steps, phase, st.Loss, fmtEps(st.Eps)))
 		t.bar.Add(1)
+		if st.Step == t.cfg.Adversarial.PretrainSteps && t.cfg.pretraining(st.Step-1) {
+			t.bar.Finish()
+			t.startBar()
+		}
 	}
 	if due(st.Step, t.cfg.Log.Every) || st.Step == t.cfg.Steps {
 		critic := ""
