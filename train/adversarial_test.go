@@ -91,11 +91,7 @@ func TestCriticObjectiveGradient(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := advToy(t, append([]string{"batch_size=64", "critic.hidden=[16,16]", "critic.features=4"}, sets...)...)
-			tr, err := New(cfg, Options{NoFiles: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tr.Close()
+			tr := newTestTrainer(t, cfg)
 			a := tr.adv
 			fillCriticInputs(t, tr)
 			f0, grad := criticRun(t, a)
@@ -146,11 +142,7 @@ func TestCriticObjectiveGradient(t *testing.T) {
 // generator's of equal name and shape).
 func TestGeneratorSeesCritic(t *testing.T) {
 	cfg := advToy(t, "batch_size=128")
-	tr, err := New(cfg, Options{NoFiles: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := newTestTrainer(t, cfg)
 	for i := 0; i < 20; i++ {
 		if _, err := tr.Step(); err != nil {
 			t.Fatal(err)
@@ -194,10 +186,7 @@ func TestCriticClipping(t *testing.T) {
 	const bound = float64(float32(0.05))
 	maxAbs := func(lipschitz string) float64 {
 		cfg := advToy(t, "steps=3", "batch_size=64", "adversarial.lipschitz="+lipschitz, "adversarial.clip=0.05")
-		tr, err := New(cfg, Options{NoFiles: true})
-		if err != nil {
-			t.Fatal(err)
-		}
+		tr := newTestTrainer(t, cfg)
 		if err := tr.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -223,11 +212,7 @@ func TestCriticClipping(t *testing.T) {
 // linear critic h(x) = Wᵀx + b, whose input gradient is W u at every point.
 func TestGradientPenaltyValue(t *testing.T) {
 	cfg := advToy(t, "batch_size=32", "critic.hidden=[]", "critic.features=3")
-	tr, err := New(cfg, Options{NoFiles: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := newTestTrainer(t, cfg)
 	a := tr.adv
 	fillCriticInputs(t, tr)
 	if err := a.vm.RunAll(); err != nil {
@@ -272,11 +257,7 @@ func TestCriticSchedule(t *testing.T) {
 		t.Errorf("constant: %d critic updates at step 0, want 5", got)
 	}
 	cfg := advToy(t, "batch_size=32", "adversarial.critic_steps=3")
-	tr, err := New(cfg, Options{NoFiles: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := newTestTrainer(t, cfg)
 	st, err := tr.Step()
 	if err != nil {
 		t.Fatal(err)
@@ -304,16 +285,8 @@ func TestPretraining(t *testing.T) {
 			if name == "other loss" {
 				sets = append(sets, "adversarial.pretrain_loss.kind=energy")
 			}
-			adv, err := New(advToy(t, sets...), Options{NoFiles: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer adv.Close()
-			plain, err := New(toyConfig(t, append([]string{"steps=4", "optimizer.lr=3e-3", "optimizer.decay=linear", "optimizer.lr_final=1e-3"}, loss...)...), Options{NoFiles: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer plain.Close()
+			adv := newTestTrainer(t, advToy(t, sets...))
+			plain := newTestTrainer(t, toyConfig(t, append([]string{"steps=4", "optimizer.lr=3e-3", "optimizer.decay=linear", "optimizer.lr_final=1e-3"}, loss...)...))
 			critic0 := adv.adv.critic.Tensors("")
 			for i := 0; i < pre; i++ {
 				sa, err := adv.Step()
@@ -359,16 +332,7 @@ func TestAdversarialToyRing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains for several seconds")
 	}
-	cfg := advToy(t, "steps=500", "loss.iters=30")
-	tr, err := New(cfg, Options{NoFiles: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := divergenceToData(t, tr.Generator(), 1024, 7)
-	if err := tr.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	after := divergenceToData(t, tr.Generator(), 1024, 7)
+	tr, before, after := trainRing(t, advToy(t, "steps=500", "loss.iters=30"))
 	t.Logf("S_ε to the data (fixed cost): %.4g before, %.4g after %d steps", before, after, tr.StepCount())
 	if !(after < before/5) {
 		t.Errorf("S_ε went from %.4g to %.4g: less than a factor 5", before, after)
@@ -403,11 +367,7 @@ progress = false
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := New(cfg, Options{NoFiles: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := newTestTrainer(t, cfg)
 	for i := 0; i < 2; i++ {
 		st, err := tr.Step()
 		if err != nil {

@@ -380,10 +380,7 @@ func (c Config) Validate() error {
 	if err := m.Validate(); err != nil {
 		return fmt.Errorf("model.%w", err)
 	}
-	if _, err := c.Loss.losses(); err != nil {
-		return err
-	}
-	if _, err := c.Loss.schedule(); err != nil {
+	if err := c.Loss.validate(); err != nil {
 		return err
 	}
 	if err := c.Optimizer.validate("optimizer"); err != nil {
@@ -481,6 +478,15 @@ func validateLoss(cfg losses.Config) error {
 		return fmt.Errorf("loss: %s", msg)
 	}
 	return nil
+}
+
+// validate checks the loss and its ε schedule; errors name loss.<key>.
+func (l LossConfig) validate() error {
+	if _, err := l.losses(); err != nil {
+		return err
+	}
+	_, err := l.schedule()
+	return err
 }
 
 // hasEps reports whether the kind has an ε.
@@ -679,11 +685,8 @@ func (c Config) validateAdversarial() error {
 		return err
 	}
 	if a.PretrainLoss.Kind != "" {
-		if _, err := a.PretrainLoss.losses(); err != nil {
+		if err := a.PretrainLoss.validate(); err != nil {
 			return fmt.Errorf("adversarial.pretrain_%w", err) // the messages name loss.<key>
-		}
-		if _, err := a.PretrainLoss.schedule(); err != nil {
-			return fmt.Errorf("adversarial.pretrain_%w", err)
 		}
 	}
 	return a.Optimizer.validate("adversarial.optimizer")

@@ -87,16 +87,7 @@ func TestToyRingTraining(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains for a few seconds")
 	}
-	cfg := toyConfig(t)
-	tr, err := New(cfg, Options{NoFiles: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := divergenceToData(t, tr.Generator(), 1024, 7)
-	if err := tr.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	after := divergenceToData(t, tr.Generator(), 1024, 7)
+	tr, before, after := trainRing(t, toyConfig(t))
 	t.Logf("S_ε to the data: %.4g before, %.4g after %d steps (factor %.1f)", before, after, tr.StepCount(), before/after)
 	if !(after < before/10) {
 		t.Errorf("S_ε went from %.4g to %.4g: less than a factor 10", before, after)
@@ -410,10 +401,7 @@ func TestMemoryFlat(t *testing.T) {
 		t.Skip("runs 1100 steps")
 	}
 	cfg := toyConfig(t, "steps=1100", "batch_size=64", "model.hidden=[32]", "loss.iters=10")
-	tr, err := New(cfg, Options{NoFiles: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := newTestTrainer(t, cfg)
 	heap := func() uint64 {
 		runtime.GC()
 		runtime.GC()
