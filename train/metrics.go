@@ -225,19 +225,22 @@ func saveCurves(csvPath, lossPath, epsPath, title string) error {
 	p.X.Label.Text, p.Y.Label.Text = "step", "loss"
 	raw, avg := make(plotter.XYs, 0, len(steps)), make(plotter.XYs, 0, len(steps))
 	window := max(1, len(steps)/50)
-	sum, cnt := 0.0, 0
+	w := float64(window)
+	sum, cnt := 0.0, 0 // of loss/window: no overflow whatever the losses
 	for i := range steps {
 		if math.IsNaN(loss[i]) || math.IsInf(loss[i], 0) {
 			continue
 		}
 		raw = append(raw, plotter.XY{X: steps[i], Y: loss[i]})
-		sum += loss[i]
+		sum += loss[i] / w
 		cnt++
 		if cnt > window {
-			sum -= raw[len(raw)-1-window].Y
+			sum -= raw[len(raw)-1-window].Y / w
 			cnt = window
 		}
-		avg = append(avg, plotter.XY{X: steps[i], Y: sum / float64(cnt)})
+		if m := sum / float64(cnt) * w; finite(m) {
+			avg = append(avg, plotter.XY{X: steps[i], Y: m})
+		}
 	}
 	if len(raw) > 0 {
 		l1, err := plotter.NewLine(raw)

@@ -68,18 +68,24 @@ func SaveImageGrid(path string, points []float32, shape [3]int, cols int) error 
 }
 
 // SaveScatter writes a scatter plot of 2-D points (generated, in colour) over a
-// reference set (data, in grey; may be nil) as a PNG.
+// reference set (data, in grey; may be nil) as a PNG. Points with a NaN or infinite
+// coordinate are left out, and counted in the title.
 func SaveScatter(path, title string, generated, reference []float32) error {
 	p := plot.New()
-	p.Title.Text = title
 	p.X.Label.Text, p.Y.Label.Text = "x₁", "x₂"
+	skipped := 0
 	add := func(pts []float32, c color.Color, radius vg.Length, label string) error {
-		if len(pts) < 2 {
-			return nil
+		xy := make(plotter.XYs, 0, len(pts)/2)
+		for i := 0; i+1 < len(pts); i += 2 {
+			x, y := float64(pts[i]), float64(pts[i+1])
+			if !finite(x) || !finite(y) {
+				skipped++
+				continue
+			}
+			xy = append(xy, plotter.XY{X: x, Y: y})
 		}
-		xy := make(plotter.XYs, len(pts)/2)
-		for i := range xy {
-			xy[i].X, xy[i].Y = float64(pts[2*i]), float64(pts[2*i+1])
+		if len(xy) == 0 {
+			return nil
 		}
 		s, err := plotter.NewScatter(xy)
 		if err != nil {
@@ -96,11 +102,24 @@ func SaveScatter(path, title string, generated, reference []float32) error {
 	if err := add(generated, color.RGBA{200, 40, 40, 255}, vg.Points(1.5), "generated"); err != nil {
 		return err
 	}
+	p.Title.Text = title
+	if skipped > 0 {
+		p.Title.Text += fmt.Sprintf(" (%d points not finite, not drawn)", skipped)
+	}
 	p.Legend.Top = true
 	return savePlot(p, path, 5*vg.Inch, 5*vg.Inch)
 }
 
-func savePlot(p *plot.Plot, path string, w, h vg.Length) error {
+// savePlot draws p as a PNG: every plot of the package (loss, ε, scatter) goes
+// through it. FitAxes makes any finite data drawable; a panic of the plotting library
+// that remains is returned as an error naming the file.
+func savePlot(p *plot.Plot, path string, w, h vg.Length) (err error) {
+	FitAxes(p)
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("drawing %s: %v", path, r)
+		}
+	}()
 	wt, err := p.WriterTo(w, h, "png")
 	if err != nil {
 		return err
@@ -109,6 +128,46 @@ func savePlot(p *plot.Plot, path string, w, h vg.Length) error {
 		_, err := wt.WriteTo(f)
 		return err
 	})
+}
+
+// FitAxes sets ranges on p's axes that gonum/plot can draw whatever the data:
+// it panics on a range it cannot put tick marks on ("illegal range": a constant
+// series at 1e16, where Min−1 == Max+1 in float64; a logarithmic axis over a
+// non-positive or degenerate range) and loops on a range wider than a float64 spans.
+// Call it after the last Add, before drawing.
+func FitAxes(p *plot.Plot) {
+	fitAxis(&p.X)
+	fitAxis(&p.Y)
+}
+
+// maxAxis bounds an axis so that its width, Max − Min, is a finite float64; data
+// beyond it is drawn off the chart.
+const maxAxis = math.MaxFloat64 / 4
+
+func fitAxis(a *plot.Axis) {
+	lo, hi := a.Min, a.Max
+	if !(lo <= hi) { // no data (+Inf, −Inf) or NaN: gonum/plot's own empty axis
+		lo, hi = -1, 1
+	}
+	if _, ok := a.Scale.(plot.LogScale); ok {
+		// LogTicks needs 0 < Min and a finite power of ten above Max
+		if lo > 0 && hi <= 1e308 && hi > lo*1.0001 {
+			a.Min, a.Max = lo, hi
+			return
+		}
+		a.Scale, a.Tick.Marker = plot.LinearScale{}, plot.DefaultTicks{}
+	}
+	lo, hi = math.Min(math.Max(lo, -maxAxis), maxAxis), math.Min(math.Max(hi, -maxAxis), maxAxis)
+	// A range the values' own rounding cannot resolve is widened around them, as
+	// matplotlib's nonsingular does: by a thousandth of their size, or by 1 at 0.
+	if size := math.Max(math.Abs(lo), math.Abs(hi)); hi-lo <= 1e-12*size {
+		if size < 1e-290 {
+			lo, hi = lo-1, hi+1
+		} else {
+			lo, hi = lo-1e-3*math.Abs(lo), hi+1e-3*math.Abs(hi)
+		}
+	}
+	a.Min, a.Max = lo, hi
 }
 
 // SaveNPY writes an n×d float32 array in NumPy's .npy format (version 1.0).

@@ -397,9 +397,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 			return t.failed(err)
 		}
 		if due(t.step, t.cfg.Log.SampleEvery) && t.step < t.cfg.Steps {
-			if err := t.saveSamples(); err != nil {
-				return t.failed(err)
-			}
+			t.saveSamples()
 		}
 		if due(t.step, t.cfg.Log.CheckpointEvery) && t.step < t.cfg.Steps && !t.opts.NoFiles {
 			if _, err := t.saveCheckpoint(); err != nil {
@@ -767,20 +765,24 @@ func (t *Trainer) note(format string, args ...any) string {
 }
 
 // saveSamples writes samples/step-NNNNNN.png from the fixed latent batch: an image
-// grid, or a scatter plot over a data batch for 2-D data.
-func (t *Trainer) saveSamples() error {
+// grid, or a scatter plot over a data batch for 2-D data. A picture that cannot be
+// drawn is a warning: it must not cost the run.
+func (t *Trainer) saveSamples() {
 	if t.opts.NoFiles {
-		return nil
-	}
-	pts, err := t.sampler.Generate(t.sampleZ)
-	if err != nil {
-		return err
+		return
 	}
 	path := filepath.Join(t.dir, "samples", fmt.Sprintf("step-%06d.png", t.step))
-	if _, shape := t.cfg.outShape(); shape[0] > 0 {
-		return SaveImageGrid(path, pts, shape, 0)
+	pts, err := t.sampler.Generate(t.sampleZ)
+	if err == nil {
+		if _, shape := t.cfg.outShape(); shape[0] > 0 {
+			err = SaveImageGrid(path, pts, shape, 0)
+		} else {
+			err = SaveScatter(path, fmt.Sprintf("%s, step %d", t.cfg.Name, t.step), pts, t.reference)
+		}
 	}
-	return SaveScatter(path, fmt.Sprintf("%s, step %d", t.cfg.Name, t.step), pts, t.reference)
+	if err != nil {
+		t.logf("warning: %s: %v", path, err)
+	}
 }
 
 // interrupted saves a checkpoint of the last completed step.
@@ -822,9 +824,7 @@ func (t *Trainer) finish() error {
 	if t.opts.NoFiles {
 		return nil
 	}
-	if err := t.saveSamples(); err != nil {
-		return err
-	}
+	t.saveSamples()
 	path, err := t.saveCheckpoint()
 	if err != nil {
 		return err
@@ -836,7 +836,7 @@ func (t *Trainer) finish() error {
 		return err
 	}
 	if err := saveCurves(filepath.Join(t.dir, "metrics.csv"), filepath.Join(t.dir, "loss.png"), filepath.Join(t.dir, "eps.png"), t.cfg.Name); err != nil {
-		return err
+		t.logf("warning: the loss and ε curves: %v", err) // the run itself is complete
 	}
 	t.note("done: %d steps in %.1f s; checkpoint %s; samples in %s", t.step, t.elapsed(), path, filepath.Join(t.dir, "samples"))
 	return nil

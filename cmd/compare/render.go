@@ -18,6 +18,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	pdraw "gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/sinkgen/sinkgen/train"
 )
 
 // asciiLabel spells ε and ∞ out for the bitmap font of the image grids.
@@ -93,11 +95,21 @@ func saveImagePanel(path string, names []string, imgs [][]float32, cols, perRow,
 	return writeFile(path, func(w io.Writer) error { return png.Encode(w, img) })
 }
 
-// saveTiles lays the plots out perRow a row, each w×h, and writes a PNG.
-func saveTiles(path string, plots []*plot.Plot, perRow int, w, h vg.Length) error {
+// saveTiles lays the plots out perRow a row, each w×h, and writes a PNG. Axes are
+// fitted as train's own plots are (train.FitAxes); a panic of the plotting library
+// that remains is returned as an error naming the file.
+func saveTiles(path string, plots []*plot.Plot, perRow int, w, h vg.Length) (err error) {
 	if len(plots) == 0 {
 		return fmt.Errorf("no plots")
 	}
+	for _, p := range plots {
+		train.FitAxes(p)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("drawing %s: %v", path, r)
+		}
+	}()
 	cols := min(perRow, len(plots))
 	rows := (len(plots) + perRow - 1) / perRow
 	img := vgimg.New(vg.Length(cols)*w, vg.Length(rows)*h)
@@ -133,12 +145,15 @@ func scatterPlot(title string, gen, ref []float32, lim float64) (*plot.Plot, err
 	p := plot.New()
 	p.Title.Text = title
 	add := func(pts []float32, c color.Color) error {
-		if len(pts) < 2 {
-			return nil
+		xy := make(plotter.XYs, 0, len(pts)/2)
+		for i := 0; i+1 < len(pts); i += 2 {
+			x, y := float64(pts[i]), float64(pts[i+1])
+			if !math.IsNaN(x) && !math.IsNaN(y) && !math.IsInf(x, 0) && !math.IsInf(y, 0) { // plotter rejects them
+				xy = append(xy, plotter.XY{X: x, Y: y})
+			}
 		}
-		xy := make(plotter.XYs, len(pts)/2)
-		for i := range xy {
-			xy[i].X, xy[i].Y = float64(pts[2*i]), float64(pts[2*i+1])
+		if len(xy) == 0 {
+			return nil
 		}
 		s, err := plotter.NewScatter(xy)
 		if err != nil {
