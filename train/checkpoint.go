@@ -189,6 +189,11 @@ func (t *Trainer) saveCheckpoint() (string, error) {
 	if err := t.checkParams(); err != nil {
 		return "", err
 	}
+	if t.metrics != nil { // the rows up to this step first, or a kill could lose them for good
+		if err := t.metrics.sync(); err != nil {
+			return "", fmt.Errorf("metrics: %w", err)
+		}
+	}
 	cfgText, err := t.cfg.Marshal()
 	if err != nil {
 		return "", err

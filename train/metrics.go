@@ -172,6 +172,19 @@ func (m *metricsLog) flush() error {
 	return m.json.Flush()
 }
 
+// sync makes the rows written so far durable: flushed and fsynced. A checkpoint
+// of step s is written only after the rows up to s are synced, so that a run killed
+// at any moment and resumed from its newest checkpoint has every row.
+func (m *metricsLog) sync() error {
+	if err := m.flush(); err != nil {
+		return err
+	}
+	if err := m.csvFile.Sync(); err != nil {
+		return err
+	}
+	return m.jsonFile.Sync()
+}
+
 func (m *metricsLog) close() error {
 	err := m.flush()
 	if e := m.csvFile.Close(); err == nil {
