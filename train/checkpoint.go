@@ -149,6 +149,42 @@ func listCheckpoints(runDir string) ([]string, error) {
 	return out, nil
 }
 
+// tempFileRE matches the temporary file of an atomic write of name: os.CreateTemp's
+// "."+name+".tmp-" and a random number (tensorfile.WriteAtomic, writeFileAtomic).
+var (
+	tempFileRE = regexp.MustCompile(`^\.(.+)\.tmp-\d+$`)
+	sampleRE   = regexp.MustCompile(`^(step-\d{6,}|data)\.png$`)
+)
+
+// removeTempFiles removes the temporary files that writes interrupted by a kill left
+// in a run directory (a checkpoint's is as large as the checkpoint). Only the
+// temporary files of names the run itself writes, in the directory it writes them,
+// are removed: nothing else there is ours.
+func removeTempFiles(runDir string) error {
+	ours := map[string]func(string) bool{
+		runDir:                               func(name string) bool { return slices.Contains(runFiles, name) },
+		filepath.Join(runDir, checkpointDir): checkpointRE.MatchString,
+		filepath.Join(runDir, "samples"):     sampleRE.MatchString,
+	}
+	for dir, isOurs := range ours {
+		entries, err := os.ReadDir(dir)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if m := tempFileRE.FindStringSubmatch(e.Name()); m != nil && e.Type().IsRegular() && isOurs(m[1]) {
+				if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // ErrNoCheckpoint is returned by FindCheckpoint when a run directory has none.
 var ErrNoCheckpoint = errors.New("no checkpoint")
 

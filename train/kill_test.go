@@ -145,3 +145,65 @@ func csvSteps(lines []string) []int {
 	}
 	return out
 }
+
+// A start or a resume removes the temporary files of writes a kill interrupted (a
+// checkpoint's is as large as the checkpoint), and nothing else.
+func TestTempFilesOfInterruptedWritesRemoved(t *testing.T) {
+	dir := t.TempDir()
+	cfg := toyConfig(t, "steps=4", "batch_size=64", "log.checkpoint_every=2", "log.sample_every=2")
+	tr, err := New(cfg, Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ours := []string{"ckpt/.step-00000004.ckpt.tmp-2846113", "ckpt/.step-00000006.ckpt.tmp-1", ".metrics.csv.tmp-77",
+		".config.toml.tmp-3", ".generator.params.tmp-9", ".eps.png.tmp-12", "samples/.step-000004.png.tmp-5", "samples/.data.png.tmp-6"}
+	theirs := []string{"ckpt/.step-00000004.ckpt.tmp-mine", "ckpt/.notes.txt.tmp-1", "ckpt/step-00000004.ckpt.tmp-1", "ckpt/notes",
+		".notes.tmp-4", ".metrics.csv.tmp-4.bak", "notes.txt", "samples/.my.png.tmp-8", ".step-00000004.ckpt.tmp-5"}
+	for _, f := range append(slices.Clone(ours), theirs...) {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "ckpt", ".step-00000008.ckpt.tmp-2"), 0o755); err != nil { // a directory: not ours
+		t.Fatal(err)
+	}
+	theirs = append(theirs, "ckpt/.step-00000008.ckpt.tmp-2")
+	check := func(when string) {
+		t.Helper()
+		for _, f := range ours {
+			if _, err := os.Stat(filepath.Join(dir, f)); !os.IsNotExist(err) {
+				t.Errorf("%s: %s is still there (%v)", when, f, err)
+			}
+		}
+		for _, f := range theirs {
+			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+				t.Errorf("%s: %v", when, err)
+			}
+		}
+	}
+	cfg.Steps = 6
+	tr, err = New(cfg, Options{Dir: dir, Resume: "latest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	check("resume")
+
+	// a start in a directory where the first write of config.toml was interrupted
+	dir = t.TempDir()
+	ours, theirs = []string{".config.toml.tmp-123"}, []string{"notes.txt"}
+	for _, f := range append(slices.Clone(ours), theirs...) {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr, err = New(cfg, Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	check("start")
+}

@@ -588,8 +588,11 @@ func (t *Trainer) Close() error {
 var runFiles = []string{"config.toml", "train.log", "metrics.csv", "metrics.jsonl", "loss.png", "eps.png", "generator.params"}
 
 // openRunDir creates the run directory (refusing to overwrite a run unless Force),
-// writes config.toml and opens the logs.
+// removes what interrupted writes left, writes config.toml and opens the logs.
 func (t *Trainer) openRunDir() error {
+	if err := removeTempFiles(t.dir); err != nil {
+		return err
+	}
 	if t.opts.Resume == "" {
 		if files, _ := listCheckpoints(t.dir); len(files) > 0 && !t.opts.Force {
 			return fmt.Errorf("%s already holds a run (%s); continue it with -resume, or start over with -force", t.dir, filepath.Base(files[0]))
