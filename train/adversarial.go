@@ -203,7 +203,7 @@ func (a *adversary) fillPenaltyInputs() {
 func (t *Trainer) trainCritic() (criticStats, error) {
 	a := t.adv
 	var cs criticStats
-	lr := t.cfg.criticLR(t.step)
+	lr := t.cfg.criticLR(t.step, t.lengths)
 	if t.lossGraph.hasEps {
 		if err := a.loss.SetEps(t.lossGraph.sched.At(t.step)); err != nil {
 			return cs, err

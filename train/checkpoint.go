@@ -46,8 +46,11 @@ type checkpointMeta struct {
 	Critic         *models.CriticSpec `json:"critic,omitempty"`
 	CriticOptSteps int64              `json:"critic_opt_steps,omitempty"`
 	CriticState    []byte             `json:"critic_state,omitempty"`
-	Saved          string             `json:"saved"`
-	GoVersion      string             `json:"go_version"`
+	// Lengths are the run's numbers of steps from a step on, when a resume changed it
+	// (the learning-rate schedules continue from their rate at the change).
+	Lengths   []runLength `json:"lengths,omitempty"`
+	Saved     string      `json:"saved"`
+	GoVersion string      `json:"go_version"`
 }
 
 // Checkpoint is a decoded checkpoint file.
@@ -101,6 +104,9 @@ func ReadCheckpoint(path string) (*Checkpoint, error) {
 	}
 	if meta.Step < 0 || meta.Step > cfg.Steps {
 		return nil, fmt.Errorf("checkpoint %s: step %d outside the run's 0…%d", path, meta.Step, cfg.Steps)
+	}
+	if err := checkLengths(meta.Lengths, meta.Step, cfg.Steps); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	c := &Checkpoint{Path: path, Step: meta.Step, Config: cfg, meta: meta, file: f}
 	if _, err := c.Generator(); err != nil {
@@ -247,6 +253,9 @@ func (t *Trainer) saveCheckpoint() (string, error) {
 		DataState: ds, LatentState: ls, Elapsed: t.elapsed(), Loss: jsonSafe(t.lastLoss),
 		Threads: runtime.GOMAXPROCS(0), Saved: time.Now().UTC().Format(time.RFC3339), GoVersion: runtime.Version(),
 	}
+	if len(t.lengths) > 1 {
+		meta.Lengths = t.lengths
+	}
 	tensors := append(t.gen.Tensors("param/"), t.opt.tensors()...)
 	if a := t.adv; a != nil {
 		spec := a.critic.Spec()
@@ -288,6 +297,19 @@ func jsonSafe(v float64) float64 {
 	return v
 }
 
+// checkLengths validates a checkpoint's record of run lengths (none: the run's length
+// never changed): from step 0, changes at increasing steps up to the checkpoint's
+// step, each to a length beyond it, the last the config's.
+func checkLengths(lengths []runLength, step, steps int) error {
+	for i, l := range lengths {
+		if (i == 0 && l.From != 0) || (i > 0 && l.From <= lengths[i-1].From) || l.From > step || l.Steps <= l.From ||
+			(i == len(lengths)-1 && l.Steps != steps) {
+			return fmt.Errorf("run lengths %v do not fit step %d of %d", lengths, step, steps)
+		}
+	}
+	return nil
+}
+
 // restore loads a checkpoint's state into the trainer.
 func (t *Trainer) restore(c *Checkpoint) error {
 	if err := t.gen.SetTensors(c.file, "param/"); err != nil {
@@ -317,5 +339,15 @@ func (t *Trainer) restore(c *Checkpoint) error {
 		}
 	}
 	t.step, t.elapsedBefore, t.lastLoss, t.lastCheckpoint = c.Step, c.meta.Elapsed, c.meta.Loss, c.Path
+	// A resume with another number of steps continues the schedules from here.
+	t.lengths = c.meta.Lengths
+	if len(t.lengths) == 0 {
+		t.lengths = []runLength{{0, c.Config.Steps}}
+	}
+	if t.lengths[len(t.lengths)-1].Steps != t.cfg.Steps {
+		// a change at this same step replaces the previous one, which never took effect
+		t.lengths = slices.DeleteFunc(slices.Clone(t.lengths), func(l runLength) bool { return l.From == c.Step })
+		t.lengths = append(t.lengths, runLength{c.Step, t.cfg.Steps})
+	}
 	return nil
 }

@@ -733,22 +733,22 @@ func (c Config) pretraining(step int) bool {
 	return c.adversarial() && step < c.Adversarial.PretrainSteps
 }
 
-// generatorLR is the generator's learning rate at step step (0-based): with
-// pre-training, [optimizer]'s schedule over its steps, then the fine-tuning one's over
-// the rest.
-func (c Config) generatorLR(step int) float64 {
+// generatorLR is the generator's learning rate at step step (0-based) of a run of
+// lengths (lrRun): with pre-training, [optimizer]'s schedule over its steps, then the
+// fine-tuning one's over the rest.
+func (c Config) generatorLR(step int, lengths []runLength) float64 {
 	if p := c.Adversarial.PretrainSteps; c.adversarial() && p > 0 {
 		if step < p {
 			return c.Optimizer.lrAt(step, p)
 		}
-		return c.Adversarial.FinetuneOptimizer.lrAt(step-p, c.Steps-p)
+		return c.Adversarial.FinetuneOptimizer.lrRun(step, p, lengths)
 	}
-	return c.Optimizer.lrAt(step, c.Steps)
+	return c.Optimizer.lrRun(step, 0, lengths)
 }
 
-// criticLR is the critic's learning rate before generator step step (0-based): its
-// schedule spans the adversarial phase.
-func (c Config) criticLR(step int) float64 {
+// criticLR is the critic's learning rate before generator step step (0-based) of a
+// run of lengths: its schedule spans the adversarial phase.
+func (c Config) criticLR(step int, lengths []runLength) float64 {
 	p := c.Adversarial.PretrainSteps
-	return c.Adversarial.Optimizer.lrAt(max(step-p, 0), c.Steps-p)
+	return c.Adversarial.Optimizer.lrRun(max(step, p), p, lengths)
 }

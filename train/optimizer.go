@@ -135,22 +135,61 @@ func chunks(n int, body func(lo, hi int)) {
 	wg.Wait()
 }
 
-// lr returns the learning rate of step (0-based) of steps: linear warm-up, then the
+// lrAt returns the learning rate of step (0-based) of steps: linear warm-up, then the
 // decay from LR to LRFinal.
 func (c OptimizerConfig) lrAt(step, steps int) float64 {
 	if step < c.Warmup {
 		return c.LR * float64(step+1) / float64(c.Warmup+1)
 	}
-	if c.Decay == "none" || steps <= c.Warmup+1 {
-		return c.LR
+	return decay(c.Decay, c.LR, c.LRFinal, step-c.Warmup, steps-c.Warmup)
+}
+
+// decay is step i (0-based) of an n-step decay from lr0 to lr1 at its last step:
+// "linear", "cosine" or "none" (lr0 throughout).
+func decay(kind string, lr0, lr1 float64, i, n int) float64 {
+	if kind == "none" || n <= 1 || lr0 == lr1 {
+		return lr0
 	}
-	t := float64(step-c.Warmup) / float64(steps-c.Warmup-1)
-	t = math.Min(math.Max(t, 0), 1)
+	t := math.Min(math.Max(float64(i)/float64(n-1), 0), 1)
 	w := t
-	if c.Decay == "cosine" {
+	if kind == "cosine" {
 		w = (1 - math.Cos(math.Pi*t)) / 2
 	}
-	return (1-w)*c.LR + w*c.LRFinal
+	return (1-w)*lr0 + w*lr1
+}
+
+// runLength records a run's number of steps from a step on: a run starts as {0,
+// steps}, and a resume from the checkpoint of step s with another steps = N appends
+// {s, N}.
+type runLength struct {
+	From  int `json:"from"`
+	Steps int `json:"steps"`
+}
+
+// lrRun returns the learning rate of run step step (0-based) of a schedule that
+// starts at run step off and ends with the run, whose lengths are lengths: lrAt over
+// the first length, and after each change of length the decay continues from the
+// rate it had reached (at the change, or at the end of the warm-up if later) to
+// LRFinal at the new last step. The rate is thus continuous at a resume that extends
+// or shortens the run, as if the remaining decay were scheduled anew from there.
+func (c OptimizerConfig) lrRun(step, off int, lengths []runLength) float64 {
+	// length i governs from step from(i) to end(i), where the next takes over
+	from := func(i int) int { return max(lengths[i].From, off+c.Warmup) }
+	last := 0 // the length in force at step
+	for last+1 < len(lengths) && from(last+1) <= step {
+		last++
+	}
+	end := func(i int) int {
+		if i == last {
+			return step
+		}
+		return from(i + 1)
+	}
+	lr := c.lrAt(end(0)-off, lengths[0].Steps-off)
+	for i := 1; i <= last; i++ {
+		lr = decay(c.Decay, lr, c.LRFinal, end(i)-from(i), lengths[i].Steps-from(i))
+	}
+	return lr
 }
 
 // tensors returns the optimizer state for a checkpoint.

@@ -94,6 +94,7 @@ type Trainer struct {
 	reference []float32 // a data batch drawn at the start, for 2-D scatter plots
 
 	step           int
+	lengths        []runLength // the run's steps, and their changes by resumes
 	lastLoss       float64
 	lastCheckpoint string
 	start          time.Time
@@ -115,7 +116,7 @@ func New(cfg Config, opts Options) (*Trainer, error) {
 	if cfg.Threads > 0 {
 		runtime.GOMAXPROCS(cfg.Threads)
 	}
-	t := &Trainer{cfg: cfg, opts: opts, dir: opts.Dir, lastLoss: math.NaN()}
+	t := &Trainer{cfg: cfg, opts: opts, dir: opts.Dir, lastLoss: math.NaN(), lengths: []runLength{{0, cfg.Steps}}}
 	if t.dir == "" {
 		t.dir = filepath.Join("checkpoints", cfg.Name)
 	}
@@ -416,7 +417,7 @@ func due(step, every int) bool { return every > 0 && step%every == 0 }
 // Step runs one training step and returns its statistics.
 func (t *Trainer) Step() (StepStats, error) {
 	began := time.Now()
-	st := StepStats{Step: t.step + 1, LR: t.cfg.generatorLR(t.step)}
+	st := StepStats{Step: t.step + 1, LR: t.cfg.generatorLR(t.step, t.lengths)}
 	if t.adv != nil { // critic updates: the critic maximizes the loss on its features
 		cs, err := t.trainCritic()
 		st.CriticSteps, st.CriticLoss, st.Penalty, st.Autoencoder, st.CriticGradNorm = cs.steps, cs.loss, cs.penalty, cs.ae, cs.norm
