@@ -207,3 +207,39 @@ func TestTempFilesOfInterruptedWritesRemoved(t *testing.T) {
 	tr.Close()
 	check("start")
 }
+
+// The final checkpoint is written after the run's last outputs: a run that dies while
+// writing them (here: generator.params cannot be written) resumes from the checkpoint
+// before and writes them, where it used to find nothing to do and no generator.params.
+func TestRunDyingInFinishResumes(t *testing.T) {
+	dir := t.TempDir()
+	cfg := toyConfig(t, "steps=4", "batch_size=64", "log.checkpoint_every=2")
+	params := filepath.Join(dir, "generator.params")
+	if err := os.MkdirAll(filepath.Join(params, "in-the-way"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := New(cfg, Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background()); err == nil {
+		t.Fatal("no error writing generator.params over a directory")
+	}
+	if err := os.RemoveAll(params); err != nil {
+		t.Fatal(err)
+	}
+	if tr, err = New(cfg, Options{Dir: dir, Resume: "latest"}); err != nil {
+		t.Fatal(err)
+	}
+	if tr.StepCount() != 2 {
+		t.Errorf("resumed at step %d, want 2", tr.StepCount())
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"generator.params", "loss.png", checkpointDir + "/" + checkpointName(4)} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}

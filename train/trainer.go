@@ -819,7 +819,9 @@ func (t *Trainer) failed(err error) error {
 	return err
 }
 
-// finish writes the final samples, checkpoint, parameters and curves.
+// finish writes the final samples, parameters, curves and, last, checkpoint: a run
+// killed before that checkpoint resumes from the one before and writes all of this
+// again, where it would otherwise find nothing to do and the outputs missing.
 func (t *Trainer) finish() error {
 	if t.bar != nil {
 		t.bar.Finish()
@@ -829,8 +831,7 @@ func (t *Trainer) finish() error {
 		return nil
 	}
 	t.saveSamples()
-	path, err := t.saveCheckpoint()
-	if err != nil {
+	if err := t.checkParams(); err != nil {
 		return err
 	}
 	if err := t.gen.Save(filepath.Join(t.dir, "generator.params")); err != nil {
@@ -841,6 +842,10 @@ func (t *Trainer) finish() error {
 	}
 	if err := saveCurves(filepath.Join(t.dir, "metrics.csv"), filepath.Join(t.dir, "loss.png"), filepath.Join(t.dir, "eps.png"), t.cfg.Name); err != nil {
 		t.logf("warning: the loss and ε curves: %v", err) // the run itself is complete
+	}
+	path, err := t.saveCheckpoint()
+	if err != nil {
+		return err
 	}
 	t.note("done: %d steps in %.1f s; checkpoint %s; samples in %s", t.step, t.elapsed(), path, filepath.Join(t.dir, "samples"))
 	return nil

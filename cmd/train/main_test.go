@@ -4,15 +4,23 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // run from the repository root, where configs/ is.
@@ -89,10 +97,7 @@ func TestSignalSavesCheckpoint(t *testing.T) {
 	}
 	inRoot(t)
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "train")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/train").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildTrain(t)
 	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
 		out := filepath.Join(tmp, fmt.Sprint("run-", sig))
 		cmd := exec.Command(bin, "-config", "toy2d", "-out", out, "-set", "steps=1000000", "-set", "log.progress=false", "-set", "log.every=10")
@@ -117,4 +122,222 @@ func TestSignalSavesCheckpoint(t *testing.T) {
 			t.Errorf("%v: checkpoints %v; stderr %s", sig, files, stderr.String())
 		}
 	}
+}
+
+// buildTrain builds the command once for the tests that run it (from the repository
+// root) and returns its path.
+func buildTrain(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "train-test-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.dir, built.path = dir, filepath.Join(dir, "train")
+		if out, err := exec.Command("go", "build", "-o", built.path, "./cmd/train").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.path
+}
+
+var built struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// The command killed with SIGKILL at random moments — while starting, between steps,
+// inside checkpoint and metrics writes (a checkpoint every step) — and resumed each
+// time ends with the parameters of an uninterrupted run, bit for bit, metrics.csv and
+// metrics.jsonl with every step exactly once and equal to its rows, and no temporary
+// files left behind.
+func TestKillAndResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command and kills it many times")
+	}
+	inRoot(t)
+	bin := buildTrain(t)
+	const steps = 300
+	args := []string{"-config", "toy2d", "-set", fmt.Sprint("steps=", steps), "-set", "batch_size=64", "-set", "threads=1",
+		"-set", "log.progress=false", "-set", "log.checkpoint_every=1", "-set", "log.every=7", "-set", "log.sample_every=25",
+		"-set", "log.samples=64", "-set", "log.keep=2"}
+	tmp := t.TempDir()
+	whole, killed := filepath.Join(tmp, "whole"), filepath.Join(tmp, "killed")
+	began := time.Now()
+	if out, err := exec.Command(bin, append(args, "-out", whole)...).CombinedOutput(); err != nil {
+		t.Fatalf("uninterrupted run: %v\n%s", err, out)
+	}
+	// Random delays are drawn within a fifth of the uninterrupted run's wall time,
+	// which scales with the machine's load.
+	span := time.Since(began) / 5
+	ckptDir := filepath.Join(killed, "ckpt")
+	final := filepath.Join(ckptDir, fmt.Sprintf("step-%08d.ckpt", steps)) // written last
+	rng := rand.New(rand.NewPCG(13, 1))
+	const maxKills = 40
+	kills, inWrite := 0, 0
+	for attempt := 0; ; attempt++ {
+		cmdArgs := append(slices.Clone(args), "-out", killed)
+		if newestCheckpoint(ckptDir) != "" {
+			cmdArgs = append(cmdArgs, "-resume")
+		} else {
+			cmdArgs = append(cmdArgs, "-force") // killed before its first checkpoint: start over
+		}
+		before := newestCheckpoint(ckptDir)
+		cmd := exec.Command(bin, cmdArgs...)
+		var output bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &output, &output
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		if kills == maxKills { // enough: let it finish
+			if err := <-done; err != nil {
+				t.Fatalf("the last run: %v\n%s", err, output.String())
+			}
+			break
+		}
+		// Kill by turns: after a random delay from the start (while starting, or
+		// anywhere later); as soon as a checkpoint is being written; a few
+		// milliseconds (random) after the first new checkpoint, between or inside steps.
+		deadline := time.Now().Add(2 * span) // the turns that wait for an event, if it never comes
+		mode := attempt % 3
+		if mode == 0 {
+			deadline = time.Now().Add(time.Duration(rng.Int64N(int64(span))))
+		}
+		var err error
+	wait:
+		for {
+			select {
+			case err = <-done:
+				break wait
+			default:
+			}
+			switch {
+			case mode == 1 && tempFiles(ckptDir) > 0:
+				deadline = time.Now()
+			case mode == 2 && newestCheckpoint(ckptDir) != before:
+				deadline, mode = time.Now().Add(time.Duration(rng.Int64N(int64(10*time.Millisecond)))), -1
+			}
+			if !time.Now().Before(deadline) {
+				cmd.Process.Kill()
+				err = <-done
+				break wait
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		if err == nil {
+			break // finished before the kill
+		}
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			t.Fatalf("attempt %d: %v\n%s", attempt, err, output.String())
+		}
+		kills++
+		if tempFiles(ckptDir) > 0 {
+			inWrite++
+		}
+		if _, err := os.Stat(final); err == nil {
+			break // killed after the last checkpoint: the run is complete
+		}
+	}
+	t.Logf("%d kills, %d inside a checkpoint write", kills, inWrite)
+	a, err := os.ReadFile(filepath.Join(whole, "generator.params"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(killed, "generator.params"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Error("generator.params differs from the uninterrupted run's")
+	}
+	for _, f := range []string{"metrics.csv", "metrics.jsonl"} {
+		wa, wb := metricsRows(t, filepath.Join(whole, f)), metricsRows(t, filepath.Join(killed, f))
+		var bad []int
+		for s := 1; s <= steps; s++ {
+			if wa[s] == "" || wa[s] != wb[s] {
+				bad = append(bad, s)
+			}
+		}
+		if len(wb) != steps || len(bad) > 0 {
+			t.Errorf("%s: %d rows; steps missing or not the uninterrupted run's: %v", f, len(wb), bad)
+		}
+	}
+	filepath.WalkDir(killed, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && strings.Contains(d.Name(), ".tmp-") {
+			t.Errorf("left behind: %s", path)
+		}
+		return nil
+	})
+}
+
+// newestCheckpoint returns the name of the newest checkpoint in dir ("": none).
+func newestCheckpoint(dir string) string {
+	files, _ := filepath.Glob(filepath.Join(dir, "step-*.ckpt"))
+	if len(files) == 0 {
+		return ""
+	}
+	return filepath.Base(slices.Max(files))
+}
+
+// tempFiles counts the temporary files of atomic writes in dir.
+func tempFiles(dir string) int {
+	entries, _ := os.ReadDir(dir)
+	n := 0
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp-") {
+			n++
+		}
+	}
+	return n
+}
+
+// wallTime matches the wall-time fields of a metrics row, which differ between runs.
+var wallTime = regexp.MustCompile(`(,[0-9.]+,[0-9.]+$)|("(step_ms|elapsed_s)":[0-9.e+-]+,?)`)
+
+// metricsRows reads metrics.csv or metrics.jsonl by step, without the wall times;
+// a step logged twice is an error.
+func metricsRows(t *testing.T, path string) map[int]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[int]string{}
+	for i, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		var step int
+		if strings.HasSuffix(path, ".csv") {
+			if i == 0 {
+				continue // header
+			}
+			step, err = strconv.Atoi(line[:strings.IndexByte(line+",", ',')])
+		} else {
+			var r struct{ Step int }
+			err = json.Unmarshal([]byte(line), &r)
+			step = r.Step
+		}
+		if err != nil || step < 1 {
+			t.Fatalf("%s line %d: %q", path, i+1, line)
+		}
+		if _, dup := rows[step]; dup {
+			t.Errorf("%s: step %d twice", path, step)
+		}
+		rows[step] = wallTime.ReplaceAllString(line, "")
+	}
+	return rows
 }
