@@ -23,9 +23,12 @@
 // gorgonia because gorgonia's solvers keep their moment estimates in unexported state
 // that a checkpoint cannot save. Checkpoints (internal/tensorfile) are atomic, versioned
 // and checksummed, and hold everything a run's future depends on — parameters, optimizer
-// state, the random states of the data order and latent draws, the step — so that a
-// resumed run equals the uninterrupted one bit for bit at the same thread count
-// (every parallel reduction here and in package ot runs in a fixed order).
+// state, the random states of the data order and latent draws, the step, the changes of
+// the run's length by resumes (the learning-rate decay goes on from the rate reached) —
+// so that a resumed run equals the uninterrupted one bit for bit at the same thread
+// count (every parallel reduction here and in package ot runs in a fixed order). A
+// checkpoint is written only after the metrics rows up to its step are on disk, so a
+// run killed at any moment loses none.
 //
 // A learned cost (Config.Critic, Config.Adversarial; adversarial.go): the loss compares
 // critic features h_φ(x), h_φ(f_θ(z)), the critic maximizes it and the generator
