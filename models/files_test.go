@@ -63,7 +63,7 @@ func TestCraftedParamsFiles(t *testing.T) {
 		// channels × height × width wraps around to out_dim
 		{"wrapping image", conv(func(s *Spec) { s.Channels, s.Base, s.OutDim, s.Image = []int{4}, 1, 4, [3]int{1<<62 + 1, 2, 2} }), small.Tensors(""), "needs image data"},
 		// base · 2^len(channels) wraps around to the image side
-		{"wrapping base", conv(func(s *Spec) { s.Channels, s.Base, s.OutDim, s.Image = []int{4, 4}, 1<<62 + 7, 784, [3]int{1, 28, 28} }), small.Tensors(""), "gives larger images"},
+		{"wrapping base", conv(func(s *Spec) { s.Channels, s.Base, s.OutDim, s.Image = []int{4, 4}, 1<<62+7, 784, [3]int{1, 28, 28} }), small.Tensors(""), "gives larger images"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			meta, err := json.Marshal(tc.spec)
