@@ -1,7 +1,9 @@
 package models
 
 import (
+	"crypto/sha256"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -114,4 +116,41 @@ func TestCraftedCriticSpecs(t *testing.T) {
 	if back, err := CriticFromFile(c.Spec(), f, "critic/"); err != nil || back.NumParams() != c.NumParams() {
 		t.Errorf("the critic's own file: %v", err)
 	}
+}
+
+// FuzzLoad: no parameter file panics or allocates more than a multiple of its size.
+// The fuzzer cannot forge checksums: inputs are file bodies, written with their
+// SHA-256 appended. Seeds: the files of an MLP and a conv generator.
+func FuzzLoad(f *testing.F) {
+	dir := f.TempDir()
+	for _, s := range []Spec{mlpSpec(), convSpec()} {
+		g, err := New(s, 1)
+		if err != nil {
+			f.Fatal(err)
+		}
+		path := filepath.Join(dir, s.Kind+".params")
+		if err := g.Save(path); err != nil {
+			f.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b[:len(b)-sha256.Size])
+	}
+	path := filepath.Join(dir, "fuzz.params")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		sum := sha256.Sum256(body)
+		if err := os.WriteFile(path, append(body[:len(body):len(body)], sum[:]...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var g *Generator
+		var err error
+		if a := allocated(func() { g, err = Load(path) }); a > 64*uint64(len(body))+16<<20 {
+			t.Fatalf("loading a file of %d bytes allocated %d", len(body), a)
+		}
+		if err == nil && g.NumParams() > len(body)/4 {
+			t.Fatalf("%d parameters from %d bytes", g.NumParams(), len(body))
+		}
+	})
 }
