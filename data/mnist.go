@@ -1,7 +1,7 @@
 package data
 
 import (
-	"bytes"
+	"bufio"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/binary"
@@ -95,23 +95,15 @@ func LoadMNIST(dir string) (*MNIST, error) {
 		{mnistTestLabels, nil, &m.Test.Labels},
 	}
 	// Checksums first: a bad copy fails before anything is decompressed.
-	raws := make([][]byte, len(steps))
-	for k, s := range steps {
-		path := filepath.Join(dir, s.f.name)
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("data: MNIST: %w", err)
+	for _, s := range steps {
+		if err := checkMNISTFile(filepath.Join(dir, s.f.name), s.f.sha256); err != nil {
+			return nil, err
 		}
-		if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != s.f.sha256 {
-			return nil, fmt.Errorf("data: MNIST file %s: SHA-256 %x, want %s (corrupted or not the original file)", path, sum, s.f.sha256)
-		}
-		raws[k] = raw
 	}
-	for k, s := range steps {
-		path, raw := filepath.Join(dir, s.f.name), raws[k]
-		raws[k] = nil
+	for _, s := range steps {
+		path := filepath.Join(dir, s.f.name)
 		if s.f.images {
-			imgs, rows, cols, err := decodeImages(path, raw)
+			imgs, rows, cols, err := ReadIDXImages(path)
 			if err != nil {
 				return nil, err
 			}
@@ -120,7 +112,7 @@ func LoadMNIST(dir string) (*MNIST, error) {
 			}
 			*s.imgs = imgs
 		} else {
-			labs, err := decodeLabels(path, raw)
+			labs, err := ReadIDXLabels(path)
 			if err != nil {
 				return nil, err
 			}
@@ -231,91 +223,200 @@ func escapeModulePath(p string) string {
 	return b.String()
 }
 
+// maxMNISTFile bounds the size of an MNIST file, checked before it is hashed (the
+// largest, train-images-idx3-ubyte.gz, has 9912422 bytes).
+const maxMNISTFile = 16 << 20
+
+// checkMNISTFile checks the size and SHA-256 of the MNIST file at path, streaming it
+// through the hash.
+func checkMNISTFile(path, want string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("data: MNIST: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("data: MNIST: %w", err)
+	}
+	if st.Size() > maxMNISTFile {
+		return fmt.Errorf("data: MNIST file %s: %d bytes, more than any MNIST file has (corrupted or not the original file)", path, st.Size())
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.LimitReader(f, maxMNISTFile)); err != nil {
+		return fmt.Errorf("data: MNIST file %s: %w", path, err)
+	}
+	if sum := h.Sum(nil); hex.EncodeToString(sum) != want {
+		return fmt.Errorf("data: MNIST file %s: SHA-256 %x, want %s (corrupted or not the original file)", path, sum, want)
+	}
+	return nil
+}
+
 // ReadIDXImages reads an idx3-ubyte image file (gzip-compressed or not) at path: the
 // images as intensities byte/255, row-major one after another, and their size. It
 // checks the magic number 0x00000803 and that the payload holds exactly count×rows×cols
 // bytes; it verifies no checksum (LoadMNIST does).
 func ReadIDXImages(path string) (images []float32, rows, cols int, err error) {
-	raw, err := os.ReadFile(path)
+	f, size, err := openIDX(path)
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("data: %w", err)
+		return nil, 0, 0, err
 	}
-	return decodeImages(path, raw)
+	defer f.Close()
+	return decodeImages(path, f, size)
 }
 
 // ReadIDXLabels reads an idx1-ubyte label file (gzip-compressed or not) at path. It
 // checks the magic number 0x00000801, that the payload holds exactly count bytes, and
 // that every label is a digit 0–9.
 func ReadIDXLabels(path string) ([]uint8, error) {
-	raw, err := os.ReadFile(path)
+	f, size, err := openIDX(path)
 	if err != nil {
-		return nil, fmt.Errorf("data: %w", err)
+		return nil, err
 	}
-	return decodeLabels(path, raw)
+	defer f.Close()
+	return decodeLabels(path, f, size)
 }
 
-// idxPayload undoes gzip when the bytes start with its magic number.
-func idxPayload(path string, raw []byte) ([]byte, error) {
-	if len(raw) < 2 || raw[0] != 0x1f || raw[1] != 0x8b {
-		return raw, nil
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
+func openIDX(path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("data: idx file %s: %w", path, err)
+		return nil, 0, fmt.Errorf("data: %w", err)
 	}
-	out, err := io.ReadAll(zr)
+	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("data: idx file %s: gzip: %w (truncated or corrupted)", path, err)
+		f.Close()
+		return nil, 0, fmt.Errorf("data: %w", err)
 	}
-	return out, nil
+	return f, st.Size(), nil
 }
 
 // maxIDXItems bounds the counts and sizes an idx header may announce, so that a
-// corrupted header cannot ask for absurd allocations.
-const maxIDXItems = 1 << 31
+// corrupted header cannot ask for absurd allocations (EMNIST's largest split has 6.4e8
+// pixels, 2.4 GiB as float32).
+const maxIDXItems = 1 << 30
 
-func decodeImages(path string, raw []byte) ([]float32, int, int, error) {
-	p, err := idxPayload(path, raw)
+// idxReader is an idx file's bytes from r (size bytes): decompressed when they start
+// with gzip's magic number, in which case the size of the payload is unknown (-1).
+type idxReader struct {
+	path string
+	r    io.Reader
+	size int64
+}
+
+func newIDXReader(path string, r io.Reader, size int64) (*idxReader, error) {
+	br := bufio.NewReader(r)
+	if magic, _ := br.Peek(2); len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+		return &idxReader{path, br, size}, nil
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, fmt.Errorf("data: idx file %s: gzip: %w", path, err)
+	}
+	return &idxReader{path, zr, -1}, nil
+}
+
+func (x *idxReader) readError(err error) error {
+	if x.size < 0 {
+		return fmt.Errorf("data: idx file %s: gzip: %w (truncated or corrupted)", x.path, err)
+	}
+	return fmt.Errorf("data: idx file %s: %w", x.path, err)
+}
+
+// header reads the n-byte header (what: "image" or "label").
+func (x *idxReader) header(n int, what string) ([]byte, error) {
+	h, err := io.ReadAll(io.LimitReader(x.r, int64(n)))
+	if err != nil {
+		return nil, x.readError(err)
+	}
+	if len(h) < n {
+		return nil, fmt.Errorf("data: idx file %s: %d bytes, too short for %s header (%d)", x.path, len(h), what, n)
+	}
+	if x.size >= 0 {
+		x.size -= int64(n)
+	}
+	return h, nil
+}
+
+// payload reads the want bytes the header announced (announced says what they are),
+// checking the file's length before allocating them, or, for a compressed file,
+// reading no more than want+1 bytes.
+func (x *idxReader) payload(want int, announced string) ([]byte, error) {
+	wrong := func(got string) error {
+		return fmt.Errorf("data: idx file %s: payload of %s bytes, the header announces %s", x.path, got, announced)
+	}
+	if x.size >= 0 {
+		if x.size != int64(want) {
+			return nil, wrong(fmt.Sprint(x.size))
+		}
+		p := make([]byte, want)
+		if _, err := io.ReadFull(x.r, p); err != nil {
+			return nil, x.readError(err)
+		}
+		return p, nil
+	}
+	p, err := io.ReadAll(io.LimitReader(x.r, int64(want)+1))
+	if err != nil {
+		return nil, x.readError(err)
+	}
+	if len(p) > want {
+		return nil, wrong(fmt.Sprintf("more than %d", want))
+	}
+	if len(p) < want {
+		return nil, wrong(fmt.Sprint(len(p)))
+	}
+	return p, nil // read to the end, where gzip verified its checksum
+}
+
+// decodeImages decodes an idx3-ubyte image file of size bytes from r.
+func decodeImages(path string, r io.Reader, size int64) ([]float32, int, int, error) {
+	x, err := newIDXReader(path, r, size)
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	if len(p) < 16 {
-		return nil, 0, 0, fmt.Errorf("data: idx file %s: %d bytes, too short for an image header (16)", path, len(p))
+	h, err := x.header(16, "an image")
+	if err != nil {
+		return nil, 0, 0, err
 	}
-	if magic := binary.BigEndian.Uint32(p); magic != 0x803 {
+	if magic := binary.BigEndian.Uint32(h); magic != 0x803 {
 		return nil, 0, 0, fmt.Errorf("data: idx file %s: magic number %#08x, want 0x00000803 (unsigned bytes, 3 dimensions)", path, magic)
 	}
-	n, rows, cols := binary.BigEndian.Uint32(p[4:]), binary.BigEndian.Uint32(p[8:]), binary.BigEndian.Uint32(p[12:])
+	n, rows, cols := binary.BigEndian.Uint32(h[4:]), binary.BigEndian.Uint32(h[8:]), binary.BigEndian.Uint32(h[12:])
 	if rows == 0 || cols == 0 || uint64(n)*uint64(rows)*uint64(cols) > maxIDXItems {
 		return nil, 0, 0, fmt.Errorf("data: idx file %s: header announces %d images of %d×%d", path, n, rows, cols)
 	}
 	want := int(n) * int(rows) * int(cols)
-	if got := len(p) - 16; got != want {
-		return nil, 0, 0, fmt.Errorf("data: idx file %s: payload of %d bytes, the header announces %d images of %d×%d = %d bytes", path, got, n, rows, cols, want)
+	p, err := x.payload(want, fmt.Sprintf("%d images of %d×%d = %d bytes", n, rows, cols, want))
+	if err != nil {
+		return nil, 0, 0, err
 	}
 	out := make([]float32, want)
-	for i, v := range p[16:] {
+	for i, v := range p {
 		out[i] = float32(v) / 255
 	}
 	return out, int(rows), int(cols), nil
 }
 
-func decodeLabels(path string, raw []byte) ([]uint8, error) {
-	p, err := idxPayload(path, raw)
+// decodeLabels decodes an idx1-ubyte label file of size bytes from r.
+func decodeLabels(path string, r io.Reader, size int64) ([]uint8, error) {
+	x, err := newIDXReader(path, r, size)
 	if err != nil {
 		return nil, err
 	}
-	if len(p) < 8 {
-		return nil, fmt.Errorf("data: idx file %s: %d bytes, too short for a label header (8)", path, len(p))
+	h, err := x.header(8, "a label")
+	if err != nil {
+		return nil, err
 	}
-	if magic := binary.BigEndian.Uint32(p); magic != 0x801 {
+	if magic := binary.BigEndian.Uint32(h); magic != 0x801 {
 		return nil, fmt.Errorf("data: idx file %s: magic number %#08x, want 0x00000801 (unsigned bytes, 1 dimension)", path, magic)
 	}
-	n := int(binary.BigEndian.Uint32(p[4:]))
-	if got := len(p) - 8; got != n {
-		return nil, fmt.Errorf("data: idx file %s: payload of %d bytes, the header announces %d labels", path, got, n)
+	n := binary.BigEndian.Uint32(h[4:])
+	if n > maxIDXItems {
+		return nil, fmt.Errorf("data: idx file %s: header announces %d labels", path, n)
 	}
-	out := append([]uint8(nil), p[8:]...)
+	out, err := x.payload(int(n), fmt.Sprintf("%d labels", n))
+	if err != nil {
+		return nil, err
+	}
 	for i, l := range out {
 		if l > 9 {
 			return nil, fmt.Errorf("data: idx file %s: label %d is %d, not a digit", path, i, l)

@@ -151,7 +151,7 @@ func TestLoadMNISTCorrupted(t *testing.T) {
 }
 
 // idx builds an idx file: header words then payload, gzip-compressed if zip.
-func idx(t *testing.T, words []uint32, payload []byte, zip bool) []byte {
+func idx(t testing.TB, words []uint32, payload []byte, zip bool) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	for _, w := range words {

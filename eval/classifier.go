@@ -21,6 +21,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/internal/tensorfile"
 )
 
 // DefaultClassifierPath is where the MNIST classifier is cached, relative to the
@@ -325,24 +326,8 @@ func (c *Classifier) Save(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".classifier-*")
-	if err != nil {
-		return fmt.Errorf("eval: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
+	if err := tensorfile.WriteAtomic(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("eval: writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("eval: writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("eval: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("eval: %w", err)
 	}
 	return nil
 }
@@ -351,15 +336,31 @@ func (c *Classifier) Save(path string) error {
 // complete, uncorrupted classifier (bad magic, checksum or sizes).
 var ErrBadClassifierFile = errors.New("eval: not a valid classifier file")
 
+// maxClassifierFile bounds the size of a classifier file (64M weights; the default
+// classifier has 468k).
+const maxClassifierFile = 256 << 20
+
 // LoadClassifier reads a classifier written by Save, verifying its SHA-256 and that
 // the header's sizes match the payload.
 func LoadClassifier(path string) (*Classifier, error) {
-	raw, err := os.ReadFile(path)
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrBadClassifierFile, path, fmt.Sprintf(format, a...))
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%w: %s: %s", ErrBadClassifierFile, path, fmt.Sprintf(format, a...))
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	if st.Size() > maxClassifierFile {
+		return nil, bad("%d bytes, more than a classifier file may have (%d)", st.Size(), maxClassifierFile)
+	}
+	raw := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, raw); err != nil {
+		return nil, fmt.Errorf("eval: reading %s: %w", path, err)
 	}
 	if len(raw) < len(classifierMagic)+4+sha256.Size || string(raw[:len(classifierMagic)]) != classifierMagic {
 		return nil, bad("no classifier header")
@@ -383,10 +384,12 @@ func LoadClassifier(path string) (*Classifier, error) {
 	if len(sz) < 3 || sz[0] != data.MNISTPixels || sz[len(sz)-1] != MNISTClasses {
 		return nil, bad("layer sizes %v, want 784 … 10 with a hidden layer", sz)
 	}
+	// Every size is checked against the payload before any product, which could
+	// otherwise wrap around to match it.
 	want := 0
-	for l := 0; l+1 < len(sz); l++ {
-		if sz[l+1] < 1 {
-			return nil, bad("layer sizes %v", sz)
+	for l := 0; l+1 < len(sz) && want <= len(rest); l++ {
+		if sz[l+1] < 1 || sz[l] > len(rest) || sz[l+1] > len(rest) {
+			return nil, bad("layer sizes %v for %d bytes of weights", sz, len(rest))
 		}
 		want += (sz[l] + 1) * sz[l+1]
 	}
@@ -422,27 +425,60 @@ func LoadClassifier(path string) (*Classifier, error) {
 // valid and was trained with the recipe opt; otherwise (or when retrain is set) it
 // trains one on ds — loading MNIST from the module cache when ds is nil — and saves
 // it at path. trained reports which happened. A damaged file is replaced, never
-// trusted.
+// trusted. Processes sharing the cache train it one at a time (a lock file beside
+// it, path+".lock"): one that finds another training says so on opt.Progress, waits,
+// and loads what the other saved when it holds the same recipe.
 func LoadOrTrainClassifier(path string, ds *data.MNIST, opt ClassifierOptions, retrain bool) (c *Classifier, trained bool, err error) {
 	full, err := opt.withDefaults()
 	if err != nil {
 		return nil, false, err
 	}
-	if !retrain {
+	return loadOrTrain(path, full.recipe(), retrain, opt.Progress, func() (*Classifier, error) {
+		if ds == nil {
+			if ds, err = data.LoadMNIST(""); err != nil {
+				return nil, err
+			}
+		}
+		return TrainClassifier(ds, opt)
+	})
+}
+
+// loadOrTrain is LoadOrTrainClassifier with the training as a function.
+func loadOrTrain(path string, recipe ClassifierOptions, retrain bool, log io.Writer, train func() (*Classifier, error)) (*Classifier, bool, error) {
+	cached := func() (*Classifier, error) {
 		c, err := LoadClassifier(path)
-		if err == nil && reflect.DeepEqual(c.Info.Recipe, full.recipe()) {
-			return c, false, nil
+		if err == nil && reflect.DeepEqual(c.Info.Recipe, recipe) {
+			return c, nil
 		}
 		if err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, ErrBadClassifierFile) {
-			return nil, false, err
+			return nil, err
+		}
+		return nil, nil // absent, damaged or another recipe: train
+	}
+	if !retrain {
+		if c, err := cached(); c != nil || err != nil {
+			return c, false, err
 		}
 	}
-	if ds == nil {
-		if ds, err = data.LoadMNIST(""); err != nil {
-			return nil, false, err
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, false, fmt.Errorf("eval: %w", err)
+	}
+	unlock, err := lockFile(path+".lock", func() {
+		if log != nil {
+			fmt.Fprintf(log, "waiting for another process training the MNIST classifier into %s\n", path)
+		}
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("eval: locking the classifier cache: %w", err)
+	}
+	defer unlock()
+	if !retrain {
+		// Another process may have trained it while this one waited for the lock.
+		if c, err := cached(); c != nil || err != nil {
+			return c, false, err
 		}
 	}
-	c, err = TrainClassifier(ds, opt)
+	c, err := train()
 	if err != nil {
 		return nil, false, err
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -78,21 +79,24 @@ func (s CriticSpec) Validate() error {
 	if err := validateInit(s.Init); err != nil {
 		return err
 	}
-	if s.InDim < 1 {
-		return fmt.Errorf("input dimension %d: must be positive (set from the data)", s.InDim)
+	if err := validatePointDim("input", s.InDim); err != nil {
+		return err
 	}
 	for i, w := range s.Decoder {
 		if w < 1 || w > 1<<16 {
 			return fmt.Errorf("decoder[%d] = %d: must be in [1, 65536]", i, w)
 		}
 	}
-	if err := validateLayers(s.Kind, s.Hidden, s.Channels, s.Kernel, "critic"); err != nil || s.Kind == "mlp" {
+	if err := validateLayers(s.Kind, s.Hidden, s.Channels, s.Kernel, "critic"); err != nil {
 		return err
 	}
-	c, h, w := s.Image[0], s.Image[1], s.Image[2]
-	if c < 1 || h < 1 || w < 1 || c*h*w != s.InDim {
+	if s.Kind == "mlp" {
+		return checkSize((&Critic{spec: s}).layers(), 0)
+	}
+	if !isImage(s.Image, s.InDim) {
 		return fmt.Errorf("kind = \"conv\" needs image data (the points are %d-dimensional, not images)", s.InDim)
 	}
+	h, w := s.Image[1], s.Image[2]
 	for i := range s.Channels {
 		if h%2 != 0 || w%2 != 0 {
 			return fmt.Errorf("channels: %d pooling blocks need an image side divisible by 2^%d; block %d sees %d×%d",
@@ -100,7 +104,7 @@ func (s CriticSpec) Validate() error {
 		}
 		h, w = h/2, w/2
 	}
-	return nil
+	return checkSize((&Critic{spec: s}).layers(), int64(slices.Max(s.Channels))*int64(s.Image[1]*s.Image[2]))
 }
 
 // validateActivation checks a hidden-layer activation and its slope.
@@ -383,22 +387,80 @@ func paramTensors(params []*Param, prefix string) []tensorfile.Tensor {
 }
 
 func setParamTensors(params []*Param, f *tensorfile.File, prefix string) error {
-	for _, p := range params {
-		t := f.Tensor(prefix + p.Name)
-		if t == nil {
-			return fmt.Errorf("models: parameter %s missing", prefix+p.Name)
-		}
-		if !slices.Equal(t.Shape, p.Shape) {
-			return fmt.Errorf("models: parameter %s has shape %v, the model wants %v", prefix+p.Name, t.Shape, p.Shape)
-		}
-		for i, v := range t.Data {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("models: parameter %s[%d] is %v", prefix+p.Name, i, v)
-			}
-		}
+	want := make([]paramShape, len(params))
+	for i, p := range params {
+		want[i] = paramShape{p.Name, p.Shape}
+	}
+	if err := checkTensors(want, f, prefix); err != nil {
+		return err
 	}
 	for _, p := range params {
 		copy(p.Data(), f.Tensor(prefix+p.Name).Data)
 	}
 	return nil
+}
+
+// paramShape is the name and shape of a parameter.
+type paramShape struct {
+	name  string
+	shape []int
+}
+
+// layerParams lists the parameters of layers, in the order of Params.
+func layerParams(layers []layer) []paramShape {
+	var out []paramShape
+	for _, l := range layers {
+		out = append(out, paramShape{l.name + ".w", l.wShape}, paramShape{l.name + ".b", l.bShape})
+	}
+	return out
+}
+
+// checkTensors checks that the tensors of f named prefix+… are exactly the
+// parameters want, with their shapes and finite values.
+func checkTensors(want []paramShape, f *tensorfile.File, prefix string) error {
+	known := make(map[string]bool, len(want))
+	for _, p := range want {
+		known[prefix+p.name] = true
+		t := f.Tensor(prefix + p.name)
+		if t == nil {
+			return fmt.Errorf("models: parameter %s missing", prefix+p.name)
+		}
+		if !slices.Equal(t.Shape, p.shape) {
+			return fmt.Errorf("models: parameter %s has shape %v, the model wants %v", prefix+p.name, t.Shape, p.shape)
+		}
+		for i, v := range t.Data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("models: parameter %s[%d] is %v", prefix+p.name, i, v)
+			}
+		}
+	}
+	for _, t := range f.Tensors {
+		if strings.HasPrefix(t.Name, prefix) && !known[t.Name] {
+			return fmt.Errorf("models: tensor %s is not a parameter of the model", t.Name)
+		}
+	}
+	return nil
+}
+
+// CriticFromFile builds a critic for spec with the parameters of f (named
+// prefix+name), checking them against the spec before allocating anything: a spec
+// asking for more parameters than the file holds is an error, not an allocation.
+func CriticFromFile(spec CriticSpec, f *tensorfile.File, prefix string) (*Critic, error) {
+	if !spec.Enabled() {
+		return nil, fmt.Errorf("models: critic kind %q: no critic to build", spec.Kind)
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("models: critic: %w", err)
+	}
+	if err := checkTensors(layerParams((&Critic{spec: spec}).layers()), f, prefix); err != nil {
+		return nil, err
+	}
+	c, err := NewCritic(spec, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.SetTensors(f, prefix); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

@@ -308,8 +308,16 @@ func Load(path string) (*Generator, error) {
 	return FromFile(spec, f, "")
 }
 
-// FromFile builds a generator for spec with the parameters of f (named prefix+name).
+// FromFile builds a generator for spec with the parameters of f (named prefix+name),
+// checking them against the spec before allocating anything: a spec asking for more
+// parameters than the file holds is an error, not an allocation.
 func FromFile(spec Spec, f *tensorfile.File, prefix string) (*Generator, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("models: %w", err)
+	}
+	if err := checkTensors(layerParams((&Generator{spec: spec}).layers()), f, prefix); err != nil {
+		return nil, err
+	}
 	g, err := New(spec, 0)
 	if err != nil {
 		return nil, err

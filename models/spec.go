@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Spec describes a generator. The zero value of a field means its default
@@ -75,24 +76,98 @@ func (s Spec) Validate() error {
 	default:
 		return fmt.Errorf("output_bias = %q: want init or data_mean", s.OutputBias)
 	}
-	if s.OutDim < 1 {
-		return fmt.Errorf("output dimension %d: must be positive (set from the data)", s.OutDim)
-	}
-	if err := validateLayers(s.Kind, s.Hidden, s.Channels, s.Kernel, "generator"); err != nil || s.Kind == "mlp" {
+	if err := validatePointDim("output", s.OutDim); err != nil {
 		return err
+	}
+	if err := validateLayers(s.Kind, s.Hidden, s.Channels, s.Kernel, "generator"); err != nil {
+		return err
+	}
+	if s.Kind == "mlp" {
+		return checkSize((&Generator{spec: s}).layers(), 0)
 	}
 	if s.Base < 1 {
 		return fmt.Errorf("base = %d: must be positive", s.Base)
 	}
-	c, h, w := s.Image[0], s.Image[1], s.Image[2]
-	if c < 1 || h < 1 || w < 1 || c*h*w != s.OutDim {
+	if !isImage(s.Image, s.OutDim) {
 		return fmt.Errorf("kind = \"conv\" needs image data (the points are %d-dimensional, not images)", s.OutDim)
 	}
-	if side := s.Base << len(s.Channels); side != h || side != w {
-		return fmt.Errorf("base = %d with %d channel counts gives %d×%d images (base·2^len(channels)), the data has %d×%d",
-			s.Base, len(s.Channels), side, side, h, w)
+	c, h, w := s.Image[0], s.Image[1], s.Image[2]
+	side := min(s.Base, MaxPointDim+1) // saturated: no overflow, and larger than any image
+	for range s.Channels {
+		side = min(2*side, MaxPointDim+1)
+	}
+	if side != h || side != w {
+		gives := "larger"
+		if side <= MaxPointDim {
+			gives = fmt.Sprintf("%d×%d", side, side)
+		}
+		return fmt.Errorf("base = %d with %d channel counts gives %s images (base·2^len(channels)), the data has %d×%d",
+			s.Base, len(s.Channels), gives, h, w)
+	}
+	return checkSize((&Generator{spec: s}).layers(), int64(max(slices.Max(s.Channels), c))*int64(h*w))
+}
+
+// Size bounds, checked by Validate before New allocates anything: a spec comes from a
+// config file, or from a checkpoint or parameter file that anyone can edit (and
+// re-checksum), and must not be able to ask for more memory than a machine has.
+const (
+	// MaxParams bounds the parameter count of a network: 2^27 float32 are 512 MiB,
+	// 2 GiB with the gradients and Adam's two moments.
+	MaxParams = 1 << 27
+	// MaxPointDim bounds the dimension of a point (a 1024×1024 image).
+	MaxPointDim = 1 << 20
+	// maxLayerValues bounds the values one convolution layer computes for one point
+	// (a 1024-channel 64×64 map; the MNIST networks compute at most 50176).
+	maxLayerValues = 1 << 22
+)
+
+// isImage reports whether img is the (channels, height, width) of points of dimension
+// dim, each side checked before the product, which could otherwise wrap around.
+func isImage(img [3]int, dim int) bool {
+	for _, d := range img {
+		if d < 1 || d > MaxPointDim {
+			return false
+		}
+	}
+	return img[0]*img[1]*img[2] == dim
+}
+
+// validatePointDim checks the dimension of the points a network reads or writes
+// (what: "input" or "output"), which the caller sets from the data.
+func validatePointDim(what string, d int) error {
+	if d < 1 || d > MaxPointDim {
+		return fmt.Errorf("%s dimension %d: must be in [1, %d] (set from the data)", what, d, MaxPointDim)
 	}
 	return nil
+}
+
+// checkSize bounds the parameter count of layers and widest, the most values a
+// convolution layer computes per point (0 for dense networks, whose widths are
+// bounded one by one).
+func checkSize(layers []layer, widest int64) error {
+	var n int64
+	for _, l := range layers {
+		if n += numValues(l.wShape) + numValues(l.bShape); n > MaxParams {
+			break // before a long list of layers could overflow n
+		}
+	}
+	if n > MaxParams {
+		return fmt.Errorf("the network has %d parameters, more than the %d allowed", n, MaxParams)
+	}
+	if widest > maxLayerValues {
+		return fmt.Errorf("a convolution layer computes %d values per point (channels × image size), more than the %d allowed", widest, maxLayerValues)
+	}
+	return nil
+}
+
+// numValues is the number of values of a tensor of the given shape (the shapes of
+// validated layers: every dimension at most 2^20, at most 4 of them).
+func numValues(shape []int) int64 {
+	n := int64(1)
+	for _, d := range shape {
+		n *= int64(d)
+	}
+	return n
 }
 
 func validateInit(init string) error {

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,14 +74,7 @@ func (c *Checkpoint) Critic() (*models.Critic, error) {
 	if c.meta.Critic == nil {
 		return nil, fmt.Errorf("checkpoint %s: the run has no critic", c.Path)
 	}
-	critic, err := models.NewCritic(*c.meta.Critic, 0)
-	if err != nil {
-		return nil, err
-	}
-	if err := critic.SetTensors(c.file, "critic/"); err != nil {
-		return nil, err
-	}
-	return critic, nil
+	return models.CriticFromFile(*c.meta.Critic, c.file, "critic/")
 }
 
 // Threads is the GOMAXPROCS the checkpoint was written with.
@@ -108,12 +102,17 @@ func ReadCheckpoint(path string) (*Checkpoint, error) {
 	if err := checkLengths(meta.Lengths, meta.Step, cfg.Steps); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
+	// A resumed trainer builds its networks from the config, then loads the tensors:
+	// the specs must be the config's, and the tensors must be what they describe.
+	if !sameJSON(meta.Spec, cfg.modelSpec()) {
+		return nil, fmt.Errorf("checkpoint %s: its config and its contents disagree on the generator", path)
+	}
+	if cfg.adversarial() != (meta.Critic != nil) || meta.Critic != nil && !sameJSON(*meta.Critic, cfg.criticSpec()) {
+		return nil, fmt.Errorf("checkpoint %s: its config and its contents disagree on the critic", path)
+	}
 	c := &Checkpoint{Path: path, Step: meta.Step, Config: cfg, meta: meta, file: f}
 	if _, err := c.Generator(); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
-	}
-	if cfg.adversarial() != (meta.Critic != nil) {
-		return nil, fmt.Errorf("checkpoint %s: its config and its contents disagree on the critic", path)
 	}
 	if meta.Critic != nil {
 		if _, err := c.Critic(); err != nil {
@@ -121,6 +120,13 @@ func ReadCheckpoint(path string) (*Checkpoint, error) {
 		}
 	}
 	return c, nil
+}
+
+// sameJSON reports whether a and b have the same JSON encoding (as specs are stored).
+func sameJSON(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
 }
 
 var checkpointRE = regexp.MustCompile(`^step-(\d{8})\.ckpt$`)

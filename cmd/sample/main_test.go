@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sinkgen/sinkgen/internal/tensorfile"
+	"github.com/sinkgen/sinkgen/models"
 	"github.com/sinkgen/sinkgen/train"
 )
 
@@ -111,6 +114,19 @@ func TestSampleErrors(t *testing.T) {
 	dir := trainTiny(t, true)
 	bad := filepath.Join(t.TempDir(), "bad.ckpt")
 	os.WriteFile(bad, []byte("SINKGEN\x00 but then garbage"), 0o644)
+	// a parameter file whose spec asks for 2e9-dimensional points, checksum recomputed
+	huge := filepath.Join(t.TempDir(), "huge.params")
+	f, err := tensorfile.ReadFile(filepath.Join(dir, "generator.params"), models.ParamsKind, models.ParamsVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec map[string]any
+	json.Unmarshal(f.Meta, &spec)
+	spec["out_dim"] = 2e9
+	f.Meta, _ = json.Marshal(spec)
+	if err := tensorfile.WriteFile(huge, f); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -118,6 +134,7 @@ func TestSampleErrors(t *testing.T) {
 	}{
 		{nil, 2, "usage"},
 		{[]string{"-checkpoint", bad}, 1, "corrupted"},
+		{[]string{"-checkpoint", huge}, 1, "output dimension 2000000000"},
 		{[]string{"-checkpoint", t.TempDir()}, 1, "no checkpoint"},
 		{[]string{"-checkpoint", dir, "-out", "x.jpg"}, 1, "unknown format"},
 		{[]string{"-checkpoint", dir, "-interp", "2", "-out", filepath.Join(t.TempDir(), "i.png")}, 1, "image generator"},

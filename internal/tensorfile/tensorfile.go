@@ -18,6 +18,7 @@
 package tensorfile
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -114,97 +115,160 @@ func Encode(f *File) ([]byte, error) {
 // Decode parses the bytes of a file of the given kind whose version is at most
 // maxVersion.
 func Decode(b []byte, kind string, maxVersion uint32) (*File, error) {
-	if len(b) < headerLen+4+4+sha256.Size || string(b[:8]) != Magic {
-		return nil, fmt.Errorf("%w: no sinkgen header", ErrCorrupt)
+	if err := checkHeader(b, int64(len(b))); err != nil {
+		return nil, err
 	}
 	body, sum := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
 	if got := sha256.Sum256(body); !bytes.Equal(got[:], sum) {
-		return nil, fmt.Errorf("%w: SHA-256 checksum mismatch (truncated or modified)", ErrCorrupt)
+		return nil, errChecksum
 	}
-	f := &File{Kind: string(bytes.TrimRight(body[8:16], "\x00"))}
+	return parse(bytes.NewReader(body), int64(len(body)), kind, maxVersion)
+}
+
+var errChecksum = fmt.Errorf("%w: SHA-256 checksum mismatch (truncated or modified)", ErrCorrupt)
+
+// checkHeader checks the size of a file and the magic at the start of head.
+func checkHeader(head []byte, size int64) error {
+	if size < headerLen+4+4+sha256.Size || len(head) < len(Magic) || string(head[:len(Magic)]) != Magic {
+		return fmt.Errorf("%w: no sinkgen header", ErrCorrupt)
+	}
+	return nil
+}
+
+// parse decodes a body of n bytes (a file without its checksum, already verified)
+// from r. Every length is checked against the bytes left before anything is
+// allocated, so what it allocates is proportional to n.
+func parse(r io.Reader, n int64, kind string, maxVersion uint32) (*File, error) {
+	p := &parser{r: r, n: n}
+	head := p.bytes(int64(len(Magic) + 8))
+	if p.err != nil {
+		return nil, p.err
+	}
+	f := &File{Kind: string(bytes.TrimRight(head[len(Magic):], "\x00"))}
 	if f.Kind != kind {
 		return nil, fmt.Errorf("%w: a %q file, want %q", ErrCorrupt, f.Kind, kind)
 	}
-	r := reader{b: body[16:]}
-	f.Version = r.u32()
-	if r.err == nil && (f.Version == 0 || f.Version > maxVersion) {
+	f.Version = p.u32()
+	if p.err == nil && (f.Version == 0 || f.Version > maxVersion) {
 		return nil, fmt.Errorf("%w: format version %d, this program reads versions 1 to %d", ErrCorrupt, f.Version, maxVersion)
 	}
-	f.Meta = json.RawMessage(r.bytes(int(r.u32())))
-	count := int(r.u32())
-	for i := 0; i < count && r.err == nil; i++ {
+	f.Meta = json.RawMessage(p.bytes(int64(p.u32())))
+	count := p.u32()
+	for i := uint32(0); i < count && p.err == nil; i++ {
 		var t Tensor
-		t.Name = string(r.bytes(int(r.u16())))
-		rank := int(r.u8())
-		n := 1
-		for k := 0; k < rank && r.err == nil; k++ {
-			d := int(r.u32())
-			t.Shape = append(t.Shape, d)
-			if d != 0 && n > len(r.b)/4/d {
-				r.fail(fmt.Sprintf("tensor %q of shape %v is larger than the file", t.Name, t.Shape))
+		t.Name = string(p.bytes(int64(p.u16())))
+		rank := int(p.u8())
+		size := int64(1)
+		for k := 0; k < rank && p.err == nil; k++ {
+			d := int64(p.u32())
+			t.Shape = append(t.Shape, int(d))
+			if d != 0 && size > p.n/4/d {
+				p.fail(fmt.Sprintf("tensor %q of shape %v is larger than the file", t.Name, t.Shape))
 			}
-			n *= d
+			size *= d
 		}
-		raw := r.bytes(4 * n)
-		if r.err != nil {
+		t.Data = p.floats(size)
+		if p.err != nil {
 			break
-		}
-		t.Data = make([]float32, n)
-		for k := range t.Data {
-			t.Data[k] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*k:]))
 		}
 		f.Tensors = append(f.Tensors, t)
 	}
-	if r.err == nil && len(r.b) != 0 {
-		r.fail(fmt.Sprintf("%d bytes after the last tensor", len(r.b)))
+	if p.err == nil && p.n != 0 {
+		p.fail(fmt.Sprintf("%d bytes after the last tensor", p.n))
 	}
-	if r.err != nil {
-		return nil, r.err
+	if p.err != nil {
+		return nil, p.err
 	}
 	return f, nil
 }
 
-type reader struct {
-	b   []byte
+// parser reads the fields of a body from r, n bytes left; the first error sticks.
+type parser struct {
+	r   io.Reader
+	n   int64
 	err error
+	buf [4096]byte
 }
 
-func (r *reader) fail(msg string) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: %s", ErrCorrupt, msg)
+func (p *parser) fail(msg string) {
+	if p.err == nil {
+		p.err = fmt.Errorf("%w: %s", ErrCorrupt, msg)
 	}
 }
 
-func (r *reader) bytes(n int) []byte {
-	if r.err != nil {
+// read fills b from r, failing when fewer than len(b) bytes are left.
+func (p *parser) read(b []byte) bool {
+	if p.err != nil {
+		return false
+	}
+	if int64(len(b)) > p.n {
+		p.fail("truncated record")
+		return false
+	}
+	if _, err := io.ReadFull(p.r, b); err != nil {
+		// The file changed or shrank since its checksum was verified.
+		p.err = fmt.Errorf("reading: %w", err)
+		return false
+	}
+	p.n -= int64(len(b))
+	return true
+}
+
+func (p *parser) bytes(k int64) []byte {
+	if p.err != nil {
 		return nil
 	}
-	if n < 0 || n > len(r.b) {
-		r.fail("truncated record")
+	if k < 0 || k > p.n {
+		p.fail("truncated record")
 		return nil
 	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
+	b := make([]byte, k)
+	if !p.read(b) {
+		return nil
+	}
+	return b
 }
 
-func (r *reader) u8() uint8 {
-	if v := r.bytes(1); v != nil {
-		return v[0]
+// floats reads k little-endian float32 values through the fixed buffer.
+func (p *parser) floats(k int64) []float32 {
+	if p.err != nil {
+		return nil
+	}
+	if k < 0 || k > p.n/4 {
+		p.fail("truncated record")
+		return nil
+	}
+	out := make([]float32, k)
+	for i := 0; i < len(out); {
+		chunk := p.buf[:4*min(len(out)-i, len(p.buf)/4)]
+		if !p.read(chunk) {
+			return nil
+		}
+		for j := 0; j < len(chunk); j += 4 {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(chunk[j:]))
+			i++
+		}
+	}
+	return out
+}
+
+func (p *parser) u8() uint8 {
+	if p.read(p.buf[:1]) {
+		return p.buf[0]
 	}
 	return 0
 }
 
-func (r *reader) u16() uint16 {
-	if v := r.bytes(2); v != nil {
-		return binary.LittleEndian.Uint16(v)
+func (p *parser) u16() uint16 {
+	if p.read(p.buf[:2]) {
+		return binary.LittleEndian.Uint16(p.buf[:2])
 	}
 	return 0
 }
 
-func (r *reader) u32() uint32 {
-	if v := r.bytes(4); v != nil {
-		return binary.LittleEndian.Uint32(v)
+func (p *parser) u32() uint32 {
+	if p.read(p.buf[:4]) {
+		return binary.LittleEndian.Uint32(p.buf[:4])
 	}
 	return 0
 }
@@ -252,12 +316,22 @@ func WriteAtomic(path string, b []byte) (err error) {
 	return nil
 }
 
-// maxFileSize bounds what ReadFile loads (a checkpoint of a 100M-parameter model with
-// Adam state is 1.2 GB).
+// maxFileSize bounds what ReadFile accepts (a checkpoint of a 100M-parameter model
+// with Adam state is 1.2 GB).
 const maxFileSize = 4 << 30
 
-// ReadFile reads and decodes the file at path; errors name the path.
+// ReadFile reads and decodes the file at path; errors name the path. The checksum is
+// computed as the file streams through, then the file is parsed from the start: only
+// the tensors are held in memory, never the whole file.
 func ReadFile(path, kind string, maxVersion uint32) (*File, error) {
+	f, err := readFile(path, kind, maxVersion)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+func readFile(path, kind string, maxVersion uint32) (*File, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -267,16 +341,35 @@ func ReadFile(path, kind string, maxVersion uint32) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st.Size() > maxFileSize {
-		return nil, fmt.Errorf("%s: %w: %d bytes", path, ErrCorrupt, st.Size())
+	size := st.Size()
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: not a regular file", ErrCorrupt)
 	}
-	b, err := io.ReadAll(fh)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if size > maxFileSize {
+		return nil, fmt.Errorf("%w: %d bytes, more than the %d a sinkgen file may have", ErrCorrupt, size, int64(maxFileSize))
 	}
-	f, err := Decode(b, kind, maxVersion)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	var head [len(Magic)]byte
+	if _, err := io.ReadFull(fh, head[:]); err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return nil, err
 	}
-	return f, nil
+	if err := checkHeader(head[:], size); err != nil {
+		return nil, err
+	}
+	body := size - sha256.Size
+	h := sha256.New()
+	h.Write(head[:])
+	if _, err := io.CopyN(h, fh, body-int64(len(head))); err != nil {
+		return nil, fmt.Errorf("reading: %w", err)
+	}
+	var sum [sha256.Size]byte
+	if _, err := io.ReadFull(fh, sum[:]); err != nil {
+		return nil, fmt.Errorf("reading: %w", err)
+	}
+	if !bytes.Equal(h.Sum(nil), sum[:]) {
+		return nil, errChecksum
+	}
+	if _, err := fh.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return parse(bufio.NewReaderSize(io.LimitReader(fh, body), 1<<16), body, kind, maxVersion)
 }

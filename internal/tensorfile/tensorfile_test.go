@@ -1,6 +1,7 @@
 package tensorfile
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"testing"
 )
 
@@ -92,4 +94,81 @@ func TestLyingLengths(t *testing.T) {
 func appendSum(b []byte) []byte {
 	sum := sha256.Sum256(b)
 	return append(b, sum[:]...)
+}
+
+// allocated returns the bytes fn allocates (runtime.MemStats.TotalAlloc).
+func allocated(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// ReadFile hashes the file as a stream and holds only the tensors: reading a 32 MiB
+// file allocates little more than its 32 MiB of values (reading it whole first, then
+// decoding, allocates three times that). A file larger than any sinkgen file, here a
+// sparse 5 GiB one, is refused before it is read.
+func TestReadFileStreams(t *testing.T) {
+	dir := t.TempDir()
+	const n = 8 << 20 // values: 32 MiB
+	f := &File{Kind: "params", Version: 1, Meta: json.RawMessage(`{}`), Tensors: []Tensor{{Name: "w", Shape: []int{n}, Data: make([]float32, n)}}}
+	path := filepath.Join(dir, "big.params")
+	if err := WriteFile(path, f); err != nil {
+		t.Fatal(err)
+	}
+	var got *File
+	var err error
+	if a := allocated(func() { got, err = ReadFile(path, "params", 1) }); err != nil || a > 4*n+4<<20 {
+		t.Errorf("reading a file of %d MiB allocated %d MiB (err %v), want at most %d MiB", 4*n>>20, a>>20, err, (4*n+4<<20)>>20)
+	}
+	if err == nil && len(got.Tensor("w").Data) != n {
+		t.Errorf("tensor w has %d values, want %d", len(got.Tensor("w").Data), n)
+	}
+	huge := filepath.Join(dir, "huge")
+	h, err := os.Create(huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.WriteString(Magic)
+	if err := h.Truncate(5 << 30); err != nil {
+		t.Skipf("no sparse file: %v", err)
+	}
+	h.Close()
+	if a := allocated(func() { _, err = ReadFile(huge, "params", 1) }); !errors.Is(err, ErrCorrupt) || a > 1<<20 {
+		t.Errorf("a 5 GiB file: err %v after allocating %d bytes, want ErrCorrupt at once", err, a)
+	}
+}
+
+// FuzzDecode: no input panics, and what decoding allocates is bounded by a multiple
+// of the input's size. The fuzzer cannot forge checksums, so each input is also
+// decoded with its SHA-256 appended, to reach the parser.
+func FuzzDecode(f *testing.F) {
+	for _, file := range []*File{sample(), {Kind: "ckpt", Version: 1, Meta: json.RawMessage(`{"step":3}`)}} {
+		b, err := Encode(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		f.Add(b[:len(b)-sha256.Size])
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, in := range [][]byte{b, appendSum(b[:len(b):len(b)])} {
+			bound := 64*uint64(len(in)) + 16<<20
+			var file *File
+			var err error
+			if a := allocated(func() { file, err = Decode(in, "params", 2) }); a > bound {
+				t.Fatalf("decoding %d bytes allocated %d", len(in), a)
+			}
+			if err == nil {
+				// what decodes re-encodes to the same bytes
+				back, err := Encode(file)
+				if err != nil || !bytes.Equal(back, in) {
+					t.Fatalf("decoded file re-encodes to %d bytes (err %v), not the %d decoded", len(back), err, len(in))
+				}
+			} else if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %v does not wrap ErrCorrupt", err)
+			}
+		}
+	})
 }
