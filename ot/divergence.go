@@ -30,7 +30,9 @@ type DivergenceResult struct {
 // for c = ½|x−y|² or to half the energy distance for c = |x−y|.
 // With grad, the result also carries the gradients.
 func SinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps float64, opts *SinkhornOptions, grad bool) (*DivergenceResult, error) {
-	pxy, c, err := pointProblem(x, y, a, b, c)
+	pxy, c, err := pointProblem(x, y, a, b, c, "sinkhorn divergence", func(n, m int) float64 {
+		return divergenceMatrices(n, m, opts, grad)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -61,6 +63,21 @@ func SinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps float64, op
 		floats.SubTo(r.Grad.B, r.XY.G, r.YY.F)
 	}
 	return r, nil
+}
+
+// divergenceMatrices is the number of matrix entries SinkhornDivergence holds at
+// once: the cross problem's (see sinkhornMatrices), the symmetric problems' costs
+// (and plans), and one plan for the gradients.
+func divergenceMatrices(n, m int, opts *SinkhornOptions, grad bool) float64 {
+	sym := 1.0
+	if opts != nil && opts.Plan {
+		sym++
+	}
+	total := area(n, m)*sinkhornMatrices(opts) + (area(n, n)+area(m, m))*sym
+	if grad {
+		total += max(area(n, m), area(n, n), area(m, m))
+	}
+	return total
 }
 
 // solveSymmetric solves OT_ε(α,α), whose potentials are equal, by the averaged

@@ -40,7 +40,11 @@
 // assembly, chosen at run time; the build tag purego selects the portable Go ones.
 //
 // Every routine validates its input and returns an error wrapping ErrInvalidInput
-// that names the offending argument; none panics on bad data.
+// that names the offending argument; none panics on bad data. Point clouds must have
+// squared norms below MaxFloat64/4, so that their squared distances are finite. A
+// problem whose dense matrices would exceed MaxDenseBytes (8 GiB by default) fails
+// with ErrTooLarge, stating the memory it needs, before allocating them; MMD needs no
+// n×m storage and has no such bound.
 //
 // References: Cuturi, "Sinkhorn Distances", NeurIPS 2013; Genevay, Peyré, Cuturi,
 // "Learning Generative Models with Sinkhorn Divergences", AISTATS 2018; Feydy et al.,

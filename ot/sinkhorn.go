@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"fmt"
 	"math"
 
 	"gonum.org/v1/gonum/floats"
@@ -151,6 +152,9 @@ func Sinkhorn(a, b []float64, C *mat.Dense, eps float64, opts *SinkhornOptions) 
 		return nil, invalid("cost matrix is empty")
 	}
 	n, m := C.Dims()
+	if err := denseFits(fmt.Sprintf("sinkhorn on a %d×%d cost matrix", n, m), area(n, m)*sinkhornMatrices(opts)); err != nil {
+		return nil, err
+	}
 	// The stabilized solver checks the costs while it builds its first kernel, in the
 	// same pass; every other path checks them first.
 	deferCheck := opts != nil && opts.Method == Stabilized && opts.EpsScaling == 0
@@ -178,8 +182,24 @@ func solveOptions(p *problem, eps float64, opts *SinkhornOptions) (SinkhornOptio
 	return o, o.check(p.n, p.m)
 }
 
-// pointProblem validates two weighted clouds and a cost and builds their problem.
-func pointProblem(x, y *mat.Dense, a, b []float64, c Cost) (*problem, Cost, error) {
+// sinkhornMatrices is the number of n×m matrices a Sinkhorn solve holds at once, the
+// cost included: its transpose (log domain) or the kernel and, should the kernel
+// underflow, the transpose too (stabilized), and the plan when asked for.
+func sinkhornMatrices(o *SinkhornOptions) float64 {
+	k := 2.0
+	if o != nil && o.Method == Stabilized {
+		k++
+	}
+	if o != nil && o.Plan {
+		k++
+	}
+	return k
+}
+
+// pointProblem validates two weighted clouds and a cost and builds their problem,
+// after checking with denseFits that the call named what, which holds dense(n, m)
+// matrix entries in all, fits in memory.
+func pointProblem(x, y *mat.Dense, a, b []float64, c Cost, what string, dense func(n, m int) float64) (*problem, Cost, error) {
 	if err := c.check(); err != nil {
 		return nil, c, err
 	}
@@ -189,12 +209,19 @@ func pointProblem(x, y *mat.Dense, a, b []float64, c Cost) (*problem, Cost, erro
 	c = c.orDefault()
 	n, _ := x.Dims()
 	m, _ := y.Dims()
+	if err := denseFits(fmt.Sprintf("%s between %d and %d points", what, n, m), dense(n, m)); err != nil {
+		return nil, c, err
+	}
 	p, err := newProblem(a, b, c.matrix(x, y), n, m)
 	return p, c, err
 }
 
 // SinkhornPoints is Sinkhorn between the point clouds x (n×d) and y (m×d) under cost c.
 func SinkhornPoints(x, y *mat.Dense, a, b []float64, c Cost, eps float64, opts *SinkhornOptions) (*SinkhornResult, error) {
+	n, m := rowsOf(x), rowsOf(y)
+	if err := denseFits(fmt.Sprintf("sinkhorn between %d and %d points", n, m), area(n, m)*sinkhornMatrices(opts)); err != nil {
+		return nil, err
+	}
 	C, err := c.Matrix(x, y)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"fmt"
 	"math"
 	"sync"
 
@@ -85,11 +86,25 @@ func UnrolledSinkhorn(x, y *mat.Dense, a, b []float64, c Cost, eps []float64) (*
 	if len(eps) == 0 {
 		return nil, invalid("unrolled: no iterations")
 	}
-	p, c, err := pointProblem(x, y, a, b, c)
+	p, c, err := pointProblem(x, y, a, b, c, "unrolled sinkhorn", func(n, m int) float64 {
+		return unrolledMatrices(n, m, false)
+	})
 	if err != nil {
 		return nil, err
 	}
 	return newUnrolled(p, c, eps, x, y, nil)
+}
+
+// unrolledMatrices is the number of matrix entries an unrolled record between n and m
+// points holds at once: the cost and its transpose (log domain) or the kernel, and in
+// the backward pass the adjoint ∂/∂C with the primal's direct term or the symmetrized
+// adjoint. With div, the three records of a divergence, whose backward passes run one
+// at a time.
+func unrolledMatrices(n, m int, div bool) float64 {
+	if !div {
+		return 4 * area(n, m)
+	}
+	return 2*(area(n, m)+area(n, n)+area(m, m)) + 2*max(area(n, m), area(n, n), area(m, m))
 }
 
 // newUnrolled runs the updates on the validated problem p whose cost comes from the
@@ -629,6 +644,10 @@ func (d *UnrolledDivergence) Primal() float64 {
 
 // UnrolledSinkhornDivergence runs the three problems of S_ε for len(eps) iterations.
 func UnrolledSinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps []float64) (*UnrolledDivergence, error) {
+	n, m := rowsOf(x), rowsOf(y)
+	if err := denseFits(fmt.Sprintf("unrolled sinkhorn divergence between %d and %d points", n, m), unrolledMatrices(n, m, true)); err != nil {
+		return nil, err
+	}
 	xy, err := UnrolledSinkhorn(x, y, a, b, c, eps)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"fmt"
 	"sync"
 
 	"gonum.org/v1/gonum/blas"
@@ -234,6 +235,9 @@ func unrolled32(x, y Points32, nx, ny []float64, a, b []float64, c Cost, eps []f
 		return nil, invalid("unrolled: no iterations")
 	}
 	n, m := x.Rows, y.Rows
+	if err := denseFits(fmt.Sprintf("unrolled sinkhorn between %d and %d points", n, m), unrolled32Matrices(n, m, false)); err != nil {
+		return nil, err
+	}
 	a, err := weights("a", a, n)
 	if err != nil {
 		return nil, err
@@ -259,9 +263,24 @@ func unrolled32(x, y Points32, nx, ny []float64, a, b []float64, c Cost, eps []f
 	return newUnrolled(p, c, eps, nil, nil, g)
 }
 
+// unrolled32Matrices is unrolledMatrices plus the float32 product x·yᵀ (and the float32
+// adjoint of the gradients' products), counted as half a float64 matrix.
+func unrolled32Matrices(n, m int, div bool) float64 {
+	return unrolledMatrices(n, m, div) + max(area(n, m), area(n, n), area(m, m))/2
+}
+
 // UnrolledSinkhornDivergence32 is UnrolledSinkhornDivergence for float32 points (see
 // UnrolledSinkhorn32).
 func UnrolledSinkhornDivergence32(x, y Points32, a, b []float64, c Cost, eps []float64) (*UnrolledDivergence, error) {
+	if err := x.check("x"); err != nil {
+		return nil, err
+	}
+	if err := y.check("y"); err != nil {
+		return nil, err
+	}
+	if err := denseFits(fmt.Sprintf("unrolled sinkhorn divergence between %d and %d points", x.Rows, y.Rows), unrolled32Matrices(x.Rows, y.Rows, true)); err != nil {
+		return nil, err
+	}
 	xy, err := UnrolledSinkhorn32(x, y, a, b, c, eps)
 	if err != nil {
 		return nil, err
