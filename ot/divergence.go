@@ -43,9 +43,22 @@ func SinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps float64, op
 	n, m := pxy.n, pxy.m
 	pxx, _ := newProblem(pxy.a, pxy.a, c.matrix(x, x), n, n)
 	pyy, _ := newProblem(pxy.b, pxy.b, c.matrix(y, y), m, m)
+	for _, p := range []*problem{pxy, pxx, pyy} {
+		if err := p.resolution(eps); err != nil {
+			return nil, err
+		}
+	}
 	sym := o
 	sym.InitF, sym.InitG = nil, nil
 	r := &DivergenceResult{XY: pxy.solve(eps, o), XX: pxx.solveSymmetric(eps, sym), YY: pyy.solveSymmetric(eps, sym)}
+	for _, c := range []struct {
+		p   *problem
+		res *SinkhornResult
+	}{{pxy, r.XY}, {pxx, r.XX}, {pyy, r.YY}} {
+		if err := c.p.checkResult(c.res); err != nil {
+			return nil, err
+		}
+	}
 	r.Value = r.XY.Dual - (r.XX.Dual+r.YY.Dual)/2
 	r.Primal = 2*r.XY.LinearCost - r.XX.LinearCost - r.YY.LinearCost
 	r.Converged = r.XY.Converged && r.XX.Converged && r.YY.Converged
@@ -86,15 +99,16 @@ func (p *problem) solveSymmetric(eps float64, o SinkhornOptions) *SinkhornResult
 	f, t := make([]float64, p.n), make([]float64, p.n)
 	it := 0
 	for _, e := range p.annealing(eps, o) {
-		softmin(t, p.C, p.n, p.n, f, p.loga, e)
+		p.updateF(t, f, e) // the costs are symmetric and b = a
 		average(f, t)
 		it++
 	}
 	converged := false
 	for {
-		softmin(t, p.C, p.n, p.n, f, p.loga, eps)
+		p.updateF(t, f, eps)
 		// The plan of (f, f) has both marginals equal to a·exp((f − T(f))/ε).
-		if e := 2 * rowError(p.a, f, t, eps, o.ErrorNorm); e <= o.Tol {
+		e, ePot := rowError(p.a, f, t, eps, o.ErrorNorm)
+		if p.done(2*e, 2*ePot, eps, o) {
 			converged = true
 			break
 		} else if math.IsNaN(e) || it >= o.MaxIter {
@@ -104,8 +118,8 @@ func (p *problem) solveSymmetric(eps float64, o SinkhornOptions) *SinkhornResult
 		it++
 	}
 	res := &SinkhornResult{Eps: eps, Method: LogDomain, Iterations: it}
-	p.finish(res, f, append([]float64(nil), f...), eps, o.Plan, nil)
-	res.Converged = converged && !math.IsNaN(res.Dual) && !math.IsInf(res.Dual, 0)
+	rows := p.finish(res, f, append([]float64(nil), f...), eps, o.Plan, nil)
+	res.Converged = converged && res.finite() && p.metTol(rows, 2, o)
 	return res
 }
 

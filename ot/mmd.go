@@ -85,7 +85,7 @@ func MMD(x, y *mat.Dense, a, b []float64, k Kernel, grad bool) (float64, *Gradie
 		kernelTerm(y, y, b, b, k, 1, gy, gy, gb, gb) +
 		kernelTerm(x, y, a, b, k, -2, gx, gy, ga, gb)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, nil, invalid("mmd: the value is %v: kernel %T overflows float64 on these points", v, k)
+		return 0, nil, outOfRange("mmd: the value is %v: kernel %T overflows float64 on these points", v, k)
 	}
 	if grad {
 		for _, g := range []struct {
@@ -93,7 +93,7 @@ func MMD(x, y *mat.Dense, a, b []float64, k Kernel, grad bool) (float64, *Gradie
 			v    []float64
 		}{{"x", gr.X.RawMatrix().Data}, {"y", gr.Y.RawMatrix().Data}, {"a", gr.A}, {"b", gr.B}} {
 			if !allFinite(g.v) {
-				return 0, nil, invalid("mmd: the gradient with respect to %s is not finite: kernel %T overflows float64 on these points", g.name, k)
+				return 0, nil, outOfRange("mmd: the gradient with respect to %s is not finite: kernel %T overflows float64 on these points", g.name, k)
 			}
 		}
 	}

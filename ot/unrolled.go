@@ -114,18 +114,27 @@ func newUnrolled(p *problem, c Cost, eps []float64, x, y *mat.Dense, g *gram32) 
 	constant := true
 	for k, e := range eps {
 		if e == 0 {
-			eps[k] = max(p.maxC(), math.SmallestNonzeroFloat64)
+			_, hi := p.bounds()
+			eps[k] = max(hi, math.SmallestNonzeroFloat64)
 		} else if err := epsilon(e); err != nil {
 			return nil, invalid("unrolled: eps[%d] = %v must be positive and finite", k, e)
 		}
 		constant = constant && eps[k] == eps[0]
 	}
+	if err := p.resolution(floats.Min(eps)); err != nil {
+		return nil, fmt.Errorf("unrolled: %w", err)
+	}
 	u := &Unrolled{p: p, x: x, y: y, g32: g, cost: c, eps: eps}
-	if !constant || !u.forwardScaled() {
+	// A flat kernel's scalings would lose ε·2^-52 of the potentials.
+	if !constant || p.flat(eps[0]) || !u.forwardScaled() {
 		u.forwardLog()
 	}
 	u.Dual = floats.Dot(p.a, u.F) + floats.Dot(p.b, u.G)
 	u.MarginalError = u.rowError(u.planSource())
+	if !allFinite([]float64{u.Dual, u.MarginalError}) || !allFinite(u.F) || !allFinite(u.G) {
+		u.Release()
+		return nil, outOfRange("unrolled: the result is not finite at ε = %g (dual %v, marginal error %v)", eps[len(eps)-1], u.Dual, u.MarginalError)
+	}
 	u.dropLargeKernel()
 	return u, nil
 }
@@ -137,11 +146,10 @@ func (u *Unrolled) forwardLog() {
 	u.Scaled, u.us, u.vs, u.alpha = false, nil, nil, nil
 	u.fs, u.gs = make([][]float64, L+1), make([][]float64, L+1)
 	u.fs[0], u.gs[0] = make([]float64, n), make([]float64, m)
-	Ct := p.Ct()
 	for k := 1; k <= L; k++ {
 		f, g := make([]float64, n), make([]float64, m)
-		softmin(f, p.C, n, m, u.gs[k-1], p.logb, u.eps[k-1])
-		softmin(g, Ct, m, n, f, p.loga, u.eps[k-1])
+		p.updateF(f, u.gs[k-1], u.eps[k-1])
+		p.updateG(g, f, u.eps[k-1])
 		u.fs[k], u.gs[k] = f, g
 	}
 	u.F, u.G = u.fs[L], u.gs[L]

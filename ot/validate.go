@@ -63,8 +63,18 @@ func byteSize(b float64) string {
 // weightSumTol is how far a weight vector's sum may stray from 1.
 const weightSumTol = 1e-6
 
+// ErrOutOfRange is wrapped by the errors of problems that float64 cannot represent:
+// points whose squared distances overflow, an ε below the resolution of the costs, a
+// result that is not finite. It wraps ErrInvalidInput. A training loop whose points
+// diverge meets these; losses turns them into a non-finite loss.
+var ErrOutOfRange = fmt.Errorf("%w: out of float64's range", ErrInvalidInput)
+
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidInput}, args...)...)
+}
+
+func outOfRange(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrOutOfRange}, args...)...)
 }
 
 // Uniform returns n weights equal to 1/n.
@@ -124,7 +134,7 @@ func points(field string, x *mat.Dense) error {
 			s += v * v
 		}
 		if !(s <= maxSqNorm) {
-			return invalid("%s[%d] has squared norm %g, above %.3g: its squared distances to other points overflow float64; rescale the points", field, i, s, maxSqNorm)
+			return outOfRange("%s[%d] has squared norm %g, above %.3g: its squared distances to other points overflow float64; rescale the points", field, i, s, maxSqNorm)
 		}
 	}
 	return nil
@@ -157,21 +167,36 @@ func rowsOf(x *mat.Dense) int {
 
 // costMatrix checks an n×m cost matrix: finite entries.
 func costMatrix(C *mat.Dense, n, m int) error {
+	_, _, err := costRange(C, n, m)
+	return err
+}
+
+// costRange is costMatrix that also returns the smallest and largest cost.
+func costRange(C *mat.Dense, n, m int) (lo, hi float64, err error) {
 	if C == nil || C.IsEmpty() {
-		return invalid("cost matrix is empty")
+		return 0, 0, invalid("cost matrix is empty")
 	}
 	r, c := C.Dims()
 	if r != n || c != m {
-		return invalid("cost matrix is %d×%d but the weights give %d×%d", r, c, n, m)
+		return 0, 0, invalid("cost matrix is %d×%d but the weights give %d×%d", r, c, n, m)
 	}
+	lo, hi = math.Inf(1), math.Inf(-1)
 	for i := 0; i < r; i++ {
-		for j, v := range C.RawRowView(i) {
-			if v-v != 0 { // NaN or ±Inf, in one cheap test
-				return invalid("cost[%d,%d] is %v", i, j, v)
+		row := C.RawRowView(i)
+		rlo, rhi := row[0], row[0]
+		for _, v := range row {
+			rlo, rhi = min(rlo, v), max(rhi, v) // NaN and ±Inf propagate
+		}
+		if rlo-rlo != 0 || rhi-rhi != 0 {
+			for j, v := range row {
+				if v-v != 0 {
+					return 0, 0, invalid("cost[%d,%d] is %v", i, j, v)
+				}
 			}
 		}
+		lo, hi = min(lo, rlo), max(hi, rhi)
 	}
-	return nil
+	return lo, hi, nil
 }
 
 // epsilon checks an entropic regularization strength: positive and finite, with a
