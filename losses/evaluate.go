@@ -80,19 +80,19 @@ func evaluate32(cfg Config, x, y ot.Points32) (*evaluation, error) {
 		return ev, err
 	}
 	ev := &evaluation{cfg: cfg, x32: x, y32: y, stats: Stats{Eps: cfg.Eps}}
-	sched, err := ot.EpsSchedule(cfg.Eps, cfg.Iters, cfg.EpsScaling, cfg.EpsStart)
+	sched, anneal, err := cfg.schedule()
 	if err != nil {
 		return nil, err
 	}
 	ev.stats.Iterations = cfg.Iters
 	if cfg.Kind == Entropic {
-		if ev.ent, err = ot.UnrolledSinkhorn32(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched); err != nil {
+		if ev.ent, err = ot.UnrolledSinkhorn32(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched, anneal); err != nil {
 			return ev.outOfRange(err)
 		}
 		ev.stats.Value, ev.stats.MarginalError = ev.ent.Dual, ev.ent.MarginalError
 		return ev, nil
 	}
-	if ev.div, err = ot.UnrolledSinkhornDivergence32(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched); err != nil {
+	if ev.div, err = ot.UnrolledSinkhornDivergence32(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched, anneal); err != nil {
 		return ev.outOfRange(err)
 	}
 	ev.stats.Value, ev.stats.MarginalError = ev.div.Dual, ev.div.XY.MarginalError
@@ -159,19 +159,19 @@ func evaluate(cfg Config, x, y *mat.Dense) (*evaluation, error) {
 	ev := &evaluation{cfg: cfg, x: x, y: y, stats: Stats{Eps: cfg.Eps}}
 	switch {
 	case cfg.sinkhorn():
-		sched, err := ot.EpsSchedule(cfg.Eps, cfg.Iters, cfg.EpsScaling, cfg.EpsStart)
+		sched, anneal, err := cfg.schedule()
 		if err != nil {
 			return nil, err
 		}
 		ev.stats.Iterations = cfg.Iters
 		if cfg.Kind == Entropic {
-			if ev.ent, err = ot.UnrolledSinkhorn(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched); err != nil {
+			if ev.ent, err = ot.UnrolledSinkhorn(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched, anneal); err != nil {
 				return ev.outOfRange(err)
 			}
 			ev.stats.Value, ev.stats.MarginalError = ev.ent.Dual, ev.ent.MarginalError
 			return ev, nil
 		}
-		if ev.div, err = ot.UnrolledSinkhornDivergence(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched); err != nil {
+		if ev.div, err = ot.UnrolledSinkhornDivergence(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched, anneal); err != nil {
 			return ev.outOfRange(err)
 		}
 		ev.stats.Value, ev.stats.MarginalError = ev.div.Dual, ev.div.XY.MarginalError

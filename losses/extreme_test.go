@@ -83,3 +83,65 @@ func points32(x *mat.Dense) ot.Points32 {
 	}
 	return p
 }
+
+// Issue 13, item 8: eps_scaling with eps_start = 0 anneals from the batch's largest
+// cost, as Config, configs/README.md and the doc comments say (it ran a constant ε):
+// the entropic loss equals the one annealed from that cost given explicitly, and
+// differs from the unannealed one; float64 and float32 alike.
+func TestEpsScalingStartsAtTheLargestCost(t *testing.T) {
+	rng := rand.New(rand.NewPCG(33, 34))
+	x, y := mat.NewDense(20, 3, randMatrix(rng, 20, 3, 1)), mat.NewDense(16, 3, randMatrix(rng, 16, 3, 1))
+	x32, y32 := points32(x), points32(y)
+	x, y = pointsDense(x32), pointsDense(y32)
+	maxC := 0.0 // the largest ½|x_i − y_j|²
+	for i := 0; i < 20; i++ {
+		for j := 0; j < 16; j++ {
+			d := 0.0
+			for k := 0; k < 3; k++ {
+				d += (x.At(i, k) - y.At(j, k)) * (x.At(i, k) - y.At(j, k))
+			}
+			maxC = math.Max(maxC, d/2)
+		}
+	}
+	value := func(cfg Config, f32 bool) float64 {
+		t.Helper()
+		cfg, err := cfg.withDefaults()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev *evaluation
+		if f32 {
+			ev, err = evaluate32(cfg, x32, y32)
+		} else {
+			ev, err = evaluate(cfg, x, y)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev.stats.Value
+	}
+	for _, f32 := range []bool{false, true} {
+		base := Config{Kind: Entropic, Eps: 0.05, Iters: 30}
+		scaled := base
+		scaled.EpsScaling = 0.5
+		explicit := scaled
+		explicit.EpsStart = maxC
+		v0, v, want := value(base, f32), value(scaled, f32), value(explicit, f32)
+		tol := 1e-13
+		if f32 {
+			tol = 1e-6 // the float32 costs' largest entry differs from maxC in its 7th digit
+		}
+		if math.Abs(v-want) > tol*math.Abs(want) {
+			t.Errorf("float32 %v: eps_start 0 gives %.15g, eps_start = largest cost %g gives %.15g", f32, v, maxC, want)
+		}
+		if math.Abs(v-v0) < 1e-6*math.Abs(v0) {
+			t.Errorf("float32 %v: eps_scaling 0.5 from the largest cost changed nothing (%.15g, unannealed %.15g)", f32, v, v0)
+		}
+		div := Config{Eps: 0.05, Iters: 30}
+		divScaled := div
+		divScaled.EpsScaling = 0.5
+		if a, b := value(div, f32), value(divScaled, f32); math.Abs(a-b) < 1e-6*math.Abs(a) {
+			t.Errorf("float32 %v: the annealed divergence %.15g equals the unannealed one %.15g", f32, b, a)
+		}
+	}
+}

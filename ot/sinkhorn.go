@@ -54,8 +54,8 @@ type SinkhornOptions struct {
 	ErrorNorm int
 
 	// EpsScaling in (0,1) anneals ε inside the solve: one iteration at each of
-	// EpsStart, EpsStart·EpsScaling, … down to ε, then iterations at ε until Tol.
-	// 0 disables it.
+	// EpsStart, EpsStart·EpsScaling, … down to ε, then iterations at ε until Tol
+	// (see Annealing, which the unrolled solvers take). 0 disables it.
 	EpsScaling float64
 	// EpsStart is the first ε of the annealing; 0 means the largest cost entry.
 	EpsStart float64
@@ -103,7 +103,7 @@ func (o *SinkhornOptions) check(n, m int) error {
 	case o.EpsScaling != 0 && !(o.EpsScaling > 0 && o.EpsScaling < 1):
 		return invalid("sinkhorn: EpsScaling = %v must lie in (0,1)", o.EpsScaling)
 	case o.EpsStart < 0 || math.IsNaN(o.EpsStart) || math.IsInf(o.EpsStart, 0):
-		return invalid("sinkhorn: EpsStart = %v must be positive and finite", o.EpsStart)
+		return invalid("sinkhorn: EpsStart = %v must be positive and finite (0: the largest cost)", o.EpsStart)
 	case !(o.AbsorbAt > 0):
 		return invalid("sinkhorn: AbsorbAt = %v must be positive", o.AbsorbAt)
 	case o.InitF != nil && len(o.InitF) != n:
@@ -520,21 +520,51 @@ func (p *problem) done(e, ePot, eps float64, o SinkhornOptions) bool {
 	return e <= o.Tol && ePot <= max(o.Tol*(hi-lo), 0x1p-40*max(-lo, hi, min(eps, flatRatio*(hi-lo))))
 }
 
-// annealing returns the ε values that ε-scaling visits before ε itself: EpsStart (or
-// the largest cost), times EpsScaling at each step, while above ε and within MaxIter.
-func (p *problem) annealing(eps float64, o SinkhornOptions) []float64 {
-	if o.EpsScaling == 0 {
+// Annealing is ε-scaling (Kosowsky & Yuille 1994; Schmitzer 2019): the first
+// iterations run at Start, Start·Scaling, Start·Scaling², … for as long as that
+// exceeds the target ε, then at ε, so that they see a smoother problem first. It is
+// SinkhornOptions' EpsScaling and EpsStart; the unrolled solvers take one too. The
+// zero value anneals nothing.
+type Annealing struct {
+	Scaling float64 // in (0,1); 0 disables the annealing
+	Start   float64 // the first ε; 0 means the largest cost of the problem
+}
+
+func (an Annealing) check() error {
+	switch {
+	case an.Scaling != 0 && !(an.Scaling > 0 && an.Scaling < 1):
+		return invalid("ε-scaling factor %v must lie in (0,1)", an.Scaling)
+	case an.Start < 0 || math.IsNaN(an.Start) || math.IsInf(an.Start, 0):
+		return invalid("ε-scaling start %v must be positive and finite (0: the largest cost)", an.Start)
+	}
+	return nil
+}
+
+// steps returns the ε values the annealing visits above eps, at most limit of them;
+// maxCost is the problem's largest cost, which a Start of 0 stands for.
+func (an Annealing) steps(eps, maxCost float64, limit int) []float64 {
+	if an.Scaling == 0 {
 		return nil
 	}
-	e := o.EpsStart
+	e := an.Start
 	if e == 0 {
-		_, e = p.bounds()
+		e = maxCost
 	}
 	var out []float64
-	for ; e > eps && len(out) < o.MaxIter; e *= o.EpsScaling {
+	for ; e > eps && len(out) < limit; e *= an.Scaling {
 		out = append(out, e)
 	}
 	return out
+}
+
+// annealing returns the ε values that the options' ε-scaling visits before ε itself,
+// within MaxIter.
+func (p *problem) annealing(eps float64, o SinkhornOptions) []float64 {
+	if o.EpsScaling == 0 {
+		return nil // without a scan of the costs for their largest
+	}
+	_, hi := p.bounds()
+	return Annealing{Scaling: o.EpsScaling, Start: o.EpsStart}.steps(eps, hi, o.MaxIter)
 }
 
 func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {

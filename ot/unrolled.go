@@ -54,8 +54,9 @@ type Unrolled struct {
 }
 
 // EpsSchedule returns L values of ε for Unrolled: eps repeated, or with scaling in
-// (0,1) the annealed sequence max(eps, start·scaling^k) (start 0 means the largest cost),
-// so that early iterations see a smoother problem.
+// (0,1) the annealed sequence start, start·scaling, … while above eps, then eps (the
+// rule of Annealing). A start of 0, the largest cost, depends on the problem: pass
+// Annealing{Scaling: scaling} to the unrolled solver instead.
 func EpsSchedule(eps float64, L int, scaling, start float64) ([]float64, error) {
 	if err := epsilon(eps); err != nil {
 		return nil, err
@@ -63,26 +64,29 @@ func EpsSchedule(eps float64, L int, scaling, start float64) ([]float64, error) 
 	if L < 1 {
 		return nil, invalid("unrolled: L = %d iterations, need at least 1", L)
 	}
-	if scaling != 0 && !(scaling > 0 && scaling < 1) {
-		return nil, invalid("unrolled: ε-scaling factor %v must lie in (0,1)", scaling)
+	an := Annealing{Scaling: scaling, Start: start}
+	if err := an.check(); err != nil {
+		return nil, fmt.Errorf("unrolled: %w", err)
 	}
-	out := make([]float64, L)
-	e := start
-	for k := range out {
-		if scaling == 0 || e <= eps {
-			out[k] = eps
-			continue
-		}
-		out[k] = e
-		e *= scaling
+	if scaling != 0 && start == 0 {
+		return nil, invalid("unrolled: ε-scaling from the largest cost (start 0) depends on the costs: pass ot.Annealing{Scaling: %v} to the unrolled solver", scaling)
+	}
+	out := an.steps(eps, 0, L)
+	for len(out) < L {
+		out = append(out, eps)
 	}
 	return out, nil
 }
 
 // UnrolledSinkhorn runs len(eps) updates between (x, a) and (y, b) under cost c; eps
-// holds one ε per iteration (see EpsSchedule; 0 entries are replaced by the largest
-// cost, which is what a schedule started at 0 means). x and y may be the same matrix.
-func UnrolledSinkhorn(x, y *mat.Dense, a, b []float64, c Cost, eps []float64) (*Unrolled, error) {
+// holds one ε per iteration (see EpsSchedule). With an Annealing (at most one), each
+// of the first iterations runs at the larger of its ε and the annealing's (from the
+// largest cost when its Start is 0; see Annealing). x and y may be the same matrix.
+func UnrolledSinkhorn(x, y *mat.Dense, a, b []float64, c Cost, eps []float64, anneal ...Annealing) (*Unrolled, error) {
+	an, err := oneAnnealing(anneal)
+	if err != nil {
+		return nil, err
+	}
 	if len(eps) == 0 {
 		return nil, invalid("unrolled: no iterations")
 	}
@@ -92,7 +96,21 @@ func UnrolledSinkhorn(x, y *mat.Dense, a, b []float64, c Cost, eps []float64) (*
 	if err != nil {
 		return nil, err
 	}
-	return newUnrolled(p, c, eps, x, y, nil)
+	return newUnrolled(p, c, eps, an, x, y, nil)
+}
+
+// oneAnnealing checks the optional Annealing of the unrolled solvers.
+func oneAnnealing(anneal []Annealing) (Annealing, error) {
+	switch len(anneal) {
+	case 0:
+		return Annealing{}, nil
+	case 1:
+		if err := anneal[0].check(); err != nil {
+			return Annealing{}, fmt.Errorf("unrolled: %w", err)
+		}
+		return anneal[0], nil
+	}
+	return Annealing{}, invalid("unrolled: %d annealings, at most one", len(anneal))
 }
 
 // unrolledMatrices is the number of matrix entries an unrolled record between n and m
@@ -108,18 +126,23 @@ func unrolledMatrices(n, m int, div bool) float64 {
 }
 
 // newUnrolled runs the updates on the validated problem p whose cost comes from the
-// float64 points x, y or, when g is not nil, from float32 ones.
-func newUnrolled(p *problem, c Cost, eps []float64, x, y *mat.Dense, g *gram32) (*Unrolled, error) {
+// float64 points x, y or, when g is not nil, from float32 ones, with the annealing an.
+func newUnrolled(p *problem, c Cost, eps []float64, an Annealing, x, y *mat.Dense, g *gram32) (*Unrolled, error) {
 	eps = append([]float64(nil), eps...)
-	constant := true
 	for k, e := range eps {
-		if e == 0 {
-			_, hi := p.bounds()
-			eps[k] = max(hi, math.SmallestNonzeroFloat64)
-		} else if err := epsilon(e); err != nil {
+		if err := epsilon(e); err != nil {
 			return nil, invalid("unrolled: eps[%d] = %v must be positive and finite", k, e)
 		}
-		constant = constant && eps[k] == eps[0]
+	}
+	if an.Scaling != 0 {
+		_, hi := p.bounds()
+		for k, e := range an.steps(eps[len(eps)-1], hi, len(eps)) {
+			eps[k] = max(eps[k], e)
+		}
+	}
+	constant := true
+	for _, e := range eps {
+		constant = constant && e == eps[0]
 	}
 	if err := p.resolution(floats.Min(eps)); err != nil {
 		return nil, fmt.Errorf("unrolled: %w", err)
@@ -650,18 +673,25 @@ func (d *UnrolledDivergence) Primal() float64 {
 	return 2*d.XY.Primal() - d.XX.Primal() - d.YY.Primal()
 }
 
-// UnrolledSinkhornDivergence runs the three problems of S_ε for len(eps) iterations.
-func UnrolledSinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps []float64) (*UnrolledDivergence, error) {
+// UnrolledSinkhornDivergence runs the three problems of S_ε for len(eps) iterations,
+// each with the annealing, if any (see UnrolledSinkhorn).
+func UnrolledSinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps []float64, anneal ...Annealing) (*UnrolledDivergence, error) {
 	n, m := rowsOf(x), rowsOf(y)
 	if err := denseFits(fmt.Sprintf("unrolled sinkhorn divergence between %d and %d points", n, m), unrolledMatrices(n, m, true)); err != nil {
 		return nil, err
 	}
-	xy, err := UnrolledSinkhorn(x, y, a, b, c, eps)
+	xy, err := UnrolledSinkhorn(x, y, a, b, c, eps, anneal...)
 	if err != nil {
 		return nil, err
 	}
-	xx, _ := UnrolledSinkhorn(x, x, xy.p.a, xy.p.a, c, eps)
-	yy, _ := UnrolledSinkhorn(y, y, xy.p.b, xy.p.b, c, eps)
+	xx, err := UnrolledSinkhorn(x, x, xy.p.a, xy.p.a, c, eps, anneal...)
+	if err != nil {
+		return nil, err
+	}
+	yy, err := UnrolledSinkhorn(y, y, xy.p.b, xy.p.b, c, eps, anneal...)
+	if err != nil {
+		return nil, err
+	}
 	return &UnrolledDivergence{XY: xy, XX: xx, YY: yy, Dual: xy.Dual - (xx.Dual+yy.Dual)/2}, nil
 }
 
