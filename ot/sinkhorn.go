@@ -319,7 +319,10 @@ func (p *problem) Ct() []float64 {
 // the validation did not.
 func (p *problem) bounds() (lo, hi float64) {
 	if !p.boundsKnown {
-		p.lo, p.hi = floats.Min(p.C), floats.Max(p.C)
+		p.lo, p.hi = math.Inf(1), math.Inf(-1)
+		for _, v := range p.C {
+			p.lo, p.hi = min(p.lo, v), max(p.hi, v)
+		}
 		p.boundsKnown = true
 	}
 	return p.lo, p.hi

@@ -25,7 +25,8 @@ import (
 // matrix–vector products plus a rank-two term of ∂/∂C, summed at the end by one
 // product K ∘ (A·Bᵀ). Should the kernel underflow (a scaling leaves the float64 range),
 // the record is recomputed in the log domain. Annealed schedules always use the log
-// domain.
+// domain, and so does an ε far above the costs' spread, whose flat kernel's scalings
+// would lose ε·2^-52 of the potentials (see flatRatio).
 type Unrolled struct {
 	// Dual is ⟨a,f_L⟩ + ⟨b,g_L⟩, the entropic OT value the iterations estimate.
 	Dual float64
