@@ -51,9 +51,11 @@ type Config struct {
 	// Iters is L, the number of Sinkhorn iterations (default 50).
 	Iters int
 	// EpsScaling in (0,1) anneals ε inside each solve: the first iterations run at
-	// EpsStart·EpsScaling^k until ε is reached (0 disables it).
+	// EpsStart·EpsScaling^k until ε is reached (0 disables it), by the rule of
+	// ot.Annealing, which Sinkhorn's EpsScaling shares.
 	EpsScaling float64
-	// EpsStart is the first ε of the annealing; 0 means the largest cost of the batch.
+	// EpsStart is the first ε of the annealing; 0 means the largest cost of the batch
+	// (of each Sinkhorn problem: a divergence's three problems anneal from their own).
 	EpsStart float64
 	Cost     ot.Cost      // ground cost, default ½|x−y|²
 	Backward BackwardMode // default Unrolled
@@ -110,6 +112,14 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// schedule returns the Iters values of ε of each solve and its in-solver annealing,
+// which the unrolled solvers resolve against the batch's largest cost when EpsStart
+// is 0.
+func (c Config) schedule() ([]float64, ot.Annealing, error) {
+	sched, err := ot.EpsSchedule(c.Eps, c.Iters, 0, 0)
+	return sched, ot.Annealing{Scaling: c.EpsScaling, Start: c.EpsStart}, err
 }
 
 // sinkhorn reports whether the kind runs Sinkhorn iterations at finite ε.

@@ -1,6 +1,7 @@
 package losses
 
 import (
+	"errors"
 	"math"
 	"sync"
 
@@ -34,6 +35,22 @@ type evaluation struct {
 	// float32 points (evaluate32): the Sinkhorn records then hold x32, y32 and compute
 	// their products in float32.
 	x32, y32 ot.Points32
+	// err: the points or ε are beyond float64's range (see outOfRange).
+	err error
+}
+
+// outOfRange turns an error of package ot wrapping ot.ErrOutOfRange (points whose
+// distances overflow, an ε below the resolution of the costs, a result that is not
+// finite: what diverging points produce) into an evaluation whose value and
+// gradients are NaN, since the training loop decides what a non-finite loss means;
+// Evaluate returns the error. Other errors are returned as they are.
+func (ev *evaluation) outOfRange(err error) (*evaluation, error) {
+	if !errors.Is(err, ot.ErrOutOfRange) {
+		return nil, err
+	}
+	ev.div, ev.ent, ev.err = nil, nil, err
+	ev.stats.Value, ev.stats.MarginalError = math.NaN(), math.NaN()
+	return ev, nil
 }
 
 // release hands the Sinkhorn records' matrices back for reuse; the evaluation keeps
@@ -63,20 +80,20 @@ func evaluate32(cfg Config, x, y ot.Points32) (*evaluation, error) {
 		return ev, err
 	}
 	ev := &evaluation{cfg: cfg, x32: x, y32: y, stats: Stats{Eps: cfg.Eps}}
-	sched, err := ot.EpsSchedule(cfg.Eps, cfg.Iters, cfg.EpsScaling, cfg.EpsStart)
+	sched, anneal, err := cfg.schedule()
 	if err != nil {
 		return nil, err
 	}
 	ev.stats.Iterations = cfg.Iters
 	if cfg.Kind == Entropic {
-		if ev.ent, err = ot.UnrolledSinkhorn32(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched); err != nil {
-			return nil, err
+		if ev.ent, err = ot.UnrolledSinkhorn32(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched, anneal); err != nil {
+			return ev.outOfRange(err)
 		}
 		ev.stats.Value, ev.stats.MarginalError = ev.ent.Dual, ev.ent.MarginalError
 		return ev, nil
 	}
-	if ev.div, err = ot.UnrolledSinkhornDivergence32(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched); err != nil {
-		return nil, err
+	if ev.div, err = ot.UnrolledSinkhornDivergence32(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched, anneal); err != nil {
+		return ev.outOfRange(err)
 	}
 	ev.stats.Value, ev.stats.MarginalError = ev.div.Dual, ev.div.XY.MarginalError
 	if cfg.Kind == Primal {
@@ -105,6 +122,12 @@ func (ev *evaluation) gradient32(side int) []float32 {
 		pts = ev.y32
 	}
 	g := make([]float32, pts.Rows*pts.Cols)
+	if ev.err != nil {
+		for i := range g {
+			g[i] = float32(math.NaN())
+		}
+		return g
+	}
 	if ev.ent == nil && ev.div == nil {
 		ev.mu.Unlock()
 		g64 := ev.gradient(side)
@@ -136,20 +159,20 @@ func evaluate(cfg Config, x, y *mat.Dense) (*evaluation, error) {
 	ev := &evaluation{cfg: cfg, x: x, y: y, stats: Stats{Eps: cfg.Eps}}
 	switch {
 	case cfg.sinkhorn():
-		sched, err := ot.EpsSchedule(cfg.Eps, cfg.Iters, cfg.EpsScaling, cfg.EpsStart)
+		sched, anneal, err := cfg.schedule()
 		if err != nil {
 			return nil, err
 		}
 		ev.stats.Iterations = cfg.Iters
 		if cfg.Kind == Entropic {
-			if ev.ent, err = ot.UnrolledSinkhorn(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched); err != nil {
-				return nil, err
+			if ev.ent, err = ot.UnrolledSinkhorn(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched, anneal); err != nil {
+				return ev.outOfRange(err)
 			}
 			ev.stats.Value, ev.stats.MarginalError = ev.ent.Dual, ev.ent.MarginalError
 			return ev, nil
 		}
-		if ev.div, err = ot.UnrolledSinkhornDivergence(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched); err != nil {
-			return nil, err
+		if ev.div, err = ot.UnrolledSinkhornDivergence(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched, anneal); err != nil {
+			return ev.outOfRange(err)
 		}
 		ev.stats.Value, ev.stats.MarginalError = ev.div.Dual, ev.div.XY.MarginalError
 		if cfg.Kind == Primal {
@@ -174,7 +197,7 @@ func evaluate(cfg Config, x, y *mat.Dense) (*evaluation, error) {
 		}
 		v, g, err := ot.MMD(x, y, cfg.DataWeights, cfg.GenWeights, k, true)
 		if err != nil {
-			return nil, err
+			return ev.outOfRange(err)
 		}
 		g.X.Scale(scale, g.X)
 		g.Y.Scale(scale, g.Y)
@@ -197,6 +220,13 @@ func (ev *evaluation) gradient(side int) *mat.Dense {
 	}
 	r, d := pts.Dims()
 	g := mat.NewDense(r, d, nil)
+	if ev.err != nil {
+		for i := range g.RawMatrix().Data {
+			g.RawMatrix().Data[i] = math.NaN()
+		}
+		ev.grad[side] = g
+		return g
+	}
 	gs := [2]*mat.Dense{}
 	gs[side] = g
 	switch {
@@ -234,6 +264,9 @@ func Evaluate(data, generated *mat.Dense, cfg Config, want Want) (value float64,
 	ev, err := evaluate(cfg, data, generated)
 	if err != nil {
 		return 0, nil, nil, Stats{}, err
+	}
+	if ev.err != nil {
+		return ev.stats.Value, nil, nil, ev.stats, ev.err
 	}
 	if want&WantData != 0 {
 		gData = ev.gradient(0)

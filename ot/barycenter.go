@@ -382,16 +382,7 @@ func (bp *baryProblem) result(res *BarycenterResult, alpha, logb, ls []float64) 
 			}
 		}
 	}
-	if res.Converged && !baryFinite(res.Barycenter) {
+	if res.Converged && !allFinite(res.Barycenter) {
 		res.Converged = false
 	}
-}
-
-func baryFinite(x []float64) bool {
-	for _, v := range x {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return false
-		}
-	}
-	return true
 }

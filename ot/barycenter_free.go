@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"fmt"
 	"math"
 
 	"gonum.org/v1/gonum/mat"
@@ -90,6 +91,22 @@ func FreeSupportBarycenter(clouds []*mat.Dense, weights [][]float64, lambda []fl
 		return nil, err
 	}
 	m, d := init.Dims()
+	// Per cloud, in turn: the cost and the inner solver's matrices, its plan included,
+	// or the exact solver's copy of the cost and its dense plan.
+	inner := sinkhornMatrices(&SinkhornOptions{Plan: true})
+	if o.Sinkhorn != nil {
+		so := *o.Sinkhorn
+		so.Plan = true
+		inner = sinkhornMatrices(&so)
+	}
+	if o.Eps == 0 {
+		inner = 3
+	}
+	for k, y := range clouds {
+		if err := denseFits(fmt.Sprintf("a free-support barycenter of %d points with clouds[%d] of %d", m, k, rowsOf(y)), inner*area(m, rowsOf(y))); err != nil {
+			return nil, err
+		}
+	}
 	ws := make([][]float64, len(clouds))
 	for k, y := range clouds {
 		if err := points(baryName("clouds", k), y); err != nil {

@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"fmt"
 	"math"
 
 	"gonum.org/v1/gonum/mat"
@@ -51,6 +52,10 @@ func (s denseSupport) baryKernel(eps float64) (baryKernel, error) {
 		return nil, invalid("barycenter: cost matrix is empty")
 	}
 	m, n := s.C.Dims()
+	// the cost, K' and K'ᵀ, and their logs
+	if err := denseFits(fmt.Sprintf("a barycenter on a %d×%d cost matrix", m, n), 5*area(m, n)); err != nil {
+		return nil, err
+	}
 	if err := costMatrix(s.C, m, n); err != nil {
 		return nil, err
 	}
@@ -308,8 +313,8 @@ func (g Grid) Cost() (*mat.Dense, error) {
 	}
 	dy, dx := g.spacing()
 	n := g.Rows * g.Cols
-	if n > 1<<15 {
-		return nil, invalid("grid: the dense cost of a %d×%d grid would have %d² entries; use the grid itself as the support", g.Rows, g.Cols, n)
+	if err := denseFits(fmt.Sprintf("the dense cost of a %d×%d grid (use the grid itself as the support)", g.Rows, g.Cols), area(n, n)); err != nil {
+		return nil, err
 	}
 	C := mat.NewDense(n, n, nil)
 	for i := 0; i < n; i++ {
@@ -323,6 +328,10 @@ func (g Grid) Cost() (*mat.Dense, error) {
 
 func (g Grid) baryKernel(eps float64) (baryKernel, error) {
 	if err := g.check(); err != nil {
+		return nil, err
+	}
+	// each axis kernel and its log
+	if err := denseFits(fmt.Sprintf("the kernel of a %d×%d grid", g.Rows, g.Cols), 2*(area(g.Rows, g.Rows)+area(g.Cols, g.Cols))); err != nil {
 		return nil, err
 	}
 	dy, dx := g.spacing()

@@ -179,8 +179,8 @@ func TestBarycenterSmallEps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Method != BarycenterLog || !baryFinite(res.Barycenter) {
-		t.Errorf("auto at ε = 1e-5: method %v, finite %v", res.Method, baryFinite(res.Barycenter))
+	if res.Method != BarycenterLog || !allFinite(res.Barycenter) {
+		t.Errorf("auto at ε = 1e-5: method %v, finite %v", res.Method, allFinite(res.Barycenter))
 	}
 }
 

@@ -2,6 +2,7 @@ package ot
 
 import (
 	"errors"
+	"fmt"
 	"math"
 
 	"gonum.org/v1/gonum/floats"
@@ -39,6 +40,10 @@ func NewUnrolledBarycenter(hists [][]float64, s Support, eps float64, L int) (*U
 	}
 	bp, err := newBaryProblem(hists, s, eps, nil)
 	if err != nil {
+		return nil, err
+	}
+	tape := float64(L) * (2*area(bp.N, bp.n) + area(bp.N, bp.m) + float64(bp.m))
+	if err := denseFits(fmt.Sprintf("the tape of %d unrolled barycenter iterations over %d histograms", L, bp.N), tape); err != nil {
 		return nil, err
 	}
 	ub := &UnrolledBarycenter{bp: bp, L: L}
@@ -100,7 +105,7 @@ func (ub *UnrolledBarycenter) Forward(lambda []float64) ([]float64, error) {
 			}
 		}
 	}
-	if !baryFinite(ub.P[ub.L-1]) {
+	if !allFinite(ub.P[ub.L-1]) {
 		return nil, errBaryUnderflow
 	}
 	return append([]float64(nil), ub.P[ub.L-1]...), nil

@@ -94,7 +94,8 @@ func (c Cost) AddGradX(dst []float64, w float64, x, y []float64) {
 }
 
 // Matrix returns the n×m matrix C_ij = c(x_i, y_j). The squared distances come from
-// one GEMM, |x|² + |y|² − 2x·yᵀ, clamped at zero against rounding.
+// one GEMM, |x|² + |y|² − 2x·yᵀ, clamped at zero against rounding. A matrix larger
+// than MaxDenseBytes, or a cost that overflows float64, is an error.
 func (c Cost) Matrix(x, y *mat.Dense) (*mat.Dense, error) {
 	if err := c.check(); err != nil {
 		return nil, err
@@ -102,7 +103,16 @@ func (c Cost) Matrix(x, y *mat.Dense) (*mat.Dense, error) {
 	if err := pointPair(x, y); err != nil {
 		return nil, err
 	}
-	return c.orDefault().matrix(x, y), nil
+	n, _ := x.Dims()
+	m, _ := y.Dims()
+	if err := denseFits(fmt.Sprintf("the cost matrix between %d and %d points", n, m), area(n, m)); err != nil {
+		return nil, err
+	}
+	C := c.orDefault().matrix(x, y)
+	if err := costMatrix(C, n, m); err != nil {
+		return nil, err
+	}
+	return C, nil
 }
 
 // matrix is Matrix without validation.

@@ -30,7 +30,9 @@ type DivergenceResult struct {
 // for c = ½|x−y|² or to half the energy distance for c = |x−y|.
 // With grad, the result also carries the gradients.
 func SinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps float64, opts *SinkhornOptions, grad bool) (*DivergenceResult, error) {
-	pxy, c, err := pointProblem(x, y, a, b, c)
+	pxy, c, err := pointProblem(x, y, a, b, c, "sinkhorn divergence", func(n, m int) float64 {
+		return divergenceMatrices(n, m, opts, grad)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -41,9 +43,22 @@ func SinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps float64, op
 	n, m := pxy.n, pxy.m
 	pxx, _ := newProblem(pxy.a, pxy.a, c.matrix(x, x), n, n)
 	pyy, _ := newProblem(pxy.b, pxy.b, c.matrix(y, y), m, m)
+	for _, p := range []*problem{pxy, pxx, pyy} {
+		if err := p.resolution(eps); err != nil {
+			return nil, err
+		}
+	}
 	sym := o
 	sym.InitF, sym.InitG = nil, nil
 	r := &DivergenceResult{XY: pxy.solve(eps, o), XX: pxx.solveSymmetric(eps, sym), YY: pyy.solveSymmetric(eps, sym)}
+	for _, c := range []struct {
+		p   *problem
+		res *SinkhornResult
+	}{{pxy, r.XY}, {pxx, r.XX}, {pyy, r.YY}} {
+		if err := c.p.checkResult(c.res); err != nil {
+			return nil, err
+		}
+	}
 	r.Value = r.XY.Dual - (r.XX.Dual+r.YY.Dual)/2
 	r.Primal = 2*r.XY.LinearCost - r.XX.LinearCost - r.YY.LinearCost
 	r.Converged = r.XY.Converged && r.XX.Converged && r.YY.Converged
@@ -63,21 +78,37 @@ func SinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps float64, op
 	return r, nil
 }
 
+// divergenceMatrices is the number of matrix entries SinkhornDivergence holds at
+// once: the cross problem's (see sinkhornMatrices), the symmetric problems' costs
+// (and plans), and one plan for the gradients.
+func divergenceMatrices(n, m int, opts *SinkhornOptions, grad bool) float64 {
+	sym := 1.0
+	if opts != nil && opts.Plan {
+		sym++
+	}
+	total := area(n, m)*sinkhornMatrices(opts) + (area(n, n)+area(m, m))*sym
+	if grad {
+		total += max(area(n, m), area(n, n), area(m, m))
+	}
+	return total
+}
+
 // solveSymmetric solves OT_ε(α,α), whose potentials are equal, by the averaged
 // fixed point f ← ½(f + T(f)) with T the c-transform (Feydy et al. 2019, §3.1).
 func (p *problem) solveSymmetric(eps float64, o SinkhornOptions) *SinkhornResult {
 	f, t := make([]float64, p.n), make([]float64, p.n)
 	it := 0
 	for _, e := range p.annealing(eps, o) {
-		softmin(t, p.C, p.n, p.n, f, p.loga, e)
+		p.updateF(t, f, e) // the costs are symmetric and b = a
 		average(f, t)
 		it++
 	}
 	converged := false
 	for {
-		softmin(t, p.C, p.n, p.n, f, p.loga, eps)
+		p.updateF(t, f, eps)
 		// The plan of (f, f) has both marginals equal to a·exp((f − T(f))/ε).
-		if e := 2 * rowError(p.a, f, t, eps, o.ErrorNorm); e <= o.Tol {
+		e, ePot := rowError(p.a, f, t, eps, o.ErrorNorm)
+		if p.done(2*e, 2*ePot, eps, o) {
 			converged = true
 			break
 		} else if math.IsNaN(e) || it >= o.MaxIter {
@@ -87,8 +118,8 @@ func (p *problem) solveSymmetric(eps float64, o SinkhornOptions) *SinkhornResult
 		it++
 	}
 	res := &SinkhornResult{Eps: eps, Method: LogDomain, Iterations: it}
-	p.finish(res, f, append([]float64(nil), f...), eps, o.Plan, nil)
-	res.Converged = converged && !math.IsNaN(res.Dual) && !math.IsInf(res.Dual, 0)
+	rows := p.finish(res, f, append([]float64(nil), f...), eps, o.Plan, nil)
+	res.Converged = converged && res.finite() && p.metTol(rows, 2, o)
 	return res
 }
 

@@ -21,7 +21,10 @@
 // interpolates between exact OT (ε → 0) and half the squared distance between means
 // (ε → ∞, cost ½|x−y|²) or half the energy distance (ε → ∞, cost |x−y|)
 // (SinkhornDivergence; MMD with CostKernel gives the limits, GaussianMixture and
-// EnergyKernel the usual kernels). Gradients with respect to points and weights come
+// EnergyKernel the usual kernels). For ε far above the costs' spread the c-transforms
+// take a form that is exact to rounding (softminRowFlat), so that S_ε reaches its
+// limit up to ε = MaxFloat64; an ε below the float64 resolution of the costs (2^-52
+// of the largest) is an error wrapping ErrOutOfRange rather than a meaningless value. Gradients with respect to points and weights come
 // from the envelope theorem (SinkhornGradients, ExactGradients, the Grad of a
 // divergence, MMD's).
 //
@@ -40,7 +43,11 @@
 // assembly, chosen at run time; the build tag purego selects the portable Go ones.
 //
 // Every routine validates its input and returns an error wrapping ErrInvalidInput
-// that names the offending argument; none panics on bad data.
+// that names the offending argument; none panics on bad data. Point clouds must have
+// squared norms below MaxFloat64/4, so that their squared distances are finite. A
+// problem whose dense matrices would exceed MaxDenseBytes (8 GiB by default) fails
+// with ErrTooLarge, stating the memory it needs, before allocating them; MMD needs no
+// n×m storage and has no such bound.
 //
 // References: Cuturi, "Sinkhorn Distances", NeurIPS 2013; Genevay, Peyré, Cuturi,
 // "Learning Generative Models with Sinkhorn Divergences", AISTATS 2018; Feydy et al.,

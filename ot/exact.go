@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"fmt"
 	"math"
 	"slices"
 
@@ -70,6 +71,9 @@ func Exact(a, b []float64, C *mat.Dense, opts *ExactOptions) (*ExactResult, erro
 		return nil, invalid("cost matrix is empty")
 	}
 	n, m := C.Dims()
+	if err := denseFits(fmt.Sprintf("exact OT on a %d×%d cost matrix", n, m), 2*area(n, m)); err != nil {
+		return nil, err
+	}
 	a, err := weights("a", a, n)
 	if err != nil {
 		return nil, err
@@ -95,6 +99,10 @@ func Exact(a, b []float64, C *mat.Dense, opts *ExactOptions) (*ExactResult, erro
 
 // ExactPoints is Exact on the cost matrix C_ij = c(x_i, y_j).
 func ExactPoints(x, y *mat.Dense, a, b []float64, c Cost, opts *ExactOptions) (*ExactResult, error) {
+	n, m := rowsOf(x), rowsOf(y)
+	if err := denseFits(fmt.Sprintf("exact OT between %d and %d points", n, m), 2*area(n, m)); err != nil {
+		return nil, err
+	}
 	C, err := c.Matrix(x, y)
 	if err != nil {
 		return nil, err

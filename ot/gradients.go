@@ -17,7 +17,9 @@ type Gradients struct {
 // SinkhornPoints(x, y, a, b, c, …): Σ_j P_ij ∇_x c(x_i, y_j) for the points, and the
 // potentials F, G for the weights.
 func SinkhornGradients(x, y *mat.Dense, a, b []float64, c Cost, res *SinkhornResult) (*Gradients, error) {
-	p, c, err := pointProblem(x, y, a, b, c)
+	p, c, err := pointProblem(x, y, a, b, c, "sinkhorn gradients", func(n, m int) float64 {
+		return 2 * area(n, m) // the cost and the plan
+	})
 	if err != nil {
 		return nil, err
 	}

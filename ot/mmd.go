@@ -42,7 +42,10 @@ func (EnergyKernel) Eval(d2 float64) (k, dk float64) {
 
 // MMD returns the biased (V-statistic) squared maximum mean discrepancy
 // aᵀK_xx a + bᵀK_yy b − 2aᵀK_xy b between (x, a) and (y, b), and its gradients when
-// grad is set. nil weights mean uniform.
+// grad is set. nil weights mean uniform. The kernel matrices are never stored: the
+// sums run over blocks of rows, so the memory is that of the points and gradients
+// plus one block (see mmdBlockEntries), whatever n and m. A value or gradient that is
+// not finite (a kernel that overflows) is an error.
 func MMD(x, y *mat.Dense, a, b []float64, k Kernel, grad bool) (float64, *Gradients, error) {
 	if k == nil {
 		return 0, nil, invalid("mmd: nil kernel")
@@ -81,6 +84,19 @@ func MMD(x, y *mat.Dense, a, b []float64, k Kernel, grad bool) (float64, *Gradie
 	v := kernelTerm(x, x, a, a, k, 1, gx, gx, ga, ga) +
 		kernelTerm(y, y, b, b, k, 1, gy, gy, gb, gb) +
 		kernelTerm(x, y, a, b, k, -2, gx, gy, ga, gb)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, nil, outOfRange("mmd: the value is %v: kernel %T overflows float64 on these points", v, k)
+	}
+	if grad {
+		for _, g := range []struct {
+			name string
+			v    []float64
+		}{{"x", gr.X.RawMatrix().Data}, {"y", gr.Y.RawMatrix().Data}, {"a", gr.A}, {"b", gr.B}} {
+			if !allFinite(g.v) {
+				return 0, nil, outOfRange("mmd: the gradient with respect to %s is not finite: kernel %T overflows float64 on these points", g.name, k)
+			}
+		}
+	}
 	return v, gr, nil
 }
 
@@ -92,40 +108,67 @@ func EnergyDistance(x, y *mat.Dense, a, b []float64, grad bool) (float64, *Gradi
 // sqDist is the cost |x−y|², whose x-gradient 2(x−y) carries the kernels' chain rule.
 var sqDist = Cost{Power: 2, Scale: 1}
 
+// mmdBlockEntries bounds the kernel block kernelTerm holds (32 MiB): enough rows for
+// the products to run at full speed, independent of the number of points. A variable
+// only so that tests can exercise many blocks.
+var mmdBlockEntries = 1 << 22
+
 // kernelTerm returns w·Σ_ij a_i b_j k(x_i, y_j) and, when gx is not nil, adds its
-// gradients to gx, gy (points) and ga, gb (weights). Distances come from one product,
-// and the point gradients Σ_j W_ij·2(x_i − y_j), W_ij = w a_i b_j κ'(|x_i−y_j|²), from
-// the plan-gradient products.
+// gradients to gx, gy (points) and ga, gb (weights). x and y may be the same matrix
+// (then so are the gradient destinations). It runs over blocks of rows of x: each
+// block's distances come from one product, |x_i|² + |y_j|² − 2x_i·y_j, and its point
+// gradients Σ_j W_ij·2(x_i − y_j), W_ij = w a_i b_j κ'(|x_i−y_j|²), from the
+// plan-gradient products, with W stored over the distances.
 func kernelTerm(x, y *mat.Dense, a, b []float64, k Kernel, w float64, gx, gy *mat.Dense, ga, gb []float64) float64 {
-	n, _ := x.Dims()
+	n, d := x.Dims()
 	m, _ := y.Dims()
-	D := sqDist.matrix(x, y)
-	var W *mat.Dense
-	if gx != nil {
-		W = mat.NewDense(n, m, nil)
+	sym := x == y
+	nx := rowSqNorms(x)
+	ny := nx
+	if !sym {
+		ny = rowSqNorms(y)
 	}
+	rows := max(1, min(n, mmdBlockEntries/m))
+	buf := getF64(rows * m) // every entry of a block is written by the product
+	defer putF64(buf)
+	total := 0.0
 	totals := make([]float64, numBlocks())
 	gbs := blockVectors(m)
-	parallelRange(n, m, func(blk, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			row := D.RawRowView(i)
-			for j, d2 := range row {
-				kv, dk := k.Eval(d2)
-				totals[blk] += a[i] * b[j] * kv
-				if W != nil {
-					ga[i] += w * b[j] * kv
-					gbs[blk][j] += w * a[i] * kv
-					W.Set(i, j, w*a[i]*b[j]*dk)
+	for lo := 0; lo < n; lo += rows {
+		hi := min(lo+rows, n)
+		xb := x.Slice(lo, hi, 0, d).(*mat.Dense)
+		D := mat.NewDense(hi-lo, m, buf[:(hi-lo)*m])
+		mulNT(D, xb, y)
+		clear(totals)
+		parallelRange(hi-lo, m, func(blk, rlo, rhi int) {
+			for r := rlo; r < rhi; r++ {
+				i := lo + r
+				row := D.RawRowView(r)
+				for j, v := range row {
+					d2 := nx[i] + ny[j] - 2*v
+					if d2 < 0 || (sym && i == j) {
+						d2 = 0
+					}
+					kv, dk := k.Eval(d2)
+					totals[blk] += a[i] * b[j] * kv
+					if gx != nil {
+						ga[i] += w * b[j] * kv
+						gbs[blk][j] += w * a[i] * kv
+						row[j] = w * a[i] * b[j] * dk
+					}
 				}
 			}
+		})
+		total += floats.Sum(totals)
+		if gx != nil {
+			addPlanGrad(gx.Slice(lo, hi, 0, d).(*mat.Dense), 1, xb, y, D, sqDist)
+			addPlanGrad(gy, 1, y, xb, D.T(), sqDist)
 		}
-	})
-	if W != nil {
-		sumBlocks(gb, gbs)
-		addPlanGrad(gx, 1, x, y, W, sqDist)
-		addPlanGrad(gy, 1, y, x, W.T(), sqDist)
 	}
-	return w * floats.Sum(totals)
+	if gx != nil {
+		sumBlocks(gb, gbs)
+	}
+	return w * total
 }
 
 // CostKernel is the conditionally negative-definite kernel k(x,y) = −c(x,y). With it MMD

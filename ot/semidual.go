@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 
@@ -36,7 +37,7 @@ import (
 // and its gradients ∂D/∂f_i = a_i (1 − Σ_j b_j E_ij), ∂D/∂g_j = b_j (1 − Σ_i a_i E_ij),
 // E_ij = exp((f_i + g_j − C_ij)/ε).
 func EntropicDual(a, b []float64, C *mat.Dense, eps float64, f, g []float64) (val float64, gradF, gradG []float64, err error) {
-	p, err := sdProblem(a, b, C, eps)
+	p, err := sdProblem(a, b, C, eps, 2)
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -73,7 +74,7 @@ func EntropicDual(a, b []float64, C *mat.Dense, eps float64, f, g []float64) (va
 // on the first minimizer of C_ij − g_j), and the c-transform f of g, so that (f, g)
 // are a⊗b potentials and ⟨a,f⟩ + ⟨b,g⟩ = S(g).
 func EntropicSemiDual(a, b []float64, C *mat.Dense, eps float64, g []float64) (val float64, grad, f []float64, err error) {
-	p, err := sdProblemEps0(a, b, C, eps)
+	p, err := sdProblemEps0(a, b, C, eps, 2)
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -97,14 +98,16 @@ type sdProb struct {
 	a, b, logb []float64
 }
 
-func sdProblem(a, b []float64, C *mat.Dense, eps float64) (*sdProb, error) {
+// sdProblem validates a problem at ε > 0 whose solver holds the given number of
+// n×m matrices, the caller's cost and the problem's copy included (see denseFits).
+func sdProblem(a, b []float64, C *mat.Dense, eps, matrices float64) (*sdProb, error) {
 	if err := epsilon(eps); err != nil {
 		return nil, err
 	}
-	return sdProblemEps0(a, b, C, 0)
+	return sdProblemEps0(a, b, C, 0, matrices)
 }
 
-func sdProblemEps0(a, b []float64, C *mat.Dense, eps float64) (*sdProb, error) {
+func sdProblemEps0(a, b []float64, C *mat.Dense, eps, matrices float64) (*sdProb, error) {
 	if eps < 0 || math.IsNaN(eps) || math.IsInf(eps, 0) {
 		return nil, invalid("eps = %v: must be non-negative and finite", eps)
 	}
@@ -112,6 +115,9 @@ func sdProblemEps0(a, b []float64, C *mat.Dense, eps float64) (*sdProb, error) {
 		return nil, invalid("cost matrix is empty")
 	}
 	n, m := C.Dims()
+	if err := denseFits(fmt.Sprintf("the (semi-)dual on a %d×%d cost matrix", n, m), matrices*area(n, m)); err != nil {
+		return nil, err
+	}
 	a, err := weights("a", a, n)
 	if err != nil {
 		return nil, err
@@ -243,7 +249,7 @@ func (o *StochasticOptions) sdDefaults(maxIter int, m int) (StochasticOptions, e
 // and g moves along the sum of stored gradients. Linear convergence; each step costs
 // O(m), the memory is n×m.
 func SemiDualSAG(a, b []float64, C *mat.Dense, eps float64, opts *StochasticOptions) (*SemiDualResult, error) {
-	p, err := sdProblem(a, b, C, eps)
+	p, err := sdProblem(a, b, C, eps, 3) // and the stored gradients
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +290,7 @@ func SemiDualSAG(a, b []float64, C *mat.Dense, eps float64, opts *StochasticOpti
 // (POT's averaged_sgd_entropic_transport draws i uniformly, which is unbiased only
 // for uniform a.)
 func SemiDualASGD(a, b []float64, C *mat.Dense, eps float64, opts *StochasticOptions) (*SemiDualResult, error) {
-	p, err := sdProblemEps0(a, b, C, eps)
+	p, err := sdProblemEps0(a, b, C, eps, 2)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"fmt"
 	"math"
 
 	"gonum.org/v1/gonum/floats"
@@ -42,15 +43,19 @@ const (
 // SinkhornOptions tunes Sinkhorn. A nil *SinkhornOptions means all defaults.
 type SinkhornOptions struct {
 	Method  SinkhornMethod
-	MaxIter int     // iteration cap; 0 means DefaultSinkhornMaxIter
-	Tol     float64 // stop when ‖P1−a‖ ≤ Tol (Pᵀ1 = b holds after each g-update); 0 means DefaultSinkhornTol
+	MaxIter int // iteration cap; 0 means DefaultSinkhornMaxIter
+	// Tol: stop when ‖P1−a‖ ≤ Tol (Pᵀ1 = b holds after each g-update) and, in the log
+	// domain, the potentials move by at most Tol times the costs' spread (which only
+	// binds for ε above that spread, where any potentials give nearly exact marginals
+	// but the values depend on them); 0 means DefaultSinkhornTol.
+	Tol float64
 	// ErrorNorm is the p of the ℓp norm in the stopping test: 1 (the default when 0)
 	// or 2, which is POT's stopThr criterion (OTT-JAX calls it norm_error).
 	ErrorNorm int
 
 	// EpsScaling in (0,1) anneals ε inside the solve: one iteration at each of
-	// EpsStart, EpsStart·EpsScaling, … down to ε, then iterations at ε until Tol.
-	// 0 disables it.
+	// EpsStart, EpsStart·EpsScaling, … down to ε, then iterations at ε until Tol
+	// (see Annealing, which the unrolled solvers take). 0 disables it.
 	EpsScaling float64
 	// EpsStart is the first ε of the annealing; 0 means the largest cost entry.
 	EpsStart float64
@@ -98,7 +103,7 @@ func (o *SinkhornOptions) check(n, m int) error {
 	case o.EpsScaling != 0 && !(o.EpsScaling > 0 && o.EpsScaling < 1):
 		return invalid("sinkhorn: EpsScaling = %v must lie in (0,1)", o.EpsScaling)
 	case o.EpsStart < 0 || math.IsNaN(o.EpsStart) || math.IsInf(o.EpsStart, 0):
-		return invalid("sinkhorn: EpsStart = %v must be positive and finite", o.EpsStart)
+		return invalid("sinkhorn: EpsStart = %v must be positive and finite (0: the largest cost)", o.EpsStart)
 	case !(o.AbsorbAt > 0):
 		return invalid("sinkhorn: AbsorbAt = %v must be positive", o.AbsorbAt)
 	case o.InitF != nil && len(o.InitF) != n:
@@ -135,9 +140,11 @@ type SinkhornResult struct {
 	// MarginalError is ‖P1−a‖₁ + ‖Pᵀ1−b‖₁ of the returned plan, whatever ErrorNorm.
 	MarginalError float64
 	Iterations    int
-	// Converged reports that the stopping tolerance was met with finite potentials.
+	// Converged reports that the stopping tolerance was met, checked on the returned
+	// plan's row sums, and that every number of the result is finite.
 	Converged bool
-	// Method is the method that produced the result (Stabilized may fall back to LogDomain).
+	// Method is the method that produced the result (Stabilized may fall back to
+	// LogDomain, and hands over to it when ε exceeds the costs' spread by flatRatio).
 	Method SinkhornMethod
 	// Absorptions counts Stabilized's absorptions of scalings into potentials.
 	Absorptions int
@@ -145,12 +152,18 @@ type SinkhornResult struct {
 
 // Sinkhorn solves entropic OT between weights a (n) and b (m) with cost matrix C (n×m)
 // at regularization eps (Cuturi 2013), in the log domain or a stabilized scaling domain
-// (see SinkhornMethod). nil weights mean uniform.
+// (see SinkhornMethod). nil weights mean uniform. Any ε works from 2^-52 times the
+// largest |cost| (below it the plan would be rounding noise: an error wrapping
+// ErrOutOfRange) to the float64 maximum, where the value tends to ⟨a⊗b, C⟩ without
+// loss of precision. A result that is not finite is an error.
 func Sinkhorn(a, b []float64, C *mat.Dense, eps float64, opts *SinkhornOptions) (*SinkhornResult, error) {
 	if C == nil || C.IsEmpty() {
 		return nil, invalid("cost matrix is empty")
 	}
 	n, m := C.Dims()
+	if err := denseFits(fmt.Sprintf("sinkhorn on a %d×%d cost matrix", n, m), area(n, m)*sinkhornMatrices(opts)); err != nil {
+		return nil, err
+	}
 	// The stabilized solver checks the costs while it builds its first kernel, in the
 	// same pass; every other path checks them first.
 	deferCheck := opts != nil && opts.Method == Stabilized && opts.EpsScaling == 0
@@ -162,9 +175,17 @@ func Sinkhorn(a, b []float64, C *mat.Dense, eps float64, opts *SinkhornOptions) 
 	if err != nil {
 		return nil, err
 	}
+	if p.boundsKnown { // else (deferred check) after the solve, if it fails: checkResult
+		if err := p.resolution(eps); err != nil {
+			return nil, err
+		}
+	}
 	res := p.solve(eps, o)
 	if p.badCost {
 		return nil, costMatrix(C, n, m)
+	}
+	if err := p.checkResult(res); err != nil {
+		return nil, err
 	}
 	return res, nil
 }
@@ -178,8 +199,24 @@ func solveOptions(p *problem, eps float64, opts *SinkhornOptions) (SinkhornOptio
 	return o, o.check(p.n, p.m)
 }
 
-// pointProblem validates two weighted clouds and a cost and builds their problem.
-func pointProblem(x, y *mat.Dense, a, b []float64, c Cost) (*problem, Cost, error) {
+// sinkhornMatrices is the number of n×m matrices a Sinkhorn solve holds at once, the
+// cost included: its transpose (log domain) or the kernel and, should the kernel
+// underflow, the transpose too (stabilized), and the plan when asked for.
+func sinkhornMatrices(o *SinkhornOptions) float64 {
+	k := 2.0
+	if o != nil && o.Method == Stabilized {
+		k++
+	}
+	if o != nil && o.Plan {
+		k++
+	}
+	return k
+}
+
+// pointProblem validates two weighted clouds and a cost and builds their problem,
+// after checking with denseFits that the call named what, which holds dense(n, m)
+// matrix entries in all, fits in memory.
+func pointProblem(x, y *mat.Dense, a, b []float64, c Cost, what string, dense func(n, m int) float64) (*problem, Cost, error) {
 	if err := c.check(); err != nil {
 		return nil, c, err
 	}
@@ -189,12 +226,19 @@ func pointProblem(x, y *mat.Dense, a, b []float64, c Cost) (*problem, Cost, erro
 	c = c.orDefault()
 	n, _ := x.Dims()
 	m, _ := y.Dims()
+	if err := denseFits(fmt.Sprintf("%s between %d and %d points", what, n, m), dense(n, m)); err != nil {
+		return nil, c, err
+	}
 	p, err := newProblem(a, b, c.matrix(x, y), n, m)
 	return p, c, err
 }
 
 // SinkhornPoints is Sinkhorn between the point clouds x (n×d) and y (m×d) under cost c.
 func SinkhornPoints(x, y *mat.Dense, a, b []float64, c Cost, eps float64, opts *SinkhornOptions) (*SinkhornResult, error) {
+	n, m := rowsOf(x), rowsOf(y)
+	if err := denseFits(fmt.Sprintf("sinkhorn between %d and %d points", n, m), area(n, m)*sinkhornMatrices(opts)); err != nil {
+		return nil, err
+	}
 	C, err := c.Matrix(x, y)
 	if err != nil {
 		return nil, err
@@ -212,6 +256,9 @@ type problem struct {
 	// costUnchecked: C's entries are still to be checked for NaN and ±Inf (by the
 	// stabilized solver's first kernel build, which sets badCost if one is).
 	costUnchecked, badCost bool
+	// lo, hi are the smallest and largest cost once boundsKnown (see bounds).
+	lo, hi      float64
+	boundsKnown bool
 }
 
 func newProblem(a, b []float64, C *mat.Dense, n, m int) (*problem, error) {
@@ -231,12 +278,13 @@ func newProblemCheck(a, b []float64, C *mat.Dense, n, m int, checkCost bool) (*p
 	if err := costDims(C, n, m); err != nil {
 		return nil, err
 	}
+	p := &problem{n: n, m: m, a: a, b: b, costUnchecked: !checkCost}
 	if checkCost {
-		if err := costMatrix(C, n, m); err != nil {
+		if p.lo, p.hi, err = costRange(C, n, m); err != nil {
 			return nil, err
 		}
+		p.boundsKnown = true
 	}
-	p := &problem{n: n, m: m, a: a, b: b, costUnchecked: !checkCost}
 	if raw := C.RawMatrix(); raw.Stride == m {
 		p.C = raw.Data[:n*m] // read only
 	} else {
@@ -267,13 +315,102 @@ func (p *problem) Ct() []float64 {
 	return p.ctCache
 }
 
-// maxC is the largest cost entry, the default start of ε-scaling.
-func (p *problem) maxC() float64 {
-	mx := 0.0
-	for _, v := range p.C {
-		mx = max(mx, v)
+// bounds returns the smallest and largest cost, scanning the costs on first use when
+// the validation did not.
+func (p *problem) bounds() (lo, hi float64) {
+	if !p.boundsKnown {
+		p.lo, p.hi = math.Inf(1), math.Inf(-1)
+		for _, v := range p.C {
+			p.lo, p.hi = min(p.lo, v), max(p.hi, v)
+		}
+		p.boundsKnown = true
 	}
-	return mx
+	return p.lo, p.hi
+}
+
+// flatRatio is how far ε must exceed the spread of the costs before the solvers take
+// their flat-kernel forms (softminRowFlat, the log domain instead of scalings). The
+// usual forms lose about ε·2^-52 to rounding, 2^-36 of the spread at this ratio; the
+// flat forms are exact to rounding for any ε above the spread.
+const flatRatio = 1 << 16
+
+// flat reports whether ε exceeds the spread of the costs by flatRatio.
+func (p *problem) flat(eps float64) bool {
+	if !p.boundsKnown && p.m > 0 {
+		// The first row's spread bounds the costs' from below: an ε within flatRatio
+		// of it is not flat, and needs no scan of the costs.
+		row := p.C[:p.m]
+		if eps <= flatRatio*(floats.Max(row)-floats.Min(row)) {
+			return false
+		}
+	}
+	lo, hi := p.bounds()
+	return eps > flatRatio*(hi-lo)
+}
+
+// resolution reports, as an error, an ε below the float64 resolution of the costs:
+// with |C_ij| up to R the exponents (f_i + g_j − C_ij)/ε of the plan carry rounding
+// errors of R·2^-52/ε, which at ε < R·2^-52 is more than 1, so that no plan, value
+// or convergence test computed from them means anything.
+func (p *problem) resolution(eps float64) error {
+	lo, hi := p.bounds()
+	if r := max(-lo, hi); eps < r*0x1p-52 {
+		return outOfRange("eps = %g is below the float64 resolution of costs up to %g: the plan's exponents (f+g−C)/ε would be rounding noise; ε must be at least %.3g (2^-52 of the largest cost); for ε → 0 use Exact", eps, r, r*0x1p-52)
+	}
+	return nil
+}
+
+// finite reports whether every number of the result is finite.
+func (r *SinkhornResult) finite() bool {
+	return allFinite([]float64{r.Cost, r.LinearCost, r.KL, r.Dual, r.MarginalError}) && allFinite(r.F) && allFinite(r.G)
+}
+
+// checkResult returns the error for a result of p that did not converge because ε is
+// below the costs' resolution, or that is not finite.
+func (p *problem) checkResult(r *SinkhornResult) error {
+	if r.Converged {
+		return nil // converged implies finite
+	}
+	if err := p.resolution(r.Eps); err != nil {
+		return err
+	}
+	if !r.finite() {
+		return outOfRange("sinkhorn at eps = %g: the result is not finite (dual %v, cost %v, marginal error %v)", r.Eps, r.Dual, r.Cost, r.MarginalError)
+	}
+	return nil
+}
+
+// metTol reports whether the plan with row sums rows meets the tolerance:
+// k·‖rows − a‖ ≤ Tol in the options' norm (k = 2 counts both marginals of a symmetric
+// plan), up to the rounding of the sums, (n+m+8)·2^-53. The iterations measure their
+// error by a cheaper formula that rounding can fool (at ε below the precision of the
+// potentials it reads 0 while the plan is far off): this is the check of the plan
+// actually returned.
+func (p *problem) metTol(rows []float64, k float64, o SinkhornOptions) bool {
+	e := 0.0
+	for i, r := range rows {
+		d := math.Abs(r - p.a[i])
+		if o.ErrorNorm == 2 {
+			d *= d
+		}
+		e += d
+	}
+	if o.ErrorNorm == 2 {
+		e = math.Sqrt(e)
+	}
+	return k*e <= o.Tol+k*float64(p.n+p.m+8)*0x1p-53
+}
+
+// updateF sets f to the c-transform of g, the f-update of Sinkhorn.
+func (p *problem) updateF(f, g []float64, eps float64) {
+	lo, hi := p.bounds()
+	softmin(f, p.C, p.n, p.m, g, p.b, p.logb, eps, hi-lo)
+}
+
+// updateG sets g to the c-transform of f, the g-update.
+func (p *problem) updateG(g, f []float64, eps float64) {
+	lo, hi := p.bounds()
+	softmin(g, p.Ct(), p.m, p.n, f, p.a, p.loga, eps, hi-lo)
 }
 
 func logs(w []float64) []float64 {
@@ -284,9 +421,20 @@ func logs(w []float64) []float64 {
 	return out
 }
 
-// softmin sets out_i = −ε log Σ_j exp(logw_j + (h_j − M_ij)/ε) for the rows×cols
-// matrix M: the c-transform that maps one potential to the other.
-func softmin(out, M []float64, rows, cols int, h, logw []float64, eps float64) {
+// softmin sets out_i = −ε log Σ_j w_j exp((h_j − M_ij)/ε) for the rows×cols matrix M
+// whose entries span span: the c-transform that maps one potential to the other. For
+// ε far above the spread of M_ij − h_j it takes softminRowFlat's form.
+func softmin(out, M []float64, rows, cols int, h, w, logw []float64, eps, span float64) {
+	if eps > flatRatio*span && eps > 2*(floats.Max(h)-floats.Min(h)) {
+		wsum := floats.Sum(w)
+		parallelRange(rows, cols, func(_, lo, hi int) {
+			d := make([]float64, cols)
+			for i := lo; i < hi; i++ {
+				out[i] = softminRowFlat(M[i*cols:(i+1)*cols], h, w, d, wsum, eps)
+			}
+		})
+		return
+	}
 	parallelRange(rows, cols, func(_, lo, hi int) {
 		shift, z := softminShift(h, logw, eps), make([]float64, cols)
 		for i := lo; i < hi; i++ {
@@ -319,40 +467,107 @@ func softminRow(row, shift, z []float64, eps float64) float64 {
 	return -eps * (mx + math.Log(floats.Sum(z)))
 }
 
+// softminRowFlat is one entry of softmin for ε above the spread of row_j − h_j: with
+// d_j = row_j − h_j, m = min d (over positive weights) and t_j = (d_j − m)/ε < 1,
+//
+//	−ε log Σ_j w_j exp(−d_j/ε) = m − ε log1p(Σ_j w_j expm1(−t_j) / Σ_j w_j),
+//
+// the weights counted as normalized. It is exact to rounding however large ε is,
+// where softminRow, which adds log w_j to the exponents, loses ε·2^-52 (at ε = 1e20
+// everything); and as ε → ∞ it tends to the weighted mean ⟨w, d⟩. d is scratch.
+func softminRowFlat(row, h, w, d []float64, wsum, eps float64) float64 {
+	m := math.Inf(1)
+	for j, c := range row {
+		d[j] = c - h[j]
+		if w[j] > 0 {
+			m = min(m, d[j])
+		}
+	}
+	s := 0.0
+	for j, dj := range d {
+		if w[j] > 0 {
+			s += w[j] * math.Expm1(-(dj-m)/eps)
+		}
+	}
+	return m - eps*math.Log1p(s/wsum)
+}
+
 // rowError returns ‖P1 − a‖_norm for the plan of (f, g) given fNew = softmin of g,
 // using (P1)_i = a_i exp((f_i − fNew_i)/ε): the error comes free with the next update.
-func rowError(a, f, fNew []float64, eps float64, norm int) float64 {
-	e := 0.0
+// ePot is the same norm of a∘(f − fNew), the error in the potentials' units.
+func rowError(a, f, fNew []float64, eps float64, norm int) (e, ePot float64) {
 	for i, ai := range a {
 		if ai > 0 {
-			d := ai * math.Abs(math.Expm1((f[i]-fNew[i])/eps))
+			d, dp := ai*math.Abs(math.Expm1((f[i]-fNew[i])/eps)), ai*math.Abs(f[i]-fNew[i])
 			if norm == 2 {
-				d *= d
+				d, dp = d*d, dp*dp
 			}
 			e += d
+			ePot += dp
 		}
 	}
 	if norm == 2 {
-		return math.Sqrt(e)
+		return math.Sqrt(e), math.Sqrt(ePot)
 	}
-	return e
+	return e, ePot
 }
 
-// annealing returns the ε values that ε-scaling visits before ε itself: EpsStart (or
-// the largest cost), times EpsScaling at each step, while above ε and within MaxIter.
-func (p *problem) annealing(eps float64, o SinkhornOptions) []float64 {
-	if o.EpsScaling == 0 {
+// done is the stopping test of the log-domain iterations on the errors of rowError:
+// the marginal error at most Tol and, since for ε above the costs' spread any
+// potentials give nearly exact marginals while the values depend on the potentials
+// themselves, the potentials' error at most Tol times that spread (or their rounding,
+// 2^-40 of the largest cost, or of ε where softminRow rounds the logs of the weights).
+// For ε below the spread the second test follows from the first.
+func (p *problem) done(e, ePot, eps float64, o SinkhornOptions) bool {
+	lo, hi := p.bounds()
+	return e <= o.Tol && ePot <= max(o.Tol*(hi-lo), 0x1p-40*max(-lo, hi, min(eps, flatRatio*(hi-lo))))
+}
+
+// Annealing is ε-scaling (Kosowsky & Yuille 1994; Schmitzer 2019): the first
+// iterations run at Start, Start·Scaling, Start·Scaling², … for as long as that
+// exceeds the target ε, then at ε, so that they see a smoother problem first. It is
+// SinkhornOptions' EpsScaling and EpsStart; the unrolled solvers take one too. The
+// zero value anneals nothing.
+type Annealing struct {
+	Scaling float64 // in (0,1); 0 disables the annealing
+	Start   float64 // the first ε; 0 means the largest cost of the problem
+}
+
+func (an Annealing) check() error {
+	switch {
+	case an.Scaling != 0 && !(an.Scaling > 0 && an.Scaling < 1):
+		return invalid("ε-scaling factor %v must lie in (0,1)", an.Scaling)
+	case an.Start < 0 || math.IsNaN(an.Start) || math.IsInf(an.Start, 0):
+		return invalid("ε-scaling start %v must be positive and finite (0: the largest cost)", an.Start)
+	}
+	return nil
+}
+
+// steps returns the ε values the annealing visits above eps, at most limit of them;
+// maxCost is the problem's largest cost, which a Start of 0 stands for.
+func (an Annealing) steps(eps, maxCost float64, limit int) []float64 {
+	if an.Scaling == 0 {
 		return nil
 	}
-	e := o.EpsStart
+	e := an.Start
 	if e == 0 {
-		e = p.maxC()
+		e = maxCost
 	}
 	var out []float64
-	for ; e > eps && len(out) < o.MaxIter; e *= o.EpsScaling {
+	for ; e > eps && len(out) < limit; e *= an.Scaling {
 		out = append(out, e)
 	}
 	return out
+}
+
+// annealing returns the ε values that the options' ε-scaling visits before ε itself,
+// within MaxIter.
+func (p *problem) annealing(eps float64, o SinkhornOptions) []float64 {
+	if o.EpsScaling == 0 {
+		return nil // without a scan of the costs for their largest
+	}
+	_, hi := p.bounds()
+	return Annealing{Scaling: o.EpsScaling, Start: o.EpsStart}.steps(eps, hi, o.MaxIter)
 }
 
 func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {
@@ -366,14 +581,19 @@ func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {
 	copy(g, o.InitG)
 	it := 0
 	for _, e := range p.annealing(eps, o) {
-		softmin(f, p.C, p.n, p.m, g, p.logb, e)
-		softmin(g, p.Ct(), p.m, p.n, f, p.loga, e)
+		p.updateF(f, g, e)
+		p.updateG(g, f, e)
 		it++
 	}
 	res := &SinkhornResult{Eps: eps, Method: o.Method}
+	if o.Method == Stabilized && p.flat(eps) {
+		// The kernel is flat: its scalings would lose ε·2^-52 of the potentials, while
+		// the log domain converges in a few iterations.
+		res.Method = LogDomain
+	}
 	var converged bool
 	var sp *scaledPlan
-	if o.Method == Stabilized {
+	if res.Method == Stabilized {
 		var ok bool
 		var used int
 		f, g, sp, used, converged, ok = p.stabilized(f, g, eps, o, it, res)
@@ -394,26 +614,26 @@ func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {
 		it += used
 	}
 	res.Iterations = it
-	p.finish(res, f, g, eps, o.Plan, sp)
+	rows := p.finish(res, f, g, eps, o.Plan, sp)
 	if sp != nil {
 		putScratch(sp.K)
 	}
-	res.Converged = converged && !math.IsNaN(res.Dual) && !math.IsInf(res.Dual, 0)
+	res.Converged = converged && res.finite() && p.metTol(rows, 1, o)
 	return res
 }
 
 // logDomain alternates f- and g-updates from (f, g) until the row marginal error of
-// the current iterate is at most Tol, or MaxIter counting the done iterations already
+// the current iterate is at most Tol (see done), or MaxIter counting the done iterations already
 // spent. The returned pair always has g = c-transform of f, so Pᵀ1 = b.
 func (p *problem) logDomain(f, g []float64, eps float64, o SinkhornOptions, done int) (_, _ []float64, iters int, converged bool) {
 	fNew := make([]float64, p.n)
 	// The error is only measured once a g-update at this ε has made Pᵀ1 = b.
 	measured := false
 	for {
-		softmin(fNew, p.C, p.n, p.m, g, p.logb, eps)
+		p.updateF(fNew, g, eps)
 		if measured {
-			e := rowError(p.a, f, fNew, eps, o.ErrorNorm)
-			if e <= o.Tol {
+			e, ePot := rowError(p.a, f, fNew, eps, o.ErrorNorm)
+			if p.done(e, ePot, eps, o) {
 				return f, g, iters, true
 			}
 			if math.IsNaN(e) || done+iters >= o.MaxIter {
@@ -421,18 +641,19 @@ func (p *problem) logDomain(f, g []float64, eps float64, o SinkhornOptions, done
 			}
 		}
 		f, fNew = fNew, f
-		softmin(g, p.Ct(), p.m, p.n, f, p.loga, eps)
+		p.updateG(g, f, eps)
 		iters++
 		measured = true
 	}
 }
 
-// finish fills the result from the potentials in one pass over the plan. With sp the
-// plan entries come from the scaling-domain kernel (no exp), else from f and g.
-func (p *problem) finish(res *SinkhornResult, f, g []float64, eps float64, wantPlan bool, sp *scaledPlan) {
+// finish fills the result from the potentials in one pass over the plan, and returns
+// the plan's row sums. With sp the plan entries come from the scaling-domain kernel
+// (no exp), else from f and g.
+func (p *problem) finish(res *SinkhornResult, f, g []float64, eps float64, wantPlan bool, sp *scaledPlan) []float64 {
 	if sp != nil && sp.rows != nil {
 		p.finishScaled(res, f, g, eps, wantPlan, sp)
-		return
+		return sp.rows
 	}
 	n, m := p.n, p.m
 	if wantPlan {
@@ -492,6 +713,7 @@ func (p *problem) finish(res *SinkhornResult, f, g []float64, eps float64, wantP
 		}
 	}
 	p.setResult(res, f, g, eps, floats.Sum(lin), dotF+dotG, rowErr+colErr)
+	return rowSums
 }
 
 // setResult fills in the result from the potentials, ⟨P,C⟩, ⟨P1,f⟩ + ⟨Pᵀ1,g⟩ and the

@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"fmt"
 	"math"
 	"sync"
 
@@ -24,7 +25,8 @@ import (
 // matrix–vector products plus a rank-two term of ∂/∂C, summed at the end by one
 // product K ∘ (A·Bᵀ). Should the kernel underflow (a scaling leaves the float64 range),
 // the record is recomputed in the log domain. Annealed schedules always use the log
-// domain.
+// domain, and so does an ε far above the costs' spread, whose flat kernel's scalings
+// would lose ε·2^-52 of the potentials (see flatRatio).
 type Unrolled struct {
 	// Dual is ⟨a,f_L⟩ + ⟨b,g_L⟩, the entropic OT value the iterations estimate.
 	Dual float64
@@ -53,8 +55,9 @@ type Unrolled struct {
 }
 
 // EpsSchedule returns L values of ε for Unrolled: eps repeated, or with scaling in
-// (0,1) the annealed sequence max(eps, start·scaling^k) (start 0 means the largest cost),
-// so that early iterations see a smoother problem.
+// (0,1) the annealed sequence start, start·scaling, … while above eps, then eps (the
+// rule of Annealing). A start of 0, the largest cost, depends on the problem: pass
+// Annealing{Scaling: scaling} to the unrolled solver instead.
 func EpsSchedule(eps float64, L int, scaling, start float64) ([]float64, error) {
 	if err := epsilon(eps); err != nil {
 		return nil, err
@@ -62,55 +65,100 @@ func EpsSchedule(eps float64, L int, scaling, start float64) ([]float64, error) 
 	if L < 1 {
 		return nil, invalid("unrolled: L = %d iterations, need at least 1", L)
 	}
-	if scaling != 0 && !(scaling > 0 && scaling < 1) {
-		return nil, invalid("unrolled: ε-scaling factor %v must lie in (0,1)", scaling)
+	an := Annealing{Scaling: scaling, Start: start}
+	if err := an.check(); err != nil {
+		return nil, fmt.Errorf("unrolled: %w", err)
 	}
-	out := make([]float64, L)
-	e := start
-	for k := range out {
-		if scaling == 0 || e <= eps {
-			out[k] = eps
-			continue
-		}
-		out[k] = e
-		e *= scaling
+	if scaling != 0 && start == 0 {
+		return nil, invalid("unrolled: ε-scaling from the largest cost (start 0) depends on the costs: pass ot.Annealing{Scaling: %v} to the unrolled solver", scaling)
+	}
+	out := an.steps(eps, 0, L)
+	for len(out) < L {
+		out = append(out, eps)
 	}
 	return out, nil
 }
 
 // UnrolledSinkhorn runs len(eps) updates between (x, a) and (y, b) under cost c; eps
-// holds one ε per iteration (see EpsSchedule; 0 entries are replaced by the largest
-// cost, which is what a schedule started at 0 means). x and y may be the same matrix.
-func UnrolledSinkhorn(x, y *mat.Dense, a, b []float64, c Cost, eps []float64) (*Unrolled, error) {
-	if len(eps) == 0 {
-		return nil, invalid("unrolled: no iterations")
-	}
-	p, c, err := pointProblem(x, y, a, b, c)
+// holds one ε per iteration (see EpsSchedule). With an Annealing (at most one), each
+// of the first iterations runs at the larger of its ε and the annealing's (from the
+// largest cost when its Start is 0; see Annealing). x and y may be the same matrix.
+func UnrolledSinkhorn(x, y *mat.Dense, a, b []float64, c Cost, eps []float64, anneal ...Annealing) (*Unrolled, error) {
+	an, err := oneAnnealing(anneal)
 	if err != nil {
 		return nil, err
 	}
-	return newUnrolled(p, c, eps, x, y, nil)
+	if len(eps) == 0 {
+		return nil, invalid("unrolled: no iterations")
+	}
+	p, c, err := pointProblem(x, y, a, b, c, "unrolled sinkhorn", func(n, m int) float64 {
+		return unrolledMatrices(n, m, false)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newUnrolled(p, c, eps, an, x, y, nil)
+}
+
+// oneAnnealing checks the optional Annealing of the unrolled solvers.
+func oneAnnealing(anneal []Annealing) (Annealing, error) {
+	switch len(anneal) {
+	case 0:
+		return Annealing{}, nil
+	case 1:
+		if err := anneal[0].check(); err != nil {
+			return Annealing{}, fmt.Errorf("unrolled: %w", err)
+		}
+		return anneal[0], nil
+	}
+	return Annealing{}, invalid("unrolled: %d annealings, at most one", len(anneal))
+}
+
+// unrolledMatrices is the number of matrix entries an unrolled record between n and m
+// points holds at once: the cost and its transpose (log domain) or the kernel, and in
+// the backward pass the adjoint ∂/∂C with the primal's direct term or the symmetrized
+// adjoint. With div, the three records of a divergence, whose backward passes run one
+// at a time.
+func unrolledMatrices(n, m int, div bool) float64 {
+	if !div {
+		return 4 * area(n, m)
+	}
+	return 2*(area(n, m)+area(n, n)+area(m, m)) + 2*max(area(n, m), area(n, n), area(m, m))
 }
 
 // newUnrolled runs the updates on the validated problem p whose cost comes from the
-// float64 points x, y or, when g is not nil, from float32 ones.
-func newUnrolled(p *problem, c Cost, eps []float64, x, y *mat.Dense, g *gram32) (*Unrolled, error) {
+// float64 points x, y or, when g is not nil, from float32 ones, with the annealing an.
+func newUnrolled(p *problem, c Cost, eps []float64, an Annealing, x, y *mat.Dense, g *gram32) (*Unrolled, error) {
 	eps = append([]float64(nil), eps...)
-	constant := true
 	for k, e := range eps {
-		if e == 0 {
-			eps[k] = max(p.maxC(), math.SmallestNonzeroFloat64)
-		} else if err := epsilon(e); err != nil {
+		if err := epsilon(e); err != nil {
 			return nil, invalid("unrolled: eps[%d] = %v must be positive and finite", k, e)
 		}
-		constant = constant && eps[k] == eps[0]
+	}
+	if an.Scaling != 0 {
+		_, hi := p.bounds()
+		for k, e := range an.steps(eps[len(eps)-1], hi, len(eps)) {
+			eps[k] = max(eps[k], e)
+		}
+	}
+	constant := true
+	for _, e := range eps {
+		constant = constant && e == eps[0]
+	}
+	if err := p.resolution(floats.Min(eps)); err != nil {
+		return nil, fmt.Errorf("unrolled: %w", err)
 	}
 	u := &Unrolled{p: p, x: x, y: y, g32: g, cost: c, eps: eps}
-	if !constant || !u.forwardScaled() {
+	// A flat kernel's scalings would lose ε·2^-52 of the potentials.
+	if !constant || p.flat(eps[0]) || !u.forwardScaled() {
 		u.forwardLog()
 	}
 	u.Dual = floats.Dot(p.a, u.F) + floats.Dot(p.b, u.G)
 	u.MarginalError = u.rowError(u.planSource())
+	if !allFinite([]float64{u.Dual, u.MarginalError}) || !allFinite(u.F) || !allFinite(u.G) {
+		u.Release()
+		return nil, outOfRange("unrolled: the result is not finite at ε = %g (dual %v, marginal error %v)", eps[len(eps)-1], u.Dual, u.MarginalError)
+	}
 	u.dropLargeKernel()
 	return u, nil
 }
@@ -122,11 +170,10 @@ func (u *Unrolled) forwardLog() {
 	u.Scaled, u.us, u.vs, u.alpha = false, nil, nil, nil
 	u.fs, u.gs = make([][]float64, L+1), make([][]float64, L+1)
 	u.fs[0], u.gs[0] = make([]float64, n), make([]float64, m)
-	Ct := p.Ct()
 	for k := 1; k <= L; k++ {
 		f, g := make([]float64, n), make([]float64, m)
-		softmin(f, p.C, n, m, u.gs[k-1], p.logb, u.eps[k-1])
-		softmin(g, Ct, m, n, f, p.loga, u.eps[k-1])
+		p.updateF(f, u.gs[k-1], u.eps[k-1])
+		p.updateG(g, f, u.eps[k-1])
 		u.fs[k], u.gs[k] = f, g
 	}
 	u.F, u.G = u.fs[L], u.gs[L]
@@ -627,14 +674,25 @@ func (d *UnrolledDivergence) Primal() float64 {
 	return 2*d.XY.Primal() - d.XX.Primal() - d.YY.Primal()
 }
 
-// UnrolledSinkhornDivergence runs the three problems of S_ε for len(eps) iterations.
-func UnrolledSinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps []float64) (*UnrolledDivergence, error) {
-	xy, err := UnrolledSinkhorn(x, y, a, b, c, eps)
+// UnrolledSinkhornDivergence runs the three problems of S_ε for len(eps) iterations,
+// each with the annealing, if any (see UnrolledSinkhorn).
+func UnrolledSinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps []float64, anneal ...Annealing) (*UnrolledDivergence, error) {
+	n, m := rowsOf(x), rowsOf(y)
+	if err := denseFits(fmt.Sprintf("unrolled sinkhorn divergence between %d and %d points", n, m), unrolledMatrices(n, m, true)); err != nil {
+		return nil, err
+	}
+	xy, err := UnrolledSinkhorn(x, y, a, b, c, eps, anneal...)
 	if err != nil {
 		return nil, err
 	}
-	xx, _ := UnrolledSinkhorn(x, x, xy.p.a, xy.p.a, c, eps)
-	yy, _ := UnrolledSinkhorn(y, y, xy.p.b, xy.p.b, c, eps)
+	xx, err := UnrolledSinkhorn(x, x, xy.p.a, xy.p.a, c, eps, anneal...)
+	if err != nil {
+		return nil, err
+	}
+	yy, err := UnrolledSinkhorn(y, y, xy.p.b, xy.p.b, c, eps, anneal...)
+	if err != nil {
+		return nil, err
+	}
 	return &UnrolledDivergence{XY: xy, XX: xx, YY: yy, Dual: xy.Dual - (xx.Dual+yy.Dual)/2}, nil
 }
 

@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"fmt"
 	"sync"
 
 	"gonum.org/v1/gonum/blas"
@@ -203,12 +204,16 @@ func addScaledRows(dst []float32, s float64, w []float64, x Points32) {
 // rounding of x·yᵀ (about 1e-7·|x||y|), as in a float32 PyTorch loop. Other costs
 // convert the points to float64 and take UnrolledSinkhorn's path. x and y may be the
 // same cloud. Backward32 adds float32 gradients; Backward works too.
-func UnrolledSinkhorn32(x, y Points32, a, b []float64, c Cost, eps []float64) (*Unrolled, error) {
-	return unrolled32(x, y, nil, nil, a, b, c, eps)
+func UnrolledSinkhorn32(x, y Points32, a, b []float64, c Cost, eps []float64, anneal ...Annealing) (*Unrolled, error) {
+	an, err := oneAnnealing(anneal)
+	if err != nil {
+		return nil, err
+	}
+	return unrolled32(x, y, nil, nil, a, b, c, eps, an)
 }
 
 // unrolled32 is UnrolledSinkhorn32 with the squared norms of x and y, when known.
-func unrolled32(x, y Points32, nx, ny []float64, a, b []float64, c Cost, eps []float64) (*Unrolled, error) {
+func unrolled32(x, y Points32, nx, ny []float64, a, b []float64, c Cost, eps []float64, an Annealing) (*Unrolled, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -228,12 +233,15 @@ func unrolled32(x, y Points32, nx, ny []float64, a, b []float64, c Cost, eps []f
 		if !x.same(y) {
 			yd = y.dense()
 		}
-		return UnrolledSinkhorn(xd, yd, a, b, c, eps)
+		return UnrolledSinkhorn(xd, yd, a, b, c, eps, an)
 	}
 	if len(eps) == 0 {
 		return nil, invalid("unrolled: no iterations")
 	}
 	n, m := x.Rows, y.Rows
+	if err := denseFits(fmt.Sprintf("unrolled sinkhorn between %d and %d points", n, m), unrolled32Matrices(n, m, false)); err != nil {
+		return nil, err
+	}
 	a, err := weights("a", a, n)
 	if err != nil {
 		return nil, err
@@ -256,13 +264,28 @@ func unrolled32(x, y Points32, nx, ny []float64, a, b []float64, c Cost, eps []f
 	}
 	// The cost is finite: the norms are, and so is every float32 product.
 	p := &problem{n: n, m: m, a: a, b: b, C: g.matrix(c), loga: logs(a), logb: logs(b)}
-	return newUnrolled(p, c, eps, nil, nil, g)
+	return newUnrolled(p, c, eps, an, nil, nil, g)
+}
+
+// unrolled32Matrices is unrolledMatrices plus the float32 product x·yᵀ (and the float32
+// adjoint of the gradients' products), counted as half a float64 matrix.
+func unrolled32Matrices(n, m int, div bool) float64 {
+	return unrolledMatrices(n, m, div) + max(area(n, m), area(n, n), area(m, m))/2
 }
 
 // UnrolledSinkhornDivergence32 is UnrolledSinkhornDivergence for float32 points (see
 // UnrolledSinkhorn32).
-func UnrolledSinkhornDivergence32(x, y Points32, a, b []float64, c Cost, eps []float64) (*UnrolledDivergence, error) {
-	xy, err := UnrolledSinkhorn32(x, y, a, b, c, eps)
+func UnrolledSinkhornDivergence32(x, y Points32, a, b []float64, c Cost, eps []float64, anneal ...Annealing) (*UnrolledDivergence, error) {
+	if err := x.check("x"); err != nil {
+		return nil, err
+	}
+	if err := y.check("y"); err != nil {
+		return nil, err
+	}
+	if err := denseFits(fmt.Sprintf("unrolled sinkhorn divergence between %d and %d points", x.Rows, y.Rows), unrolled32Matrices(x.Rows, y.Rows, true)); err != nil {
+		return nil, err
+	}
+	xy, err := UnrolledSinkhorn32(x, y, a, b, c, eps, anneal...)
 	if err != nil {
 		return nil, err
 	}
@@ -270,8 +293,15 @@ func UnrolledSinkhornDivergence32(x, y Points32, a, b []float64, c Cost, eps []f
 	if xy.g32 != nil {
 		nx, ny = xy.g32.nx, xy.g32.ny
 	}
-	xx, _ := unrolled32(x, x, nx, nx, xy.p.a, xy.p.a, c, eps)
-	yy, _ := unrolled32(y, y, ny, ny, xy.p.b, xy.p.b, c, eps)
+	an, _ := oneAnnealing(anneal) // checked by UnrolledSinkhorn32
+	xx, err := unrolled32(x, x, nx, nx, xy.p.a, xy.p.a, c, eps, an)
+	if err != nil {
+		return nil, err
+	}
+	yy, err := unrolled32(y, y, ny, ny, xy.p.b, xy.p.b, c, eps, an)
+	if err != nil {
+		return nil, err
+	}
 	return &UnrolledDivergence{XY: xy, XX: xx, YY: yy, Dual: xy.Dual - (xx.Dual+yy.Dual)/2}, nil
 }
 
