@@ -168,7 +168,8 @@ type LogConfig struct {
 	CheckpointEvery int `toml:"checkpoint_every"`
 	// Keep is the number of most recent checkpoints kept.
 	Keep int `toml:"keep"`
-	// Progress shows a progress bar on standard error.
+	// Progress reports progress on standard error: a bar on a terminal, a line every
+	// tenth of the run or 30 s otherwise (false: the lines of train.log instead).
 	Progress bool `toml:"progress"`
 }
 

@@ -80,7 +80,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.BoolVar(&f.quick, "quick", false, "the quick comparison (the config's [quick] table and quick_set keys)")
 	fs.BoolVar(&f.retrain, "retrain", false, "retrain runs even when a finished run of the same config exists")
 	fs.StringVar(&f.classifier, "classifier", "", "MNIST classifier cache (default: checkpoints/eval/mnist-classifier.bin in the module)")
-	fs.BoolVar(&f.quiet, "q", false, "no progress bars")
+	fs.BoolVar(&f.quiet, "q", false, "no progress report")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

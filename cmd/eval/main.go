@@ -81,7 +81,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.noC2ST, "no-c2st", false, "skip the classifier two-sample tests")
 	fs.BoolVar(&c.noExact, "no-exact", false, "skip the exact Wasserstein distance")
 	fs.StringVar(&c.mnist, "mnist", "", "directory of the MNIST idx files (default: the GoMNIST module's copy)")
-	fs.BoolVar(&c.quiet, "q", false, "no progress bars")
+	fs.BoolVar(&c.quiet, "q", false, "no progress report")
 	fs.BoolVar(&c.real, "real", false, "also evaluate a second held-out sample of -ref points: what a perfect generator scores at this size")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
