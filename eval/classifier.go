@@ -21,6 +21,7 @@ import (
 
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/internal/progress"
+	"github.com/sinkgen/sinkgen/internal/tensorfile"
 )
 
 // DefaultClassifierPath is where the MNIST classifier is cached, relative to the
@@ -323,23 +324,7 @@ func (c *Classifier) Save(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".classifier-*")
-	if err != nil {
-		return fmt.Errorf("eval: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("eval: writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("eval: writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("eval: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := tensorfile.WriteAtomic(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
 	return nil

@@ -41,6 +41,7 @@ import (
 
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/eval"
+	"github.com/sinkgen/sinkgen/internal/tensorfile"
 )
 
 func main() {
@@ -250,17 +251,5 @@ func writeFileAtomic(path string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".eval-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return tensorfile.WriteAtomic(path, b)
 }

@@ -73,6 +73,11 @@ func TestTrainUsageErrors(t *testing.T) {
 		{[]string{"-config", "toy2d", "-set", "optimizer.lr=0"}, 1, "optimizer.lr = 0"},
 		{[]string{"-config", "toy2d", "-resume", "-force"}, 2, "exclude"},
 		{[]string{"-config", "toy2d", "extra"}, 2, "unexpected"},
+		// the messages of a user's first hour
+		{[]string{"-config", "toy2d", "-set", "stepz=10"}, 1, "train: -set stepz=10: unknown key stepz (did you mean steps?)\n"},
+		{[]string{"-config", "toy2d", "-set", "steps=abc"}, 1, "train: -set steps=abc: steps must be an integer, got \"abc\"\n"},
+		{[]string{"-config", "nosuch.toml"}, 1, "the configs in configs/ are mnist-adversarial-sinkhorn.toml, mnist-conv.toml, "},
+		{[]string{"-config", "nosuch.toml"}, 1, ", mnist.toml, toy2d.toml\n"}, // not compare.toml, cmd/compare's
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), tc.args, &stdout, &stderr)

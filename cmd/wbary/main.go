@@ -48,6 +48,7 @@ import (
 
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/internal/progress"
+	"github.com/sinkgen/sinkgen/internal/tensorfile"
 	"github.com/sinkgen/sinkgen/ot"
 )
 
@@ -425,15 +426,7 @@ func (f *figure) save(path string, stderr io.Writer) error {
 			}
 		}
 	}
-	out, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := png.Encode(out, img); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
+	if err := tensorfile.WriteAtomicFunc(path, func(f *os.File) error { return png.Encode(f, img) }); err != nil {
 		return err
 	}
 	fmt.Fprintln(stderr, "wrote", path)
