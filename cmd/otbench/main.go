@@ -228,6 +228,10 @@ func dirichlet(rng *rand.Rand, n int) []float64 {
 	return w
 }
 
+// seedTol is the seedplot's Sinkhorn tolerance, POT's stopThr of reference.py: the ℓ2
+// norm of the marginal error (the plot's title states the rule).
+const seedTol = 1e-2
+
 func benchSeedplot(emit func(row) error, bars io.Writer, reps, maxDim int) ([]seedInstance, error) {
 	rng := rand.New(rand.NewPCG(0, 1))
 	var dims []int
@@ -261,7 +265,7 @@ func benchSeedplot(emit func(row) error, bars io.Writer, reps, maxDim int) ([]se
 		for _, gamma := range []float64{0.02, 0.1} {
 			var res *ot.SinkhornResult
 			// POT's stopping rule: ℓ2 norm of the marginal error below 1e-2.
-			opts := &ot.SinkhornOptions{Method: ot.Stabilized, Tol: 1e-2, ErrorNorm: 2}
+			opts := &ot.SinkhornOptions{Method: ot.Stabilized, Tol: seedTol, ErrorNorm: 2}
 			ms, err := medianMs(reps, func() error {
 				var err error
 				res, err = ot.Sinkhorn(a, b, C, gamma, opts)
