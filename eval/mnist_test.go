@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/internal/mnisttest"
 )
 
 // The MNIST tests share one load and one small classifier trained in a few seconds
@@ -30,6 +31,8 @@ var tinyRecipe = ClassifierOptions{Hidden: []int{128, 32}, Epochs: 3, TrainN: 10
 
 func mnistFixture(t *testing.T) (*data.MNIST, *Classifier) {
 	t.Helper()
+	_, err := data.LocateMNIST()
+	mnisttest.Need(t, err)
 	mnistFix.once.Do(func() {
 		mnistFix.ds, mnistFix.err = data.LoadMNIST("")
 		if mnistFix.err != nil {
@@ -39,9 +42,6 @@ func mnistFixture(t *testing.T) (*data.MNIST, *Classifier) {
 		mnistFix.clf, mnistFix.err = TrainClassifier(mnistFix.ds, tinyRecipe)
 		mnistFix.secs = time.Since(t0).Seconds()
 	})
-	if errors.Is(mnistFix.err, data.ErrMNISTNotFound) {
-		t.Skipf("no GoMNIST copy in the module cache: %v", mnistFix.err)
-	}
 	if mnistFix.err != nil {
 		t.Fatal(mnistFix.err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/internal/mnisttest"
 	"github.com/sinkgen/sinkgen/losses"
 	"github.com/sinkgen/sinkgen/models"
 )
@@ -342,9 +343,8 @@ func TestAdversarialToyRing(t *testing.T) {
 
 // A conv critic on MNIST images trains (a few steps, finite values, clipping held).
 func TestConvCriticSteps(t *testing.T) {
-	if _, err := data.LocateMNIST(); err != nil {
-		t.Skip("MNIST not available:", err)
-	}
+	_, err := data.LocateMNIST()
+	mnisttest.Need(t, err)
 	cfg, err := ParseConfig([]byte(`
 name = "conv-critic"
 steps = 2

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -16,6 +15,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/internal/strict"
 	"github.com/sinkgen/sinkgen/losses"
 	"github.com/sinkgen/sinkgen/models"
 	"github.com/sinkgen/sinkgen/ot"
@@ -168,7 +168,8 @@ type LogConfig struct {
 	CheckpointEvery int `toml:"checkpoint_every"`
 	// Keep is the number of most recent checkpoints kept.
 	Keep int `toml:"keep"`
-	// Progress shows a progress bar on standard error.
+	// Progress reports progress on standard error: a bar on a terminal, a line every
+	// tenth of the run or 30 s otherwise (false: the lines of train.log instead).
 	Progress bool `toml:"progress"`
 }
 
@@ -206,7 +207,8 @@ var defaultOptimizer = OptimizerConfig{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2
 const ConfigDir = "configs"
 
 // ResolveConfigPath returns path itself if it names a file, else configs/<path>
-// (adding ".toml" when missing) if that exists.
+// (adding ".toml" when missing) if that exists. Its error lists the training configs
+// of configs/.
 func ResolveConfigPath(path string) (string, error) {
 	if st, err := os.Stat(path); err == nil && !st.IsDir() {
 		return path, nil
@@ -218,9 +220,28 @@ func ResolveConfigPath(path string) (string, error) {
 				return p, nil
 			}
 		}
-		return "", fmt.Errorf("config %q: no such file here or in %s/", path, ConfigDir)
+		return "", fmt.Errorf("config %q: no such file here or in %s/; %s", path, ConfigDir, listConfigs())
 	}
-	return "", fmt.Errorf("config %q: no such file", path)
+	return "", fmt.Errorf("config %q: no such file; %s", path, listConfigs())
+}
+
+// listConfigs names the training configs in configs/ (the files that decode as one),
+// or says that there is no configs/ here.
+func listConfigs() string {
+	files, _ := filepath.Glob(filepath.Join(ConfigDir, "*.toml"))
+	var names []string
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		cfg := DefaultConfig()
+		if err == nil && strict.Decode(src, &cfg) == nil {
+			names = append(names, filepath.Base(f))
+		}
+	}
+	if len(names) == 0 {
+		wd, _ := os.Getwd()
+		return fmt.Sprintf("%s has no %s/ with training configs (run from the sinkgen directory)", wd, ConfigDir)
+	}
+	return fmt.Sprintf("the configs in %s/ are %s", ConfigDir, strings.Join(names, ", "))
 }
 
 // LoadConfig reads the TOML file at path over DefaultConfig, applies the overrides
@@ -238,7 +259,7 @@ func LoadConfig(path string, overrides []string) (Config, error) {
 // ParseConfig is LoadConfig on the bytes of a file; name labels errors.
 func ParseConfig(src []byte, name string, overrides []string) (Config, error) {
 	cfg := DefaultConfig()
-	if err := decodeStrict(src, &cfg); err != nil {
+	if err := strict.Decode(src, &cfg); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", name, err)
 	}
 	if len(overrides) > 0 {
@@ -256,8 +277,8 @@ func ParseConfig(src []byte, name string, overrides []string) (Config, error) {
 			return Config{}, fmt.Errorf("-set: %w", err)
 		}
 		cfg = DefaultConfig()
-		if err := decodeStrict(merged, &cfg); err != nil {
-			return Config{}, fmt.Errorf("%s with -set %s: %w", name, strings.Join(overrides, " "), err)
+		if err := strict.Decode(merged, &cfg); err != nil {
+			return Config{}, overrideError(err, overrides)
 		}
 	}
 	if err := cfg.Validate(); err != nil {
@@ -266,31 +287,26 @@ func ParseConfig(src []byte, name string, overrides []string) (Config, error) {
 	return cfg, nil
 }
 
-func decodeStrict(src []byte, cfg *Config) error {
-	dec := toml.NewDecoder(bytes.NewReader(src))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(cfg)
-	var strict *toml.StrictMissingError
-	var de *toml.DecodeError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &strict):
-		var msgs []string
-		for _, e := range strict.Errors {
-			row, _ := e.Position()
-			msgs = append(msgs, fmt.Sprintf("line %d: unknown key %s", row, strings.Join(e.Key(), ".")))
-		}
-		return errors.New(strings.Join(msgs, "; "))
-	case errors.As(err, &de):
-		row, col := de.Position()
-		key := strings.Join(de.Key(), ".")
-		if key != "" {
-			return fmt.Errorf("line %d, column %d: key %s: %s", row, col, key, strings.TrimPrefix(de.Error(), "toml: "))
-		}
-		return fmt.Errorf("line %d, column %d: %s", row, col, strings.TrimPrefix(de.Error(), "toml: "))
+// overrideError says which -set argument caused each problem of the document the
+// overrides were merged into (its line numbers mean nothing to the user).
+func overrideError(err error, overrides []string) error {
+	var es strict.Errors
+	if !errors.As(err, &es) {
+		return fmt.Errorf("-set %s: %w", strings.Join(overrides, " "), err)
 	}
-	return err
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = fmt.Sprintf("-set %s: %s", strings.Join(overrides, " "), e.Msg)
+		// The last override of the key or of a table holding it decided the value.
+		for _, o := range overrides {
+			k, _, _ := strings.Cut(o, "=")
+			k = strings.ToLower(strings.TrimSpace(k))
+			if low := strings.ToLower(e.Key); low == k || strings.HasPrefix(low, k+".") {
+				msgs[i] = fmt.Sprintf("-set %s: %s", o, e.Msg)
+			}
+		}
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 var lossKeyRE = regexp.MustCompile(`^[a-z_]+(\[\d+\])? = `)

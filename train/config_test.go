@@ -88,6 +88,19 @@ func TestConfigErrors(t *testing.T) {
 		{"name = \"x\"\n", []string{"noequals"}, "want key=value"},
 		{"name = \"x\"\n", []string{"optimizer.lr=-3"}, "optimizer.lr = -3"},
 		{"name = \"x\"\n", []string{"name.sub=1"}, "name is not a table"},
+		// unknown keys and values of the wrong type: the -set argument or the file's
+		// line, the closest key, what the key wants and what it got
+		{"name = \"x\"\nstepz = 10\n", nil, "test.toml: line 2: unknown key stepz (did you mean steps?)"},
+		{"[optimizer]\nlearning_rate = 1\n", nil, "test.toml: line 2: unknown key optimizer.learning_rate"},
+		{"steps = \"abc\"\n", nil, `test.toml: line 1: steps must be an integer, got "abc"`},
+		{"[data]\nshuffle = \"yes\"\n", nil, `test.toml: line 2: data.shuffle must be true or false, got "yes"`},
+		{"name = \"x\"\n", []string{"stepz=10"}, "-set stepz=10: unknown key stepz (did you mean steps?)"},
+		{"name = \"x\"\n", []string{"steps=5", "lr=0.1"}, "-set lr=0.1: unknown key lr (did you mean optimizer.lr?)"},
+		{"name = \"x\"\n", []string{"steps=abc"}, `-set steps=abc: steps must be an integer, got "abc"`},
+		{"name = \"x\"\n", []string{"seed=-1"}, "-set seed=-1: seed must be a non-negative integer, got -1"},
+		{"name = \"x\"\n", []string{"model.hidden=[8, x]"}, `-set model.hidden=[8, x]: model.hidden must be a list of integers, got "[8, x]"`},
+		{"name = \"x\"\n", []string{"loss.schedule={kind = \"cosine\", stat = 1}"},
+			"-set loss.schedule={kind = \"cosine\", stat = 1}: unknown key loss.schedule.stat (did you mean loss.schedule.start?)"},
 	} {
 		_, err := ParseConfig([]byte(tc.doc), "test.toml", tc.sets)
 		if err == nil {
@@ -96,6 +109,9 @@ func TestConfigErrors(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q %v: error %q does not mention %q", tc.doc, tc.sets, err, tc.want)
+		}
+		if len(tc.sets) > 0 && strings.Contains(err.Error(), "line ") {
+			t.Errorf("%q %v: error %q names a line of a document the user never wrote", tc.doc, tc.sets, err)
 		}
 	}
 }
@@ -150,8 +166,14 @@ func TestResolveConfigPath(t *testing.T) {
 			t.Errorf("%s: %q %v, want %q", in, got, err, want)
 		}
 	}
-	if _, err := ResolveConfigPath("missing.toml"); err == nil || !strings.Contains(err.Error(), "configs/") {
+	os.WriteFile("configs/compare.toml", []byte("[[experiment]]\nname = \"c\"\n"), 0o644) // not a training config
+	if _, err := ResolveConfigPath("missing.toml"); err == nil || !strings.Contains(err.Error(), "configs/") ||
+		!strings.HasSuffix(err.Error(), "the configs in configs/ are a.toml") {
 		t.Errorf("missing config: %v", err)
+	}
+	os.Chdir(t.TempDir())
+	if _, err := ResolveConfigPath("mnist"); err == nil || !strings.Contains(err.Error(), "run from the sinkgen directory") {
+		t.Errorf("no configs/ here: %v", err)
 	}
 }
 

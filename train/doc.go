@@ -14,7 +14,7 @@
 //	ε_t = schedule(t); x ~ data; z ~ N(0, I); ℓ = S_ε(x, f_θ(z)); g = ∂ℓ/∂θ;
 //	stop if ℓ or g is not finite; θ ← optimizer(θ, g, lr_t)
 //
-// followed by logging (metrics.csv, metrics.jsonl, train.log, a progressbar/v3 bar),
+// followed by logging (metrics.csv, metrics.jsonl, train.log, progress on standard error: a bar on a terminal, a line every tenth or 30 s otherwise),
 // sample grids from a fixed latent batch and checkpoints at their intervals, and loss
 // and ε curves (gonum.org/v1/plot) at the end.
 //

@@ -9,7 +9,6 @@ import (
 	"image/png"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -17,6 +16,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/sinkgen/sinkgen/internal/tensorfile"
 )
 
 // SaveImageGrid writes points (rows of c·h·w intensities in [0,1], channel-major) as a
@@ -197,13 +198,16 @@ func SaveNPY(path string, points []float32, d int) error {
 	})
 }
 
-// SaveCSV writes points as CSV rows of d values, with a header x0,x1,….
+// SaveCSV writes points as CSV rows of d values, after a header line "# x0,x1,…":
+// commented out, so that numpy.loadtxt(path, delimiter=",") reads the file as it is
+// (pandas: read_csv(path, comment="#", header=None)).
 func SaveCSV(path string, points []float32, d int) error {
 	if d < 1 || len(points)%d != 0 {
 		return fmt.Errorf("csv: %d values are not rows of %d", len(points), d)
 	}
 	return writeFileAtomic(path, func(f *os.File) error {
 		w := bufio.NewWriter(f)
+		w.WriteString("# ")
 		for j := 0; j < d; j++ {
 			if j > 0 {
 				w.WriteByte(',')
@@ -225,26 +229,7 @@ func SaveCSV(path string, points []float32, d int) error {
 }
 
 // writeFileAtomic writes path through a temporary file in its directory, synced and
-// renamed: readers never see a partial file.
-func writeFileAtomic(path string, write func(*os.File) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = write(tmp); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+// renamed: readers never see a partial file (tensorfile.WriteAtomicFunc).
+func writeFileAtomic(path string, write func(*os.File) error) error {
+	return tensorfile.WriteAtomicFunc(path, write)
 }

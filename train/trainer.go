@@ -15,11 +15,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	G "gorgonia.org/gorgonia"
 
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/internal/fastblas"
+	"github.com/sinkgen/sinkgen/internal/progress"
 	"github.com/sinkgen/sinkgen/losses"
 	"github.com/sinkgen/sinkgen/models"
 )
@@ -34,7 +34,9 @@ type Options struct {
 	// Force starts a new run in a Dir that already holds one, deleting its checkpoints,
 	// samples, logs and metrics.
 	Force bool
-	// Progress receives the progress bar (nil: none; Config.Log.Progress false: none).
+	// Progress receives the progress report (package progress: a bar on a terminal,
+	// plain lines on a file or pipe). nil: none, and no log lines on Stdout either.
+	// With Config.Log.Progress false the lines of train.log go to Stdout instead.
 	Progress io.Writer
 	// Stdout receives the start and end summaries and warnings (nil: discarded).
 	Stdout io.Writer
@@ -101,7 +103,7 @@ type Trainer struct {
 	elapsedBefore  float64
 	metrics        *metricsLog
 	logFile        *os.File
-	bar            *progressbar.ProgressBar
+	bar            *progress.Bar
 }
 
 var useFastBLAS sync.Once
@@ -699,15 +701,11 @@ func (t *Trainer) startBar() {
 	if t.opts.Progress == nil || !t.cfg.Log.Progress {
 		return
 	}
-	end := t.cfg.Steps
+	end, what := t.cfg.Steps, t.cfg.Name
 	if t.cfg.pretraining(t.step) {
-		end = t.cfg.Adversarial.PretrainSteps
+		end, what = t.cfg.Adversarial.PretrainSteps, what+" (pre-training)"
 	}
-	t.bar = progressbar.NewOptions(end-t.step,
-		progressbar.OptionSetWriter(t.opts.Progress), progressbar.OptionSetItsString("steps"),
-		progressbar.OptionShowIts(), progressbar.OptionSetPredictTime(true), progressbar.OptionSetWidth(20),
-		progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionShowDescriptionAtLineEnd(),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(t.opts.Progress) }))
+	t.bar = progress.New(t.opts.Progress, what, end).From(t.step)
 }
 
 // record writes a step's metrics, advances the progress bar, and logs every Log.Every.
@@ -718,12 +716,8 @@ func (t *Trainer) record(st StepStats) error {
 		}
 	}
 	if t.bar != nil {
-		phase := ""
-		if t.cfg.pretraining(st.Step - 1) {
-			phase = " (pre-training)"
-		}
-		t.bar.Describe(fmt.Sprintf("step %d/%d%s loss %.4g ε %s", st.Step, t.cfg.Steps, phase, st.Loss, fmtEps(st.Eps)))
-		t.bar.Add(1)
+		t.bar.Describe(fmt.Sprintf("loss %.4g ε %s", st.Loss, fmtEps(st.Eps)))
+		t.bar.Set(st.Step)
 		if st.Step == t.cfg.Adversarial.PretrainSteps && t.cfg.pretraining(st.Step-1) {
 			t.bar.Finish()
 			t.startBar()
@@ -750,11 +744,11 @@ func fmtEps(e float64) string {
 	return fmt.Sprintf("%.3g", e)
 }
 
-// logf appends a time-stamped line to train.log, and to Stdout when there is no
-// progress bar to disturb.
+// logf appends a time-stamped line to train.log, and to Stdout when progress is
+// wanted but the config turned the bar off.
 func (t *Trainer) logf(format string, args ...any) {
 	line := t.note(format, args...)
-	if t.bar == nil && !t.opts.NoFiles {
+	if t.bar == nil && t.opts.Progress != nil && !t.opts.NoFiles {
 		io.WriteString(t.opts.Stdout, line)
 	}
 }
@@ -792,7 +786,7 @@ func (t *Trainer) saveSamples() {
 // interrupted saves a checkpoint of the last completed step.
 func (t *Trainer) interrupted() error {
 	if t.bar != nil {
-		t.bar.Exit()
+		t.bar.Abort()
 		t.bar = nil
 	}
 	if t.opts.NoFiles {
@@ -809,7 +803,7 @@ func (t *Trainer) interrupted() error {
 // failed logs a failed step; a NonFiniteError leaves the checkpoints as they are.
 func (t *Trainer) failed(err error) error {
 	if t.bar != nil {
-		t.bar.Exit()
+		t.bar.Abort()
 		t.bar = nil
 	}
 	t.note("stopped: %v", err)

@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/internal/mnisttest"
 	"github.com/sinkgen/sinkgen/internal/tensorfile"
 	"github.com/sinkgen/sinkgen/losses"
 	"github.com/sinkgen/sinkgen/models"
@@ -193,7 +194,7 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 			"critic.features=4", "adversarial.pretrain_steps=17", "optimizer.kind=sgd", "optimizer.lr=0.05", "adversarial.finetune_optimizer.kind=rmsprop",
 			"adversarial.schedule=mmdgan"),
 	}
-	if _, err := data.LocateMNIST(); err == nil {
+	{
 		cfg, err := ParseConfig([]byte(`
 name = "mnist-small"
 steps = 30
@@ -226,6 +227,10 @@ progress = false
 	}
 	for name, cfg := range cases {
 		t.Run(name, func(t *testing.T) {
+			if cfg.Data.Kind == "mnist" {
+				_, err := data.LocateMNIST()
+				mnisttest.Need(t, err)
+			}
 			root := t.TempDir()
 			whole, parts := filepath.Join(root, "whole"), filepath.Join(root, "parts")
 			tr, err := New(cfg, Options{Dir: whole})
@@ -429,9 +434,7 @@ func TestMemoryFlat(t *testing.T) {
 // A data directory with a corrupted MNIST file is an error from New, not a panic.
 func TestCorruptedMNISTIsAnError(t *testing.T) {
 	src, err := data.LocateMNIST()
-	if err != nil {
-		t.Skip(err)
-	}
+	mnisttest.Need(t, err)
 	dir := t.TempDir()
 	for _, f := range []string{"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"} {
 		b, err := os.ReadFile(filepath.Join(src, f))

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"regexp"
 	"strings"
 
-	"github.com/pelletier/go-toml/v2"
+	"github.com/sinkgen/sinkgen/internal/strict"
 )
 
 // compareConfig is configs/compare.toml, decoded strictly (an unknown key is an error).
@@ -75,23 +74,7 @@ func loadCompareConfig(path string, quick bool) (*compareConfig, error) {
 		return nil, err
 	}
 	c := &compareConfig{Samples: 1000, EvalSeed: 1, Grid: 36}
-	dec := toml.NewDecoder(bytes.NewReader(src))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(c); err != nil {
-		var strict *toml.StrictMissingError
-		var de *toml.DecodeError
-		switch {
-		case errors.As(err, &strict):
-			var msgs []string
-			for _, e := range strict.Errors {
-				row, _ := e.Position()
-				msgs = append(msgs, fmt.Sprintf("line %d: unknown key %s", row, strings.Join(e.Key(), ".")))
-			}
-			return nil, fmt.Errorf("%s: %s", path, strings.Join(msgs, "; "))
-		case errors.As(err, &de):
-			row, col := de.Position()
-			return nil, fmt.Errorf("%s: line %d, column %d: %s", path, row, col, strings.TrimPrefix(de.Error(), "toml: "))
-		}
+	if err := strict.Decode(src, c); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if quick {

@@ -44,6 +44,7 @@ import (
 
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/eval"
+	"github.com/sinkgen/sinkgen/internal/tensorfile"
 	"github.com/sinkgen/sinkgen/train"
 )
 
@@ -80,7 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.BoolVar(&f.quick, "quick", false, "the quick comparison (the config's [quick] table and quick_set keys)")
 	fs.BoolVar(&f.retrain, "retrain", false, "retrain runs even when a finished run of the same config exists")
 	fs.StringVar(&f.classifier, "classifier", "", "MNIST classifier cache (default: checkpoints/eval/mnist-classifier.bin in the module)")
-	fs.BoolVar(&f.quiet, "q", false, "no progress bars")
+	fs.BoolVar(&f.quiet, "q", false, "no progress report")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -523,19 +524,7 @@ func writeFile(path string, write func(io.Writer) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".compare-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return tensorfile.WriteAtomicFunc(path, func(f *os.File) error { return write(f) })
 }
 
 // writeBytes writes b to path atomically.

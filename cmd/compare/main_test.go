@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -78,6 +79,11 @@ func TestConfigQuickAndValidation(t *testing.T) {
 				t.Errorf("%s: accepted", name)
 			}
 		}
+	}
+	// An unknown key: its line and the closest key, as for training configs.
+	_, err = loadCompareConfig(writeConfig(t, strings.Replace(tinyToy, "grid = 16", "gird = 16", 1)), false)
+	if err == nil || !regexp.MustCompile(`: line \d+: unknown key gird \(did you mean grid\?\)$`).MatchString(err.Error()) {
+		t.Errorf("misspelt key: %v", err)
 	}
 }
 

@@ -41,6 +41,7 @@ import (
 
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/eval"
+	"github.com/sinkgen/sinkgen/internal/tensorfile"
 )
 
 func main() {
@@ -81,7 +82,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.noC2ST, "no-c2st", false, "skip the classifier two-sample tests")
 	fs.BoolVar(&c.noExact, "no-exact", false, "skip the exact Wasserstein distance")
 	fs.StringVar(&c.mnist, "mnist", "", "directory of the MNIST idx files (default: the GoMNIST module's copy)")
-	fs.BoolVar(&c.quiet, "q", false, "no progress bars")
+	fs.BoolVar(&c.quiet, "q", false, "no progress report")
 	fs.BoolVar(&c.real, "real", false, "also evaluate a second held-out sample of -ref points: what a perfect generator scores at this size")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -250,17 +251,5 @@ func writeFileAtomic(path string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".eval-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return tensorfile.WriteAtomic(path, b)
 }

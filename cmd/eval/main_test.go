@@ -13,6 +13,7 @@ import (
 
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/eval"
+	"github.com/sinkgen/sinkgen/internal/mnisttest"
 	"github.com/sinkgen/sinkgen/train"
 )
 
@@ -103,9 +104,8 @@ func TestEvalToyRun(t *testing.T) {
 
 // An MNIST run without the classifier (whose training the eval package tests).
 func TestEvalMNISTRunWithoutClassifier(t *testing.T) {
-	if _, err := data.LocateMNIST(); errors.Is(err, data.ErrMNISTNotFound) {
-		t.Skip("no GoMNIST copy in the module cache")
-	}
+	_, err := data.LocateMNIST()
+	mnisttest.Need(t, err)
 	dir := t.TempDir()
 	trainRun(t, "mnist.toml", dir, "steps=5", "batch_size=32", "log.samples=16")
 	var out, errb bytes.Buffer

@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/sinkgen/sinkgen/internal/progress"
 	"github.com/sinkgen/sinkgen/ot"
 )
 
@@ -77,7 +78,7 @@ func baryR2(n, k int) *mat.Dense {
 	return x
 }
 
-func benchBarycenter(emit func(row) error, stderr io.Writer, reps int) error {
+func benchBarycenter(emit func(row) error, bars io.Writer, reps int) error {
 	type job struct {
 		name string
 		run  func() (row, error)
@@ -171,7 +172,8 @@ func benchBarycenter(emit func(row) error, stderr io.Writer, reps int) error {
 		})
 		return row{"bench": "coordinates", "impl": "go-lbfgs", "size": 28, "N": 6, "L": 40, "iters": res.Iterations, "evaluations": res.Evaluations, "ms": ms}, err
 	}})
-	bar := newBar(len(jobs), "barycenter", stderr)
+	bar := progress.New(bars, "barycenter", len(jobs))
+	defer bar.Finish()
 	for _, j := range jobs {
 		r, err := j.run()
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/internal/progress"
 	"github.com/sinkgen/sinkgen/losses"
 )
 
@@ -45,12 +46,13 @@ func loadPool(dir string, count int) (*mat.Dense, error) {
 // benchDivergence times the Sinkhorn divergence of reference.py: L unrolled log-domain
 // updates on the three problems, uniform weights, forward alone and forward+backward
 // (gradient with respect to the generated side x only, as reference.py asks).
-func benchDivergence(emit func(row) error, stderr io.Writer, reps int, pool *mat.Dense) error {
+func benchDivergence(emit func(row) error, bars io.Writer, reps int, pool *mat.Dense) error {
 	cases := []struct {
 		n, d, L int
 		eps     float64
 	}{{256, 784, 50, 1}, {1024, 784, 100, 1}, {4096, 2, 100, 0.01}}
-	bar := newBar(len(cases)*2*2, "divergence", stderr)
+	bar := progress.New(bars, "divergence", len(cases)*2*2)
+	defer bar.Finish()
 	for _, c := range cases {
 		var x, y *mat.Dense
 		if c.d == 784 {

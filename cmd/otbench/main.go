@@ -25,9 +25,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/sinkgen/sinkgen/internal/progress"
 	"github.com/sinkgen/sinkgen/ot"
 )
 
@@ -55,8 +55,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	plotFile := fs.String("plot", "", "draw the seedplot figure to this PNG file")
 	refFile := fs.String("ref", "", "reference.py JSONL output to add to the plot")
 	dumpFile := fs.String("dump", "", "write the seedplot instances (points, a, b) as JSON, for bench/seedplot_same.py")
+	quiet := fs.Bool("q", false, "no progress report on standard error")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	bars := stderr // progress: a bar on a terminal, plain lines otherwise
+	if *quiet {
+		bars = nil
 	}
 	if *threads < 1 || *reps < 1 {
 		return fmt.Errorf("-threads and -reps must be positive")
@@ -82,12 +87,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return enc.Encode(r)
 	}
 	if want["exact"] {
-		if err := benchExact(emit, stderr); err != nil {
+		if err := benchExact(emit, bars); err != nil {
 			return err
 		}
 	}
 	if want["seedplot"] {
-		instances, err := benchSeedplot(emit, stderr, *reps, *maxDim)
+		instances, err := benchSeedplot(emit, bars, *reps, *maxDim)
 		if err != nil {
 			return err
 		}
@@ -102,12 +107,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := benchDivergence(emit, stderr, *reps, pool); err != nil {
+		if err := benchDivergence(emit, bars, *reps, pool); err != nil {
 			return err
 		}
 	}
 	if want["barycenter"] { // opt-in; see barycenter.go and bench/barycenter.py
-		if err := benchBarycenter(emit, stderr, *reps); err != nil {
+		if err := benchBarycenter(emit, bars, *reps); err != nil {
 			return err
 		}
 	}
@@ -116,7 +121,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := benchTrain(emit, stderr, *reps, pool); err != nil {
+		if err := benchTrain(emit, bars, *reps, pool); err != nil {
 			return err
 		}
 	}
@@ -143,13 +148,6 @@ func medianMs(reps int, fn func() error) (float64, error) {
 	return ts[reps/2], nil
 }
 
-func newBar(total int, what string, stderr io.Writer) *progressbar.ProgressBar {
-	return progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr),
-		progressbar.OptionSetDescription(what), progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true), progressbar.OptionShowIts(),
-		progressbar.OptionClearOnFinish())
-}
-
 func uniformPoints(rng *rand.Rand, n int) *mat.Dense {
 	x := mat.NewDense(n, 2, nil)
 	for i := 0; i < n; i++ {
@@ -159,10 +157,11 @@ func uniformPoints(rng *rand.Rand, n int) *mat.Dense {
 	return x
 }
 
-func benchExact(emit func(row) error, stderr io.Writer) error {
+func benchExact(emit func(row) error, bars io.Writer) error {
 	rng := rand.New(rand.NewPCG(0, 0))
 	sizes := []int{256, 1024, 2048}
-	bar := newBar(len(sizes), "exact_points", stderr)
+	bar := progress.New(bars, "exact_points", len(sizes))
+	defer bar.Finish()
 	for _, n := range sizes {
 		x, y := uniformPoints(rng, n), uniformPoints(rng, n)
 		C, err := ot.SqEuclidean.Matrix(x, y)
@@ -229,13 +228,18 @@ func dirichlet(rng *rand.Rand, n int) []float64 {
 	return w
 }
 
-func benchSeedplot(emit func(row) error, stderr io.Writer, reps, maxDim int) ([]seedInstance, error) {
+// seedTol is the seedplot's Sinkhorn tolerance, POT's stopThr of reference.py: the ℓ2
+// norm of the marginal error (the plot's title states the rule).
+const seedTol = 1e-2
+
+func benchSeedplot(emit func(row) error, bars io.Writer, reps, maxDim int) ([]seedInstance, error) {
 	rng := rand.New(rand.NewPCG(0, 1))
 	var dims []int
 	for d := 64; d <= maxDim; d *= 2 {
 		dims = append(dims, d)
 	}
-	bar := newBar(len(dims), "seedplot", stderr)
+	bar := progress.New(bars, "seedplot", len(dims))
+	defer bar.Finish()
 	var instances []seedInstance
 	for _, dim := range dims {
 		inst, C, err := seedProblem(rng, dim)
@@ -261,7 +265,7 @@ func benchSeedplot(emit func(row) error, stderr io.Writer, reps, maxDim int) ([]
 		for _, gamma := range []float64{0.02, 0.1} {
 			var res *ot.SinkhornResult
 			// POT's stopping rule: ℓ2 norm of the marginal error below 1e-2.
-			opts := &ot.SinkhornOptions{Method: ot.Stabilized, Tol: 1e-2, ErrorNorm: 2}
+			opts := &ot.SinkhornOptions{Method: ot.Stabilized, Tol: seedTol, ErrorNorm: 2}
 			ms, err := medianMs(reps, func() error {
 				var err error
 				res, err = ot.Sinkhorn(a, b, C, gamma, opts)

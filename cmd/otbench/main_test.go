@@ -14,10 +14,15 @@ import (
 func TestRunSeedplotAndPlot(t *testing.T) {
 	dir := t.TempDir()
 	plotFile, dumpFile := filepath.Join(dir, "seed.png"), filepath.Join(dir, "inst.json")
-	var out bytes.Buffer
-	err := run([]string{"-only", "seedplot", "-maxdim", "128", "-reps", "1", "-plot", plotFile, "-dump", dumpFile}, &out, io.Discard)
+	var out, errb bytes.Buffer
+	err := run([]string{"-only", "seedplot", "-maxdim", "128", "-reps", "1", "-plot", plotFile, "-dump", dumpFile}, &out, &errb)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Progress to a pipe: a plain line per dimension (each a tenth or more of the work).
+	if p := errb.String(); !strings.HasPrefix(p, "seedplot: 1/2 (50%), ") || !strings.Contains(p, "\nseedplot: 2/2 (100%), ") ||
+		strings.Count(p, "\n") != 2 || strings.Contains(p, "\r") {
+		t.Errorf("progress: %q", p)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 2*3 { // dims 64, 128; exact + two γ each

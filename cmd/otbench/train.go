@@ -9,6 +9,7 @@ import (
 
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/internal/fastblas"
+	"github.com/sinkgen/sinkgen/internal/progress"
 	"github.com/sinkgen/sinkgen/train"
 )
 
@@ -18,7 +19,7 @@ import (
 // L = 50 at ε = 1, Adam at 1e-3): data batch, latent draw, forward, loss, backward,
 // update, as Trainer.Step runs it in training. The median of 2·reps steps, as
 // reference.py takes the median of 2·reps.
-func benchTrain(emit func(row) error, stderr io.Writer, reps int, pool *mat.Dense) error {
+func benchTrain(emit func(row) error, bars io.Writer, reps int, pool *mat.Dense) error {
 	const n = 256
 	if r, c := pool.Dims(); r < n || c != data.MNISTPixels {
 		return fmt.Errorf("train_step: the pool is %d×%d, need %d×%d", r, c, n, data.MNISTPixels)
@@ -39,7 +40,8 @@ func benchTrain(emit func(row) error, stderr io.Writer, reps int, pool *mat.Dens
 		return err
 	}
 	defer tr.Close()
-	bar := newBar(2*reps+1, "train_step", stderr)
+	bar := progress.New(bars, "train_step", 2*reps+1)
+	defer bar.Finish()
 	var peak uint64
 	ms, err := medianMs(2*reps, func() error {
 		_, err := tr.Step()

@@ -4,7 +4,9 @@
 //
 // -checkpoint is a run directory (its newest readable checkpoint), a checkpoint file,
 // or a generator.params file. The output's extension chooses the format: .png (an
-// image grid, or a scatter plot for 2-D data), .npy (an n×d float32 array) or .csv.
+// image grid, or a scatter plot for 2-D data), .npy (an n×d float32 array) or .csv (n
+// rows of d values after a header line "# x0,x1,…" that numpy.loadtxt(FILE,
+// delimiter=",") skips as a comment). The directory of -out must exist.
 // -interp R draws instead R rows of -steps images each along great-circle paths
 // between random latent vectors (a latent interpolation grid). -seed seeds the latent
 // draws: the same seed and checkpoint give the same samples.

@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/internal/mnisttest"
 	"github.com/sinkgen/sinkgen/internal/tensorfile"
 	"github.com/sinkgen/sinkgen/models"
 	"github.com/sinkgen/sinkgen/train"
@@ -27,10 +31,14 @@ func trainTiny(t *testing.T, toy bool) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !toy {
+		_, err := data.LocateMNIST()
+		mnisttest.Need(t, err)
+	}
 	dir := filepath.Join(t.TempDir(), "run")
 	tr, err := train.New(cfg, train.Options{Dir: dir})
 	if err != nil {
-		t.Skip(err) // no MNIST in the module cache
+		t.Fatal(err)
 	}
 	if err := tr.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -73,7 +81,11 @@ func TestSampleFormats(t *testing.T) {
 			if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); err == nil && (len(lines) != 4 || len(strings.Split(lines[1], ",")) != 784) {
 				t.Errorf("csv: %d lines", len(lines))
 			}
-			return err
+			rows, err := loadtxt(b)
+			if err != nil || len(rows) != 3 || len(rows[0]) != 784 {
+				t.Errorf("numpy.loadtxt(delimiter=\",\") would fail: %v, %d rows", err, len(rows))
+			}
+			return nil
 		}},
 		{[]string{"-interp", "3", "-steps", "5", "-out", "i.png"}, func(p string) error {
 			f, err := os.Open(p)
@@ -97,6 +109,9 @@ func TestSampleFormats(t *testing.T) {
 		}
 		if err := tc.check(path); err != nil {
 			t.Errorf("%v: %v", args, err)
+		}
+		if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o644 {
+			t.Errorf("%v: mode %v, want 0644 (readable by all, as os.Create makes files)", args, st.Mode().Perm())
 		}
 	}
 	// the same seed gives the same samples; from the params file too
@@ -127,6 +142,7 @@ func TestSampleErrors(t *testing.T) {
 	if err := tensorfile.WriteFile(huge, f); err != nil {
 		t.Fatal(err)
 	}
+	nodir := filepath.Join(t.TempDir(), "nodir")
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -139,6 +155,7 @@ func TestSampleErrors(t *testing.T) {
 		{[]string{"-checkpoint", dir, "-out", "x.jpg"}, 1, "unknown format"},
 		{[]string{"-checkpoint", dir, "-interp", "2", "-out", filepath.Join(t.TempDir(), "i.png")}, 1, "image generator"},
 		{[]string{"-checkpoint", dir, "-n", "0"}, 2, "-n"},
+		{[]string{"-checkpoint", dir, "-out", filepath.Join(nodir, "s.png")}, 1, "sample: cannot write " + filepath.Join(nodir, "s.png") + ": there is no directory " + nodir + "\n"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(tc.args, &stdout, &stderr)
@@ -151,4 +168,30 @@ func TestSampleErrors(t *testing.T) {
 	if code := run([]string{"-checkpoint", dir, "-n", "200", "-out", p}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
 		t.Error("toy scatter failed")
 	}
+}
+
+// loadtxt reads b as numpy.loadtxt(f, delimiter=",") does: text from '#' to the end
+// of a line is a comment, blank lines are skipped, every other line is a row of
+// floats of one length.
+func loadtxt(b []byte) ([][]float64, error) {
+	var rows [][]float64
+	for i, line := range strings.Split(string(b), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var row []float64
+		for _, f := range strings.Split(line, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil {
+				return nil, fmt.Errorf("line %d: %w", i+1, err)
+			}
+			row = append(row, v)
+		}
+		if len(rows) > 0 && len(row) != len(rows[0]) {
+			return nil, fmt.Errorf("line %d: %d values, want %d", i+1, len(row), len(rows[0]))
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
 }

@@ -71,8 +71,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(&resume, "resume", "continue the run from its newest checkpoint; -resume=FILE: from that checkpoint")
 	force := fs.Bool("force", false, "start over in a run directory that already holds a run (deletes its checkpoints and logs)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
+	quiet := fs.Bool("q", false, "no progress report (a bar on a terminal, a line every 10% or 30 s otherwise)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: train [-config FILE] [-out DIR] [-set key=value]… [-resume[=FILE]] [-force]\n\n")
+		fmt.Fprintf(stderr, "usage: train [-config FILE] [-out DIR] [-set key=value]… [-resume[=FILE]] [-force] [-q]\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -107,7 +108,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	t, err := train.New(cfg, train.Options{Dir: *out, Resume: string(resume), Force: *force, Progress: stderr, Stdout: stdout})
+	progress := stderr
+	if *quiet {
+		progress = nil
+	}
+	t, err := train.New(cfg, train.Options{Dir: *out, Resume: string(resume), Force: *force, Progress: progress, Stdout: stdout})
 	if err != nil {
 		fmt.Fprintln(stderr, "train:", err)
 		return 1

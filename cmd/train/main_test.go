@@ -81,6 +81,11 @@ func TestTrainUsageErrors(t *testing.T) {
 		{[]string{"-config", "toy2d", "-set", "optimizer.lr=0"}, 1, "optimizer.lr = 0"},
 		{[]string{"-config", "toy2d", "-resume", "-force"}, 2, "exclude"},
 		{[]string{"-config", "toy2d", "extra"}, 2, "unexpected"},
+		// the messages of a user's first hour
+		{[]string{"-config", "toy2d", "-set", "stepz=10"}, 1, "train: -set stepz=10: unknown key stepz (did you mean steps?)\n"},
+		{[]string{"-config", "toy2d", "-set", "steps=abc"}, 1, "train: -set steps=abc: steps must be an integer, got \"abc\"\n"},
+		{[]string{"-config", "nosuch.toml"}, 1, "the configs in configs/ are mnist-adversarial-sinkhorn.toml, mnist-conv.toml, "},
+		{[]string{"-config", "nosuch.toml"}, 1, ", mnist.toml, toy2d.toml\n"}, // not compare.toml, cmd/compare's
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), tc.args, &stdout, &stderr)
@@ -340,4 +345,33 @@ func metricsRows(t *testing.T, path string) map[int]string {
 		rows[step] = wallTime.ReplaceAllString(line, "")
 	}
 	return rows
+}
+
+// Progress to a file or pipe is plain lines, one per tenth of the run (no carriage
+// returns, no zero rate); -q leaves standard error empty and prints no step lines.
+func TestTrainProgressPlainAndQuiet(t *testing.T) {
+	inRoot(t)
+	var stdout, stderr bytes.Buffer
+	args := []string{"-config", "toy2d", "-out", filepath.Join(t.TempDir(), "run"), "-set", "steps=50", "-set", "log.every=10"}
+	if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+	if len(lines) != 10 || strings.ContainsAny(stderr.String(), "\r\x1b") {
+		t.Errorf("%d lines of progress, want 10 plain lines:\n%q", len(lines), stderr.String())
+	}
+	for i, l := range lines {
+		if want := fmt.Sprintf("toy2d: %d/50 (%d%%), ", 5*(i+1), 10*(i+1)); !strings.HasPrefix(l, want) || strings.Contains(l, " 0/") {
+			t.Errorf("line %d: %q, want %q…", i, l, want)
+		}
+	}
+	stdout.Reset()
+	stderr.Reset()
+	args = []string{"-q", "-config", "toy2d", "-out", filepath.Join(t.TempDir(), "quiet"), "-set", "steps=50", "-set", "log.every=10"}
+	if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
+		t.Fatalf("-q: exit %d: %s", code, stderr.String())
+	}
+	if stderr.Len() != 0 || strings.Contains(stdout.String(), "step 10/") {
+		t.Errorf("-q: stderr %q, stdout %q", stderr.String(), stdout.String())
+	}
 }

@@ -41,13 +41,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 	"gonum.org/v1/gonum/floats"
 
 	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/internal/progress"
+	"github.com/sinkgen/sinkgen/internal/tensorfile"
 	"github.com/sinkgen/sinkgen/ot"
 )
 
@@ -71,6 +72,7 @@ type config struct {
 	loss            ot.CoordinatesLoss
 	seed            uint64
 	scale           int
+	progress        io.Writer // stderr, nil with -q
 }
 
 func parse(args []string, stderr io.Writer) (*config, error) {
@@ -88,8 +90,12 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.Uint64Var(&c.seed, "seed", 1, "seed for the choice of images")
 	loss := fs.String("loss", "l2", "loss of the Wasserstein projection: l2 (½‖P−h‖²) or kl (KL(h|P))")
 	fs.IntVar(&c.scale, "scale", 3, "pixels per MNIST pixel in the PNG files")
+	quiet := fs.Bool("q", false, "no progress report")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if !*quiet {
+		c.progress = stderr
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -189,12 +195,6 @@ func (p *picker) draw(digit, k int) ([][]float64, error) {
 	return out, nil
 }
 
-func newBar(total int, what string, w io.Writer) *progressbar.ProgressBar {
-	return progressbar.NewOptions(total, progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription(what), progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
-}
-
 func euclideanMean(hists [][]float64, lambda []float64) []float64 {
 	out := make([]float64, len(hists[0]))
 	for k, h := range hists {
@@ -206,7 +206,7 @@ func euclideanMean(hists [][]float64, lambda []float64) []float64 {
 func barycenters(c *config, p *picker, grid ot.Grid, stderr io.Writer) error {
 	fig := &figure{scale: c.scale, header: append(make([]string, c.n), "Euclidean", "Wasserstein")}
 	fig.header[0] = fmt.Sprintf("%d test images", c.n)
-	bar := newBar(len(c.digits), "barycenters", stderr)
+	bar := progress.New(c.progress, "barycenters", len(c.digits))
 	var notes []string
 	for _, d := range c.digits {
 		hists, err := p.draw(d, c.n)
@@ -223,6 +223,7 @@ func barycenters(c *config, p *picker, grid ot.Grid, stderr io.Writer) error {
 		fig.rows = append(fig.rows, append(hists, euclideanMean(hists, ot.Uniform(c.n)), res.Barycenter))
 		bar.Add(1)
 	}
+	bar.Finish()
 	printNotes(stderr, notes)
 	return fig.save(filepath.Join(c.out, "barycenters.png"), stderr)
 }
@@ -240,7 +241,7 @@ func interpolation(c *config, p *picker, grid ot.Grid, stderr io.Writer) error {
 	const steps = 7
 	fig := &figure{scale: c.scale, rowLabels: []string{"Euclidean", "Wasserstein"}}
 	var eu, wa [][]float64
-	bar := newBar(steps, "interpolation", stderr)
+	bar := progress.New(c.progress, "interpolation", steps)
 	for s := 0; s < steps; s++ {
 		t := float64(s) / (steps - 1)
 		lam := []float64{1 - t, t}
@@ -253,13 +254,14 @@ func interpolation(c *config, p *picker, grid ot.Grid, stderr io.Writer) error {
 		wa = append(wa, res.Barycenter)
 		bar.Add(1)
 	}
+	bar.Finish()
 	fig.rows = [][][]float64{eu, wa}
 	return fig.save(filepath.Join(c.out, "interpolation.png"), stderr)
 }
 
 func projection(c *config, p *picker, grid ot.Grid, stderr io.Writer) error {
 	fig := &figure{scale: c.scale, header: []string{"original", "Euclidean", "Wasserstein", "dictionary"}}
-	bar := newBar(len(c.targets), "projections", stderr)
+	bar := progress.New(c.progress, "projections", len(c.targets))
 	var notes []string
 	for _, d := range c.targets {
 		target, err := p.draw(d, 1)
@@ -283,6 +285,7 @@ func projection(c *config, p *picker, grid ot.Grid, stderr io.Writer) error {
 		fig.rows = append(fig.rows, append([][]float64{h, eu, res.Barycenter}, dict...))
 		bar.Add(1)
 	}
+	bar.Finish()
 	printNotes(stderr, notes)
 	return fig.save(filepath.Join(c.out, "projection.png"), stderr)
 }
@@ -423,15 +426,7 @@ func (f *figure) save(path string, stderr io.Writer) error {
 			}
 		}
 	}
-	out, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := png.Encode(out, img); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
+	if err := tensorfile.WriteAtomicFunc(path, func(f *os.File) error { return png.Encode(f, img) }); err != nil {
 		return err
 	}
 	fmt.Fprintln(stderr, "wrote", path)

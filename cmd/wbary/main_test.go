@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"image/png"
 	"math"
 	"math/rand/v2"
@@ -14,16 +13,16 @@ import (
 	"gonum.org/v1/gonum/floats"
 
 	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/internal/mnisttest"
 )
 
 // A small run writes the three figures with the expected tile layout.
 func TestRunWritesFigures(t *testing.T) {
-	if _, err := data.LocateMNIST(); errors.Is(err, data.ErrMNISTNotFound) {
-		t.Skip("no GoMNIST copy in the module cache")
-	}
+	_, err := data.LocateMNIST()
+	mnisttest.Need(t, err)
 	out := t.TempDir()
 	var log bytes.Buffer
-	err := run([]string{"-out", out, "-digits", "1,7", "-n", "2", "-targets", "3", "-dict", "3", "-L", "15", "-eps", "0.003", "-scale", "1"}, &log)
+	err = run([]string{"-out", out, "-digits", "1,7", "-n", "2", "-targets", "3", "-dict", "3", "-L", "15", "-eps", "0.003", "-scale", "1"}, &log)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
