@@ -1,6 +1,8 @@
 // Package progress reports how far a long loop has got, the one way for every command.
 //
-// On a terminal a Bar is one line redrawn in place, at most five times a second. On a
+// On a terminal a Bar is one line redrawn in place by schollz/progressbar, at most five
+// times a second (the rate and time left are computed here, so that the terminal and
+// the log say the same). On a
 // file or a pipe it writes plain lines instead, one each time another tenth of the
 // work is done or 30 s after the last line, whichever comes first, so that a
 // redirected log stays readable. The rate and the time left appear once the first
@@ -15,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
 
@@ -40,6 +43,7 @@ type Bar struct {
 	start, last time.Time // last: the last line written
 	lastDone    int       // done at the last plain line
 	drawn, over bool
+	pb          *progressbar.ProgressBar // terminal only
 }
 
 // New returns a bar for total items named what, written to w: redrawn in place if w
@@ -63,6 +67,16 @@ func newBar(w io.Writer, what string, total int, tty bool, cols int, now func() 
 	b.start = now()
 	b.last = b.start
 	if tty {
+		// The bar draws only when told to (throttle 0; draw throttles), and its own
+		// count, rate and prediction are off: status() is the one text of both paths.
+		b.pb = progressbar.NewOptions(max(b.total, 1),
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetWidth(barWidth),
+			progressbar.OptionShowDescriptionAtLineEnd(),
+			progressbar.OptionSetElapsedTime(false),
+			progressbar.OptionSetPredictTime(false),
+			progressbar.OptionUseANSICodes(true),
+			progressbar.OptionThrottle(0))
 		b.draw()
 	}
 	return b
@@ -168,15 +182,18 @@ func (b *Bar) Abort() {
 	b.over = true
 }
 
-// draw redraws the terminal line.
+// draw redraws the terminal line: the description first (progressbar draws on
+// Describe), then the count, which draws again only when the percentage moved and
+// draws the final state once.
 func (b *Bar) draw() {
-	full := barWidth * b.done / max(b.total, 1)
-	s := fmt.Sprintf("%s [%s%s] %s", b.what, strings.Repeat("#", full), strings.Repeat("-", barWidth-full), b.status())
-	if b.cols > 1 && utf8.RuneCountInString(s) >= b.cols {
-		// A wrapped line would not be redrawn in place.
-		s = string([]rune(s)[:b.cols-1])
+	s := b.what + ": " + b.status()
+	// " 100% |" + bar + "|  " + s + " " within cols−1: a wrapped line would not be
+	// redrawn in place.
+	if room := b.cols - barWidth - 12; b.cols > 1 && utf8.RuneCountInString(s) > room {
+		s = string([]rune(s)[:max(room, 0)])
 	}
-	io.WriteString(b.w, "\r"+s+"\x1b[K")
+	b.pb.Describe(s)
+	b.pb.Set(b.done)
 	b.last, b.drawn = b.now(), true
 }
 

@@ -65,14 +65,15 @@ func TestPlainLinesEvery30s(t *testing.T) {
 	}
 }
 
-// On a terminal: redrawn in place at most five times a second; the first drawing has
-// no rate at all (no "0 steps/hr"), the last ends its line.
+// On a terminal: redrawn in place at most five times a second (progressbar writes the
+// line once or twice a redraw: on the new text, and on a new percentage); the first
+// drawing has no rate at all (no "0 steps/hr"), the last ends its line.
 func TestTerminalRedraws(t *testing.T) {
 	var buf bytes.Buffer
 	c := newClock()
 	b := newBar(&buf, "training", 4000, true, 200, c.now)
 	first := buf.String()
-	if first != "\rtraining [--------------------] 0/4000 (0%)\x1b[K" {
+	if first != "\r   0% |                    |  training: 0/4000 (0%) \x1b[0K" {
 		t.Errorf("first drawing %q", first)
 	}
 	for i := 0; i < 4000; i++ {
@@ -83,10 +84,10 @@ func TestTerminalRedraws(t *testing.T) {
 	out := buf.String()
 	// 4000 items at 2 ms = 8 s: 40 redraws at 5 per second, plus the first and
 	// Finish's.
-	if draws := strings.Count(out, "\r"); draws != 42 {
-		t.Errorf("%d drawings, want 42", draws)
+	if draws := strings.Count(out, "\r"); draws < 42 || draws > 2*42 {
+		t.Errorf("%d writes, want 42 redraws of at most two writes each", draws)
 	}
-	if !strings.HasSuffix(out, "] 4000/4000 (100%), 500/s, took 8.0s\x1b[K\n") {
+	if !strings.HasSuffix(out, "|  training: 4000/4000 (100%), 500/s, took 8.0s \x1b[0K\n") {
 		t.Errorf("final drawing %q", out[strings.LastIndex(out, "\r"):])
 	}
 }
@@ -100,7 +101,7 @@ func TestTerminalWidth(t *testing.T) {
 	c.tick(time.Second)
 	b.Add(1)
 	for _, d := range strings.Split(buf.String(), "\r")[1:] {
-		d = strings.TrimSuffix(d, "\x1b[K")
+		d = strings.TrimSuffix(d, "\x1b[0K")
 		if n := len([]rune(d)); n > 39 {
 			t.Errorf("drawing of %d runes on a 40-column terminal: %q", n, d)
 		}
