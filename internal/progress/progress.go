@@ -2,10 +2,9 @@
 //
 // On a terminal a Bar is one line redrawn in place by schollz/progressbar, at most five
 // times a second (the rate and time left are computed here, so that the terminal and
-// the log say the same). On a
-// file or a pipe it writes plain lines instead, one each time another tenth of the
-// work is done or 30 s after the last line, whichever comes first, so that a
-// redirected log stays readable. The rate and the time left appear once the first
+// the log say the same). On a file or a pipe it writes plain lines instead, one each
+// time another tenth of the work is done or 30 s after the last line, whichever comes
+// first, so that a redirected log stays readable. The rate and the time left appear once the first
 // item is done: never a rate of zero.
 package progress
 
