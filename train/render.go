@@ -17,7 +17,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/sinkgen/sinkgen/internal/tensorfile"
+	"github.com/sinkgen/sinkgen/internal/atomicfile"
 )
 
 // SaveImageGrid writes points (rows of c·h·w intensities in [0,1], channel-major) as a
@@ -228,8 +228,6 @@ func SaveCSV(path string, points []float32, d int) error {
 	})
 }
 
-// writeFileAtomic writes path through a temporary file in its directory, synced and
-// renamed: readers never see a partial file (tensorfile.WriteAtomicFunc).
-func writeFileAtomic(path string, write func(*os.File) error) error {
-	return tensorfile.WriteAtomicFunc(path, write)
-}
+// writeFileAtomic is the package's name for the one atomic writer: readers never
+// see a partial file, a crash leaves no torn one.
+var writeFileAtomic = atomicfile.WriteFunc

@@ -44,7 +44,7 @@ import (
 
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/eval"
-	"github.com/sinkgen/sinkgen/internal/tensorfile"
+	"github.com/sinkgen/sinkgen/internal/atomicfile"
 	"github.com/sinkgen/sinkgen/train"
 )
 
@@ -518,13 +518,12 @@ func writeJSON(path string, v any) error {
 	return writeBytes(path, append(b, '\n'))
 }
 
-// writeFile writes path atomically: write fills a temporary file in the same
-// directory, which is then renamed into place.
+// writeFile makes path's directory and writes path atomically (atomicfile).
 func writeFile(path string, write func(io.Writer) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return tensorfile.WriteAtomicFunc(path, func(f *os.File) error { return write(f) })
+	return atomicfile.WriteFunc(path, func(f *os.File) error { return write(f) })
 }
 
 // writeBytes writes b to path atomically.

@@ -62,3 +62,27 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// The instance dump replaces an existing file as a whole (atomicfile): a reader that
+// opened the old file still reads all of it, never a truncated or mixed one.
+func TestDumpReplacesAtomically(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "inst.json")
+	old := bytes.Repeat([]byte("o"), 1000)
+	if err := os.WriteFile(path, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := writeJSON(path, []int{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(f); err != nil || !bytes.Equal(got, old) {
+		t.Errorf("the reader of the old file read %q, %v", got, err)
+	}
+	if got, err := os.ReadFile(path); err != nil || string(got) != "[1,2]" {
+		t.Errorf("new file %q, %v", got, err)
+	}
+}
