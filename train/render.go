@@ -22,17 +22,26 @@ import (
 	"github.com/sinkgen/sinkgen/internal/atomicfile"
 )
 
-// SaveImageGrid writes points (rows of c·h·w intensities in [0,1], channel-major) as a
-// PNG grid of images with cols columns (0: a near-square grid), one pixel of border
-// between images. Values outside [0,1] are clamped.
+// SaveImageGrid writes points as a PNG grid of images (ImageGrid).
 func SaveImageGrid(path string, points []float32, shape [3]int, cols int) error {
+	img, err := ImageGrid(points, shape, cols)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, func(f *os.File) error { return png.Encode(f, img) })
+}
+
+// ImageGrid lays points (rows of c·h·w intensities in [0,1], channel-major) out as a
+// grid of images with cols columns (0: a near-square grid), one grey pixel of border
+// between images. Values outside [0,1] are clamped, NaN is black.
+func ImageGrid(points []float32, shape [3]int, cols int) (*image.RGBA, error) {
 	c, h, w := shape[0], shape[1], shape[2]
 	d := c * h * w
 	if d == 0 || len(points)%d != 0 || len(points) == 0 {
-		return fmt.Errorf("image grid: %d values are not whole %d×%d×%d images", len(points), c, h, w)
+		return nil, fmt.Errorf("image grid: %d values are not whole %d×%d×%d images", len(points), c, h, w)
 	}
 	if c != 1 && c != 3 {
-		return fmt.Errorf("image grid: %d channels, want 1 or 3", c)
+		return nil, fmt.Errorf("image grid: %d channels, want 1 or 3", c)
 	}
 	n := len(points) / d
 	if cols <= 0 {
@@ -67,7 +76,7 @@ func SaveImageGrid(path string, points []float32, shape [3]int, cols int) error 
 			}
 		}
 	}
-	return writeFileAtomic(path, func(f *os.File) error { return png.Encode(f, img) })
+	return img, nil
 }
 
 // SaveScatter writes a scatter plot of 2-D points (Scatter) as a PNG.

@@ -7,12 +7,14 @@ import (
 	"image/draw"
 	"image/png"
 	"io"
-	"math"
 	"strings"
 
+	xdraw "golang.org/x/image/draw"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
+
+	"github.com/sinkgen/sinkgen/train"
 )
 
 // asciiLabel spells ε and ∞ out for the bitmap font of the image grids.
@@ -31,8 +33,9 @@ func asciiLabel(s string) string {
 }
 
 // saveImagePanel writes, side by side, one block of 28×28 images per variant (cols
-// images a row, the images of imgs[k] row-major 784 intensities each) under its name,
-// perRow blocks a row, magnified by scale.
+// images a row, the images of imgs[k] row-major 784 intensities each, as
+// train.ImageGrid lays them out) under its name, perRow blocks a row, magnified by
+// scale.
 func saveImagePanel(path string, names []string, imgs [][]float32, cols, perRow, scale int) error {
 	const side, pad, labelH, gap = 28, 1, 16, 10
 	if len(names) != len(imgs) || len(names) == 0 {
@@ -66,24 +69,17 @@ func saveImagePanel(path string, names []string, imgs [][]float32, cols, perRow,
 		}
 		d.DrawString(label)
 		oy := by + labelH
-		draw.Draw(img, image.Rect(bx, oy, bx+bw*scale, oy+bh*scale), image.NewUniform(color.RGBA{60, 60, 60, 255}), image.Point{}, draw.Src)
-		n := len(imgs[k]) / (side * side)
-		for t := 0; t < n; t++ {
-			p := imgs[k][t*side*side : (t+1)*side*side]
-			x0 := bx + (pad+(t%cols)*(side+pad))*scale
-			y0 := oy + (pad+(t/cols)*(side+pad))*scale
-			for i := 0; i < side; i++ {
-				for j := 0; j < side; j++ {
-					v := float64(p[i*side+j])
-					if math.IsNaN(v) {
-						v = 0
-					}
-					g := uint8(math.Round(255 * math.Min(math.Max(v, 0), 1)))
-					draw.Draw(img, image.Rect(x0+j*scale, y0+i*scale, x0+(j+1)*scale, y0+(i+1)*scale),
-						image.NewUniform(color.RGBA{g, g, g, 255}), image.Point{}, draw.Src)
-				}
-			}
+		block := image.Rect(bx, oy, bx+bw*scale, oy+bh*scale)
+		draw.Draw(img, block, image.NewUniform(color.RGBA{60, 60, 60, 255}), image.Point{}, draw.Src)
+		if len(imgs[k]) == 0 {
+			continue
 		}
+		grid, err := train.ImageGrid(imgs[k], [3]int{1, side, side}, cols)
+		if err != nil {
+			return err
+		}
+		b := grid.Bounds()
+		xdraw.NearestNeighbor.Scale(img, image.Rect(bx, oy, bx+b.Dx()*scale, oy+b.Dy()*scale), grid, b, draw.Src, nil)
 	}
 	return writeFile(path, func(w io.Writer) error { return png.Encode(w, img) })
 }
