@@ -20,8 +20,8 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/internal/atomicfile"
 	"github.com/sinkgen/sinkgen/internal/progress"
-	"github.com/sinkgen/sinkgen/internal/tensorfile"
 )
 
 // DefaultClassifierPath is where the MNIST classifier is cached, relative to the
@@ -324,7 +324,7 @@ func (c *Classifier) Save(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	if err := tensorfile.WriteAtomic(path, buf.Bytes()); err != nil {
+	if err := atomicfile.Write(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
 	return nil

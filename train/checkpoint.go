@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sinkgen/sinkgen/internal/atomicfile"
 	"github.com/sinkgen/sinkgen/internal/tensorfile"
 	"github.com/sinkgen/sinkgen/models"
 )
@@ -161,12 +162,7 @@ func listCheckpoints(runDir string) ([]string, error) {
 	return out, nil
 }
 
-// tempFileRE matches the temporary file of an atomic write of name: os.CreateTemp's
-// "."+name+".tmp-" and a random number (tensorfile.WriteAtomic, writeFileAtomic).
-var (
-	tempFileRE = regexp.MustCompile(`^\.(.+)\.tmp-\d+$`)
-	sampleRE   = regexp.MustCompile(`^(step-\d{6,}|data)\.png$`)
-)
+var sampleRE = regexp.MustCompile(`^(step-\d{6,}|data)\.png$`)
 
 // removeTempFiles removes the temporary files that writes interrupted by a kill left
 // in a run directory (a checkpoint's is as large as the checkpoint). Only the
@@ -187,7 +183,7 @@ func removeTempFiles(runDir string) error {
 			return err
 		}
 		for _, e := range entries {
-			if m := tempFileRE.FindStringSubmatch(e.Name()); m != nil && e.Type().IsRegular() && isOurs(m[1]) {
+			if name, ok := atomicfile.Target(e.Name()); ok && e.Type().IsRegular() && isOurs(name) {
 				if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
 					return err
 				}

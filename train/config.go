@@ -524,54 +524,82 @@ func (l LossConfig) schedule() (losses.Schedule, error) {
 	return *l.Schedule, nil
 }
 
-// keys lists the dotted keys of a TOML document, sorted (for diffs between configs).
-func keys(doc map[string]any, prefix string, out map[string]string) {
-	for k, v := range doc {
-		if t, ok := v.(map[string]any); ok {
-			keys(t, prefix+k+".", out)
-			continue
-		}
-		out[prefix+k] = fmt.Sprint(v)
-	}
-}
+// ConfigDiff is a key whose value differs between two configs A and B: its values
+// as TOML prints them, "(unset)" where a config has no such key.
+type ConfigDiff struct{ Key, A, B string }
 
-// diffConfigs lists the keys whose values differ between a and b, ignoring those for
-// which ignore returns true.
-func diffConfigs(a, b Config, ignore func(key string) bool) ([]string, error) {
-	flat := func(c Config) (map[string]string, error) {
-		raw, err := c.Marshal()
-		if err != nil {
-			return nil, err
-		}
-		doc := map[string]any{}
-		if err := toml.Unmarshal(raw, &doc); err != nil {
-			return nil, err
-		}
-		out := map[string]string{}
-		keys(doc, "", out)
-		return out, nil
-	}
-	fa, err := flat(a)
+func (d ConfigDiff) String() string { return fmt.Sprintf("%s: %s vs %s", d.Key, d.A, d.B) }
+
+// DiffConfigs lists the keys (dotted, as -set names them) whose values differ between
+// a and b, sorted.
+func DiffConfigs(a, b Config) ([]ConfigDiff, error) {
+	fa, err := flatten(a)
 	if err != nil {
 		return nil, err
 	}
-	fb, err := flat(b)
+	fb, err := flatten(b)
+	if err != nil {
+		return nil, err
+	}
+	value := func(m map[string]string, k string) string {
+		if v, ok := m[k]; ok {
+			return v
+		}
+		return "(unset)"
+	}
+	var diff []ConfigDiff
+	for k := range fa {
+		if v, ok := fb[k]; !ok || v != fa[k] {
+			diff = append(diff, ConfigDiff{k, fa[k], value(fb, k)})
+		}
+	}
+	for k := range fb {
+		if _, ok := fa[k]; !ok {
+			diff = append(diff, ConfigDiff{k, "(unset)", fb[k]})
+		}
+	}
+	sort.Slice(diff, func(i, j int) bool { return diff[i].Key < diff[j].Key })
+	return diff, nil
+}
+
+// diffConfigs is DiffConfigs as "key: a vs b", leaving out the keys ignore accepts.
+func diffConfigs(a, b Config, ignore func(key string) bool) ([]string, error) {
+	all, err := DiffConfigs(a, b)
 	if err != nil {
 		return nil, err
 	}
 	var diff []string
-	for k := range fa {
-		if fa[k] != fb[k] && !ignore(k) {
-			diff = append(diff, fmt.Sprintf("%s: %s vs %s", k, fa[k], fb[k]))
+	for _, d := range all {
+		if !ignore(d.Key) {
+			diff = append(diff, d.String())
 		}
 	}
-	for k := range fb {
-		if _, ok := fa[k]; !ok && !ignore(k) {
-			diff = append(diff, fmt.Sprintf("%s: (unset) vs %s", k, fb[k]))
-		}
-	}
-	sort.Strings(diff)
 	return diff, nil
+}
+
+// flatten lists a config's dotted keys and their values.
+func flatten(c Config) (map[string]string, error) {
+	raw, err := c.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	doc := map[string]any{}
+	if err := toml.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	var walk func(m map[string]any, prefix string)
+	walk = func(m map[string]any, prefix string) {
+		for k, v := range m {
+			if t, ok := v.(map[string]any); ok {
+				walk(t, prefix+k+".")
+				continue
+			}
+			out[prefix+k] = fmt.Sprint(v)
+		}
+	}
+	walk(doc, "")
+	return out, nil
 }
 
 // ReferenceWorkload is the train_step workload of ../shared/bench/reference.py: the

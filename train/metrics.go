@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -196,82 +197,60 @@ func (m *metricsLog) close() error {
 	return err
 }
 
-// readMetrics reads the step, loss and ε columns of metrics.csv.
-func readMetrics(path string) (steps, loss, eps []float64, err error) {
+// ReadMetrics reads columns of a run's metrics.csv, found by their names in the
+// header: cols[i] is column names[i], a value per row. A file without rows has none.
+func ReadMetrics(path string, names ...string) (cols [][]float64, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
-	rows, err := r.ReadAll()
+	rows, err := csv.NewReader(f).ReadAll()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	for _, row := range rows[min(1, len(rows)):] {
-		if len(row) < 3 {
-			continue
-		}
-		s, e1 := strconv.ParseFloat(row[0], 64)
-		l, e2 := strconv.ParseFloat(row[1], 64)
-		e, e3 := strconv.ParseFloat(row[2], 64)
-		if e1 != nil || e2 != nil || e3 != nil {
-			continue
-		}
-		steps, loss, eps = append(steps, s), append(loss, l), append(eps, e)
+	cols = make([][]float64, len(names))
+	if len(rows) == 0 {
+		return cols, nil
 	}
-	return steps, loss, eps, nil
+	index := make([]int, len(names))
+	for i, name := range names {
+		if index[i] = slices.Index(rows[0], name); index[i] < 0 {
+			return nil, fmt.Errorf("%s: no %s column", path, name)
+		}
+	}
+	for r, row := range rows[1:] {
+		for i, j := range index {
+			v, err := strconv.ParseFloat(row[j], 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s: row %d: %s = %q is not a number", path, r+1, names[i], row[j])
+			}
+			cols[i] = append(cols[i], v)
+		}
+	}
+	return cols, nil
 }
 
 // saveCurves draws loss.png (each step and a moving average) and eps.png (ε by step,
 // log scale) from metrics.csv.
 func saveCurves(csvPath, lossPath, epsPath, title string) error {
-	steps, loss, eps, err := readMetrics(csvPath)
+	cols, err := ReadMetrics(csvPath, "step", "loss", "eps")
 	if err != nil {
 		return err
 	}
+	steps, loss, eps := cols[0], cols[1], cols[2]
 	if len(steps) == 0 {
 		return nil
 	}
-	p := plot.New()
-	p.Title.Text = title + ": loss"
-	p.X.Label.Text, p.Y.Label.Text = "step", "loss"
-	raw, avg := make(plotter.XYs, 0, len(steps)), make(plotter.XYs, 0, len(steps))
 	window := max(1, len(steps)/50)
-	w := float64(window)
-	sum, cnt := 0.0, 0 // of loss/window: no overflow whatever the losses
-	for i := range steps {
-		if math.IsNaN(loss[i]) || math.IsInf(loss[i], 0) {
-			continue
-		}
-		raw = append(raw, plotter.XY{X: steps[i], Y: loss[i]})
-		sum += loss[i] / w
-		cnt++
-		if cnt > window {
-			sum -= raw[len(raw)-1-window].Y / w
-			cnt = window
-		}
-		if m := sum / float64(cnt) * w; finite(m) {
-			avg = append(avg, plotter.XY{X: steps[i], Y: m})
-		}
+	p, err := CurvesPlot(title+": loss", "loss", []Curve{
+		{Label: "per step", Steps: steps, Values: loss, Window: 1, Color: color.RGBA{170, 190, 230, 255}},
+		{Label: fmt.Sprintf("mean of %d", window), Steps: steps, Values: loss, Window: window, Color: color.RGBA{20, 60, 160, 255}},
+	})
+	if err != nil {
+		return err
 	}
-	if len(raw) > 0 {
-		l1, err := plotter.NewLine(raw)
-		if err != nil {
-			return err
-		}
-		l1.Color = color.RGBA{170, 190, 230, 255}
-		l2, err := plotter.NewLine(avg)
-		if err != nil {
-			return err
-		}
-		l2.Color, l2.Width = color.RGBA{20, 60, 160, 255}, vg.Points(1.5)
-		p.Add(plotter.NewGrid(), l1, l2)
-		p.Legend.Add("per step", l1)
-		p.Legend.Add(fmt.Sprintf("mean of %d", window), l2)
-		p.Legend.Top = true
-	}
-	if err := savePlot(p, lossPath, 7*vg.Inch, 4*vg.Inch); err != nil {
+	if err := SavePlots(lossPath, []*plot.Plot{p}, 1, 7*vg.Inch, 4*vg.Inch); err != nil {
 		return err
 	}
 	q := plot.New()
@@ -304,5 +283,5 @@ func saveCurves(csvPath, lossPath, epsPath, title string) error {
 		l.Color, l.Width = color.RGBA{160, 40, 20, 255}, vg.Points(1.5)
 		q.Add(plotter.NewGrid(), l)
 	}
-	return savePlot(q, epsPath, 7*vg.Inch, 3*vg.Inch)
+	return SavePlots(epsPath, []*plot.Plot{q}, 1, 7*vg.Inch, 3*vg.Inch)
 }

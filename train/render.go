@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,21 +17,31 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 
-	"github.com/sinkgen/sinkgen/internal/tensorfile"
+	"github.com/sinkgen/sinkgen/internal/atomicfile"
 )
 
-// SaveImageGrid writes points (rows of c·h·w intensities in [0,1], channel-major) as a
-// PNG grid of images with cols columns (0: a near-square grid), one pixel of border
-// between images. Values outside [0,1] are clamped.
+// SaveImageGrid writes points as a PNG grid of images (ImageGrid).
 func SaveImageGrid(path string, points []float32, shape [3]int, cols int) error {
+	img, err := ImageGrid(points, shape, cols)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, func(f *os.File) error { return png.Encode(f, img) })
+}
+
+// ImageGrid lays points (rows of c·h·w intensities in [0,1], channel-major) out as a
+// grid of images with cols columns (0: a near-square grid), one grey pixel of border
+// between images. Values outside [0,1] are clamped, NaN is black.
+func ImageGrid(points []float32, shape [3]int, cols int) (*image.RGBA, error) {
 	c, h, w := shape[0], shape[1], shape[2]
 	d := c * h * w
 	if d == 0 || len(points)%d != 0 || len(points) == 0 {
-		return fmt.Errorf("image grid: %d values are not whole %d×%d×%d images", len(points), c, h, w)
+		return nil, fmt.Errorf("image grid: %d values are not whole %d×%d×%d images", len(points), c, h, w)
 	}
 	if c != 1 && c != 3 {
-		return fmt.Errorf("image grid: %d channels, want 1 or 3", c)
+		return nil, fmt.Errorf("image grid: %d channels, want 1 or 3", c)
 	}
 	n := len(points) / d
 	if cols <= 0 {
@@ -65,13 +76,22 @@ func SaveImageGrid(path string, points []float32, shape [3]int, cols int) error 
 			}
 		}
 	}
-	return writeFileAtomic(path, func(f *os.File) error { return png.Encode(f, img) })
+	return img, nil
 }
 
-// SaveScatter writes a scatter plot of 2-D points (generated, in colour) over a
-// reference set (data, in grey; may be nil) as a PNG. Points with a NaN or infinite
-// coordinate are left out, and counted in the title.
+// SaveScatter writes a scatter plot of 2-D points (Scatter) as a PNG.
 func SaveScatter(path, title string, generated, reference []float32) error {
+	p, err := Scatter(title, generated, reference)
+	if err != nil {
+		return err
+	}
+	return SavePlots(path, []*plot.Plot{p}, 1, 5*vg.Inch, 5*vg.Inch)
+}
+
+// Scatter plots 2-D points (rows of two values: generated, in colour) over a
+// reference set (data, in grey; may be nil). Points with a NaN or infinite coordinate
+// are left out, and counted in the title.
+func Scatter(title string, generated, reference []float32) (*plot.Plot, error) {
 	p := plot.New()
 	p.X.Label.Text, p.Y.Label.Text = "x₁", "x₂"
 	skipped := 0
@@ -98,45 +118,151 @@ func SaveScatter(path, title string, generated, reference []float32) error {
 		return nil
 	}
 	if err := add(reference, color.RGBA{150, 150, 150, 255}, vg.Points(1.5), "data"); err != nil {
-		return err
+		return nil, err
 	}
 	if err := add(generated, color.RGBA{200, 40, 40, 255}, vg.Points(1.5), "generated"); err != nil {
-		return err
+		return nil, err
 	}
 	p.Title.Text = title
 	if skipped > 0 {
 		p.Title.Text += fmt.Sprintf(" (%d points not finite, not drawn)", skipped)
 	}
 	p.Legend.Top = true
-	return savePlot(p, path, 5*vg.Inch, 5*vg.Inch)
+	return p, nil
 }
 
-// savePlot draws p as a PNG: every plot of the package (loss, ε, scatter) goes
-// through it. FitAxes makes any finite data drawable; a panic of the plotting library
-// that remains is returned as an error naming the file.
-func savePlot(p *plot.Plot, path string, w, h vg.Length) (err error) {
-	FitAxes(p)
+// Curve is a series of values by step (a column of metrics.csv), drawn as its running
+// mean over Window steps (1: as it is), in Color (nil: the next of a palette).
+type Curve struct {
+	Label         string
+	Steps, Values []float64
+	Window        int
+	Color         color.Color
+}
+
+var palette = []color.Color{
+	color.RGBA{31, 119, 180, 255}, color.RGBA{255, 127, 14, 255}, color.RGBA{44, 160, 44, 255},
+	color.RGBA{214, 39, 40, 255}, color.RGBA{148, 103, 189, 255}, color.RGBA{140, 86, 75, 255},
+}
+
+// CurvesPlot draws curves against the step, on a logarithmic y axis when every
+// finite value is positive and they span more than two decades (so that at least two
+// powers of ten are labelled). NaN and infinite values are left out of the running
+// means.
+func CurvesPlot(title, ylabel string, curves []Curve) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text, p.Y.Label.Text = "step", ylabel
+	positive := true
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, c := range curves {
+		for _, v := range c.Values {
+			if finite(v) {
+				positive = positive && v > 0
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+		}
+	}
+	if positive = positive && hi > 100*lo; positive {
+		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	}
+	p.Add(plotter.NewGrid())
+	for i, c := range curves {
+		xy := runningMean(c.Steps, c.Values, max(1, c.Window))
+		if positive { // a mean may underflow to 0
+			xy = slices.DeleteFunc(xy, func(q plotter.XY) bool { return !(q.Y > 0) })
+		}
+		if len(xy) == 0 {
+			continue
+		}
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			return nil, err
+		}
+		l.Color, l.Width = c.Color, vg.Points(1)
+		if l.Color == nil {
+			l.Color = palette[i%len(palette)]
+		}
+		p.Add(l)
+		p.Legend.Add(c.Label, l)
+	}
+	p.Legend.Top = true
+	return p, nil
+}
+
+// runningMean is the mean of the last window finite values at each step, computed
+// without overflow whatever the values (a sum of value/window).
+func runningMean(steps, vals []float64, window int) plotter.XYs {
+	w := float64(window)
+	xy := make(plotter.XYs, 0, len(steps))
+	var last []float64 // the finite values so far
+	sum := 0.0
+	for i := range steps {
+		if !finite(vals[i]) {
+			continue
+		}
+		last = append(last, vals[i])
+		sum += vals[i] / w
+		if len(last) > window {
+			sum -= last[len(last)-1-window] / w
+		}
+		if m := sum / float64(min(len(last), window)) * w; finite(m) {
+			xy = append(xy, plotter.XY{X: steps[i], Y: m})
+		}
+	}
+	return xy
+}
+
+// SavePlots draws plots as one PNG, perRow a row, each w×h: every plot of the
+// project goes through it. fitAxes makes any finite data drawable; a panic of the
+// plotting library that remains is returned as an error naming the file.
+func SavePlots(path string, plots []*plot.Plot, perRow int, w, h vg.Length) (err error) {
+	if len(plots) == 0 || perRow < 1 {
+		return fmt.Errorf("drawing %s: no plots", path)
+	}
+	for _, p := range plots {
+		fitAxes(p)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("drawing %s: %v", path, r)
 		}
 	}()
-	wt, err := p.WriterTo(w, h, "png")
-	if err != nil {
-		return err
+	cols := min(perRow, len(plots))
+	rows := (len(plots) + perRow - 1) / perRow
+	img := vgimg.New(vg.Length(cols)*w, vg.Length(rows)*h)
+	dc := draw.New(img)
+	if len(plots) == 1 {
+		plots[0].Draw(dc)
+	} else {
+		grid := make([][]*plot.Plot, rows)
+		for r := range grid {
+			grid[r] = make([]*plot.Plot, cols)
+			for c := range grid[r] {
+				if i := r*cols + c; i < len(plots) {
+					grid[r][c] = plots[i]
+				}
+			}
+		}
+		t := draw.Tiles{Rows: rows, Cols: cols, PadTop: vg.Points(4), PadBottom: vg.Points(4),
+			PadLeft: vg.Points(4), PadRight: vg.Points(4), PadX: vg.Points(6), PadY: vg.Points(6)}
+		canvases := plot.Align(grid, t, dc)
+		for i, p := range plots {
+			p.Draw(canvases[i/cols][i%cols])
+		}
 	}
 	return writeFileAtomic(path, func(f *os.File) error {
-		_, err := wt.WriteTo(f)
+		_, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f)
 		return err
 	})
 }
 
-// FitAxes sets ranges on p's axes that gonum/plot can draw whatever the data:
+// fitAxes sets ranges on p's axes that gonum/plot can draw whatever the data:
 // it panics on a range it cannot put tick marks on ("illegal range": a constant
 // series at 1e16, where Min−1 == Max+1 in float64; a logarithmic axis over a
 // non-positive or degenerate range) and loops on a range wider than a float64 spans.
 // Call it after the last Add, before drawing.
-func FitAxes(p *plot.Plot) {
+func fitAxes(p *plot.Plot) {
 	fitAxis(&p.X)
 	fitAxis(&p.Y)
 }
@@ -228,8 +354,6 @@ func SaveCSV(path string, points []float32, d int) error {
 	})
 }
 
-// writeFileAtomic writes path through a temporary file in its directory, synced and
-// renamed: readers never see a partial file (tensorfile.WriteAtomicFunc).
-func writeFileAtomic(path string, write func(*os.File) error) error {
-	return tensorfile.WriteAtomicFunc(path, write)
-}
+// writeFileAtomic is the package's name for the one atomic writer: readers never
+// see a partial file, a crash leaves no torn one.
+var writeFileAtomic = atomicfile.WriteFunc

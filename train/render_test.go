@@ -6,8 +6,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
 )
 
 // The loss and ε curves are drawn, without a panic or an error, for any series a run
@@ -93,6 +98,41 @@ func TestScatterAnyPoints(t *testing.T) {
 	}
 }
 
+// The curve and scatter panels of cmd/compare draw, without a panic or an error,
+// constant curves at any magnitude (a constant 1e16 used to panic in gonum/plot's tick
+// marks), curves spanning the float64 range, and non-finite points.
+func TestPanelsAnyData(t *testing.T) {
+	const big = math.MaxFloat64
+	steps := []float64{1, 2, 3, 4}
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for name, vals := range map[string][]float64{
+		"constant 1e16":   {1e16, 1e16, 1e16, 1e16},
+		"constant 1e300":  {1e300, 1e300, 1e300, 1e300},
+		"within rounding": {1e16, 1e16 + 2, 1e16, 1e16 + 2},
+		"constant -5":     {-5, -5, -5, -5},
+		"float64 range":   {-big, big, -big / 2, big / 2},
+		"log range":       {5e-324, 1e-300, 1e300, big},
+		"non-finite":      {math.NaN(), math.Inf(1), 1, 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cp, err := CurvesPlot(name, "loss", []Curve{{Label: "seed 1", Steps: steps, Values: vals, Window: 2}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp, err := Scatter(name, []float32{1e30, 1e30, nan, 0, inf, 1}, []float32{0, 0, 1, 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp.X.Min, sp.X.Max, sp.Y.Min, sp.Y.Max = 0, 0, 0, 0
+			path := filepath.Join(t.TempDir(), "tiles.png")
+			if err := SavePlots(path, []*plot.Plot{cp, sp}, 2, 200, 150); err != nil {
+				t.Fatal(err)
+			}
+			checkPNG(t, path)
+		})
+	}
+}
+
 func checkPNG(t *testing.T, path string) {
 	t.Helper()
 	f, err := os.Open(path)
@@ -121,5 +161,43 @@ func TestHugeConstantEpsRunFinishes(t *testing.T) {
 			checkPNG(t, filepath.Join(dir, "eps.png"))
 			checkPNG(t, filepath.Join(dir, "loss.png"))
 		})
+	}
+}
+
+// A curve's running mean is over its last Window finite values: a NaN or infinite
+// loss is left out, and the curve goes on after it (a NaN in the running sum used to
+// blank out the rest of a curve in cmd/compare).
+func TestCurveRunningMeanSkipsNonFinite(t *testing.T) {
+	steps := []float64{1, 2, 3, 4, 5, 6, 7}
+	vals := []float64{1, 2, math.NaN(), 4, math.Inf(1), 6, 8}
+	got := runningMean(steps, vals, 2)
+	// by hand: the means of {1}, {1,2}, {2,4}, {4,6}, {6,8}
+	want := plotter.XYs{{X: 1, Y: 1}, {X: 2, Y: 1.5}, {X: 4, Y: 3}, {X: 6, Y: 5}, {X: 7, Y: 7}}
+	if !slices.Equal(got, want) {
+		t.Errorf("running mean %v, want %v", got, want)
+	}
+}
+
+// metrics.csv is read by its header's column names, not by position.
+func TestReadMetricsByHeader(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "metrics.csv")
+	if err := os.WriteFile(path, []byte("lr,eps,loss,step\n0.1,2,0.5,1\n0.1,4,0.25,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cols, err := ReadMetrics(path, "step", "loss", "eps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := [][]float64{{1, 2}, {0.5, 0.25}, {2, 4}}; !reflect.DeepEqual(cols, want) {
+		t.Errorf("columns %v, want %v", cols, want)
+	}
+	if _, err := ReadMetrics(path, "step", "elapsed_s"); err == nil || err.Error() != path+": no elapsed_s column" {
+		t.Errorf("missing column: %v", err)
+	}
+	if err := os.WriteFile(path, []byte("step,loss\n1,x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadMetrics(path, "step", "loss"); err == nil || err.Error() != path+`: row 1: loss = "x" is not a number` {
+		t.Errorf("bad value: %v", err)
 	}
 }

@@ -22,7 +22,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -33,18 +32,15 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/pelletier/go-toml/v2"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/eval"
-	"github.com/sinkgen/sinkgen/internal/tensorfile"
+	"github.com/sinkgen/sinkgen/internal/atomicfile"
 	"github.com/sinkgen/sinkgen/train"
 )
 
@@ -241,23 +237,19 @@ func planExperiment(cc *compareConfig, e experiment) (*expResult, error) {
 		return nil, fmt.Errorf("experiment %s: %w", e.Name, err)
 	}
 	er := &expResult{Name: e.Name, Data: base.Data.Kind, Config: path, Set: e.Set, Steps: base.Steps, Base: base}
-	baseFlat, err := flatten(base)
-	if err != nil {
-		return nil, err
-	}
 	for _, v := range e.Variants {
 		er.Variants = append(er.Variants, variantInfo{Name: v.Name, Set: lastPerKey(v.Set)})
 		cfg, err := runConfig(path, e, v, cc.Seeds[0])
 		if err != nil {
 			return nil, err
 		}
-		flat, err := flatten(cfg)
+		diff, err := train.DiffConfigs(base, cfg)
 		if err != nil {
 			return nil, err
 		}
-		for _, key := range diffKeys(baseFlat, flat) {
-			if key != "seed" && key != "name" && !lossKey(key) {
-				return nil, fmt.Errorf("experiment %s, variant %q: differs from the base in %s, not only in the loss", e.Name, v.Name, key)
+		for _, d := range diff {
+			if d.Key != "seed" && d.Key != "name" && !lossKey(d.Key) {
+				return nil, fmt.Errorf("experiment %s, variant %q: differs from the base in %s, not only in the loss", e.Name, v.Name, d.Key)
 			}
 		}
 	}
@@ -294,61 +286,15 @@ func runConfig(path string, e experiment, v variant, seed uint64) (train.Config,
 	return cfg, nil
 }
 
-// flatten lists a config's dotted keys and values.
-func flatten(c train.Config) (map[string]string, error) {
-	raw, err := c.Marshal()
-	if err != nil {
-		return nil, err
-	}
-	doc := map[string]any{}
-	if err := toml.Unmarshal(raw, &doc); err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	var walk func(m map[string]any, prefix string)
-	walk = func(m map[string]any, prefix string) {
-		for k, v := range m {
-			if t, ok := v.(map[string]any); ok {
-				walk(t, prefix+k+".")
-				continue
-			}
-			out[prefix+k] = fmt.Sprint(v)
-		}
-	}
-	walk(doc, "")
-	return out, nil
-}
-
-// diffKeys lists the keys whose values differ, sorted.
-func diffKeys(a, b map[string]string) []string {
-	var keys []string
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			keys = append(keys, k)
-		}
-	}
-	for k := range b {
-		if _, ok := a[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // sameRun reports whether two configs train the same run: equal but for log.* keys
 // (what is written, not what is computed).
 func sameRun(a, b train.Config) (bool, error) {
-	fa, err := flatten(a)
+	diff, err := train.DiffConfigs(a, b)
 	if err != nil {
 		return false, err
 	}
-	fb, err := flatten(b)
-	if err != nil {
-		return false, err
-	}
-	for _, k := range diffKeys(fa, fb) {
-		if !strings.HasPrefix(k, "log.") {
+	for _, d := range diff {
+		if !strings.HasPrefix(d.Key, "log.") {
 			return false, nil
 		}
 	}
@@ -400,12 +346,17 @@ func trainAndEvaluate(ctx context.Context, cc *compareConfig, e experiment, v va
 			return nil, fmt.Errorf("the run stopped at step %d of %d", ck.Step, cfg.Steps)
 		}
 	}
-	if r.curveSteps, r.curveLosses, r.TrainSecs, err = readCurve(filepath.Join(dir, "metrics.csv")); err != nil {
+	metrics := filepath.Join(dir, "metrics.csv")
+	cols, err := train.ReadMetrics(metrics, "step", "loss", "elapsed_s")
+	if err != nil {
 		return nil, err
 	}
-	if n := len(r.curveLosses); n > 0 {
-		r.FinalLoss = r.curveLosses[n-1]
+	r.curveSteps, r.curveLosses = cols[0], cols[1]
+	n := len(r.curveSteps)
+	if n == 0 {
+		return nil, fmt.Errorf("%s: no rows", metrics)
 	}
+	r.FinalLoss, r.TrainSecs = r.curveLosses[n-1], cols[2][n-1]
 	g, err := ck.Generator()
 	if err != nil {
 		return nil, err
@@ -457,43 +408,6 @@ func float32s(x *mat.Dense, n int) []float32 {
 	return out
 }
 
-// readCurve reads step, loss and the last elapsed_s from a run's metrics.csv.
-func readCurve(path string) (steps, losses []float64, elapsed float64, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		return nil, nil, 0, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(rows) < 2 {
-		return nil, nil, 0, fmt.Errorf("%s: no rows", path)
-	}
-	col := map[string]int{}
-	for i, h := range rows[0] {
-		col[h] = i
-	}
-	is, il, ie := col["step"], col["loss"], col["elapsed_s"]
-	if _, ok := col["loss"]; !ok {
-		return nil, nil, 0, fmt.Errorf("%s: no loss column", path)
-	}
-	if _, ok := col["elapsed_s"]; !ok {
-		return nil, nil, 0, fmt.Errorf("%s: no elapsed_s column", path)
-	}
-	for _, row := range rows[1:] {
-		s, err1 := strconv.ParseFloat(row[is], 64)
-		l, err2 := strconv.ParseFloat(row[il], 64)
-		e, err3 := strconv.ParseFloat(row[ie], 64)
-		if err1 != nil || err2 != nil || err3 != nil {
-			return nil, nil, 0, fmt.Errorf("%s: bad row %v", path, row)
-		}
-		steps, losses, elapsed = append(steps, s), append(losses, l), e
-	}
-	return steps, losses, elapsed, nil
-}
-
 // report is everything the comparison wrote (results.json).
 type report struct {
 	Config      string               `json:"config"`
@@ -518,13 +432,12 @@ func writeJSON(path string, v any) error {
 	return writeBytes(path, append(b, '\n'))
 }
 
-// writeFile writes path atomically: write fills a temporary file in the same
-// directory, which is then renamed into place.
+// writeFile makes path's directory and writes path atomically (atomicfile).
 func writeFile(path string, write func(io.Writer) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return tensorfile.WriteAtomicFunc(path, func(f *os.File) error { return write(f) })
+	return atomicfile.WriteFunc(path, func(f *os.File) error { return write(f) })
 }
 
 // writeBytes writes b to path atomically.

@@ -11,8 +11,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"gonum.org/v1/plot"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -214,46 +212,5 @@ func TestCompareEndToEnd(t *testing.T) {
 		if r.Reused {
 			t.Errorf("-retrain reused run %d", i)
 		}
-	}
-}
-
-// The curve and scatter panels draw, without a panic or an error, constant curves at
-// any magnitude (a constant 1e16 used to panic in gonum/plot's tick marks), curves
-// spanning the float64 range, and non-finite points.
-func TestTilesAnyData(t *testing.T) {
-	const big = math.MaxFloat64
-	steps := []float64{1, 2, 3, 4}
-	nan, inf := float32(math.NaN()), float32(math.Inf(1))
-	for name, vals := range map[string][]float64{
-		"constant 1e16":   {1e16, 1e16, 1e16, 1e16},
-		"constant 1e300":  {1e300, 1e300, 1e300, 1e300},
-		"within rounding": {1e16, 1e16 + 2, 1e16, 1e16 + 2},
-		"constant -5":     {-5, -5, -5, -5},
-		"float64 range":   {-big, big, -big / 2, big / 2},
-		"log range":       {5e-324, 1e-300, 1e300, big},
-		"non-finite":      {math.NaN(), math.Inf(1), 1, 1},
-	} {
-		t.Run(name, func(t *testing.T) {
-			cp, err := curvesPlot(name, "loss", []curve{{label: "seed 1", steps: steps, vals: vals}}, 2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sp, err := scatterPlot(name, []float32{1e30, 1e30, nan, 0, inf, 1}, []float32{0, 0, 1, 1}, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(t.TempDir(), "tiles.png")
-			if err := saveTiles(path, []*plot.Plot{cp, sp}, 2, 200, 150); err != nil {
-				t.Fatal(err)
-			}
-			f, err := os.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			if _, err := png.DecodeConfig(f); err != nil {
-				t.Error(err)
-			}
-		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/sinkgen/sinkgen/eval"
+	"github.com/sinkgen/sinkgen/train"
 )
 
 // stat is a mean and sample standard deviation over seeds.
@@ -287,29 +288,30 @@ func writeSamples(path string, er *expResult, grid int) error {
 	}
 	lim = math.Ceil(lim*1.15*2) / 2
 	for _, r := range runs {
-		p, err := scatterPlot(r.Variant, r.samples, er.refPts, lim)
+		p, err := train.Scatter(r.Variant, r.samples, er.refPts)
 		if err != nil {
 			return err
 		}
+		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = -lim, lim, -lim, lim
 		plots = append(plots, p)
 	}
-	return saveTiles(path, plots, 4, 3.2*vg.Inch, 3.2*vg.Inch)
+	return train.SavePlots(path, plots, 4, 3.2*vg.Inch, 3.2*vg.Inch)
 }
 
 func writeCurves(path string, er *expResult) error {
 	var plots []*plot.Plot
 	for _, v := range er.Variants {
-		var cs []curve
+		var cs []train.Curve
 		for _, r := range er.Runs {
 			if r.Variant == v.Name {
-				cs = append(cs, curve{label: fmt.Sprintf("seed %d", r.Seed), steps: r.curveSteps, vals: r.curveLosses})
+				cs = append(cs, train.Curve{Label: fmt.Sprintf("seed %d", r.Seed), Steps: r.curveSteps, Values: r.curveLosses, Window: smoothWindow(er)})
 			}
 		}
-		p, err := curvesPlot(v.Name, "loss", cs, smoothWindow(er))
+		p, err := train.CurvesPlot(v.Name, "loss", cs)
 		if err != nil {
 			return err
 		}
 		plots = append(plots, p)
 	}
-	return saveTiles(path, plots, 4, 3.2*vg.Inch, 2.6*vg.Inch)
+	return train.SavePlots(path, plots, 4, 3.2*vg.Inch, 2.6*vg.Inch)
 }

@@ -41,7 +41,7 @@ import (
 
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/eval"
-	"github.com/sinkgen/sinkgen/internal/tensorfile"
+	"github.com/sinkgen/sinkgen/internal/atomicfile"
 )
 
 func main() {
@@ -186,7 +186,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFileAtomic(out, append(b, '\n')); err != nil {
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
+		if err := atomicfile.Write(out, append(b, '\n')); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "wrote %s\n", out)
@@ -245,11 +248,4 @@ func printReport(w io.Writer, r *report) {
 		}
 	}
 	tw.Flush()
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return tensorfile.WriteAtomic(path, b)
 }

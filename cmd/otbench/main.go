@@ -27,6 +27,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/sinkgen/sinkgen/internal/atomicfile"
 	"github.com/sinkgen/sinkgen/internal/progress"
 	"github.com/sinkgen/sinkgen/ot"
 )
@@ -289,7 +290,7 @@ func writeJSON(name string, v any) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(name, raw, 0o644)
+	return atomicfile.Write(name, raw)
 }
 
 // readRows reads a JSONL file of rows; an empty name gives none.

@@ -62,3 +62,33 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// The instance dump and the plot replace an existing file as a whole (atomicfile): a
+// reader that opened the old file still reads all of it, never a truncated or mixed one.
+func TestOutputsReplaceAtomically(t *testing.T) {
+	rows := []row{{"bench": "seedplot", "impl": "go", "dim": 64, "ms": 1.0}, {"bench": "seedplot", "impl": "go", "dim": 128, "ms": 3.0}}
+	for name, write := range map[string]func(string) error{
+		"inst.json": func(path string) error { return writeJSON(path, []int{1, 2}) },
+		"seed.png":  func(path string) error { return plotSeed(path, rows) },
+	} {
+		path := filepath.Join(t.TempDir(), name)
+		old := bytes.Repeat([]byte("o"), 1000)
+		if err := os.WriteFile(path, old, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := write(path); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := io.ReadAll(f); err != nil || !bytes.Equal(got, old) {
+			t.Errorf("%s: the reader of the old file read %.20q, %v", name, got, err)
+		}
+		if got, err := os.ReadFile(path); err != nil || bytes.Equal(got, old) {
+			t.Errorf("%s: not replaced: %v", name, err)
+		}
+	}
+}

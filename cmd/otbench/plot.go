@@ -8,6 +8,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/sinkgen/sinkgen/train"
 )
 
 // plotSeed draws time against histogram dimension, log–log, one line per solver
@@ -60,7 +62,7 @@ func plotSeed(file string, rows []row) error {
 	if err := plotutil.AddLinePoints(p, args...); err != nil {
 		return err
 	}
-	return p.Save(7*vg.Inch, 5*vg.Inch, file)
+	return train.SavePlots(file, []*plot.Plot{p}, 1, 7*vg.Inch, 5*vg.Inch)
 }
 
 func number(v any) (float64, bool) {

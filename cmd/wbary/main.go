@@ -47,8 +47,8 @@ import (
 	"gonum.org/v1/gonum/floats"
 
 	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/internal/atomicfile"
 	"github.com/sinkgen/sinkgen/internal/progress"
-	"github.com/sinkgen/sinkgen/internal/tensorfile"
 	"github.com/sinkgen/sinkgen/ot"
 )
 
@@ -426,7 +426,7 @@ func (f *figure) save(path string, stderr io.Writer) error {
 			}
 		}
 	}
-	if err := tensorfile.WriteAtomicFunc(path, func(f *os.File) error { return png.Encode(f, img) }); err != nil {
+	if err := atomicfile.WriteFunc(path, func(f *os.File) error { return png.Encode(f, img) }); err != nil {
 		return err
 	}
 	fmt.Fprintln(stderr, "wrote", path)

@@ -26,10 +26,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
+
+	"github.com/sinkgen/sinkgen/internal/atomicfile"
 )
 
 // Magic starts every file.
@@ -282,72 +282,7 @@ func WriteFile(path string, f *File) error {
 	if err != nil {
 		return err
 	}
-	return WriteAtomic(path, b)
-}
-
-// WriteAtomic writes b to path by temporary file, fsync and rename (WriteAtomicFunc).
-func WriteAtomic(path string, b []byte) error {
-	return WriteAtomicFunc(path, func(f *os.File) error {
-		_, err := f.Write(b)
-		return err
-	})
-}
-
-// WriteAtomicFunc writes path atomically, the one way the project writes its files:
-// write fills a temporary file in path's directory, which is synced, given mode 0644
-// (os.CreateTemp makes it 0600, readable by its owner only), renamed over path, and
-// the directory synced. A crash leaves either the old file or the new one, never a
-// torn one. Errors name path, never the temporary file.
-func WriteAtomicFunc(path string, write func(*os.File) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("cannot write %s: there is no directory %s", path, dir)
-		}
-		return writeError(path, "", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = writeError(path, tmp.Name(), err)
-		}
-	}()
-	if err = write(tmp); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync() // best effort: not every file system syncs directories
-		d.Close()
-	}
-	return nil
-}
-
-// writeError is "cannot write path: why", without the name of the temporary file tmp
-// that file system errors carry ("": any name, as os.CreateTemp's errors carry).
-func writeError(path, tmp string, err error) error {
-	var pe *fs.PathError
-	var le *os.LinkError
-	switch {
-	case errors.As(err, &pe) && (tmp == "" || pe.Path == tmp):
-		err = pe.Err
-	case errors.As(err, &le) && le.Old == tmp:
-		err = le.Err
-	}
-	return fmt.Errorf("cannot write %s: %w", path, err)
+	return atomicfile.Write(path, b)
 }
 
 // maxFileSize bounds what ReadFile accepts (a checkpoint of a 100M-parameter model

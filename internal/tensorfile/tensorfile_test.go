@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
-	"strings"
 	"testing"
 )
 
@@ -172,40 +171,4 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
-}
-
-// Written files are readable by everyone (0644, as os.Create makes them under the usual
-// umask, not os.CreateTemp's 0600); errors name the file asked for, never the
-// temporary one, and leave nothing behind.
-func TestWriteAtomicModeAndErrors(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "grid.png")
-	if err := WriteAtomic(path, []byte("x")); err != nil {
-		t.Fatal(err)
-	}
-	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o644 {
-		t.Errorf("mode %v, %v; want 0644", st.Mode().Perm(), err)
-	}
-	missing := filepath.Join(dir, "nodir", "grid.png")
-	err := WriteAtomic(missing, []byte("x"))
-	if want := "cannot write " + missing + ": there is no directory " + filepath.Join(dir, "nodir"); err == nil || err.Error() != want {
-		t.Errorf("missing directory: %v, want %q", err, want)
-	}
-	failed := errors.New("encoder failed")
-	err = WriteAtomicFunc(filepath.Join(dir, "a"), func(f *os.File) error {
-		f.Write([]byte("partial"))
-		return failed
-	})
-	if !errors.Is(err, failed) || err.Error() != "cannot write "+filepath.Join(dir, "a")+": encoder failed" {
-		t.Errorf("failing write: %v", err)
-	}
-	// renaming over a non-empty directory fails
-	os.MkdirAll(filepath.Join(dir, "d", "e"), 0o755)
-	if err := WriteAtomic(filepath.Join(dir, "d"), []byte("x")); err == nil || strings.Contains(err.Error(), ".tmp-") ||
-		!strings.HasPrefix(err.Error(), "cannot write "+filepath.Join(dir, "d")+": ") {
-		t.Errorf("over a directory: %v", err)
-	}
-	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) > 0 {
-		t.Errorf("temporary files left: %v", left)
-	}
 }
