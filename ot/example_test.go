@@ -12,7 +12,7 @@ import (
 func ExampleSinkhornDivergence() {
 	x := mat.NewDense(3, 2, []float64{0, 0, 1, 0, 0, 1})
 	y := mat.NewDense(2, 2, []float64{2, 2, 3, 2})
-	r, err := ot.SinkhornDivergence(x, y, nil, nil, ot.SqEuclidean, 0.5, nil, true)
+	r, err := ot.SinkhornDivergence(x, y, nil, nil, ot.SqEuclidean, 0.5, &ot.DivergenceOptions{Grad: true})
 	if err != nil {
 		panic(err)
 	}
