@@ -750,22 +750,41 @@ func UnrolledSinkhornDivergence(x, y Points, a, b []float64, c Cost, eps []float
 		return nil, err
 	}
 	x, y = samePrecision(x, y)
+	n, _ := x.Dims()
+	m, _ := y.Dims()
+	matrices := unrolledMatrices(n, m, true)
 	if x.IsFloat32() {
-		return divergence32(x.f32, y.f32, a, b, c, eps, o)
+		if err := x.f32.check("x"); err != nil {
+			return nil, err
+		}
+		if err := y.f32.check("y"); err != nil {
+			return nil, err
+		}
+		matrices = unrolled32Matrices(n, m, true)
 	}
-	n, m := rowsOf(x.f64), rowsOf(y.f64)
-	if err := denseFits(fmt.Sprintf("unrolled sinkhorn divergence between %d and %d points", n, m), unrolledMatrices(n, m, true)); err != nil {
+	if err := denseFits(fmt.Sprintf("unrolled sinkhorn divergence between %d and %d points", n, m), matrices); err != nil {
 		return nil, err
 	}
-	xy, err := unrolled64(x.f64, y.f64, a, b, c, eps, o)
+	// For float32 points the symmetric problems reuse the cross problem's squared norms.
+	run := func(p, q Points, np, nq, a, b []float64) (*Unrolled, error) {
+		if p.IsFloat32() {
+			return unrolled32(p.f32, q.f32, np, nq, a, b, c, eps, o)
+		}
+		return unrolled64(p.f64, q.f64, a, b, c, eps, o)
+	}
+	xy, err := run(x, y, nil, nil, a, b)
 	if err != nil {
 		return nil, err
 	}
-	xx, err := unrolled64(x.f64, x.f64, xy.p.a, xy.p.a, c, eps, o)
+	var nx, ny []float64
+	if xy.g32 != nil {
+		nx, ny = xy.g32.nx, xy.g32.ny
+	}
+	xx, err := run(x, x, nx, nx, xy.p.a, xy.p.a)
 	if err != nil {
 		return nil, err
 	}
-	yy, err := unrolled64(y.f64, y.f64, xy.p.b, xy.p.b, c, eps, o)
+	yy, err := run(y, y, ny, ny, xy.p.b, xy.p.b)
 	if err != nil {
 		return nil, err
 	}

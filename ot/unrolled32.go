@@ -262,37 +262,6 @@ func unrolled32Matrices(n, m int, div bool) float64 {
 	return unrolledMatrices(n, m, div) + max(area(n, m), area(n, n), area(m, m))/2
 }
 
-// divergence32 is UnrolledSinkhornDivergence for float32 points: the symmetric
-// problems reuse the cross problem's squared norms.
-func divergence32(x, y points32, a, b []float64, c Cost, eps []float64, o UnrolledOptions) (*UnrolledDivergence, error) {
-	if err := x.check("x"); err != nil {
-		return nil, err
-	}
-	if err := y.check("y"); err != nil {
-		return nil, err
-	}
-	if err := denseFits(fmt.Sprintf("unrolled sinkhorn divergence between %d and %d points", x.Rows, y.Rows), unrolled32Matrices(x.Rows, y.Rows, true)); err != nil {
-		return nil, err
-	}
-	xy, err := unrolled32(x, y, nil, nil, a, b, c, eps, o)
-	if err != nil {
-		return nil, err
-	}
-	var nx, ny []float64
-	if xy.g32 != nil {
-		nx, ny = xy.g32.nx, xy.g32.ny
-	}
-	xx, err := unrolled32(x, x, nx, nx, xy.p.a, xy.p.a, c, eps, o)
-	if err != nil {
-		return nil, err
-	}
-	yy, err := unrolled32(y, y, ny, ny, xy.p.b, xy.p.b, c, eps, o)
-	if err != nil {
-		return nil, err
-	}
-	return newUnrolledDivergence(xy, xx, yy), nil
-}
-
 // addCostGrad32 maps ∂/∂C to float32 point gradients: by float32 products for a
 // float32 record, otherwise through float64 gradients added at the end.
 func (u *Unrolled) addCostGrad32(Cbar *mat.Dense, gx, gy []float32) {
