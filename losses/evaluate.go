@@ -74,20 +74,17 @@ func (ev *evaluation) release() {
 func evaluate(cfg Config, x, y ot.Points) (*evaluation, error) {
 	ev := &evaluation{cfg: cfg, x: x, y: y, stats: Stats{Eps: cfg.Eps}}
 	if cfg.sinkhorn() {
-		sched, anneal, err := cfg.schedule()
-		if err != nil {
-			return nil, err
-		}
 		ev.stats.Iterations = cfg.Iters
-		opts := &ot.UnrolledOptions{EpsScaling: anneal.Scaling, EpsStart: anneal.Start}
+		opts := &ot.UnrolledOptions{Iterations: cfg.Iters, EpsScaling: cfg.EpsScaling, EpsStart: cfg.EpsStart}
+		var err error
 		if cfg.Kind == Entropic {
-			if ev.ent, err = ot.UnrolledSinkhorn(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched, opts); err != nil {
+			if ev.ent, err = ot.UnrolledSinkhorn(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, cfg.Eps, opts); err != nil {
 				return ev.outOfRange(err)
 			}
 			ev.stats.Value, ev.stats.MarginalError = ev.ent.Dual, ev.ent.MarginalError
 			return ev, nil
 		}
-		if ev.div, err = ot.UnrolledSinkhornDivergence(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, sched, opts); err != nil {
+		if ev.div, err = ot.UnrolledSinkhornDivergence(x, y, cfg.DataWeights, cfg.GenWeights, cfg.Cost, cfg.Eps, opts); err != nil {
 			return ev.outOfRange(err)
 		}
 		ev.stats.Value, ev.stats.MarginalError = ev.div.Dual, ev.div.XY.MarginalError

@@ -89,7 +89,7 @@ func TestFloat32PathMatchesFloat64(t *testing.T) {
 func TestFloat32RecordFloat64Backward(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	x, y := mnistLike(rng, 40, true), mnistLike(rng, 30, false)
-	d, err := ot.UnrolledSinkhornDivergence(x, y, nil, nil, ot.SqEuclidean, []float64{1, 1, 1, 1, 1}, nil)
+	d, err := ot.UnrolledSinkhornDivergence(x, y, nil, nil, ot.SqEuclidean, 1, &ot.UnrolledOptions{Iterations: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

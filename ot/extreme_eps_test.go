@@ -92,7 +92,7 @@ func TestDivergenceTendsToItsLimit(t *testing.T) {
 			}
 		}
 		for _, eps := range []float64{1e8, 1e12, 1e20, 1e300} {
-			d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), a, b, c, constEps(eps, 5), nil)
+			d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), a, b, c, eps, &UnrolledOptions{Iterations: 5})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -253,8 +253,8 @@ func TestUnrolledExtremeEps(t *testing.T) {
 	x32, y32 := points32Of(x), points32Of(y)
 	limit, _ := largeEpsExpansion(SqEuclidean, x32.Dense(), y32.Dense(), Uniform(20), Uniform(15))
 	for _, eps := range []float64{1e-300, 1e-100, 1e-20, 1e-14, 1e-8, 1, 1e8, 1e12, 1e20, 1e300} {
-		d64, err64 := UnrolledSinkhornDivergence(FromDense(x32.Dense()), FromDense(y32.Dense()), nil, nil, SqEuclidean, constEps(eps, 5), nil)
-		d32, err32 := UnrolledSinkhornDivergence(x32, y32, nil, nil, SqEuclidean, constEps(eps, 5), nil)
+		d64, err64 := UnrolledSinkhornDivergence(FromDense(x32.Dense()), FromDense(y32.Dense()), nil, nil, SqEuclidean, eps, &UnrolledOptions{Iterations: 5})
+		d32, err32 := UnrolledSinkhornDivergence(x32, y32, nil, nil, SqEuclidean, eps, &UnrolledOptions{Iterations: 5})
 		for _, c := range []struct {
 			name string
 			d    *UnrolledDivergence

@@ -43,7 +43,7 @@ func TestHugeProblemsFailBeforeAllocating(t *testing.T) {
 	x, y := randCloud(rng, n, 2, 0), randCloud(rng, n, 2, 1)
 	x32 := FromFloat32(n, 2, make([]float32, 2*n))
 	y32 := FromFloat32(n, 2, make([]float32, 2*n))
-	eps := []float64{1, 1}
+	eps, two := 1.0, &UnrolledOptions{Iterations: 2}
 	calls := []struct {
 		name string
 		call func() error
@@ -57,16 +57,16 @@ func TestHugeProblemsFailBeforeAllocating(t *testing.T) {
 		{"SinkhornGradients", func() error { _, err := SinkhornGradients(x, y, nil, nil, SqEuclidean, nil); return err }},
 		{"ExactPoints", func() error { _, err := ExactPoints(x, y, nil, nil, SqEuclidean, nil); return err }},
 		{"UnrolledSinkhorn", func() error {
-			_, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, SqEuclidean, eps, nil)
+			_, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, SqEuclidean, eps, two)
 			return err
 		}},
 		{"UnrolledSinkhornDivergence", func() error {
-			_, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, eps, nil)
+			_, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, eps, two)
 			return err
 		}},
-		{"UnrolledSinkhorn32", func() error { _, err := UnrolledSinkhorn(x32, y32, nil, nil, SqEuclidean, eps, nil); return err }},
+		{"UnrolledSinkhorn32", func() error { _, err := UnrolledSinkhorn(x32, y32, nil, nil, SqEuclidean, eps, two); return err }},
 		{"UnrolledSinkhornDivergence32", func() error {
-			_, err := UnrolledSinkhornDivergence(x32, y32, nil, nil, SqEuclidean, eps, nil)
+			_, err := UnrolledSinkhornDivergence(x32, y32, nil, nil, SqEuclidean, eps, two)
 			return err
 		}},
 		{"FreeSupportBarycenter", func() error {
@@ -244,7 +244,7 @@ func TestHugeCoordinatesRejectedEverywhere(t *testing.T) {
 		}},
 		{"ExactPoints", func() error { _, err := ExactPoints(x, y, nil, nil, Euclidean, nil); return err }},
 		{"UnrolledSinkhornDivergence", func() error {
-			_, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, Euclidean, []float64{1}, nil)
+			_, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, Euclidean, 1, &UnrolledOptions{Iterations: 1})
 			return err
 		}},
 		{"FreeSupportBarycenter", func() error {

@@ -18,7 +18,7 @@ func TestUnrolledConvergedAndIterations(t *testing.T) {
 	}
 	const eps = 0.5
 	for _, L := range []int{1, 3, 400} {
-		u, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, SqEuclidean, constEps(eps, L), nil)
+		u, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, SqEuclidean, eps, &UnrolledOptions{Iterations: L})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,11 +37,11 @@ func TestUnrolledConvergedAndIterations(t *testing.T) {
 		if L == 400 && !u.Converged || L == 1 && u.Converged {
 			t.Errorf("L = %d: Converged %v at marginal error %g", L, u.Converged, rowErr)
 		}
-		loose, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, SqEuclidean, constEps(eps, L), &UnrolledOptions{Tol: 1})
+		loose, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, SqEuclidean, eps, &UnrolledOptions{Iterations: L, Tol: 1})
 		if err != nil || !loose.Converged {
 			t.Errorf("L = %d, Tol 1: Converged %v, %v", L, loose != nil && loose.Converged, err)
 		}
-		d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, constEps(eps, L), nil)
+		d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, eps, &UnrolledOptions{Iterations: L})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,12 +62,12 @@ func TestPointsMixedPrecision(t *testing.T) {
 	if r, c := x.Dims(); r != 8 || c != 3 || !x.IsFloat32() || FromDense(y).IsFloat32() || FromDense(y).Dense() != y {
 		t.Fatalf("Points: dims %d×%d, float32 %v", r, c, x.IsFloat32())
 	}
-	eps := constEps(0.3, 10)
-	mixed, err := UnrolledSinkhornDivergence(x, FromDense(y), nil, nil, SqEuclidean, eps, nil)
+	eps, opts := 0.3, &UnrolledOptions{Iterations: 10}
+	mixed, err := UnrolledSinkhornDivergence(x, FromDense(y), nil, nil, SqEuclidean, eps, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := UnrolledSinkhornDivergence(FromDense(x.Dense()), FromDense(y), nil, nil, SqEuclidean, eps, nil)
+	ref, err := UnrolledSinkhornDivergence(FromDense(x.Dense()), FromDense(y), nil, nil, SqEuclidean, eps, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

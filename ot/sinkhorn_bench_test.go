@@ -81,10 +81,10 @@ func BenchmarkUnrolledDivergence(b *testing.B) {
 			raw[i] = rng.Float64()
 		}
 	}
-	eps, _ := EpsSchedule(1, 50, 0, 0)
+	opts := &UnrolledOptions{Iterations: 50}
 	b.Run("fwd", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, eps, nil); err != nil {
+			if _, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, 1, opts); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -92,7 +92,7 @@ func BenchmarkUnrolledDivergence(b *testing.B) {
 	b.Run("fwd+bwd", func(b *testing.B) {
 		gx := mat.NewDense(256, 784, nil)
 		for b.Loop() {
-			d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, eps, nil)
+			d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, 1, opts)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -58,10 +58,10 @@ type Unrolled struct {
 	primal     float64
 }
 
-// EpsSchedule returns L values of ε for Unrolled: eps repeated, or with scaling in
-// (0,1) the annealed sequence start, start·scaling, … while above eps, then eps (the
-// rule of Annealing). A start of 0, the largest cost, depends on the problem: pass
-// Annealing{Scaling: scaling} to the unrolled solver instead.
+// EpsSchedule returns the L values of ε an unrolled solve at eps runs: eps repeated,
+// or with scaling in (0,1) the annealed sequence start, start·scaling, … while above
+// eps, then eps (the rule of Annealing and of UnrolledOptions' EpsScaling). A start of
+// 0, the largest cost, depends on the problem, which only the solver sees.
 func EpsSchedule(eps float64, L int, scaling, start float64) ([]float64, error) {
 	if err := epsilon(eps); err != nil {
 		return nil, err
@@ -74,7 +74,7 @@ func EpsSchedule(eps float64, L int, scaling, start float64) ([]float64, error) 
 		return nil, fmt.Errorf("unrolled: %w", err)
 	}
 	if scaling != 0 && start == 0 {
-		return nil, invalid("unrolled: ε-scaling from the largest cost (start 0) depends on the costs: pass ot.Annealing{Scaling: %v} to the unrolled solver", scaling)
+		return nil, invalid("unrolled: ε-scaling from the largest cost (start 0) depends on the costs: set UnrolledOptions{EpsScaling: %v} in the unrolled solver", scaling)
 	}
 	out := an.steps(eps, 0, L)
 	for len(out) < L {
@@ -83,9 +83,16 @@ func EpsSchedule(eps float64, L int, scaling, start float64) ([]float64, error) 
 	return out, nil
 }
 
+// DefaultUnrolledIterations is L, the number of updates of an unrolled solve, when
+// UnrolledOptions.Iterations is 0.
+const DefaultUnrolledIterations = 50
+
 // UnrolledOptions tunes the unrolled solvers. A nil *UnrolledOptions means all
 // defaults.
 type UnrolledOptions struct {
+	// Iterations is L, the number of updates: the solve runs exactly that many (its
+	// result says whether they converged). 0 means DefaultUnrolledIterations.
+	Iterations int
 	// EpsScaling in (0,1) anneals ε: each of the first iterations runs at the larger of
 	// its ε and EpsStart, EpsStart·EpsScaling, … (see Annealing). 0 disables it.
 	EpsScaling float64
@@ -96,44 +103,58 @@ type UnrolledOptions struct {
 	Tol float64
 }
 
-// withDefaults checks the options and fills in the defaults.
-func (o *UnrolledOptions) withDefaults() (UnrolledOptions, error) {
+// schedule checks ε and the options, fills in the defaults, and returns the ε of each
+// iteration before the annealing (which depends on the costs).
+func (o *UnrolledOptions) schedule(eps float64) ([]float64, UnrolledOptions, error) {
 	var out UnrolledOptions
 	if o != nil {
 		out = *o
 	}
+	if err := epsilon(eps); err != nil {
+		return nil, out, fmt.Errorf("unrolled: %w", err)
+	}
 	if err := out.annealing().check(); err != nil {
-		return out, fmt.Errorf("unrolled: %w", err)
+		return nil, out, fmt.Errorf("unrolled: %w", err)
+	}
+	if out.Iterations == 0 {
+		out.Iterations = DefaultUnrolledIterations
+	}
+	if out.Iterations < 0 {
+		return nil, out, invalid("unrolled: Iterations = %d is negative", out.Iterations)
 	}
 	if out.Tol == 0 {
 		out.Tol = DefaultSinkhornTol
 	}
 	if !(out.Tol > 0) {
-		return out, invalid("unrolled: Tol = %v must be positive", out.Tol)
+		return nil, out, invalid("unrolled: Tol = %v must be positive", out.Tol)
 	}
-	return out, nil
+	sched := make([]float64, out.Iterations)
+	for k := range sched {
+		sched[k] = eps
+	}
+	return sched, out, nil
 }
 
 func (o UnrolledOptions) annealing() Annealing {
 	return Annealing{Scaling: o.EpsScaling, Start: o.EpsStart}
 }
 
-// UnrolledSinkhorn runs len(eps) updates between (x, a) and (y, b) under cost c; eps
-// holds one ε per iteration (see EpsSchedule). With opts' annealing, each of the first
-// iterations runs at the larger of its ε and the annealing's (from the largest cost
-// when EpsStart is 0; see Annealing). x and y may be the same cloud. float32 points
-// (both) take the float32 kernels (see Points); a float32 cloud paired with a float64
-// one is converted to float64.
-func UnrolledSinkhorn(x, y Points, a, b []float64, c Cost, eps []float64, opts *UnrolledOptions) (*Unrolled, error) {
-	o, err := opts.withDefaults()
+// UnrolledSinkhorn runs opts.Iterations updates at eps between (x, a) and (y, b) under
+// cost c. With opts' annealing, the first iterations run at EpsStart,
+// EpsStart·EpsScaling, … while above eps (from the largest cost when EpsStart is 0;
+// see Annealing and EpsSchedule). x and y may be the same cloud. float32 points (both)
+// take the float32 kernels (see Points); a float32 cloud paired with a float64 one is
+// converted to float64.
+func UnrolledSinkhorn(x, y Points, a, b []float64, c Cost, eps float64, opts *UnrolledOptions) (*Unrolled, error) {
+	sched, o, err := opts.schedule(eps)
 	if err != nil {
 		return nil, err
 	}
 	x, y = samePrecision(x, y)
 	if x.IsFloat32() {
-		return unrolled32(x.f32, y.f32, nil, nil, a, b, c, eps, o)
+		return unrolled32(x.f32, y.f32, nil, nil, a, b, c, sched, o)
 	}
-	return unrolled64(x.f64, y.f64, a, b, c, eps, o)
+	return unrolled64(x.f64, y.f64, a, b, c, sched, o)
 }
 
 // samePrecision converts a float32 cloud paired with a float64 one to float64.
@@ -146,9 +167,6 @@ func samePrecision(x, y Points) (Points, Points) {
 
 // unrolled64 is UnrolledSinkhorn for float64 points.
 func unrolled64(x, y *mat.Dense, a, b []float64, c Cost, eps []float64, o UnrolledOptions) (*Unrolled, error) {
-	if len(eps) == 0 {
-		return nil, invalid("unrolled: no iterations")
-	}
 	p, c, err := pointProblem(x, y, a, b, c, "unrolled sinkhorn", func(n, m int) float64 {
 		return unrolledMatrices(n, m, false)
 	})
@@ -173,12 +191,7 @@ func unrolledMatrices(n, m int, div bool) float64 {
 // newUnrolled runs the updates on the validated problem p whose cost comes from the
 // float64 points x, y or, when g is not nil, from float32 ones, with the options o.
 func newUnrolled(p *problem, c Cost, eps []float64, o UnrolledOptions, x, y *mat.Dense, g *gram32) (*Unrolled, error) {
-	eps = append([]float64(nil), eps...)
-	for k, e := range eps {
-		if err := epsilon(e); err != nil {
-			return nil, invalid("unrolled: eps[%d] = %v must be positive and finite", k, e)
-		}
-	}
+	eps = append([]float64(nil), eps...) // annealed below
 	if an := o.annealing(); an.Scaling != 0 {
 		_, hi := p.bounds()
 		for k, e := range an.steps(eps[len(eps)-1], hi, len(eps)) {
@@ -742,10 +755,10 @@ func (d *UnrolledDivergence) Primal() float64 {
 	return 2*d.XY.Primal() - d.XX.Primal() - d.YY.Primal()
 }
 
-// UnrolledSinkhornDivergence runs the three problems of S_ε for len(eps) iterations,
-// each with opts' annealing, if any; points as in UnrolledSinkhorn.
-func UnrolledSinkhornDivergence(x, y Points, a, b []float64, c Cost, eps []float64, opts *UnrolledOptions) (*UnrolledDivergence, error) {
-	o, err := opts.withDefaults()
+// UnrolledSinkhornDivergence runs the three problems of S_ε, each as UnrolledSinkhorn
+// does (annealed from its own largest cost when EpsStart is 0).
+func UnrolledSinkhornDivergence(x, y Points, a, b []float64, c Cost, eps float64, opts *UnrolledOptions) (*UnrolledDivergence, error) {
+	sched, o, err := opts.schedule(eps)
 	if err != nil {
 		return nil, err
 	}
@@ -768,9 +781,9 @@ func UnrolledSinkhornDivergence(x, y Points, a, b []float64, c Cost, eps []float
 	// For float32 points the symmetric problems reuse the cross problem's squared norms.
 	run := func(p, q Points, np, nq, a, b []float64) (*Unrolled, error) {
 		if p.IsFloat32() {
-			return unrolled32(p.f32, q.f32, np, nq, a, b, c, eps, o)
+			return unrolled32(p.f32, q.f32, np, nq, a, b, c, sched, o)
 		}
-		return unrolled64(p.f64, q.f64, a, b, c, eps, o)
+		return unrolled64(p.f64, q.f64, a, b, c, sched, o)
 	}
 	xy, err := run(x, y, nil, nil, a, b)
 	if err != nil {

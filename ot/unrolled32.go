@@ -224,9 +224,6 @@ func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps []f
 		}
 		return unrolled64(xd, yd, a, b, c, eps, o)
 	}
-	if len(eps) == 0 {
-		return nil, invalid("unrolled: no iterations")
-	}
 	n, m := x.Rows, y.Rows
 	if err := denseFits(fmt.Sprintf("unrolled sinkhorn between %d and %d points", n, m), unrolled32Matrices(n, m, false)); err != nil {
 		return nil, err

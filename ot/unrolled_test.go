@@ -8,11 +8,6 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-func constEps(eps float64, L int) []float64 {
-	s, _ := EpsSchedule(eps, L, 0, 0)
-	return s
-}
-
 // The fixtures hold PyTorch autograd through exactly these updates: values and all
 // gradients must agree to 1e-8 relative (float64).
 func TestUnrolledFixtures(t *testing.T) {
@@ -21,8 +16,8 @@ func TestUnrolledFixtures(t *testing.T) {
 			fx := loadFixture(t, name)
 			x, y := fixtureDense(t, fx, "x"), fixtureDense(t, fx, "y")
 			a, b := fixtureFloats(t, fx, "a"), fixtureFloats(t, fx, "b")
-			eps := constEps(fixtureFloat(t, fx, "eps"), int(fixtureFloat(t, fx, "L")))
-			d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), a, b, SqEuclidean, eps, nil)
+			eps, opts := fixtureFloat(t, fx, "eps"), &UnrolledOptions{Iterations: int(fixtureFloat(t, fx, "L"))}
+			d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), a, b, SqEuclidean, eps, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,18 +76,20 @@ func TestUnrolledFiniteDifferences(t *testing.T) {
 	rng := newTestRand(41)
 	x, y := randCloud(rng, 6, 3, 0), randCloud(rng, 5, 3, 0.5)
 	a, b := randWeights(rng, 6), randWeights(rng, 5)
-	annealed, _ := EpsSchedule(0.3, 12, 0.6, 4)
 	for _, c := range []Cost{SqEuclidean, Euclidean, PowerCost(1.5)} {
-		for _, eps := range [][]float64{constEps(0.5, 7), annealed} {
+		for _, run := range []struct {
+			eps  float64
+			opts *UnrolledOptions
+		}{{0.5, &UnrolledOptions{Iterations: 7}}, {0.3, &UnrolledOptions{Iterations: 12, EpsScaling: 0.6, EpsStart: 4}}} {
 			for _, seed := range [][2]float64{{1, 0}, {0, 1}, {0.3, -0.7}} {
 				value := func(x, y *mat.Dense) float64 {
-					d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), a, b, c, eps, nil)
+					d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), a, b, c, run.eps, run.opts)
 					if err != nil {
 						t.Fatal(err)
 					}
 					return seed[0]*d.Dual + seed[1]*d.Primal()
 				}
-				d, _ := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), a, b, c, eps, nil)
+				d, _ := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), a, b, c, run.eps, run.opts)
 				gx, gy := mat.NewDense(6, 3, nil), mat.NewDense(5, 3, nil)
 				d.Backward(seed[0], seed[1], FromDense(gx), FromDense(gy))
 				checkPointGradients(t, c.String(), x, y, gx, gy, value, 1e-6)
@@ -130,7 +127,7 @@ func checkPointGradients(t *testing.T, name string, x, y, gx, gy *mat.Dense, val
 func TestUnrolledConvergedGradients(t *testing.T) {
 	rng := newTestRand(43)
 	x, y := randCloud(rng, 10, 2, 0), randCloud(rng, 8, 2, 1)
-	d, _ := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, constEps(1, 300), nil)
+	d, _ := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, 1, &UnrolledOptions{Iterations: 300})
 	conv, _ := SinkhornDivergence(x, y, nil, nil, SqEuclidean, 1, divOpts(tight, true))
 	if relErr(d.Dual, conv.Value) > 1e-10 {
 		t.Errorf("unrolled S = %.15g, converged %.15g", d.Dual, conv.Value)
@@ -161,7 +158,7 @@ func TestUnrolledExtremes(t *testing.T) {
 	y := randCloud(rng, 9, 2, 2)
 	for _, eps := range []float64{1e-3, 1e-2, 1, 1e2, 1e4} {
 		for _, pair := range [][2]*mat.Dense{{x, y}, {x, x}, {dup, y}, {dup, dup}} {
-			d, err := UnrolledSinkhornDivergence(FromDense(pair[0]), FromDense(pair[1]), nil, nil, SqEuclidean, constEps(eps, 20), nil)
+			d, err := UnrolledSinkhornDivergence(FromDense(pair[0]), FromDense(pair[1]), nil, nil, SqEuclidean, eps, &UnrolledOptions{Iterations: 20})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -187,10 +184,10 @@ func TestUnrolledExtremes(t *testing.T) {
 
 func TestUnrolledBadInput(t *testing.T) {
 	x := mat.NewDense(3, 2, nil)
-	if _, err := UnrolledSinkhorn(FromDense(x), FromDense(x), nil, nil, SqEuclidean, nil, nil); err == nil {
-		t.Error("no iterations accepted")
+	if _, err := UnrolledSinkhorn(FromDense(x), FromDense(x), nil, nil, SqEuclidean, 1, &UnrolledOptions{Iterations: -1}); err == nil {
+		t.Error("negative iterations accepted")
 	}
-	if _, err := UnrolledSinkhorn(FromDense(x), FromDense(x), nil, nil, SqEuclidean, []float64{1, -1}, nil); err == nil {
+	if _, err := UnrolledSinkhorn(FromDense(x), FromDense(x), nil, nil, SqEuclidean, -1, nil); err == nil {
 		t.Error("negative ε accepted")
 	}
 	if _, err := EpsSchedule(1, 0, 0, 0); err == nil {
@@ -206,9 +203,9 @@ func TestUnrolledBadInput(t *testing.T) {
 
 // forcedLog recomputes u's record in the log domain (the path annealed schedules and
 // underflowing kernels take).
-func forcedLog(t *testing.T, x, y *mat.Dense, c Cost, eps []float64) *Unrolled {
+func forcedLog(t *testing.T, x, y *mat.Dense, c Cost, eps float64, opts *UnrolledOptions) *Unrolled {
 	t.Helper()
-	u, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, c, eps, nil)
+	u, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, c, eps, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,15 +225,15 @@ func TestUnrolledScaledMatchesLog(t *testing.T) {
 	x, y := randCloud(rng, 14, 3, 0), randCloud(rng, 11, 3, 0.7)
 	for _, c := range []Cost{SqEuclidean, Euclidean} {
 		for _, e := range []float64{0.05, 0.3, 1, 10, 1e3} {
-			eps := constEps(e, 15)
-			sc, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, c, eps, nil)
+			opts := &UnrolledOptions{Iterations: 15}
+			sc, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, c, e, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !sc.Scaled {
 				t.Fatalf("%v ε=%g: the scaling domain was not used", c, e)
 			}
-			lg := forcedLog(t, x, y, c, eps)
+			lg := forcedLog(t, x, y, c, e, opts)
 			// f = α + ε log u: rounding in u is amplified by ε
 			tol := 1e-12 * math.Max(1, e)
 			if relErr(sc.Dual, lg.Dual) > tol || relErr(sc.Primal(), lg.Primal()) > tol || maxAbsDiff(sc.F, lg.F) > tol {
@@ -260,7 +257,7 @@ func TestUnrolledScaledMatchesLog(t *testing.T) {
 func TestUnrolledScaledFallback(t *testing.T) {
 	x := mat.NewDense(3, 1, []float64{0, 0.1, 0.2})
 	y := mat.NewDense(2, 1, []float64{0.05, 50})
-	u, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, SqEuclidean, constEps(0.01, 5), nil)
+	u, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, SqEuclidean, 0.01, &UnrolledOptions{Iterations: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,9 +271,8 @@ func TestUnrolledScaledFallback(t *testing.T) {
 func TestUnrolledKernelRebuild(t *testing.T) {
 	rng := newTestRand(57)
 	x, y := randCloud(rng, 13, 2, 0), randCloud(rng, 9, 2, 0.5)
-	eps := constEps(0.2, 12)
 	grads := func() (*UnrolledDivergence, *mat.Dense, *mat.Dense) {
-		d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, eps, nil)
+		d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, 0.2, &UnrolledOptions{Iterations: 12})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -303,7 +299,7 @@ func TestUnrolledKernelRebuild(t *testing.T) {
 func TestUnrolledNoInfTimesZero(t *testing.T) {
 	fx := loadFixture(t, "scaled_overflow")
 	x, y := fixtureDense(t, fx, "x"), fixtureDense(t, fx, "y")
-	d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, constEps(fixtureFloat(t, fx, "eps"), int(fixtureFloat(t, fx, "L"))), nil)
+	d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, fixtureFloat(t, fx, "eps"), &UnrolledOptions{Iterations: int(fixtureFloat(t, fx, "L"))})
 	if err != nil {
 		t.Fatal(err)
 	}
