@@ -103,7 +103,7 @@ func ComputeDistances(gen, ref *mat.Dense, opt DistanceOptions) (*Distances, err
 		if err != nil {
 			return nil, fmt.Errorf("eval: exact OT: %w", err)
 		}
-		d.OT, d.W2, d.ExactOptimal = ex.Cost, math.Sqrt(2*math.Max(ex.Cost, 0)), ex.Optimal
+		d.OT, d.W2, d.ExactOptimal = ex.Cost, math.Sqrt(2*math.Max(ex.Cost, 0)), ex.Converged
 		d.Seconds["exact"] = time.Since(t0).Seconds()
 	}
 	if !opt.SkipSinkhorn {

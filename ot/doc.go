@@ -1,10 +1,11 @@
 // Package ot is numerical optimal transport between discrete measures, independent of
 // any graph library.
 //
-// Every solver follows one convention, POT's argument order: the inputs (points x, y
+// The solvers follow one convention, POT's argument order: the inputs (points x, y
 // or a cost matrix C; weights a, b, nil meaning uniform; the cost c; ε, where there is
 // one), then an options struct, nil meaning the defaults, and a result struct. The
-// iterative solvers' results carry Converged, MarginalError and Iterations:
+// solvers' results carry Converged and Iterations, the entropic ones MarginalError
+// (Exact's plan meets the marginals to rounding; MMD is a closed form):
 //
 //	Exact(a, b, C, *ExactOptions)                      ExactPoints(x, y, a, b, c, *ExactOptions)
 //	Sinkhorn(a, b, C, ε, *SinkhornOptions)             SinkhornPoints(x, y, a, b, c, ε, *SinkhornOptions)
@@ -13,7 +14,8 @@
 //	Barycenter(hists, support, ε, λ, *BarycenterOptions) …
 //
 // Gradients are asked for in the options (Grad) or, for the unrolled records, by
-// Backward. The unrolled solvers take their points as Points, float64 (FromDense) or
+// Backward. Functions that evaluate rather than solve (EntropicDual, EntropicSemiDual,
+// the closed form Exact1D) return plain values. The unrolled solvers take their points as Points, float64 (FromDense) or
 // float32 (FromFloat32): one API, with float32 matrix products underneath for float32
 // points.
 //
