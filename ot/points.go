@@ -2,16 +2,13 @@ package ot
 
 import "gonum.org/v1/gonum/mat"
 
-// Points is a point cloud for the unrolled solvers, in float64 (a *mat.Dense, as the
-// other solvers take) or float32 (row-major, the layout of a float32 gorgonia tensor).
-// Both go through the same entry points (UnrolledSinkhorn, UnrolledSinkhornDivergence,
-// Backward, BackwardEnvelope); the precision only chooses the kernels underneath: for
-// float32 clouds under the quadratic cost, x·yᵀ and the gradients' products run as
-// float32 matrix products (internal/fastblas's AVX2 Sgemm), the rest in float64.
-//
-// The solvers read the points without copying: they must not change while a record
-// made from them is in use. The zero Points is "none": a gradient destination that is
-// not computed.
+// Points is a point cloud for the unrolled solvers, float64 (a *mat.Dense, as the other
+// solvers take) or float32 (row-major, as a float32 gorgonia tensor). The precision
+// only chooses the kernels: for float32 clouds under the quadratic cost, x·yᵀ and the
+// gradients' products run as float32 matrix products (internal/fastblas's AVX2 Sgemm),
+// the rest in float64. The solvers read the points without copying: they must not
+// change while a record made from them is in use. The zero Points is "none", a
+// gradient destination that is not computed.
 type Points struct {
 	f64  *mat.Dense
 	f32  points32
@@ -48,10 +45,6 @@ func (p Points) Dense() *mat.Dense {
 	}
 	return p.f64
 }
-
-// Float32 returns the float32 points' row-major data (not a copy), nil for float64
-// points.
-func (p Points) Float32() []float32 { return p.f32.Data }
 
 // none reports the zero Points.
 func (p Points) none() bool { return p.f64 == nil && !p.IsFloat32() }

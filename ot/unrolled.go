@@ -103,36 +103,31 @@ type UnrolledOptions struct {
 	Tol float64
 }
 
-// schedule checks ε and the options, fills in the defaults, and returns the ε of each
-// iteration before the annealing (which depends on the costs).
-func (o *UnrolledOptions) schedule(eps float64) ([]float64, UnrolledOptions, error) {
+// withDefaults checks ε and the options and fills in the defaults.
+func (o *UnrolledOptions) withDefaults(eps float64) (UnrolledOptions, error) {
 	var out UnrolledOptions
 	if o != nil {
 		out = *o
 	}
 	if err := epsilon(eps); err != nil {
-		return nil, out, fmt.Errorf("unrolled: %w", err)
+		return out, fmt.Errorf("unrolled: %w", err)
 	}
 	if err := out.annealing().check(); err != nil {
-		return nil, out, fmt.Errorf("unrolled: %w", err)
+		return out, fmt.Errorf("unrolled: %w", err)
 	}
 	if out.Iterations == 0 {
 		out.Iterations = DefaultUnrolledIterations
 	}
 	if out.Iterations < 0 {
-		return nil, out, invalid("unrolled: Iterations = %d is negative", out.Iterations)
+		return out, invalid("unrolled: Iterations = %d is negative", out.Iterations)
 	}
 	if out.Tol == 0 {
 		out.Tol = DefaultSinkhornTol
 	}
 	if !(out.Tol > 0) {
-		return nil, out, invalid("unrolled: Tol = %v must be positive", out.Tol)
+		return out, invalid("unrolled: Tol = %v must be positive", out.Tol)
 	}
-	sched := make([]float64, out.Iterations)
-	for k := range sched {
-		sched[k] = eps
-	}
-	return sched, out, nil
+	return out, nil
 }
 
 func (o UnrolledOptions) annealing() Annealing {
@@ -146,15 +141,15 @@ func (o UnrolledOptions) annealing() Annealing {
 // take the float32 kernels (see Points); a float32 cloud paired with a float64 one is
 // converted to float64.
 func UnrolledSinkhorn(x, y Points, a, b []float64, c Cost, eps float64, opts *UnrolledOptions) (*Unrolled, error) {
-	sched, o, err := opts.schedule(eps)
+	o, err := opts.withDefaults(eps)
 	if err != nil {
 		return nil, err
 	}
 	x, y = samePrecision(x, y)
 	if x.IsFloat32() {
-		return unrolled32(x.f32, y.f32, nil, nil, a, b, c, sched, o)
+		return unrolled32(x.f32, y.f32, nil, nil, a, b, c, eps, o)
 	}
-	return unrolled64(x.f64, y.f64, a, b, c, sched, o)
+	return unrolled64(x.f64, y.f64, a, b, c, eps, o)
 }
 
 // samePrecision converts a float32 cloud paired with a float64 one to float64.
@@ -166,7 +161,7 @@ func samePrecision(x, y Points) (Points, Points) {
 }
 
 // unrolled64 is UnrolledSinkhorn for float64 points.
-func unrolled64(x, y *mat.Dense, a, b []float64, c Cost, eps []float64, o UnrolledOptions) (*Unrolled, error) {
+func unrolled64(x, y *mat.Dense, a, b []float64, c Cost, eps float64, o UnrolledOptions) (*Unrolled, error) {
 	p, c, err := pointProblem(x, y, a, b, c, "unrolled sinkhorn", func(n, m int) float64 {
 		return unrolledMatrices(n, m, false)
 	})
@@ -189,14 +184,16 @@ func unrolledMatrices(n, m int, div bool) float64 {
 }
 
 // newUnrolled runs the updates on the validated problem p whose cost comes from the
-// float64 points x, y or, when g is not nil, from float32 ones, with the options o.
-func newUnrolled(p *problem, c Cost, eps []float64, o UnrolledOptions, x, y *mat.Dense, g *gram32) (*Unrolled, error) {
-	eps = append([]float64(nil), eps...) // annealed below
+// float64 points x, y or, when g is not nil, from float32 ones, at ε = e with the
+// options o.
+func newUnrolled(p *problem, c Cost, e float64, o UnrolledOptions, x, y *mat.Dense, g *gram32) (*Unrolled, error) {
+	eps := make([]float64, o.Iterations)
+	for k := range eps {
+		eps[k] = e
+	}
 	if an := o.annealing(); an.Scaling != 0 {
 		_, hi := p.bounds()
-		for k, e := range an.steps(eps[len(eps)-1], hi, len(eps)) {
-			eps[k] = max(eps[k], e)
-		}
+		copy(eps, an.steps(e, hi, len(eps))) // each above e
 	}
 	constant := true
 	for _, e := range eps {
@@ -758,7 +755,7 @@ func (d *UnrolledDivergence) Primal() float64 {
 // UnrolledSinkhornDivergence runs the three problems of S_ε, each as UnrolledSinkhorn
 // does (annealed from its own largest cost when EpsStart is 0).
 func UnrolledSinkhornDivergence(x, y Points, a, b []float64, c Cost, eps float64, opts *UnrolledOptions) (*UnrolledDivergence, error) {
-	sched, o, err := opts.schedule(eps)
+	o, err := opts.withDefaults(eps)
 	if err != nil {
 		return nil, err
 	}
@@ -781,9 +778,9 @@ func UnrolledSinkhornDivergence(x, y Points, a, b []float64, c Cost, eps float64
 	// For float32 points the symmetric problems reuse the cross problem's squared norms.
 	run := func(p, q Points, np, nq, a, b []float64) (*Unrolled, error) {
 		if p.IsFloat32() {
-			return unrolled32(p.f32, q.f32, np, nq, a, b, c, sched, o)
+			return unrolled32(p.f32, q.f32, np, nq, a, b, c, eps, o)
 		}
-		return unrolled64(p.f64, q.f64, a, b, c, sched, o)
+		return unrolled64(p.f64, q.f64, a, b, c, eps, o)
 	}
 	xy, err := run(x, y, nil, nil, a, b)
 	if err != nil {

@@ -202,7 +202,7 @@ func addScaledRows(dst []float32, s float64, w []float64, x points32) {
 // rest (norms, iterations, adjoints) in float64: the cost entries then carry float32
 // rounding of x·yᵀ (about 1e-7·|x||y|), as in a float32 PyTorch loop. Other costs
 // convert the points to float64.
-func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps []float64, o UnrolledOptions) (*Unrolled, error) {
+func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps float64, o UnrolledOptions) (*Unrolled, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
