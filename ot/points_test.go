@@ -12,10 +12,7 @@ import (
 func TestUnrolledConvergedAndIterations(t *testing.T) {
 	rng := newTestRand(181)
 	x, y := randCloud(rng, 9, 2, 0), randCloud(rng, 7, 2, 0.5)
-	C, err := SqEuclidean.Matrix(x, y)
-	if err != nil {
-		t.Fatal(err)
-	}
+	C := SqEuclidean.matrix(x, y)
 	const eps = 0.5
 	for _, L := range []int{1, 3, 400} {
 		u, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, SqEuclidean, eps, &UnrolledOptions{Iterations: L})
