@@ -77,7 +77,7 @@ type Distances struct {
 	MMDBiased  float64   `json:"mmd_biased"`
 	Bandwidths []float64 `json:"bandwidths"`
 	// Energy is the unbiased estimate of the energy distance 2E|X−Y| − E|X−X'| −
-	// E|Y−Y'|, EnergyBiased its V-statistic (ot.EnergyDistance).
+	// E|Y−Y'|, EnergyBiased its V-statistic (ot.MMD with ot.EnergyKernel).
 	Energy       float64 `json:"energy"`
 	EnergyBiased float64 `json:"energy_biased"`
 	// Seconds is the wall time of each distance ("exact", "sinkhorn", "mmd_energy").
@@ -103,12 +103,12 @@ func ComputeDistances(gen, ref *mat.Dense, opt DistanceOptions) (*Distances, err
 		if err != nil {
 			return nil, fmt.Errorf("eval: exact OT: %w", err)
 		}
-		d.OT, d.W2, d.ExactOptimal = ex.Cost, math.Sqrt(2*math.Max(ex.Cost, 0)), ex.Optimal
+		d.OT, d.W2, d.ExactOptimal = ex.Cost, math.Sqrt(2*math.Max(ex.Cost, 0)), ex.Converged
 		d.Seconds["exact"] = time.Since(t0).Seconds()
 	}
 	if !opt.SkipSinkhorn {
 		t0 := time.Now()
-		div, err := ot.SinkhornDivergence(gen, ref, nil, nil, ot.SqEuclidean, opt.Eps, opt.Sinkhorn, false)
+		div, err := ot.SinkhornDivergence(gen, ref, nil, nil, ot.SqEuclidean, opt.Eps, &ot.DivergenceOptions{SinkhornOptions: *opt.Sinkhorn})
 		if err != nil {
 			return nil, fmt.Errorf("eval: Sinkhorn divergence: %w", err)
 		}

@@ -18,7 +18,7 @@
 // Config.EpsScaling.
 //
 // float64 graphs compute in float64 throughout. float32 graphs take ot's float32 path
-// for the Sinkhorn kinds (ot.UnrolledSinkhorn32): the cost matrices' x·yᵀ and the
+// for the Sinkhorn kinds (ot.UnrolledSinkhorn on float32 ot.Points): the cost matrices' x·yᵀ and the
 // gradients' C̄·y products run as float32 matrix products (the AVX2 Sgemm of
 // internal/fastblas), as a float32 PyTorch loop computes them; norms, iterations and
 // adjoints stay in float64, and the gradient is the exact adjoint of that computation.

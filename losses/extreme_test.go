@@ -23,7 +23,7 @@ func TestLossesAtExtremeEps(t *testing.T) {
 	x, y := mat.NewDense(30, 4, randMatrix(rng, 30, 4, 1)), mat.NewDense(25, 4, randMatrix(rng, 25, 4, 1))
 	// round to float32 first, so that both paths see the same points
 	x32, y32 := points32(x), points32(y)
-	x, y = pointsDense(x32), pointsDense(y32)
+	x, y = x32.Dense(), y32.Dense()
 	dm := 0.0
 	for k := 0; k < 4; k++ {
 		d := mat.Sum(x.ColView(k))/30 - mat.Sum(y.ColView(k))/25
@@ -43,7 +43,7 @@ func TestLossesAtExtremeEps(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ev32, err := evaluate32(cfg, x32, y32)
+			ev32, err := evaluate(cfg, x32, y32)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,7 +64,7 @@ func TestLossesAtExtremeEps(t *testing.T) {
 	if v, _, _, _, err := Evaluate(x, y, cfg, WantGenerated); !errors.Is(err, ot.ErrOutOfRange) || !math.IsNaN(v) {
 		t.Errorf("ε = 1e-300: %v, %v; want NaN and an ot.ErrOutOfRange", v, err)
 	}
-	ev32, err := evaluate32(cfg, x32, y32)
+	ev32, err := evaluate(cfg, x32, y32)
 	if err != nil || !math.IsNaN(ev32.stats.Value) {
 		t.Fatalf("float32 at ε = 1e-300: %v, %v; want a NaN loss", ev32, err)
 	}
@@ -75,13 +75,13 @@ func TestLossesAtExtremeEps(t *testing.T) {
 	}
 }
 
-func points32(x *mat.Dense) ot.Points32 {
+func points32(x *mat.Dense) ot.Points {
 	r, c := x.Dims()
-	p := ot.Points32{Rows: r, Cols: c, Data: make([]float32, r*c)}
+	p := make([]float32, r*c)
 	for i, v := range x.RawMatrix().Data {
-		p.Data[i] = float32(v)
+		p[i] = float32(v)
 	}
-	return p
+	return ot.FromFloat32(r, c, p)
 }
 
 // Issue 13, item 8: eps_scaling with eps_start = 0 anneals from the batch's largest
@@ -92,7 +92,7 @@ func TestEpsScalingStartsAtTheLargestCost(t *testing.T) {
 	rng := rand.New(rand.NewPCG(33, 34))
 	x, y := mat.NewDense(20, 3, randMatrix(rng, 20, 3, 1)), mat.NewDense(16, 3, randMatrix(rng, 16, 3, 1))
 	x32, y32 := points32(x), points32(y)
-	x, y = pointsDense(x32), pointsDense(y32)
+	x, y = x32.Dense(), y32.Dense()
 	maxC := 0.0 // the largest ½|x_i − y_j|²
 	for i := 0; i < 20; i++ {
 		for j := 0; j < 16; j++ {
@@ -111,9 +111,9 @@ func TestEpsScalingStartsAtTheLargestCost(t *testing.T) {
 		}
 		var ev *evaluation
 		if f32 {
-			ev, err = evaluate32(cfg, x32, y32)
+			ev, err = evaluate(cfg, x32, y32)
 		} else {
-			ev, err = evaluate(cfg, x, y)
+			ev, err = evaluate(cfg, ot.FromDense(x), ot.FromDense(y))
 		}
 		if err != nil {
 			t.Fatal(err)

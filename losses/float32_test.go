@@ -14,18 +14,18 @@ import (
 // mnistLike returns n float32 points in [0,1]^784 with MNIST's statistics (about 80% of
 // the pixels 0, the rest spread over (0,1]) when sparse, else dense values in (0,1) as
 // a sigmoid output gives.
-func mnistLike(rng *rand.Rand, n int, sparse bool) ot.Points32 {
+func mnistLike(rng *rand.Rand, n int, sparse bool) ot.Points {
 	const d = 784
-	p := ot.Points32{Rows: n, Cols: d, Data: make([]float32, n*d)}
-	for i := range p.Data {
+	p := make([]float32, n*d)
+	for i := range p {
 		switch {
 		case !sparse:
-			p.Data[i] = float32(1 / (1 + math.Exp(-2*rng.NormFloat64())))
+			p[i] = float32(1 / (1 + math.Exp(-2*rng.NormFloat64())))
 		case rng.Float64() < 0.2:
-			p.Data[i] = float32(rng.Float64())
+			p[i] = float32(rng.Float64())
 		}
 	}
-	return p
+	return ot.FromFloat32(n, d, p)
 }
 
 // The float32 path (float32 x·yᵀ and gradient products, float64 iterations) agrees
@@ -40,7 +40,7 @@ func TestFloat32PathMatchesFloat64(t *testing.T) {
 		kind    Kind
 		back    BackwardMode
 		eps     float64
-		gen     ot.Points32
+		gen     ot.Points
 		scaling float64
 	}{
 		{Divergence, Unrolled, 1, gen, 0}, {Divergence, Unrolled, 0.5, gen2, 0}, {Divergence, Unrolled, 0.1, gen2, 0},
@@ -53,11 +53,11 @@ func TestFloat32PathMatchesFloat64(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ev32, err := evaluate32(cfg, data, c.gen)
+			ev32, err := evaluate(cfg, data, c.gen)
 			if err != nil {
 				t.Fatal(err)
 			}
-			ev64, err := evaluate(cfg, pointsDense(data), pointsDense(c.gen))
+			ev64, err := evaluate(cfg, ot.FromDense(data.Dense()), ot.FromDense(c.gen.Dense()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,14 +89,14 @@ func TestFloat32PathMatchesFloat64(t *testing.T) {
 func TestFloat32RecordFloat64Backward(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	x, y := mnistLike(rng, 40, true), mnistLike(rng, 30, false)
-	d, err := ot.UnrolledSinkhornDivergence32(x, y, nil, nil, ot.SqEuclidean, []float64{1, 1, 1, 1, 1})
+	d, err := ot.UnrolledSinkhornDivergence(x, y, nil, nil, ot.SqEuclidean, 1, &ot.UnrolledOptions{Iterations: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	gx, gy := mat.NewDense(40, 784, nil), mat.NewDense(30, 784, nil)
-	d.Backward(1, 0, gx, gy)
+	d.Backward(1, 0, ot.FromDense(gx), ot.FromDense(gy))
 	gx32, gy32 := make([]float32, 40*784), make([]float32, 30*784)
-	d.Backward32(1, 0, gx32, gy32)
+	d.Backward(1, 0, ot.FromFloat32(40, 784, gx32), ot.FromFloat32(30, 784, gy32))
 	for _, c := range []struct {
 		g64 *mat.Dense
 		g32 []float32
@@ -121,7 +121,7 @@ func BenchmarkLossStep32(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		ev, err := evaluate32(cfg, data, gen)
+		ev, err := evaluate(cfg, data, gen)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -166,8 +166,7 @@ func TestLossValuesAndStats(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	x := mat.NewDense(12, 3, randMatrix(rng, 12, 3, 1))
 	y := mat.NewDense(10, 3, randMatrix(rng, 10, 3, 1))
-	eps := []float64{0.1, 0.1, 0.1, 0.1, 0.1}
-	ref, _ := ot.UnrolledSinkhornDivergence(x, y, nil, nil, ot.SqEuclidean, eps)
+	ref, _ := ot.UnrolledSinkhornDivergence(ot.FromDense(x), ot.FromDense(y), nil, nil, ot.SqEuclidean, 0.1, &ot.UnrolledOptions{Iterations: 5})
 	v, gx, gy, st, err := Evaluate(x, y, Config{Eps: 0.1, Iters: 5}, WantBoth)
 	if err != nil {
 		t.Fatal(err)

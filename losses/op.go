@@ -197,18 +197,18 @@ func (op *lossOp) Do(inputs ...G.Value) (G.Value, error) {
 	}
 	var ev *evaluation
 	var err error
-	if x, y, ok := op.st.float32Inputs(inputs[0], inputs[1]); ok {
-		ev, err = evaluate32(op.st.cfg, x, y)
-	} else {
-		var x, y *mat.Dense
-		if x, err = toDense(inputs[0]); err != nil {
+	x, y, ok := op.st.float32Inputs(inputs[0], inputs[1])
+	if !ok {
+		var xd, yd *mat.Dense
+		if xd, err = toDense(inputs[0]); err != nil {
 			return nil, err
 		}
-		if y, err = toDense(inputs[1]); err != nil {
+		if yd, err = toDense(inputs[1]); err != nil {
 			return nil, err
 		}
-		ev, err = evaluate(op.st.cfg, x, y)
+		x, y = ot.FromDense(xd), ot.FromDense(yd)
 	}
+	ev, err = evaluate(op.st.cfg, x, y)
 	op.st.last, op.st.err = ev, err
 	if err != nil {
 		return nil, err
@@ -289,7 +289,7 @@ func (op *lossGradOp) Do(inputs ...G.Value) (G.Value, error) {
 	if math.IsNaN(seed) {
 		return nil, fmt.Errorf("losses: NaN gradient seed")
 	}
-	if ev.x32.Data != nil && inputs[0].Dtype() == tensor.Float32 {
+	if ev.x.IsFloat32() && inputs[0].Dtype() == tensor.Float32 {
 		g := ev.gradient32(op.input) // a new slice: the Value owns it
 		if seed != 1 {
 			s := float32(seed)
@@ -297,11 +297,8 @@ func (op *lossGradOp) Do(inputs ...G.Value) (G.Value, error) {
 				g[i] *= s
 			}
 		}
-		pts := ev.x32
-		if op.input == 1 {
-			pts = ev.y32
-		}
-		return tensor.New(tensor.WithShape(pts.Rows, pts.Cols), tensor.WithBacking(g)), nil
+		r, c := ev.points(op.input).Dims()
+		return tensor.New(tensor.WithShape(r, c), tensor.WithBacking(g)), nil
 	}
 	g := ev.gradient(op.input)
 	var scaled mat.Dense
@@ -312,8 +309,9 @@ func (op *lossGradOp) Do(inputs ...G.Value) (G.Value, error) {
 // float32Inputs copies two float32 matrix values into the state's point buffers (the
 // forward's record reads them until the next forward pass) and reports whether both
 // were float32 matrices.
-func (st *lossState) float32Inputs(xv, yv G.Value) (x, y ot.Points32, ok bool) {
-	var pts [2]ot.Points32
+func (st *lossState) float32Inputs(xv, yv G.Value) (x, y ot.Points, ok bool) {
+	var data [2][]float32
+	var shape [2][2]int
 	for k, v := range []G.Value{xv, yv} {
 		t, isDense := v.(*tensor.Dense)
 		if !isDense || t.Shape().Dims() != 2 {
@@ -327,16 +325,12 @@ func (st *lossState) float32Inputs(xv, yv G.Value) (x, y ot.Points32, ok bool) {
 		if len(d) < r*c {
 			return x, y, false
 		}
-		pts[k] = ot.Points32{Rows: r, Cols: c, Data: d}
+		data[k], shape[k] = d[:r*c], [2]int{r, c}
 	}
+	var pts [2]ot.Points
 	for k := range pts {
-		n := pts[k].Rows * pts[k].Cols
-		if cap(st.buf[k]) < n {
-			st.buf[k] = make([]float32, n)
-		}
-		st.buf[k] = st.buf[k][:n]
-		copy(st.buf[k], pts[k].Data)
-		pts[k].Data = st.buf[k]
+		st.buf[k] = append(st.buf[k][:0], data[k]...)
+		pts[k] = ot.FromFloat32(shape[k][0], shape[k][1], st.buf[k])
 	}
 	return pts[0], pts[1], true
 }

@@ -35,7 +35,7 @@ func TestUnrolledAnnealingFromLargestCost(t *testing.T) {
 	x, y := randCloud(rng, 14, 2, 0), randCloud(rng, 11, 2, 0.8)
 	a, b := randWeights(rng, 14), randWeights(rng, 11)
 	const eps, L, scaling = 0.05, 30, 0.5
-	an := Annealing{Scaling: scaling}
+	an := &UnrolledOptions{Iterations: L, EpsScaling: scaling}
 	for _, c := range []Cost{SqEuclidean, Euclidean} {
 		maxC := maxPairCost(c, x, y)
 		steps := 0 // annealed iterations: maxC·scaling^k > ε
@@ -49,15 +49,15 @@ func TestUnrolledAnnealingFromLargestCost(t *testing.T) {
 		if explicit[0] != maxC || explicit[steps-1] <= eps || explicit[steps] != eps {
 			t.Fatalf("%v: EpsSchedule from %g: %v", c, maxC, explicit)
 		}
-		annealed, err := UnrolledSinkhorn(x, y, a, b, c, constEps(eps, L), an)
+		annealed, err := UnrolledSinkhorn(FromDense(x), FromDense(y), a, b, c, eps, an)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ref, err := UnrolledSinkhorn(x, y, a, b, c, explicit)
+		ref, err := UnrolledSinkhorn(FromDense(x), FromDense(y), a, b, c, eps, &UnrolledOptions{Iterations: L, EpsScaling: scaling, EpsStart: maxC})
 		if err != nil {
 			t.Fatal(err)
 		}
-		plain, err := UnrolledSinkhorn(x, y, a, b, c, constEps(eps, L))
+		plain, err := UnrolledSinkhorn(FromDense(x), FromDense(y), a, b, c, eps, &UnrolledOptions{Iterations: L})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +70,7 @@ func TestUnrolledAnnealingFromLargestCost(t *testing.T) {
 		// Sinkhorn with the same scaling, stopped after the annealing and one
 		// iteration at ε, has run the same updates.
 		C, _ := c.Matrix(x, y)
-		short, err := UnrolledSinkhorn(x, y, a, b, c, constEps(eps, steps+1), an)
+		short, err := UnrolledSinkhorn(FromDense(x), FromDense(y), a, b, c, eps, &UnrolledOptions{Iterations: steps + 1, EpsScaling: scaling})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +84,7 @@ func TestUnrolledAnnealingFromLargestCost(t *testing.T) {
 	}
 	// A divergence anneals each of its problems from its own largest cost, as
 	// SinkhornDivergence does.
-	d, err := UnrolledSinkhornDivergence(x, y, a, b, SqEuclidean, constEps(eps, L), an)
+	d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), a, b, SqEuclidean, eps, an)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,8 +94,8 @@ func TestUnrolledAnnealingFromLargestCost(t *testing.T) {
 		a, b []float64
 		w    float64
 	}{{x, y, a, b, 1}, {x, x, a, a, -0.5}, {y, y, b, b, -0.5}} {
-		s, _ := EpsSchedule(eps, L, scaling, maxPairCost(SqEuclidean, p.x, p.y))
-		u, err := UnrolledSinkhorn(p.x, p.y, p.a, p.b, SqEuclidean, s)
+		explicit := &UnrolledOptions{Iterations: L, EpsScaling: scaling, EpsStart: maxPairCost(SqEuclidean, p.x, p.y)}
+		u, err := UnrolledSinkhorn(FromDense(p.x), FromDense(p.y), p.a, p.b, SqEuclidean, eps, explicit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,16 +104,16 @@ func TestUnrolledAnnealingFromLargestCost(t *testing.T) {
 	if relErr(d.Dual, want) > 1e-13 {
 		t.Errorf("annealed divergence %.15g, from each problem's explicit schedule %.15g", d.Dual, want)
 	}
-	d32, err := UnrolledSinkhornDivergence32(points32Of(x), points32Of(y), a, b, SqEuclidean, constEps(eps, L), an)
+	d32, err := UnrolledSinkhornDivergence(points32Of(x), points32Of(y), a, b, SqEuclidean, eps, an)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if relErr(d32.Dual, d.Dual) > 1e-5 {
 		t.Errorf("float32 annealed divergence %.15g, float64 %.15g", d32.Dual, d.Dual)
 	}
-	for _, bad := range [][]Annealing{{{Scaling: 1.5}}, {{Scaling: 0.5, Start: -1}}, {an, an}} {
-		if _, err := UnrolledSinkhorn(x, y, a, b, SqEuclidean, constEps(eps, L), bad...); !errors.Is(err, ErrInvalidInput) {
-			t.Errorf("annealing %v: %v, want ErrInvalidInput", bad, err)
+	for _, bad := range []*UnrolledOptions{{EpsScaling: 1.5}, {EpsScaling: 0.5, EpsStart: -1}, {Tol: -1}} {
+		if _, err := UnrolledSinkhorn(FromDense(x), FromDense(y), a, b, SqEuclidean, eps, bad); !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("options %+v: %v, want ErrInvalidInput", *bad, err)
 		}
 	}
 }

@@ -18,9 +18,20 @@ type DivergenceResult struct {
 	XY, XX, YY *SinkhornResult
 	// Converged is true when all three solves converged.
 	Converged bool
+	// MarginalError and Iterations are the largest of the three solves'.
+	MarginalError float64
+	Iterations    int
 	// Grad holds ∂S_ε/∂x, ∂S_ε/∂y, ∂S_ε/∂a, ∂S_ε/∂b (envelope theorem at the converged
-	// potentials) when SinkhornDivergence is called with grad.
+	// potentials) when DivergenceOptions.Grad is set.
 	Grad *Gradients
+}
+
+// DivergenceOptions tunes SinkhornDivergence: the Sinkhorn options of its solves, and
+// whether to compute gradients. A nil *DivergenceOptions means all defaults.
+type DivergenceOptions struct {
+	SinkhornOptions
+	// Grad asks for the gradients in the result.
+	Grad bool
 }
 
 // SinkhornDivergence computes S_ε(α,β) between α = Σ a_i δ_{x_i} and β = Σ b_j δ_{y_j}
@@ -28,21 +39,32 @@ type DivergenceResult struct {
 // averaged fixed point f ← ½(f + T(f)), which converges in a few iterations. S_ε ≥ 0,
 // S_ε(α,α) = 0, it tends to exact OT as ε → 0 and, as ε → ∞, to ½|mean(α)−mean(β)|²
 // for c = ½|x−y|² or to half the energy distance for c = |x−y|.
-// With grad, the result also carries the gradients.
-func SinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps float64, opts *SinkhornOptions, grad bool) (*DivergenceResult, error) {
+// With opts.Grad, the result also carries the gradients.
+func SinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps float64, opts *DivergenceOptions) (*DivergenceResult, error) {
+	var sopts *SinkhornOptions
+	grad := false
+	if opts != nil {
+		sopts, grad = &opts.SinkhornOptions, opts.Grad
+	}
 	pxy, c, err := pointProblem(x, y, a, b, c, "sinkhorn divergence", func(n, m int) float64 {
-		return divergenceMatrices(n, m, opts, grad)
+		return divergenceMatrices(n, m, sopts, grad)
 	})
 	if err != nil {
 		return nil, err
 	}
-	o, err := solveOptions(pxy, eps, opts)
+	o, err := solveOptions(pxy, eps, sopts)
 	if err != nil {
 		return nil, err
 	}
 	n, m := pxy.n, pxy.m
-	pxx, _ := newProblem(pxy.a, pxy.a, c.matrix(x, x), n, n)
-	pyy, _ := newProblem(pxy.b, pxy.b, c.matrix(y, y), m, m)
+	pxx, err := newProblem(pxy.a, pxy.a, c.matrix(x, x), n, n)
+	if err != nil {
+		return nil, err
+	}
+	pyy, err := newProblem(pxy.b, pxy.b, c.matrix(y, y), m, m)
+	if err != nil {
+		return nil, err
+	}
 	for _, p := range []*problem{pxy, pxx, pyy} {
 		if err := p.resolution(eps); err != nil {
 			return nil, err
@@ -62,6 +84,8 @@ func SinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps float64, op
 	r.Value = r.XY.Dual - (r.XX.Dual+r.YY.Dual)/2
 	r.Primal = 2*r.XY.LinearCost - r.XX.LinearCost - r.YY.LinearCost
 	r.Converged = r.XY.Converged && r.XX.Converged && r.YY.Converged
+	r.MarginalError = max(r.XY.MarginalError, r.XX.MarginalError, r.YY.MarginalError)
+	r.Iterations = max(r.XY.Iterations, r.XX.Iterations, r.YY.Iterations)
 	if grad {
 		r.Grad = &Gradients{
 			X: mat.NewDense(n, dimOf(x), nil), Y: mat.NewDense(m, dimOf(y), nil),

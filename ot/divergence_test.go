@@ -20,7 +20,7 @@ func TestDivergenceFixtures(t *testing.T) {
 		for _, method := range []SinkhornMethod{LogDomain, Stabilized} {
 			o := *tight
 			o.Method = method
-			r, err := SinkhornDivergence(x, y, a, b, SqEuclidean, eps, &o, false)
+			r, err := SinkhornDivergence(x, y, a, b, SqEuclidean, eps, divOpts(&o, false))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,7 +68,7 @@ func TestDivergenceLargeEpsLimits(t *testing.T) {
 	x, y := randCloud(rng, 30, 3, 0), randCloud(rng, 25, 3, 0.6)
 	a, b := randWeights(rng, 30), randWeights(rng, 25)
 	dm := meanGap(x, y, a, b)
-	energy, _, err := EnergyDistance(x, y, a, b, false)
+	energy, _, err := mmd(x, y, a, b, EnergyKernel{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestDivergenceLargeEpsLimits(t *testing.T) {
 	}{{SqEuclidean, dm / 2, dm}, {Euclidean, energy / 2, energy}} {
 		var prev, prevP float64
 		for _, eps := range []float64{1e2, 1e3, 1e4} {
-			r, err := SinkhornDivergence(x, y, a, b, c.cost, eps, tight, false)
+			r, err := SinkhornDivergence(x, y, a, b, c.cost, eps, divOpts(tight, false))
 			if err != nil || !r.Converged {
 				t.Fatalf("%v ε=%g: %v", c.cost, eps, err)
 			}
@@ -103,9 +103,9 @@ func TestDivergenceProperties(t *testing.T) {
 		// Alternating Sinkhorn on (α,α) converges slowly for small ε; keep the test fast.
 		eps := 0.5 + 2*rng.Float64()
 		for _, c := range []Cost{SqEuclidean, Euclidean} {
-			sxy, _ := SinkhornDivergence(x, y, a, b, c, eps, tight, false)
-			syx, _ := SinkhornDivergence(y, x, b, a, c, eps, tight, false)
-			sxx, _ := SinkhornDivergence(x, x, a, a, c, eps, tight, false)
+			sxy, _ := SinkhornDivergence(x, y, a, b, c, eps, divOpts(tight, false))
+			syx, _ := SinkhornDivergence(y, x, b, a, c, eps, divOpts(tight, false))
+			sxx, _ := SinkhornDivergence(x, x, a, a, c, eps, divOpts(tight, false))
 			if !sxy.Converged || !syx.Converged || !sxx.Converged {
 				t.Fatalf("%v ε=%g: a solve did not converge", c, eps)
 			}
@@ -123,9 +123,9 @@ func TestDivergenceProperties(t *testing.T) {
 		// OT_ε(α,β) for ½|x−y|² by −⟨τ, mean(α)−mean(β)⟩ + ½|τ|² (the cross term is linear).
 		tau := []float64{0.7, -1.3}
 		yt, xt := shifted(y, tau), shifted(x, tau)
-		s0, _ := SinkhornDivergence(x, y, a, b, SqEuclidean, eps, tight, false)
-		s1, _ := SinkhornDivergence(xt, yt, a, b, SqEuclidean, eps, tight, false)
-		s2, _ := SinkhornDivergence(x, yt, a, b, SqEuclidean, eps, tight, false)
+		s0, _ := SinkhornDivergence(x, y, a, b, SqEuclidean, eps, divOpts(tight, false))
+		s1, _ := SinkhornDivergence(xt, yt, a, b, SqEuclidean, eps, divOpts(tight, false))
+		s2, _ := SinkhornDivergence(x, yt, a, b, SqEuclidean, eps, divOpts(tight, false))
 		if math.Abs(s0.Value-s1.Value) > 1e-9 {
 			t.Errorf("joint translation changed S from %.15g to %.15g", s0.Value, s1.Value)
 		}
@@ -200,12 +200,12 @@ func TestDivergenceGradients(t *testing.T) {
 	a, b := randWeights(rng, 7), randWeights(rng, 6)
 	for _, c := range []Cost{SqEuclidean, Euclidean, PowerCost(1.5)} {
 		for _, eps := range []float64{0.1, 1} {
-			r, err := SinkhornDivergence(x, y, a, b, c, eps, tight, true)
+			r, err := SinkhornDivergence(x, y, a, b, c, eps, divOpts(tight, true))
 			if err != nil {
 				t.Fatal(err)
 			}
 			checkGradients(t, "S_ε "+c.String(), x, y, a, b, r.Grad, func(x, y *mat.Dense, a, b []float64) float64 {
-				r, _ := SinkhornDivergence(x, y, a, b, c, eps, tight, false)
+				r, _ := SinkhornDivergence(x, y, a, b, c, eps, divOpts(tight, false))
 				return r.Value
 			}, 1e-6)
 			res, _ := SinkhornPoints(x, y, a, b, c, eps, tight)
@@ -224,7 +224,7 @@ func TestDivergenceGradients(t *testing.T) {
 func TestMMDFixture(t *testing.T) {
 	fx := loadFixture(t, "mmd_energy")
 	x, y, a, b := fixtureDense(t, fx, "x"), fixtureDense(t, fx, "y"), fixtureFloats(t, fx, "a"), fixtureFloats(t, fx, "b")
-	e, _, err := EnergyDistance(x, y, a, b, false)
+	e, _, err := mmd(x, y, a, b, EnergyKernel{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func TestMMDFixture(t *testing.T) {
 		if _, err := fmt.Sscan(s, &sigma); err != nil {
 			t.Fatal(err)
 		}
-		got, _, err := MMD(x, y, a, b, GaussianMixture{sigma}, false)
+		got, _, err := mmd(x, y, a, b, GaussianMixture{sigma}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,19 +251,19 @@ func TestMMDGradients(t *testing.T) {
 	x, y := randCloud(rng, 6, 3, 0), randCloud(rng, 5, 3, 0.4)
 	a, b := randWeights(rng, 6), randWeights(rng, 5)
 	for _, k := range []Kernel{GaussianMixture{0.5, 1, 4}, EnergyKernel{}} {
-		_, g, err := MMD(x, y, a, b, k, true)
+		_, g, err := mmd(x, y, a, b, k, true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		checkGradients(t, fmt.Sprintf("MMD %T", k), x, y, a, b, g, func(x, y *mat.Dense, a, b []float64) float64 {
-			v, _, _ := MMD(x, y, a, b, k, false)
+			v, _, _ := mmd(x, y, a, b, k, false)
 			return v
 		}, 1e-7)
 	}
-	if _, _, err := MMD(x, y, a, b, GaussianMixture{}, false); !errors.Is(err, ErrInvalidInput) {
+	if _, _, err := mmd(x, y, a, b, GaussianMixture{}, false); !errors.Is(err, ErrInvalidInput) {
 		t.Errorf("empty mixture: %v", err)
 	}
-	if _, _, err := MMD(x, y, a, b, GaussianMixture{-1}, false); !errors.Is(err, ErrInvalidInput) {
+	if _, _, err := mmd(x, y, a, b, GaussianMixture{-1}, false); !errors.Is(err, ErrInvalidInput) {
 		t.Errorf("negative bandwidth: %v", err)
 	}
 }
@@ -281,7 +281,7 @@ func TestDivergenceSmallEpsLimit(t *testing.T) {
 	prev, prevP := math.Inf(1), math.Inf(1)
 	for _, eps := range []float64{0.1, 0.01, 0.001} {
 		o := &SinkhornOptions{Method: Stabilized, EpsScaling: 0.7, Tol: 1e-9, MaxIter: 200000}
-		r, err := SinkhornDivergence(x, y, a, b, SqEuclidean, eps, o, false)
+		r, err := SinkhornDivergence(x, y, a, b, SqEuclidean, eps, divOpts(o, false))
 		if err != nil || !r.Converged {
 			t.Fatalf("ε=%g: %v, converged %v", eps, err, r != nil && r.Converged)
 		}
@@ -304,19 +304,37 @@ func TestCostKernel(t *testing.T) {
 	x, y := randCloud(rng, 9, 3, 0), randCloud(rng, 7, 3, 0.8)
 	a, b := randWeights(rng, 9), randWeights(rng, 7)
 	dm := meanGap(x, y, a, b)
-	v, _, _ := MMD(x, y, a, b, CostKernel{SqEuclidean}, false)
+	v, _, _ := mmd(x, y, a, b, CostKernel{SqEuclidean}, false)
 	if relErr(v, dm) > 1e-12 {
 		t.Errorf("MMD_{−½|x−y|²} = %.15g, want |Δmean|² = %.15g", v, dm)
 	}
-	e, _, _ := EnergyDistance(x, y, a, b, false)
-	v, _, _ = MMD(x, y, a, b, CostKernel{Euclidean}, false)
+	e, _, _ := mmd(x, y, a, b, EnergyKernel{}, false)
+	v, _, _ = mmd(x, y, a, b, CostKernel{Euclidean}, false)
 	if relErr(v, e) > 1e-12 {
 		t.Errorf("MMD_{−|x−y|} = %.15g, want the energy distance %.15g", v, e)
 	}
 	k := CostKernel{PowerCost(1.5)}
-	_, g, _ := MMD(x, y, a, b, k, true)
+	_, g, _ := mmd(x, y, a, b, k, true)
 	checkGradients(t, "MMD −|x−y|^1.5", x, y, a, b, g, func(x, y *mat.Dense, a, b []float64) float64 {
-		v, _, _ := MMD(x, y, a, b, k, false)
+		v, _, _ := mmd(x, y, a, b, k, false)
 		return v
 	}, 1e-7)
+}
+
+// mmd is MMD with its result as a tuple, for the tests' brevity.
+func mmd(x, y *mat.Dense, a, b []float64, k Kernel, grad bool) (float64, *Gradients, error) {
+	r, err := MMD(x, y, a, b, k, &MMDOptions{Grad: grad})
+	if err != nil {
+		return 0, nil, err
+	}
+	return r.Value, r.Grad, nil
+}
+
+// divOpts is DivergenceOptions from Sinkhorn options (nil: the defaults) and Grad.
+func divOpts(o *SinkhornOptions, grad bool) *DivergenceOptions {
+	d := &DivergenceOptions{Grad: grad}
+	if o != nil {
+		d.SinkhornOptions = *o
+	}
+	return d
 }

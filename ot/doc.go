@@ -1,6 +1,24 @@
 // Package ot is numerical optimal transport between discrete measures, independent of
 // any graph library.
 //
+// The solvers follow one convention, POT's argument order: the inputs (points x, y
+// or a cost matrix C; weights a, b, nil meaning uniform; the cost c; ε, where there is
+// one), then an options struct, nil meaning the defaults, and a result struct. The
+// solvers' results carry Converged and Iterations, the entropic ones MarginalError
+// (Exact's plan meets the marginals to rounding; MMD is a closed form):
+//
+//	Exact(a, b, C, *ExactOptions)                      ExactPoints(x, y, a, b, c, *ExactOptions)
+//	Sinkhorn(a, b, C, ε, *SinkhornOptions)             SinkhornPoints(x, y, a, b, c, ε, *SinkhornOptions)
+//	SinkhornDivergence(x, y, a, b, c, ε, *DivergenceOptions)   MMD(x, y, a, b, k, *MMDOptions)
+//	UnrolledSinkhorn(x, y, a, b, c, ε, *UnrolledOptions)       UnrolledSinkhornDivergence(…)
+//	Barycenter(hists, support, ε, λ, *BarycenterOptions) …
+//
+// Gradients are asked for in the options (Grad) or, for the unrolled records, by
+// Backward. Functions that evaluate rather than solve (EntropicDual, EntropicSemiDual,
+// the closed form Exact1D) return plain values. The unrolled solvers take their points as Points, float64 (FromDense) or
+// float32 (FromFloat32): one API, with float32 matrix products underneath for float32
+// points.
+//
 // A discrete measure is a set of points x_i ∈ R^d (the rows of a *mat.Dense) with
 // weights a_i ≥ 0 summing to 1; a nil weight slice means uniform weights. The ground
 // cost c(x,y) is s·|x−y|^p (see Cost), by default ½|x−y|², the GeomLoss convention.
@@ -30,9 +48,9 @@
 //
 // For training, UnrolledSinkhorn and UnrolledSinkhornDivergence run a fixed number L
 // of log-domain updates from zero potentials and differentiate them exactly in reverse
-// mode (the gradient autograd of the loop would give), keeping O(L(n+m)) numbers.
-// UnrolledSinkhorn32 and UnrolledSinkhornDivergence32 take float32 points and run the
-// quadratic cost's x·yᵀ and the gradients' products as float32 matrix products.
+// mode (the gradient autograd of the loop would give), keeping O(L(n+m)) numbers. On
+// float32 Points they run the quadratic cost's x·yᵀ and the gradients' products as
+// float32 matrix products.
 //
 // Barycenter (fixed support, iterative Bregman projections, with a separable kernel on
 // image grids), FreeSupportBarycenter, BarycentricCoordinates (reverse mode through L

@@ -28,7 +28,7 @@ type ExactResult struct {
 	Plan       []Transfer // nonzero entries of the optimal plan, sorted by I then J
 	F, G       []float64  // dual potentials: F_i + G_j ≤ C_ij, equality on the support, ⟨a,F⟩+⟨b,G⟩ = Cost
 	Iterations int        // pivots
-	Optimal    bool       // false when MaxIter stopped the solver early
+	Converged  bool       // the plan is optimal (false when MaxIter stopped the solver early)
 }
 
 // DensePlan returns the plan as an n×m matrix; n and m are the sizes of the problem
@@ -65,7 +65,7 @@ func (r *ExactResult) DensePlan(n, m int) *mat.Dense {
 // are centred as in POT (ot.emd's center_dual): shifted by one constant so that
 // ⟨a,F⟩ = ⟨b,G⟩ = Cost/2. Reduced costs above −2.2e-15 times the magnitude of the
 // terms count as zero, again as in POT.
-// If MaxIter stops the solver, Optimal is false and the plan may miss the marginals.
+// If MaxIter stops the solver, Converged is false and the plan may miss the marginals.
 func Exact(a, b []float64, C *mat.Dense, opts *ExactOptions) (*ExactResult, error) {
 	if C == nil || C.IsEmpty() {
 		return nil, invalid("cost matrix is empty")
@@ -192,7 +192,7 @@ func exactSimplex(C *mat.Dense, a, b []float64, maxIter int) (*ExactResult, erro
 	}
 	iters, ok := s.run(maxIter)
 
-	res := &ExactResult{Iterations: iters, Optimal: ok, F: make([]float64, N), G: make([]float64, M)}
+	res := &ExactResult{Iterations: iters, Converged: ok, F: make([]float64, N), G: make([]float64, M)}
 	n, m := len(rows), len(cols)
 	for u := 0; u < n+m; u++ {
 		e := s.pred[u]

@@ -174,7 +174,7 @@ func exactRandWeights(rng *rand.Rand, n int, uniform bool) []float64 {
 func exactCheckResult(t *testing.T, res *ExactResult, a, b []float64, C *mat.Dense) {
 	t.Helper()
 	n, m := C.Dims()
-	if !res.Optimal {
+	if !res.Converged {
 		t.Fatalf("not optimal after %d pivots", res.Iterations)
 	}
 	if len(res.F) != n || len(res.G) != m {
@@ -559,15 +559,15 @@ func TestExactMaxIter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Optimal || res.Iterations != 3 {
-		t.Fatalf("Optimal = %v after %d pivots with MaxIter 3", res.Optimal, res.Iterations)
+	if res.Converged || res.Iterations != 3 {
+		t.Fatalf("Converged = %v after %d pivots with MaxIter 3", res.Converged, res.Iterations)
 	}
 	full, err := Exact(a, b, C, &ExactOptions{MaxIter: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !full.Optimal || full.Iterations <= 3 {
-		t.Fatalf("default MaxIter: Optimal = %v after %d pivots", full.Optimal, full.Iterations)
+	if !full.Converged || full.Iterations <= 3 {
+		t.Fatalf("default MaxIter: Converged = %v after %d pivots", full.Converged, full.Iterations)
 	}
 }
 
@@ -683,7 +683,7 @@ func ExampleExact() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Printf("cost %.2f, optimal %v\n", res.Cost, res.Optimal)
+	fmt.Printf("cost %.2f, optimal %v\n", res.Cost, res.Converged)
 	for _, t := range res.Plan {
 		fmt.Printf("%d → %d: %.2f\n", t.I, t.J, t.Mass)
 	}

@@ -65,7 +65,7 @@ func TestDivergenceTendsToItsLimit(t *testing.T) {
 			prev := 0.0
 			for _, eps := range []float64{1e3, 1e4, 1e8, 1e12, 1e16, 1e20, 1e300} {
 				name := fmt.Sprintf("%v/%v/ε=%g", c, method, eps)
-				r, err := SinkhornDivergence(x, y, a, b, c, eps, &SinkhornOptions{Method: method}, true)
+				r, err := SinkhornDivergence(x, y, a, b, c, eps, divOpts(&SinkhornOptions{Method: method}, true))
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
@@ -92,7 +92,7 @@ func TestDivergenceTendsToItsLimit(t *testing.T) {
 			}
 		}
 		for _, eps := range []float64{1e8, 1e12, 1e20, 1e300} {
-			d, err := UnrolledSinkhornDivergence(x, y, a, b, c, constEps(eps, 5))
+			d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), a, b, c, eps, &UnrolledOptions{Iterations: 5})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,7 +101,7 @@ func TestDivergenceTendsToItsLimit(t *testing.T) {
 			}
 			if eps >= 1e12 {
 				g := &Gradients{X: mat.NewDense(20, 2, nil), Y: mat.NewDense(15, 2, nil)}
-				d.Backward(1, 0, g.X, g.Y)
+				d.Backward(1, 0, FromDense(g.X), FromDense(g.Y))
 				checkLimitGradients(t, fmt.Sprintf("%v unrolled ε=%g", c, eps), c, x, y, a, b, g)
 			}
 		}
@@ -114,7 +114,7 @@ func TestDivergenceTendsToItsLimit(t *testing.T) {
 // potentials, converged to Tol (1e-9) times the costs' spread in a-weighted ℓ1.
 func checkLimitGradients(t *testing.T, name string, c Cost, x, y *mat.Dense, a, b []float64, g *Gradients) {
 	t.Helper()
-	_, want, err := MMD(x, y, a, b, CostKernel{c}, true)
+	_, want, err := mmd(x, y, a, b, CostKernel{c}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestDivergenceTinyEps(t *testing.T) {
 	}
 	ha, hb := entropy(a), entropy(b)
 	for _, eps := range []float64{1e-2, 1e-3} {
-		r, err := SinkhornDivergence(x, y, a, b, SqEuclidean, eps, &SinkhornOptions{Method: Stabilized, EpsScaling: 0.5, MaxIter: 100000}, false)
+		r, err := SinkhornDivergence(x, y, a, b, SqEuclidean, eps, divOpts(&SinkhornOptions{Method: Stabilized, EpsScaling: 0.5, MaxIter: 100000}, false))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,7 +182,7 @@ func TestDivergenceTinyEps(t *testing.T) {
 	}
 	for _, eps := range []float64{1e-16, 1e-20, 1e-100, 1e-300} {
 		for _, method := range []SinkhornMethod{LogDomain, Stabilized} {
-			r, err := SinkhornDivergence(x, y, a, b, SqEuclidean, eps, &SinkhornOptions{Method: method}, false)
+			r, err := SinkhornDivergence(x, y, a, b, SqEuclidean, eps, divOpts(&SinkhornOptions{Method: method}, false))
 			if !errors.Is(err, ErrOutOfRange) || !errors.Is(err, ErrInvalidInput) {
 				t.Errorf("ε=%g %v: %v, %v; want an ErrOutOfRange", eps, method, r, err)
 			}
@@ -251,10 +251,10 @@ func TestUnrolledExtremeEps(t *testing.T) {
 	rng := newTestRand(104)
 	x, y := randCloud(rng, 20, 3, 0), randCloud(rng, 15, 3, 0.7)
 	x32, y32 := points32Of(x), points32Of(y)
-	limit, _ := largeEpsExpansion(SqEuclidean, x32.dense(), y32.dense(), Uniform(20), Uniform(15))
+	limit, _ := largeEpsExpansion(SqEuclidean, x32.Dense(), y32.Dense(), Uniform(20), Uniform(15))
 	for _, eps := range []float64{1e-300, 1e-100, 1e-20, 1e-14, 1e-8, 1, 1e8, 1e12, 1e20, 1e300} {
-		d64, err64 := UnrolledSinkhornDivergence(x32.dense(), y32.dense(), nil, nil, SqEuclidean, constEps(eps, 5))
-		d32, err32 := UnrolledSinkhornDivergence32(x32, y32, nil, nil, SqEuclidean, constEps(eps, 5))
+		d64, err64 := UnrolledSinkhornDivergence(FromDense(x32.Dense()), FromDense(y32.Dense()), nil, nil, SqEuclidean, eps, &UnrolledOptions{Iterations: 5})
+		d32, err32 := UnrolledSinkhornDivergence(x32, y32, nil, nil, SqEuclidean, eps, &UnrolledOptions{Iterations: 5})
 		for _, c := range []struct {
 			name string
 			d    *UnrolledDivergence
@@ -282,11 +282,11 @@ func TestUnrolledExtremeEps(t *testing.T) {
 }
 
 // points32Of rounds a cloud to float32.
-func points32Of(x *mat.Dense) Points32 {
+func points32Of(x *mat.Dense) Points {
 	r, c := x.Dims()
-	p := Points32{Rows: r, Cols: c, Data: make([]float32, r*c)}
+	p := make([]float32, r*c)
 	for i, v := range x.RawMatrix().Data {
-		p.Data[i] = float32(v)
+		p[i] = float32(v)
 	}
-	return p
+	return FromFloat32(r, c, p)
 }

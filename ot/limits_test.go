@@ -41,9 +41,9 @@ func TestHugeProblemsFailBeforeAllocating(t *testing.T) {
 	const n = 200_000
 	rng := newTestRand(91)
 	x, y := randCloud(rng, n, 2, 0), randCloud(rng, n, 2, 1)
-	x32 := Points32{Rows: n, Cols: 2, Data: make([]float32, 2*n)}
-	y32 := Points32{Rows: n, Cols: 2, Data: make([]float32, 2*n)}
-	eps := []float64{1, 1}
+	x32 := FromFloat32(n, 2, make([]float32, 2*n))
+	y32 := FromFloat32(n, 2, make([]float32, 2*n))
+	eps, two := 1.0, &UnrolledOptions{Iterations: 2}
 	calls := []struct {
 		name string
 		call func() error
@@ -51,19 +51,22 @@ func TestHugeProblemsFailBeforeAllocating(t *testing.T) {
 		{"Cost.Matrix", func() error { _, err := SqEuclidean.Matrix(x, y); return err }},
 		{"SinkhornPoints", func() error { _, err := SinkhornPoints(x, y, nil, nil, SqEuclidean, 1, nil); return err }},
 		{"SinkhornDivergence", func() error {
-			_, err := SinkhornDivergence(x, y, nil, nil, SqEuclidean, 1, nil, true)
+			_, err := SinkhornDivergence(x, y, nil, nil, SqEuclidean, 1, divOpts(nil, true))
 			return err
 		}},
 		{"SinkhornGradients", func() error { _, err := SinkhornGradients(x, y, nil, nil, SqEuclidean, nil); return err }},
 		{"ExactPoints", func() error { _, err := ExactPoints(x, y, nil, nil, SqEuclidean, nil); return err }},
-		{"UnrolledSinkhorn", func() error { _, err := UnrolledSinkhorn(x, y, nil, nil, SqEuclidean, eps); return err }},
-		{"UnrolledSinkhornDivergence", func() error {
-			_, err := UnrolledSinkhornDivergence(x, y, nil, nil, SqEuclidean, eps)
+		{"UnrolledSinkhorn", func() error {
+			_, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, SqEuclidean, eps, two)
 			return err
 		}},
-		{"UnrolledSinkhorn32", func() error { _, err := UnrolledSinkhorn32(x32, y32, nil, nil, SqEuclidean, eps); return err }},
+		{"UnrolledSinkhornDivergence", func() error {
+			_, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, eps, two)
+			return err
+		}},
+		{"UnrolledSinkhorn32", func() error { _, err := UnrolledSinkhorn(x32, y32, nil, nil, SqEuclidean, eps, two); return err }},
 		{"UnrolledSinkhornDivergence32", func() error {
-			_, err := UnrolledSinkhornDivergence32(x32, y32, nil, nil, SqEuclidean, eps)
+			_, err := UnrolledSinkhornDivergence(x32, y32, nil, nil, SqEuclidean, eps, two)
 			return err
 		}},
 		{"FreeSupportBarycenter", func() error {
@@ -154,7 +157,7 @@ func TestMMDMemoryIsBlockBounded(t *testing.T) {
 	x, y := randCloud(rng, 1500, 3, 0), randCloud(rng, 1500, 3, 0.5)
 	for _, grad := range []bool{false, true} {
 		var err error
-		b := allocated(func() { _, _, err = MMD(x, y, nil, nil, EnergyKernel{}, grad) })
+		b := allocated(func() { _, _, err = mmd(x, y, nil, nil, EnergyKernel{}, grad) })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,7 +177,7 @@ func TestMMDBlocksMatchDirectSums(t *testing.T) {
 	x, y := randCloud(rng, 40, 3, 0), randCloud(rng, 23, 3, 0.7)
 	a, b := randWeights(rng, 40), randWeights(rng, 23)
 	for _, k := range []Kernel{GaussianMixture{0.5, 2}, EnergyKernel{}, CostKernel{PowerCost(1.5)}} {
-		v, g, err := MMD(x, y, a, b, k, true)
+		v, g, err := mmd(x, y, a, b, k, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,18 +233,18 @@ func TestHugeCoordinatesRejectedEverywhere(t *testing.T) {
 		name string
 		call func() error
 	}{
-		{"MMD energy", func() error { _, _, err := MMD(x, y, nil, nil, EnergyKernel{}, true); return err }},
-		{"MMD Gaussian", func() error { _, _, err := MMD(x, y, nil, nil, GaussianMixture{1}, false); return err }},
-		{"EnergyDistance", func() error { _, _, err := EnergyDistance(x, y, nil, nil, false); return err }},
+		{"MMD energy", func() error { _, _, err := mmd(x, y, nil, nil, EnergyKernel{}, true); return err }},
+		{"MMD Gaussian", func() error { _, _, err := mmd(x, y, nil, nil, GaussianMixture{1}, false); return err }},
+		{"MMD energy without gradients", func() error { _, _, err := mmd(x, y, nil, nil, EnergyKernel{}, false); return err }},
 		{"Cost.Matrix", func() error { _, err := Euclidean.Matrix(x, y); return err }},
 		{"SinkhornPoints", func() error { _, err := SinkhornPoints(x, y, nil, nil, Euclidean, 1, nil); return err }},
 		{"SinkhornDivergence", func() error {
-			_, err := SinkhornDivergence(x, y, nil, nil, Euclidean, 1, nil, false)
+			_, err := SinkhornDivergence(x, y, nil, nil, Euclidean, 1, divOpts(nil, false))
 			return err
 		}},
 		{"ExactPoints", func() error { _, err := ExactPoints(x, y, nil, nil, Euclidean, nil); return err }},
 		{"UnrolledSinkhornDivergence", func() error {
-			_, err := UnrolledSinkhornDivergence(x, y, nil, nil, Euclidean, []float64{1})
+			_, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, Euclidean, 1, &UnrolledOptions{Iterations: 1})
 			return err
 		}},
 		{"FreeSupportBarycenter", func() error {
@@ -258,7 +261,7 @@ func TestHugeCoordinatesRejectedEverywhere(t *testing.T) {
 	// finite points, a cost kernel that overflows: |x−y|³ ≈ 1e360
 	z := randCloud(rng, 5, 2, 0)
 	z.Scale(1e120, z)
-	if v, _, err := MMD(z, y, nil, nil, CostKernel{PowerCost(3)}, true); !errors.Is(err, ErrInvalidInput) {
+	if v, _, err := mmd(z, y, nil, nil, CostKernel{PowerCost(3)}, true); !errors.Is(err, ErrInvalidInput) {
 		t.Errorf("MMD with an overflowing kernel: %v, %v; want ErrInvalidInput", v, err)
 	}
 }

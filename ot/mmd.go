@@ -40,37 +40,52 @@ func (EnergyKernel) Eval(d2 float64) (k, dk float64) {
 	return -r, -0.5 / r
 }
 
+// MMDOptions tunes MMD. A nil *MMDOptions means all defaults.
+type MMDOptions struct {
+	// Grad asks for the gradients in the result.
+	Grad bool
+}
+
+// MMDResult is the output of MMD, a closed form: no iterations, no marginals.
+type MMDResult struct {
+	// Value is the squared MMD.
+	Value float64
+	// Grad holds the gradients with respect to x, y, a and b when MMDOptions.Grad is set.
+	Grad *Gradients
+}
+
 // MMD returns the biased (V-statistic) squared maximum mean discrepancy
 // aᵀK_xx a + bᵀK_yy b − 2aᵀK_xy b between (x, a) and (y, b), and its gradients when
-// grad is set. nil weights mean uniform. The kernel matrices are never stored: the
+// opts ask for them. nil weights mean uniform; EnergyKernel gives the energy distance. The kernel matrices are never stored: the
 // sums run over blocks of rows, so the memory is that of the points and gradients
 // plus one block (see mmdBlockEntries), whatever n and m. A value or gradient that is
 // not finite (a kernel that overflows) is an error.
-func MMD(x, y *mat.Dense, a, b []float64, k Kernel, grad bool) (float64, *Gradients, error) {
+func MMD(x, y *mat.Dense, a, b []float64, k Kernel, opts *MMDOptions) (*MMDResult, error) {
+	grad := opts != nil && opts.Grad
 	if k == nil {
-		return 0, nil, invalid("mmd: nil kernel")
+		return nil, invalid("mmd: nil kernel")
 	}
 	if g, ok := k.(GaussianMixture); ok {
 		if len(g) == 0 {
-			return 0, nil, invalid("mmd: Gaussian mixture has no bandwidth")
+			return nil, invalid("mmd: Gaussian mixture has no bandwidth")
 		}
 		for i, s := range g {
 			if !(s > 0) || math.IsInf(s, 0) {
-				return 0, nil, invalid("mmd: bandwidth[%d] = %v must be positive and finite", i, s)
+				return nil, invalid("mmd: bandwidth[%d] = %v must be positive and finite", i, s)
 			}
 		}
 	}
 	if err := pointPair(x, y); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	n, d := x.Dims()
 	m, _ := y.Dims()
 	a, err := weights("a", a, n)
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	if b, err = weights("b", b, m); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	var gr *Gradients
 	if grad {
@@ -85,7 +100,7 @@ func MMD(x, y *mat.Dense, a, b []float64, k Kernel, grad bool) (float64, *Gradie
 		kernelTerm(y, y, b, b, k, 1, gy, gy, gb, gb) +
 		kernelTerm(x, y, a, b, k, -2, gx, gy, ga, gb)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, nil, outOfRange("mmd: the value is %v: kernel %T overflows float64 on these points", v, k)
+		return nil, outOfRange("mmd: the value is %v: kernel %T overflows float64 on these points", v, k)
 	}
 	if grad {
 		for _, g := range []struct {
@@ -93,16 +108,11 @@ func MMD(x, y *mat.Dense, a, b []float64, k Kernel, grad bool) (float64, *Gradie
 			v    []float64
 		}{{"x", gr.X.RawMatrix().Data}, {"y", gr.Y.RawMatrix().Data}, {"a", gr.A}, {"b", gr.B}} {
 			if !allFinite(g.v) {
-				return 0, nil, outOfRange("mmd: the gradient with respect to %s is not finite: kernel %T overflows float64 on these points", g.name, k)
+				return nil, outOfRange("mmd: the gradient with respect to %s is not finite: kernel %T overflows float64 on these points", g.name, k)
 			}
 		}
 	}
-	return v, gr, nil
-}
-
-// EnergyDistance is MMD with EnergyKernel.
-func EnergyDistance(x, y *mat.Dense, a, b []float64, grad bool) (float64, *Gradients, error) {
-	return MMD(x, y, a, b, EnergyKernel{}, grad)
+	return &MMDResult{Value: v, Grad: gr}, nil
 }
 
 // sqDist is the cost |x−y|², whose x-gradient 2(x−y) carries the kernels' chain rule.

@@ -55,7 +55,7 @@ type SinkhornOptions struct {
 
 	// EpsScaling in (0,1) anneals ε inside the solve: one iteration at each of
 	// EpsStart, EpsStart·EpsScaling, … down to ε, then iterations at ε until Tol
-	// (see Annealing, which the unrolled solvers take). 0 disables it.
+	// (see Annealing; UnrolledOptions has the same fields). 0 disables it.
 	EpsScaling float64
 	// EpsStart is the first ε of the annealing; 0 means the largest cost entry.
 	EpsStart float64
@@ -526,8 +526,8 @@ func (p *problem) done(e, ePot, eps float64, o SinkhornOptions) bool {
 // Annealing is ε-scaling (Kosowsky & Yuille 1994; Schmitzer 2019): the first
 // iterations run at Start, Start·Scaling, Start·Scaling², … for as long as that
 // exceeds the target ε, then at ε, so that they see a smoother problem first. It is
-// SinkhornOptions' EpsScaling and EpsStart; the unrolled solvers take one too. The
-// zero value anneals nothing.
+// SinkhornOptions' and UnrolledOptions' EpsScaling and EpsStart. The zero value
+// anneals nothing.
 type Annealing struct {
 	Scaling float64 // in (0,1); 0 disables the annealing
 	Start   float64 // the first ε; 0 means the largest cost of the problem

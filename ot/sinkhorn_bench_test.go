@@ -62,7 +62,7 @@ func BenchmarkSinkhornDivergence(b *testing.B) {
 		x, y := randCloud(rng, n, 2, 0), randCloud(rng, n, 2, 0.5)
 		b.Run(fmt.Sprintf("n=%d/d=2/eps=0.1", n), func(b *testing.B) {
 			for b.Loop() {
-				if _, err := SinkhornDivergence(x, y, nil, nil, SqEuclidean, 0.1, &SinkhornOptions{Tol: 1e-6}, true); err != nil {
+				if _, err := SinkhornDivergence(x, y, nil, nil, SqEuclidean, 0.1, divOpts(&SinkhornOptions{Tol: 1e-6}, true)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -81,10 +81,10 @@ func BenchmarkUnrolledDivergence(b *testing.B) {
 			raw[i] = rng.Float64()
 		}
 	}
-	eps, _ := EpsSchedule(1, 50, 0, 0)
+	opts := &UnrolledOptions{Iterations: 50}
 	b.Run("fwd", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := UnrolledSinkhornDivergence(x, y, nil, nil, SqEuclidean, eps); err != nil {
+			if _, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, 1, opts); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -92,11 +92,11 @@ func BenchmarkUnrolledDivergence(b *testing.B) {
 	b.Run("fwd+bwd", func(b *testing.B) {
 		gx := mat.NewDense(256, 784, nil)
 		for b.Loop() {
-			d, err := UnrolledSinkhornDivergence(x, y, nil, nil, SqEuclidean, eps)
+			d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, 1, opts)
 			if err != nil {
 				b.Fatal(err)
 			}
-			d.Backward(1, 0, gx, nil)
+			d.Backward(1, 0, FromDense(gx), Points{})
 		}
 	})
 }
@@ -105,7 +105,7 @@ func BenchmarkMMD(b *testing.B) {
 	rng := newTestRand(72)
 	x, y := randCloud(rng, 256, 784, 0), randCloud(rng, 256, 784, 0.1)
 	for b.Loop() {
-		if _, _, err := MMD(x, y, nil, nil, GaussianMixture{1, 2, 4, 8, 16}, true); err != nil {
+		if _, _, err := mmd(x, y, nil, nil, GaussianMixture{1, 2, 4, 8, 16}, true); err != nil {
 			b.Fatal(err)
 		}
 	}

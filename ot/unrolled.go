@@ -34,6 +34,10 @@ type Unrolled struct {
 	F, G []float64
 	// MarginalError is ‖P_L 1 − a‖₁ (Pᵀ_L 1 = b holds after the last g-update).
 	MarginalError float64
+	// Iterations is L, the number of updates run.
+	Iterations int
+	// Converged reports that the last iterate meets the tolerance: MarginalError ≤ Tol.
+	Converged bool
 	// Scaled reports that the scaling-domain path produced the record.
 	Scaled bool
 
@@ -42,7 +46,7 @@ type Unrolled struct {
 	// rebuilds it, bit for bit, for a backward pass).
 	p    *problem
 	x, y *mat.Dense // nil for float32 points until a float64 backward asks for them
-	g32  *gram32    // float32 points (UnrolledSinkhorn32), or nil
+	g32  *gram32    // float32 points, or nil
 	cost Cost
 	eps  []float64
 
@@ -54,10 +58,10 @@ type Unrolled struct {
 	primal     float64
 }
 
-// EpsSchedule returns L values of ε for Unrolled: eps repeated, or with scaling in
-// (0,1) the annealed sequence start, start·scaling, … while above eps, then eps (the
-// rule of Annealing). A start of 0, the largest cost, depends on the problem: pass
-// Annealing{Scaling: scaling} to the unrolled solver instead.
+// EpsSchedule returns the L values of ε an unrolled solve at eps runs: eps repeated,
+// or with scaling in (0,1) the annealed sequence start, start·scaling, … while above
+// eps, then eps (the rule of Annealing and of UnrolledOptions' EpsScaling). A start of
+// 0, the largest cost, depends on the problem, which only the solver sees.
 func EpsSchedule(eps float64, L int, scaling, start float64) ([]float64, error) {
 	if err := epsilon(eps); err != nil {
 		return nil, err
@@ -70,7 +74,7 @@ func EpsSchedule(eps float64, L int, scaling, start float64) ([]float64, error) 
 		return nil, fmt.Errorf("unrolled: %w", err)
 	}
 	if scaling != 0 && start == 0 {
-		return nil, invalid("unrolled: ε-scaling from the largest cost (start 0) depends on the costs: pass ot.Annealing{Scaling: %v} to the unrolled solver", scaling)
+		return nil, invalid("unrolled: ε-scaling from the largest cost (start 0) depends on the costs: set UnrolledOptions{EpsScaling: %v} in the unrolled solver", scaling)
 	}
 	out := an.steps(eps, 0, L)
 	for len(out) < L {
@@ -79,39 +83,92 @@ func EpsSchedule(eps float64, L int, scaling, start float64) ([]float64, error) 
 	return out, nil
 }
 
-// UnrolledSinkhorn runs len(eps) updates between (x, a) and (y, b) under cost c; eps
-// holds one ε per iteration (see EpsSchedule). With an Annealing (at most one), each
-// of the first iterations runs at the larger of its ε and the annealing's (from the
-// largest cost when its Start is 0; see Annealing). x and y may be the same matrix.
-func UnrolledSinkhorn(x, y *mat.Dense, a, b []float64, c Cost, eps []float64, anneal ...Annealing) (*Unrolled, error) {
-	an, err := oneAnnealing(anneal)
+// DefaultUnrolledIterations is L, the number of updates of an unrolled solve, when
+// UnrolledOptions.Iterations is 0.
+const DefaultUnrolledIterations = 50
+
+// UnrolledOptions tunes the unrolled solvers. A nil *UnrolledOptions means all
+// defaults.
+type UnrolledOptions struct {
+	// Iterations is L, the number of updates: the solve runs exactly that many (its
+	// result says whether they converged). 0 means DefaultUnrolledIterations.
+	Iterations int
+	// EpsScaling in (0,1) anneals ε: each of the first iterations runs at the larger of
+	// its ε and EpsStart, EpsStart·EpsScaling, … (see Annealing). 0 disables it.
+	EpsScaling float64
+	// EpsStart is the first ε of the annealing; 0 means the largest cost entry.
+	EpsStart float64
+	// Tol is the marginal error below which the result reports Converged; 0 means
+	// DefaultSinkhornTol. It does not change the iterations.
+	Tol float64
+}
+
+// withDefaults checks ε and the options and fills in the defaults.
+func (o *UnrolledOptions) withDefaults(eps float64) (UnrolledOptions, error) {
+	var out UnrolledOptions
+	if o != nil {
+		out = *o
+	}
+	if err := epsilon(eps); err != nil {
+		return out, fmt.Errorf("unrolled: %w", err)
+	}
+	if err := out.annealing().check(); err != nil {
+		return out, fmt.Errorf("unrolled: %w", err)
+	}
+	if out.Iterations == 0 {
+		out.Iterations = DefaultUnrolledIterations
+	}
+	if out.Iterations < 0 {
+		return out, invalid("unrolled: Iterations = %d is negative", out.Iterations)
+	}
+	if out.Tol == 0 {
+		out.Tol = DefaultSinkhornTol
+	}
+	if !(out.Tol > 0) {
+		return out, invalid("unrolled: Tol = %v must be positive", out.Tol)
+	}
+	return out, nil
+}
+
+func (o UnrolledOptions) annealing() Annealing {
+	return Annealing{Scaling: o.EpsScaling, Start: o.EpsStart}
+}
+
+// UnrolledSinkhorn runs opts.Iterations updates at eps between (x, a) and (y, b) under
+// cost c. With opts' annealing, the first iterations run at EpsStart,
+// EpsStart·EpsScaling, … while above eps (from the largest cost when EpsStart is 0;
+// see Annealing and EpsSchedule). x and y may be the same cloud. float32 points (both)
+// take the float32 kernels (see Points); a float32 cloud paired with a float64 one is
+// converted to float64.
+func UnrolledSinkhorn(x, y Points, a, b []float64, c Cost, eps float64, opts *UnrolledOptions) (*Unrolled, error) {
+	o, err := opts.withDefaults(eps)
 	if err != nil {
 		return nil, err
 	}
-	if len(eps) == 0 {
-		return nil, invalid("unrolled: no iterations")
+	x, y = samePrecision(x, y)
+	if x.IsFloat32() {
+		return unrolled32(x.f32, y.f32, nil, nil, a, b, c, eps, o)
 	}
+	return unrolled64(x.f64, y.f64, a, b, c, eps, o)
+}
+
+// samePrecision converts a float32 cloud paired with a float64 one to float64.
+func samePrecision(x, y Points) (Points, Points) {
+	if x.IsFloat32() != y.IsFloat32() {
+		return FromDense(x.Dense()), FromDense(y.Dense())
+	}
+	return x, y
+}
+
+// unrolled64 is UnrolledSinkhorn for float64 points.
+func unrolled64(x, y *mat.Dense, a, b []float64, c Cost, eps float64, o UnrolledOptions) (*Unrolled, error) {
 	p, c, err := pointProblem(x, y, a, b, c, "unrolled sinkhorn", func(n, m int) float64 {
 		return unrolledMatrices(n, m, false)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return newUnrolled(p, c, eps, an, x, y, nil)
-}
-
-// oneAnnealing checks the optional Annealing of the unrolled solvers.
-func oneAnnealing(anneal []Annealing) (Annealing, error) {
-	switch len(anneal) {
-	case 0:
-		return Annealing{}, nil
-	case 1:
-		if err := anneal[0].check(); err != nil {
-			return Annealing{}, fmt.Errorf("unrolled: %w", err)
-		}
-		return anneal[0], nil
-	}
-	return Annealing{}, invalid("unrolled: %d annealings, at most one", len(anneal))
+	return newUnrolled(p, c, eps, o, x, y, nil)
 }
 
 // unrolledMatrices is the number of matrix entries an unrolled record between n and m
@@ -127,19 +184,16 @@ func unrolledMatrices(n, m int, div bool) float64 {
 }
 
 // newUnrolled runs the updates on the validated problem p whose cost comes from the
-// float64 points x, y or, when g is not nil, from float32 ones, with the annealing an.
-func newUnrolled(p *problem, c Cost, eps []float64, an Annealing, x, y *mat.Dense, g *gram32) (*Unrolled, error) {
-	eps = append([]float64(nil), eps...)
-	for k, e := range eps {
-		if err := epsilon(e); err != nil {
-			return nil, invalid("unrolled: eps[%d] = %v must be positive and finite", k, e)
-		}
+// float64 points x, y or, when g is not nil, from float32 ones, at ε = e with the
+// options o.
+func newUnrolled(p *problem, c Cost, e float64, o UnrolledOptions, x, y *mat.Dense, g *gram32) (*Unrolled, error) {
+	eps := make([]float64, o.Iterations)
+	for k := range eps {
+		eps[k] = e
 	}
-	if an.Scaling != 0 {
+	if an := o.annealing(); an.Scaling != 0 {
 		_, hi := p.bounds()
-		for k, e := range an.steps(eps[len(eps)-1], hi, len(eps)) {
-			eps[k] = max(eps[k], e)
-		}
+		copy(eps, an.steps(e, hi, len(eps))) // each above e
 	}
 	constant := true
 	for _, e := range eps {
@@ -155,6 +209,7 @@ func newUnrolled(p *problem, c Cost, eps []float64, an Annealing, x, y *mat.Dens
 	}
 	u.Dual = floats.Dot(p.a, u.F) + floats.Dot(p.b, u.G)
 	u.MarginalError = u.rowError(u.planSource())
+	u.Iterations, u.Converged = len(eps), u.MarginalError <= o.Tol
 	if !allFinite([]float64{u.Dual, u.MarginalError}) || !allFinite(u.F) || !allFinite(u.G) {
 		u.Release()
 		return nil, outOfRange("unrolled: the result is not finite at ε = %g (dual %v, marginal error %v)", eps[len(eps)-1], u.Dual, u.MarginalError)
@@ -418,13 +473,23 @@ func (u *Unrolled) Primal() float64 {
 }
 
 // Backward adds to gx and gy the gradients, with respect to the points x and y, of
-// dDual·Dual + dPrimal·Primal, differentiated through every iteration. gx and gy may
-// be the same matrix when x and y are (the contributions then add up); a nil one is
-// not computed.
-func (u *Unrolled) Backward(dDual, dPrimal float64, gx, gy *mat.Dense) {
+// dDual·Dual + dPrimal·Primal, differentiated through every iteration. gx and gy have
+// the shapes of x and y, in either precision; they may be the same cloud when x and y
+// are (the contributions then add up); a zero Points is not computed.
+func (u *Unrolled) Backward(dDual, dPrimal float64, gx, gy Points) {
 	Cbar := u.adjoint(dDual, dPrimal)
-	u.addCostGrad(Cbar, gx, gy)
+	u.addGradTo(Cbar, gx, gy)
 	putF64(Cbar.RawMatrix().Data)
+}
+
+// addGradTo maps ∂/∂C to the destinations, each in its own precision.
+func (u *Unrolled) addGradTo(Cbar *mat.Dense, gx, gy Points) {
+	if gx.f64 != nil || gy.f64 != nil {
+		u.addCostGrad(Cbar, gx.f64, gy.f64)
+	}
+	if gx.IsFloat32() || gy.IsFloat32() {
+		u.addCostGrad32(Cbar, gx.f32.Data, gy.f32.Data)
+	}
 }
 
 // adjoint returns C̄ = ∂(dDual·Dual + dPrimal·Primal)/∂C through all L iterations.
@@ -438,9 +503,9 @@ func (u *Unrolled) adjoint(dDual, dPrimal float64) *mat.Dense {
 // BackwardEnvelope adds to gx and gy w·∂OT_ε/∂(x, y) evaluated at the final potentials
 // as if they had converged (the envelope theorem: ∂OT_ε/∂C = P_L), ignoring how the
 // iterations depend on the points.
-func (u *Unrolled) BackwardEnvelope(w float64, gx, gy *mat.Dense) {
+func (u *Unrolled) BackwardEnvelope(w float64, gx, gy Points) {
 	Cbar := u.envelopeAdjoint(w)
-	u.addCostGrad(Cbar, gx, gy)
+	u.addGradTo(Cbar, gx, gy)
 	putF64(Cbar.RawMatrix().Data)
 }
 
@@ -666,6 +731,19 @@ type UnrolledDivergence struct {
 	// Dual is the Sinkhorn divergence of Feydy et al. (2019):
 	// Dual_xy − ½Dual_xx − ½Dual_yy.
 	Dual float64
+	// MarginalError is the largest of the three problems' marginal errors.
+	MarginalError float64
+	// Iterations is L, the number of updates each problem ran.
+	Iterations int
+	// Converged reports that all three problems did.
+	Converged bool
+}
+
+// newUnrolledDivergence combines the three records.
+func newUnrolledDivergence(xy, xx, yy *Unrolled) *UnrolledDivergence {
+	return &UnrolledDivergence{XY: xy, XX: xx, YY: yy, Dual: xy.Dual - (xx.Dual+yy.Dual)/2,
+		MarginalError: max(xy.MarginalError, xx.MarginalError, yy.MarginalError),
+		Iterations:    xy.Iterations, Converged: xy.Converged && xx.Converged && yy.Converged}
 }
 
 // Primal is the debiased loss of Genevay et al. (2018):
@@ -674,49 +752,77 @@ func (d *UnrolledDivergence) Primal() float64 {
 	return 2*d.XY.Primal() - d.XX.Primal() - d.YY.Primal()
 }
 
-// UnrolledSinkhornDivergence runs the three problems of S_ε for len(eps) iterations,
-// each with the annealing, if any (see UnrolledSinkhorn).
-func UnrolledSinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps []float64, anneal ...Annealing) (*UnrolledDivergence, error) {
-	n, m := rowsOf(x), rowsOf(y)
-	if err := denseFits(fmt.Sprintf("unrolled sinkhorn divergence between %d and %d points", n, m), unrolledMatrices(n, m, true)); err != nil {
-		return nil, err
-	}
-	xy, err := UnrolledSinkhorn(x, y, a, b, c, eps, anneal...)
+// UnrolledSinkhornDivergence runs the three problems of S_ε, each as UnrolledSinkhorn
+// does (annealed from its own largest cost when EpsStart is 0).
+func UnrolledSinkhornDivergence(x, y Points, a, b []float64, c Cost, eps float64, opts *UnrolledOptions) (*UnrolledDivergence, error) {
+	o, err := opts.withDefaults(eps)
 	if err != nil {
 		return nil, err
 	}
-	xx, err := UnrolledSinkhorn(x, x, xy.p.a, xy.p.a, c, eps, anneal...)
+	x, y = samePrecision(x, y)
+	n, _ := x.Dims()
+	m, _ := y.Dims()
+	matrices := unrolledMatrices(n, m, true)
+	if x.IsFloat32() {
+		if err := x.f32.check("x"); err != nil {
+			return nil, err
+		}
+		if err := y.f32.check("y"); err != nil {
+			return nil, err
+		}
+		matrices = unrolled32Matrices(n, m, true)
+	}
+	if err := denseFits(fmt.Sprintf("unrolled sinkhorn divergence between %d and %d points", n, m), matrices); err != nil {
+		return nil, err
+	}
+	// For float32 points the symmetric problems reuse the cross problem's squared norms.
+	run := func(p, q Points, np, nq, a, b []float64) (*Unrolled, error) {
+		if p.IsFloat32() {
+			return unrolled32(p.f32, q.f32, np, nq, a, b, c, eps, o)
+		}
+		return unrolled64(p.f64, q.f64, a, b, c, eps, o)
+	}
+	xy, err := run(x, y, nil, nil, a, b)
 	if err != nil {
 		return nil, err
 	}
-	yy, err := UnrolledSinkhorn(y, y, xy.p.b, xy.p.b, c, eps, anneal...)
+	var nx, ny []float64
+	if xy.g32 != nil {
+		nx, ny = xy.g32.nx, xy.g32.ny
+	}
+	xx, err := run(x, x, nx, nx, xy.p.a, xy.p.a)
 	if err != nil {
 		return nil, err
 	}
-	return &UnrolledDivergence{XY: xy, XX: xx, YY: yy, Dual: xy.Dual - (xx.Dual+yy.Dual)/2}, nil
+	yy, err := run(y, y, ny, ny, xy.p.b, xy.p.b)
+	if err != nil {
+		return nil, err
+	}
+	return newUnrolledDivergence(xy, xx, yy), nil
 }
 
 // Backward adds to gx, gy the gradients of dDual·Dual + dPrimal·Primal through all
-// iterations of the three problems; a nil destination is skipped, with the problem
+// iterations of the three problems; a zero destination is skipped, with the problem
 // that only it needs.
-func (d *UnrolledDivergence) Backward(dDual, dPrimal float64, gx, gy *mat.Dense) {
+func (d *UnrolledDivergence) Backward(dDual, dPrimal float64, gx, gy Points) {
 	d.XY.Backward(dDual, 2*dPrimal, gx, gy)
-	if gx != nil {
+	if !gx.none() {
 		d.XX.Backward(-dDual/2, -dPrimal, gx, gx)
 	}
-	if gy != nil {
+	if !gy.none() {
 		d.YY.Backward(-dDual/2, -dPrimal, gy, gy)
 	}
 }
 
 // BackwardEnvelope adds w times the envelope gradient of the divergence (each OT term
-// differentiated at its final potentials as if converged); nil destinations as in Backward.
-func (d *UnrolledDivergence) BackwardEnvelope(w float64, gx, gy *mat.Dense) {
+// differentiated at its final potentials as if converged); zero destinations as in
+// Backward.
+func (d *UnrolledDivergence) BackwardEnvelope(w float64, gx, gy Points) {
 	d.XY.BackwardEnvelope(w, gx, gy)
-	if gx != nil {
+	if !gx.none() {
 		d.XX.BackwardEnvelope(-w/2, gx, gx)
 	}
-	if gy != nil {
+	if !gy.none() {
 		d.YY.BackwardEnvelope(-w/2, gy, gy)
 	}
 }

@@ -11,21 +11,20 @@ import (
 	"github.com/sinkgen/sinkgen/internal/fastblas"
 )
 
-// Points32 is a float32 point cloud: Rows points of dimension Cols, row-major in Data
-// (the layout of a float32 gorgonia matrix). The unrolled solvers read it without
-// copying; it must not change while a record made from it is in use.
-type Points32 struct {
+// points32 is a float32 point cloud (see Points): Rows points of dimension Cols,
+// row-major in Data.
+type points32 struct {
 	Rows, Cols int
 	Data       []float32
 }
 
 // same reports whether two clouds are the same memory (x = y in the symmetric terms).
-func (x Points32) same(y Points32) bool {
+func (x points32) same(y points32) bool {
 	return x.Rows == y.Rows && x.Cols == y.Cols && len(x.Data) > 0 && len(y.Data) > 0 && &x.Data[0] == &y.Data[0]
 }
 
 // dense copies the cloud into a float64 matrix.
-func (x Points32) dense() *mat.Dense {
+func (x points32) dense() *mat.Dense {
 	out := mat.NewDense(x.Rows, x.Cols, nil)
 	d := out.RawMatrix().Data
 	for i, v := range x.Data[:x.Rows*x.Cols] {
@@ -37,7 +36,7 @@ func (x Points32) dense() *mat.Dense {
 // sqNorms returns |x_i|² in float64 (exact products of float32 values), and an error
 // naming the first entry that is not finite: the norm of a row is finite exactly when
 // all its entries are (a float32's square cannot overflow float64).
-func (x Points32) sqNorms(field string) ([]float64, error) {
+func (x points32) sqNorms(field string) ([]float64, error) {
 	out := make([]float64, x.Rows)
 	d := x.Cols
 	parallelRange(x.Rows, d, func(_, lo, hi int) {
@@ -72,7 +71,7 @@ func sqNorm32(v []float32) float64 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-func (x Points32) check(field string) error {
+func (x points32) check(field string) error {
 	if x.Rows < 1 || x.Cols < 1 {
 		return invalid("%s: no points", field)
 	}
@@ -85,7 +84,7 @@ func (x Points32) check(field string) error {
 // gram32 is the float32 side of a record: the clouds, their squared norms, and
 // whether they are the same cloud.
 type gram32 struct {
-	x, y   Points32
+	x, y   points32
 	nx, ny []float64
 	sym    bool
 }
@@ -184,7 +183,7 @@ func (g *gram32) addGrad(Cbar *mat.Dense, s float64, gx, gy []float32) {
 }
 
 // addScaledRows adds s·w_i·x_i to row i of dst.
-func addScaledRows(dst []float32, s float64, w []float64, x Points32) {
+func addScaledRows(dst []float32, s float64, w []float64, x points32) {
 	d := x.Cols
 	parallelRange(x.Rows, d, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -197,23 +196,13 @@ func addScaledRows(dst []float32, s float64, w []float64, x Points32) {
 	})
 }
 
-// UnrolledSinkhorn32 is UnrolledSinkhorn for float32 points: for the quadratic cost
-// s|x−y|² (the default ½|x−y|²) the cost matrix's x·yᵀ and the gradients' C̄·y products
-// run as float32 matrix products (internal/fastblas's AVX2 Sgemm), everything else
-// (norms, iterations, adjoints) in float64. The cost entries then carry float32
+// unrolled32 is UnrolledSinkhorn for float32 points, with the squared norms of x and
+// y when known. For the quadratic cost s|x−y|² (the default ½|x−y|²) the cost
+// matrix's x·yᵀ runs as one float32 product (internal/fastblas's AVX2 Sgemm) and the
+// rest (norms, iterations, adjoints) in float64: the cost entries then carry float32
 // rounding of x·yᵀ (about 1e-7·|x||y|), as in a float32 PyTorch loop. Other costs
-// convert the points to float64 and take UnrolledSinkhorn's path. x and y may be the
-// same cloud. Backward32 adds float32 gradients; Backward works too.
-func UnrolledSinkhorn32(x, y Points32, a, b []float64, c Cost, eps []float64, anneal ...Annealing) (*Unrolled, error) {
-	an, err := oneAnnealing(anneal)
-	if err != nil {
-		return nil, err
-	}
-	return unrolled32(x, y, nil, nil, a, b, c, eps, an)
-}
-
-// unrolled32 is UnrolledSinkhorn32 with the squared norms of x and y, when known.
-func unrolled32(x, y Points32, nx, ny []float64, a, b []float64, c Cost, eps []float64, an Annealing) (*Unrolled, error) {
+// convert the points to float64.
+func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps float64, o UnrolledOptions) (*Unrolled, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -233,10 +222,7 @@ func unrolled32(x, y Points32, nx, ny []float64, a, b []float64, c Cost, eps []f
 		if !x.same(y) {
 			yd = y.dense()
 		}
-		return UnrolledSinkhorn(xd, yd, a, b, c, eps, an)
-	}
-	if len(eps) == 0 {
-		return nil, invalid("unrolled: no iterations")
+		return unrolled64(xd, yd, a, b, c, eps, o)
 	}
 	n, m := x.Rows, y.Rows
 	if err := denseFits(fmt.Sprintf("unrolled sinkhorn between %d and %d points", n, m), unrolled32Matrices(n, m, false)); err != nil {
@@ -264,61 +250,13 @@ func unrolled32(x, y Points32, nx, ny []float64, a, b []float64, c Cost, eps []f
 	}
 	// The cost is finite: the norms are, and so is every float32 product.
 	p := &problem{n: n, m: m, a: a, b: b, C: g.matrix(c), loga: logs(a), logb: logs(b)}
-	return newUnrolled(p, c, eps, an, nil, nil, g)
+	return newUnrolled(p, c, eps, o, nil, nil, g)
 }
 
 // unrolled32Matrices is unrolledMatrices plus the float32 product x·yᵀ (and the float32
 // adjoint of the gradients' products), counted as half a float64 matrix.
 func unrolled32Matrices(n, m int, div bool) float64 {
 	return unrolledMatrices(n, m, div) + max(area(n, m), area(n, n), area(m, m))/2
-}
-
-// UnrolledSinkhornDivergence32 is UnrolledSinkhornDivergence for float32 points (see
-// UnrolledSinkhorn32).
-func UnrolledSinkhornDivergence32(x, y Points32, a, b []float64, c Cost, eps []float64, anneal ...Annealing) (*UnrolledDivergence, error) {
-	if err := x.check("x"); err != nil {
-		return nil, err
-	}
-	if err := y.check("y"); err != nil {
-		return nil, err
-	}
-	if err := denseFits(fmt.Sprintf("unrolled sinkhorn divergence between %d and %d points", x.Rows, y.Rows), unrolled32Matrices(x.Rows, y.Rows, true)); err != nil {
-		return nil, err
-	}
-	xy, err := UnrolledSinkhorn32(x, y, a, b, c, eps, anneal...)
-	if err != nil {
-		return nil, err
-	}
-	var nx, ny []float64
-	if xy.g32 != nil {
-		nx, ny = xy.g32.nx, xy.g32.ny
-	}
-	an, _ := oneAnnealing(anneal) // checked by UnrolledSinkhorn32
-	xx, err := unrolled32(x, x, nx, nx, xy.p.a, xy.p.a, c, eps, an)
-	if err != nil {
-		return nil, err
-	}
-	yy, err := unrolled32(y, y, ny, ny, xy.p.b, xy.p.b, c, eps, an)
-	if err != nil {
-		return nil, err
-	}
-	return &UnrolledDivergence{XY: xy, XX: xx, YY: yy, Dual: xy.Dual - (xx.Dual+yy.Dual)/2}, nil
-}
-
-// Backward32 is Backward into float32 gradients (row-major, the shapes of x and y);
-// gx and gy may be the same slice when x and y are the same cloud, and a nil one is
-// not computed.
-func (u *Unrolled) Backward32(dDual, dPrimal float64, gx, gy []float32) {
-	Cbar := u.adjoint(dDual, dPrimal)
-	u.addCostGrad32(Cbar, gx, gy)
-	putF64(Cbar.RawMatrix().Data)
-}
-
-// BackwardEnvelope32 is BackwardEnvelope into float32 gradients.
-func (u *Unrolled) BackwardEnvelope32(w float64, gx, gy []float32) {
-	Cbar := u.envelopeAdjoint(w)
-	u.addCostGrad32(Cbar, gx, gy)
-	putF64(Cbar.RawMatrix().Data)
 }
 
 // addCostGrad32 maps ∂/∂C to float32 point gradients: by float32 products for a
@@ -350,28 +288,6 @@ func (u *Unrolled) addCostGrad32(Cbar *mat.Dense, gx, gy []float32) {
 	}
 	if dy != nil && dy != dx {
 		add(gy, dy)
-	}
-}
-
-// Backward32 is UnrolledDivergence.Backward into float32 gradients.
-func (d *UnrolledDivergence) Backward32(dDual, dPrimal float64, gx, gy []float32) {
-	d.XY.Backward32(dDual, 2*dPrimal, gx, gy)
-	if gx != nil {
-		d.XX.Backward32(-dDual/2, -dPrimal, gx, gx)
-	}
-	if gy != nil {
-		d.YY.Backward32(-dDual/2, -dPrimal, gy, gy)
-	}
-}
-
-// BackwardEnvelope32 is UnrolledDivergence.BackwardEnvelope into float32 gradients.
-func (d *UnrolledDivergence) BackwardEnvelope32(w float64, gx, gy []float32) {
-	d.XY.BackwardEnvelope32(w, gx, gy)
-	if gx != nil {
-		d.XX.BackwardEnvelope32(-w/2, gx, gx)
-	}
-	if gy != nil {
-		d.YY.BackwardEnvelope32(-w/2, gy, gy)
 	}
 }
 

@@ -8,11 +8,6 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-func constEps(eps float64, L int) []float64 {
-	s, _ := EpsSchedule(eps, L, 0, 0)
-	return s
-}
-
 // The fixtures hold PyTorch autograd through exactly these updates: values and all
 // gradients must agree to 1e-8 relative (float64).
 func TestUnrolledFixtures(t *testing.T) {
@@ -21,8 +16,8 @@ func TestUnrolledFixtures(t *testing.T) {
 			fx := loadFixture(t, name)
 			x, y := fixtureDense(t, fx, "x"), fixtureDense(t, fx, "y")
 			a, b := fixtureFloats(t, fx, "a"), fixtureFloats(t, fx, "b")
-			eps := constEps(fixtureFloat(t, fx, "eps"), int(fixtureFloat(t, fx, "L")))
-			d, err := UnrolledSinkhornDivergence(x, y, a, b, SqEuclidean, eps)
+			eps, opts := fixtureFloat(t, fx, "eps"), &UnrolledOptions{Iterations: int(fixtureFloat(t, fx, "L"))}
+			d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), a, b, SqEuclidean, eps, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,9 +49,9 @@ func TestUnrolledFixtures(t *testing.T) {
 				m, _ := y.Dims()
 				gx, gy := mat.NewDense(n, dim, nil), mat.NewDense(m, dim, nil)
 				if c.only {
-					d.XY.Backward(c.dDual, c.dPrim, gx, gy)
+					d.XY.Backward(c.dDual, c.dPrim, FromDense(gx), FromDense(gy))
 				} else {
-					d.Backward(c.dDual, c.dPrim, gx, gy)
+					d.Backward(c.dDual, c.dPrim, FromDense(gx), FromDense(gy))
 				}
 				for _, g := range []struct {
 					got   *mat.Dense
@@ -81,20 +76,22 @@ func TestUnrolledFiniteDifferences(t *testing.T) {
 	rng := newTestRand(41)
 	x, y := randCloud(rng, 6, 3, 0), randCloud(rng, 5, 3, 0.5)
 	a, b := randWeights(rng, 6), randWeights(rng, 5)
-	annealed, _ := EpsSchedule(0.3, 12, 0.6, 4)
 	for _, c := range []Cost{SqEuclidean, Euclidean, PowerCost(1.5)} {
-		for _, eps := range [][]float64{constEps(0.5, 7), annealed} {
+		for _, run := range []struct {
+			eps  float64
+			opts *UnrolledOptions
+		}{{0.5, &UnrolledOptions{Iterations: 7}}, {0.3, &UnrolledOptions{Iterations: 12, EpsScaling: 0.6, EpsStart: 4}}} {
 			for _, seed := range [][2]float64{{1, 0}, {0, 1}, {0.3, -0.7}} {
 				value := func(x, y *mat.Dense) float64 {
-					d, err := UnrolledSinkhornDivergence(x, y, a, b, c, eps)
+					d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), a, b, c, run.eps, run.opts)
 					if err != nil {
 						t.Fatal(err)
 					}
 					return seed[0]*d.Dual + seed[1]*d.Primal()
 				}
-				d, _ := UnrolledSinkhornDivergence(x, y, a, b, c, eps)
+				d, _ := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), a, b, c, run.eps, run.opts)
 				gx, gy := mat.NewDense(6, 3, nil), mat.NewDense(5, 3, nil)
-				d.Backward(seed[0], seed[1], gx, gy)
+				d.Backward(seed[0], seed[1], FromDense(gx), FromDense(gy))
 				checkPointGradients(t, c.String(), x, y, gx, gy, value, 1e-6)
 			}
 		}
@@ -130,17 +127,17 @@ func checkPointGradients(t *testing.T, name string, x, y, gx, gy *mat.Dense, val
 func TestUnrolledConvergedGradients(t *testing.T) {
 	rng := newTestRand(43)
 	x, y := randCloud(rng, 10, 2, 0), randCloud(rng, 8, 2, 1)
-	d, _ := UnrolledSinkhornDivergence(x, y, nil, nil, SqEuclidean, constEps(1, 300))
-	conv, _ := SinkhornDivergence(x, y, nil, nil, SqEuclidean, 1, tight, true)
+	d, _ := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, 1, &UnrolledOptions{Iterations: 300})
+	conv, _ := SinkhornDivergence(x, y, nil, nil, SqEuclidean, 1, divOpts(tight, true))
 	if relErr(d.Dual, conv.Value) > 1e-10 {
 		t.Errorf("unrolled S = %.15g, converged %.15g", d.Dual, conv.Value)
 	}
 	for _, envelope := range []bool{false, true} {
 		gx, gy := mat.NewDense(10, 2, nil), mat.NewDense(8, 2, nil)
 		if envelope {
-			d.BackwardEnvelope(1, gx, gy)
+			d.BackwardEnvelope(1, FromDense(gx), FromDense(gy))
 		} else {
-			d.Backward(1, 0, gx, gy)
+			d.Backward(1, 0, FromDense(gx), FromDense(gy))
 		}
 		if !mat.EqualApprox(gx, conv.Grad.X, 1e-8) || !mat.EqualApprox(gy, conv.Grad.Y, 1e-8) {
 			t.Errorf("envelope=%v: gradients differ from the converged divergence's", envelope)
@@ -161,14 +158,14 @@ func TestUnrolledExtremes(t *testing.T) {
 	y := randCloud(rng, 9, 2, 2)
 	for _, eps := range []float64{1e-3, 1e-2, 1, 1e2, 1e4} {
 		for _, pair := range [][2]*mat.Dense{{x, y}, {x, x}, {dup, y}, {dup, dup}} {
-			d, err := UnrolledSinkhornDivergence(pair[0], pair[1], nil, nil, SqEuclidean, constEps(eps, 20))
+			d, err := UnrolledSinkhornDivergence(FromDense(pair[0]), FromDense(pair[1]), nil, nil, SqEuclidean, eps, &UnrolledOptions{Iterations: 20})
 			if err != nil {
 				t.Fatal(err)
 			}
 			n, _ := pair[0].Dims()
 			m, _ := pair[1].Dims()
 			gx, gy := mat.NewDense(n, 2, nil), mat.NewDense(m, 2, nil)
-			d.Backward(1, 1, gx, gy)
+			d.Backward(1, 1, FromDense(gx), FromDense(gy))
 			for _, v := range append(append([]float64{d.Dual, d.Primal()}, gx.RawMatrix().Data...), gy.RawMatrix().Data...) {
 				if math.IsNaN(v) || math.IsInf(v, 0) {
 					t.Fatalf("ε=%g: non-finite value or gradient", eps)
@@ -187,10 +184,10 @@ func TestUnrolledExtremes(t *testing.T) {
 
 func TestUnrolledBadInput(t *testing.T) {
 	x := mat.NewDense(3, 2, nil)
-	if _, err := UnrolledSinkhorn(x, x, nil, nil, SqEuclidean, nil); err == nil {
-		t.Error("no iterations accepted")
+	if _, err := UnrolledSinkhorn(FromDense(x), FromDense(x), nil, nil, SqEuclidean, 1, &UnrolledOptions{Iterations: -1}); err == nil {
+		t.Error("negative iterations accepted")
 	}
-	if _, err := UnrolledSinkhorn(x, x, nil, nil, SqEuclidean, []float64{1, -1}); err == nil {
+	if _, err := UnrolledSinkhorn(FromDense(x), FromDense(x), nil, nil, SqEuclidean, -1, nil); err == nil {
 		t.Error("negative ε accepted")
 	}
 	if _, err := EpsSchedule(1, 0, 0, 0); err == nil {
@@ -206,9 +203,9 @@ func TestUnrolledBadInput(t *testing.T) {
 
 // forcedLog recomputes u's record in the log domain (the path annealed schedules and
 // underflowing kernels take).
-func forcedLog(t *testing.T, x, y *mat.Dense, c Cost, eps []float64) *Unrolled {
+func forcedLog(t *testing.T, x, y *mat.Dense, c Cost, eps float64, opts *UnrolledOptions) *Unrolled {
 	t.Helper()
-	u, err := UnrolledSinkhorn(x, y, nil, nil, c, eps)
+	u, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, c, eps, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,15 +225,15 @@ func TestUnrolledScaledMatchesLog(t *testing.T) {
 	x, y := randCloud(rng, 14, 3, 0), randCloud(rng, 11, 3, 0.7)
 	for _, c := range []Cost{SqEuclidean, Euclidean} {
 		for _, e := range []float64{0.05, 0.3, 1, 10, 1e3} {
-			eps := constEps(e, 15)
-			sc, err := UnrolledSinkhorn(x, y, nil, nil, c, eps)
+			opts := &UnrolledOptions{Iterations: 15}
+			sc, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, c, e, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !sc.Scaled {
 				t.Fatalf("%v ε=%g: the scaling domain was not used", c, e)
 			}
-			lg := forcedLog(t, x, y, c, eps)
+			lg := forcedLog(t, x, y, c, e, opts)
 			// f = α + ε log u: rounding in u is amplified by ε
 			tol := 1e-12 * math.Max(1, e)
 			if relErr(sc.Dual, lg.Dual) > tol || relErr(sc.Primal(), lg.Primal()) > tol || maxAbsDiff(sc.F, lg.F) > tol {
@@ -245,8 +242,8 @@ func TestUnrolledScaledMatchesLog(t *testing.T) {
 			for _, seed := range [][2]float64{{1, 0}, {0, 1}} {
 				gs, gs2 := mat.NewDense(14, 3, nil), mat.NewDense(11, 3, nil)
 				gl, gl2 := mat.NewDense(14, 3, nil), mat.NewDense(11, 3, nil)
-				sc.Backward(seed[0], seed[1], gs, gs2)
-				lg.Backward(seed[0], seed[1], gl, gl2)
+				sc.Backward(seed[0], seed[1], FromDense(gs), FromDense(gs2))
+				lg.Backward(seed[0], seed[1], FromDense(gl), FromDense(gl2))
 				if !mat.EqualApprox(gs, gl, 1e-10) || !mat.EqualApprox(gs2, gl2, 1e-10) {
 					t.Errorf("%v ε=%g seed %v: gradients differ between domains", c, e, seed)
 				}
@@ -260,7 +257,7 @@ func TestUnrolledScaledMatchesLog(t *testing.T) {
 func TestUnrolledScaledFallback(t *testing.T) {
 	x := mat.NewDense(3, 1, []float64{0, 0.1, 0.2})
 	y := mat.NewDense(2, 1, []float64{0.05, 50})
-	u, err := UnrolledSinkhorn(x, y, nil, nil, SqEuclidean, constEps(0.01, 5))
+	u, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, SqEuclidean, 0.01, &UnrolledOptions{Iterations: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,14 +271,13 @@ func TestUnrolledScaledFallback(t *testing.T) {
 func TestUnrolledKernelRebuild(t *testing.T) {
 	rng := newTestRand(57)
 	x, y := randCloud(rng, 13, 2, 0), randCloud(rng, 9, 2, 0.5)
-	eps := constEps(0.2, 12)
 	grads := func() (*UnrolledDivergence, *mat.Dense, *mat.Dense) {
-		d, err := UnrolledSinkhornDivergence(x, y, nil, nil, SqEuclidean, eps)
+		d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, 0.2, &UnrolledOptions{Iterations: 12})
 		if err != nil {
 			t.Fatal(err)
 		}
 		gx, gy := mat.NewDense(13, 2, nil), mat.NewDense(9, 2, nil)
-		d.Backward(1, 0.5, gx, gy)
+		d.Backward(1, 0.5, FromDense(gx), FromDense(gy))
 		return d, gx, gy
 	}
 	kept, gx, gy := grads()
@@ -303,14 +299,14 @@ func TestUnrolledKernelRebuild(t *testing.T) {
 func TestUnrolledNoInfTimesZero(t *testing.T) {
 	fx := loadFixture(t, "scaled_overflow")
 	x, y := fixtureDense(t, fx, "x"), fixtureDense(t, fx, "y")
-	d, err := UnrolledSinkhornDivergence(x, y, nil, nil, SqEuclidean, constEps(fixtureFloat(t, fx, "eps"), int(fixtureFloat(t, fx, "L"))))
+	d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), nil, nil, SqEuclidean, fixtureFloat(t, fx, "eps"), &UnrolledOptions{Iterations: int(fixtureFloat(t, fx, "L"))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	n, _ := x.Dims()
 	m, _ := y.Dims()
 	gx, gy := mat.NewDense(n, 2, nil), mat.NewDense(m, 2, nil)
-	d.Backward(1, 1, gx, gy)
+	d.Backward(1, 1, FromDense(gx), FromDense(gy))
 	vals := append([]float64{d.Dual, d.Primal(), d.XY.MarginalError}, gx.RawMatrix().Data...)
 	for _, v := range append(vals, gy.RawMatrix().Data...) {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
