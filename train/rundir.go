@@ -154,7 +154,7 @@ func (t *Trainer) startBar() {
 		return
 	}
 	end, what := t.cfg.Steps, t.cfg.Name
-	if t.cfg.pretraining(t.step) {
+	if t.sched.phaseOf(t.step) == pretrainPhase {
 		end, what = t.cfg.Adversarial.PretrainSteps, what+" (pre-training)"
 	}
 	t.bar = progress.New(t.opts.Progress, what, end).From(t.step)
@@ -170,7 +170,7 @@ func (t *Trainer) record(st StepStats) error {
 	if t.bar != nil {
 		t.bar.Describe(fmt.Sprintf("loss %.4g ε %s", st.Loss, fmtEps(st.Eps)))
 		t.bar.Set(st.Step)
-		if st.Step == t.cfg.Adversarial.PretrainSteps && t.cfg.pretraining(st.Step-1) {
+		if st.Step == t.cfg.Adversarial.PretrainSteps && t.sched.phaseOf(st.Step-1) == pretrainPhase {
 			t.bar.Finish()
 			t.startBar()
 		}

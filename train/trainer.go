@@ -9,15 +9,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	G "gorgonia.org/gorgonia"
 
 	"github.com/sinkgen/sinkgen/data"
-	"github.com/sinkgen/sinkgen/internal/fastblas"
 	"github.com/sinkgen/sinkgen/internal/progress"
 	"github.com/sinkgen/sinkgen/losses"
 	"github.com/sinkgen/sinkgen/models"
@@ -80,14 +77,14 @@ type Trainer struct {
 	latentRNG *rand.Rand
 	gen       *models.Generator
 
-	// the training graph: data batch x, latent batch z → generator → loss → gradients
-	*lossGraph
-	pretrain    *lossGraph  // the fixed cost's graph of the pre-training steps (nil: none)
-	params      [][]float32 // parameter values, in place
-	grads       [][]float32 // filled by each step
-	opt         *optimizer
-	optPretrain bool       // opt is the pre-training optimizer, to be replaced after it
-	adv         *adversary // the critic of a learned cost (nil: fixed cost)
+	// the training graphs by phase (data batch x, latent batch z → generator → loss
+	// → gradients; nil: the run has no such phase) and the generator's optimizers
+	graphs [2]*lossGraph
+	optims [2]*optimizer
+	sched  schedule    // what applies at each step: phase, learning rates, ε, critic updates
+	params [][]float32 // the generator's parameter values, in place
+	grads  [][]float32 // filled by each step
+	adv    *adversary  // the critic of a learned cost (nil: fixed cost)
 
 	// sampling from a fixed latent batch
 	sampler   *models.Sampler
@@ -95,7 +92,6 @@ type Trainer struct {
 	reference []float32 // a data batch drawn at the start, for 2-D scatter plots
 
 	step           int
-	lengths        []runLength // the run's steps, and their changes by resumes
 	lastLoss       float64
 	lastCheckpoint string
 	start          time.Time
@@ -106,19 +102,14 @@ type Trainer struct {
 	unlock         func() // releases the run directory's lock (nil: not held)
 }
 
-var useFastBLAS sync.Once
-
 // New builds the data source, generator, graph, loss and optimizer of cfg, and the run
-// directory (or restores a checkpoint when opts.Resume is set).
+// directory (or restores a checkpoint when opts.Resume is set). The process-wide
+// settings are the caller's: commands call process.Setup(cfg.Threads) first.
 func New(cfg Config, opts Options) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	useFastBLAS.Do(func() { G.Use(fastblas.Implementation{}) }) // gorgonia's BLAS is process-wide
-	if cfg.Threads > 0 {
-		runtime.GOMAXPROCS(cfg.Threads)
-	}
-	t := &Trainer{cfg: cfg, opts: opts, dir: opts.Dir, lastLoss: math.NaN(), lengths: []runLength{{0, cfg.Steps}}}
+	t := &Trainer{cfg: cfg, opts: opts, dir: opts.Dir, lastLoss: math.NaN(), sched: newSchedule(cfg)}
 	if t.dir == "" {
 		t.dir = filepath.Join("checkpoints", cfg.Name)
 	}
@@ -283,32 +274,36 @@ func (t *Trainer) buildModel() error {
 // inputs, generator, loss, and the gradients of the loss with respect to the
 // generator's parameters (whose values all graphs share).
 type lossGraph struct {
-	vm         G.VM
-	xBatch     []float32
-	zBatch     []float32
-	loss       *losses.Loss
-	paramNodes G.Nodes
-	hasEps     bool
-	sched      losses.Schedule // of ε, by step
+	machine
+	xBatch []float32
+	zBatch []float32
+	loss   *losses.Loss
 }
 
 // buildGraph builds the training graph (the loss on the critic's features with a
 // critic), the pre-training graph (the loss on the points) when there is one, and the
-// generator's optimizer.
+// generator's optimizers.
 func (t *Trainer) buildGraph() error {
 	var err error
-	if t.lossGraph, err = t.buildLossGraph(t.cfg.Loss, t.adv != nil); err != nil {
+	if t.graphs[mainPhase], err = t.buildLossGraph(t.cfg.Loss, t.adv != nil); err != nil {
 		return err
 	}
-	if t.cfg.pretraining(0) {
-		if t.pretrain, err = t.buildLossGraph(t.cfg.pretrainLoss(), false); err != nil {
+	phases := []phase{mainPhase}
+	if t.sched.pretrains() {
+		if t.graphs[pretrainPhase], err = t.buildLossGraph(t.cfg.pretrainLoss(), false); err != nil {
 			return err
 		}
+		phases = append(phases, pretrainPhase)
 	}
+	var names []string
+	var sizes []int
 	for _, p := range t.gen.Params() {
 		t.params = append(t.params, p.Data())
+		names, sizes = append(names, p.Name), append(sizes, len(p.Data()))
 	}
-	t.setOptimizer(t.pretrain != nil)
+	for _, p := range phases { // fresh state each: fine-tuning starts anew
+		t.optims[p] = newOptimizer(t.sched.optimizer(p), "opt/", names, sizes)
+	}
 	return nil
 }
 
@@ -318,14 +313,11 @@ func (t *Trainer) buildLossGraph(lc LossConfig, onFeatures bool) (*lossGraph, er
 	c := t.cfg
 	n, m, k := c.BatchSize, c.genBatch(), c.Model.LatentDim
 	dim, _ := c.outShape()
-	lcfg, err := lc.losses()
+	lcfg, _, err := lc.losses("loss.")
 	if err != nil {
 		return nil, err
 	}
-	lg := &lossGraph{hasEps: lc.hasEps()}
-	if lg.sched, err = lc.schedule(); err != nil {
-		return nil, err
-	}
+	lg := &lossGraph{}
 	g := G.NewGraph()
 	var x, z *G.Node
 	x, lg.xBatch = newMatrixInput(g, "x", n, dim)
@@ -356,35 +348,8 @@ func (t *Trainer) buildLossGraph(lc LossConfig, onFeatures bool) (*lossGraph, er
 	// nothing here uses.
 	sub := g.ExactSubgraphRoots(append(G.Nodes{lg.loss.Node()}, grads...)...)
 	lg.vm = G.NewTapeMachine(sub, G.BindDualValues(params...))
-	lg.paramNodes = params
+	lg.nodes = params
 	return lg, nil
-}
-
-// setOptimizer gives the generator a fresh optimizer: [optimizer], or after
-// pre-training the fine-tuning one.
-func (t *Trainer) setOptimizer(pretrain bool) {
-	var names []string
-	var sizes []int
-	for _, p := range t.gen.Params() {
-		names, sizes = append(names, p.Name), append(sizes, len(p.Data()))
-	}
-	cfg := t.cfg.Optimizer
-	if !pretrain && t.cfg.Adversarial.PretrainSteps > 0 {
-		cfg = t.cfg.Adversarial.FinetuneOptimizer
-	}
-	t.opt, t.optPretrain = newOptimizer(cfg, "opt/", names, sizes), pretrain
-}
-
-// phase returns the graph of the next step, switching the generator to a fresh
-// fine-tuning optimizer when the adversarial phase begins.
-func (t *Trainer) phase() *lossGraph {
-	if t.cfg.pretraining(t.step) {
-		return t.pretrain
-	}
-	if t.optPretrain {
-		t.setOptimizer(false)
-	}
-	return t.lossGraph
 }
 
 // Run trains from the current step to cfg.Steps. It returns an error wrapping
@@ -424,50 +389,95 @@ func due(step, every int) bool { return every > 0 && step%every == 0 }
 // Step runs one training step and returns its statistics.
 func (t *Trainer) Step() (StepStats, error) {
 	began := time.Now()
-	st := StepStats{Step: t.step + 1, LR: t.cfg.generatorLR(t.step, t.lengths)}
+	plan := t.sched.at(t.step)
+	st := StepStats{Step: t.step + 1, LR: plan.lr}
 	if t.adv != nil { // critic updates: the critic maximizes the loss on its features
-		cs, err := t.trainCritic()
+		cs, err := t.trainCritic(plan)
 		st.CriticSteps, st.CriticLoss, st.Penalty, st.Autoencoder, st.CriticGradNorm = cs.steps, cs.loss, cs.penalty, cs.ae, cs.norm
 		if err != nil {
 			return st, err
 		}
 	}
-	g := t.phase()
-	if g.hasEps { // ε schedule
-		if err := g.loss.SetEps(g.sched.At(t.step)); err != nil {
+	g := t.graphs[plan.phase]
+	if t.sched.hasEps[plan.phase] { // ε schedule
+		if err := g.loss.SetEps(plan.eps); err != nil {
 			return st, err
 		}
 	}
-	t.data.Next(g.xBatch)                 // data batch
-	models.Latent(t.latentRNG, g.zBatch)  // latent batch
-	if err := g.vm.RunAll(); err != nil { // generator, loss, backward
-		g.vm.Reset()
-		return st, fmt.Errorf("step %d: %w", st.Step, err)
+	t.data.Next(g.xBatch)                // data batch
+	models.Latent(t.latentRNG, g.zBatch) // latent batch
+	// generator, loss, backward, optimizer update in place
+	var err error
+	st.GradNorm, err = t.update(g.machine, t.optims[plan.phase], t.params, &t.grads, st.LR, t.cfg.Optimizer.ClipNorm, "",
+		func(i int) string { return t.gen.Params()[i].Name },
+		func() error {
+			ls := g.loss.Stats()
+			st.Loss, st.Eps, st.MarginalError, st.Iterations = ls.Value, ls.Eps, ls.MarginalError, ls.Iterations
+			if !finite(ls.Value) {
+				return t.nonFinite("loss", fmt.Sprintf("loss %v at ε = %g after %d Sinkhorn iterations, marginal error %g", ls.Value, ls.Eps, ls.Iterations, ls.MarginalError), g.loss.Err())
+			}
+			return nil
+		})
+	if err != nil {
+		return st, err
 	}
-	defer g.vm.Reset()
-	// gorgonia adds each pass's gradient into the parameters' dual values: clear
-	// them once read, as its own solvers do.
-	defer zeroGradients(g.paramNodes)
-	ls := g.loss.Stats()
-	st.Loss, st.Eps, st.MarginalError, st.Iterations = ls.Value, ls.Eps, ls.MarginalError, ls.Iterations
-	if math.IsNaN(ls.Value) || math.IsInf(ls.Value, 0) {
-		return st, &NonFiniteError{Step: st.Step, What: "loss", LastCheckpoint: t.lastCheckpoint,
-			Detail: fmt.Sprintf("loss %v at ε = %g after %d Sinkhorn iterations, marginal error %g", ls.Value, ls.Eps, ls.Iterations, ls.MarginalError)}
-	}
-	grads, norm, bad := readGradients(g.paramNodes, t.grads[:0])
-	st.GradNorm = norm
-	if bad >= 0 {
-		return st, &NonFiniteError{Step: st.Step, What: "gradient of " + t.gen.Params()[bad].Name,
-			Detail: fmt.Sprintf("squared norm %v", norm*norm), LastCheckpoint: t.lastCheckpoint}
-	}
-	t.grads = grads
-	clipGradients(t.grads, norm, t.cfg.Optimizer.ClipNorm)
-	t.opt.step(t.params, t.grads, st.LR) // optimizer update, in place
 	t.step++
-	t.lastLoss = ls.Value
+	t.lastLoss = st.Loss
 	st.StepMs = float64(time.Since(began).Microseconds()) / 1000
 	st.Elapsed = t.elapsed()
 	return st, nil
+}
+
+// machine is a compiled graph and the parameter nodes whose gradients it computes
+// (in their dual values).
+type machine struct {
+	vm    G.VM
+	nodes G.Nodes
+}
+
+// update is the gradient step of the generator and of the critic: the forward and
+// backward passes of m; check, which reads the pass's results and returns a
+// non-finite loss as its error; the gradients, which must be finite (name(i) names
+// parameter i); clipping to global norm clip (0: none); opt's step on params at lr.
+// It returns the gradients' global norm. where says which update of the step it is
+// ("": the generator's).
+func (t *Trainer) update(m machine, opt *optimizer, params [][]float32, grads *[][]float32, lr, clip float64,
+	where string, name func(int) string, check func() error) (float64, error) {
+	if err := m.vm.RunAll(); err != nil {
+		m.vm.Reset()
+		if where != "" {
+			return 0, fmt.Errorf("step %d, %s: %w", t.step+1, where, err)
+		}
+		return 0, fmt.Errorf("step %d: %w", t.step+1, err)
+	}
+	defer m.vm.Reset()
+	// gorgonia adds each pass's gradient into the parameters' dual values: clear them
+	// once read, as its own solvers do.
+	defer zeroGradients(m.nodes)
+	if err := check(); err != nil {
+		return 0, err
+	}
+	g, norm, bad := readGradients(m.nodes, (*grads)[:0])
+	if bad >= 0 {
+		detail := fmt.Sprintf("squared norm %v", norm*norm)
+		if where != "" {
+			detail = where + ", " + detail
+		}
+		return norm, t.nonFinite("gradient of "+name(bad), detail, nil)
+	}
+	*grads = g
+	clipGradients(g, norm, clip)
+	opt.step(params, g, lr)
+	return norm, nil
+}
+
+// nonFinite is the error of a non-finite value in the current step: why, when known,
+// is what package ot could not represent.
+func (t *Trainer) nonFinite(what, detail string, why error) error {
+	if why != nil {
+		detail += ": " + why.Error()
+	}
+	return &NonFiniteError{Step: t.step + 1, What: what, Detail: detail, LastCheckpoint: t.lastCheckpoint}
 }
 
 // readGradients appends the gradients of the last forward-backward pass of nodes to
@@ -572,7 +582,7 @@ func (t *Trainer) Close() error {
 		t.logFile.Close()
 		t.logFile = nil
 	}
-	for _, g := range []*lossGraph{t.lossGraph, t.pretrain} {
+	for _, g := range t.graphs {
 		if g != nil && g.vm != nil {
 			g.vm.Close()
 			g.vm = nil

@@ -20,13 +20,13 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/sinkgen/sinkgen/internal/process"
 	"github.com/sinkgen/sinkgen/internal/progress"
 	"github.com/sinkgen/sinkgen/ot"
 )
@@ -66,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *threads < 1 || *reps < 1 {
 		return fmt.Errorf("-threads and -reps must be positive")
 	}
-	runtime.GOMAXPROCS(*threads)
+	process.Setup(*threads)
 	want := map[string]bool{}
 	for _, w := range strings.Split(*only, ",") {
 		switch w = strings.TrimSpace(w); w {
