@@ -4,16 +4,17 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/sinkgen/sinkgen/internal/filelock"
 )
 
 // Two trainers on one run directory: the second, whether it starts over (-force) or
 // resumes, fails at once naming the directory, and touches nothing of the first's;
 // once the first has ended the directory is free again.
 func TestRunDirectoryLocked(t *testing.T) {
-	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" || runtime.GOOS == "js" {
+	if !filelock.Supported {
 		t.Skip("no flock(2)")
 	}
 	dir := t.TempDir()

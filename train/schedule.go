@@ -59,9 +59,7 @@ func (s schedule) at(step int) stepPlan {
 	// critic updates: none while pre-training, then the schedule counted from the
 	// adversarial phase's start
 	switch k := step - a.PretrainSteps; {
-	case !s.cfg.adversarial():
-		plan.criticSteps = 0
-	case k < 0:
+	case !s.cfg.adversarial() || k < 0:
 		plan.criticSteps = 0
 	case a.Schedule == "mmdgan" && (k < 25 || k%500 == 0):
 		plan.criticSteps = 100
@@ -78,7 +76,7 @@ func (s schedule) phaseOf(step int) phase {
 	return mainPhase
 }
 
-// phases reports whether the run has a pre-training phase.
+// pretrains reports whether the run has a pre-training phase.
 func (s schedule) pretrains() bool { return s.phaseOf(0) == pretrainPhase }
 
 // optimizer returns the configuration of the generator's optimizer in phase p.

@@ -3,14 +3,13 @@ package filelock
 import (
 	"errors"
 	"path/filepath"
-	"runtime"
 	"testing"
 )
 
 // A held lock makes TryLock fail with ErrLocked and Lock wait (onWait called) until
 // its release.
 func TestLock(t *testing.T) {
-	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" || runtime.GOOS == "js" {
+	if !Supported {
 		t.Skip("no flock(2)")
 	}
 	path := filepath.Join(t.TempDir(), "x.lock")

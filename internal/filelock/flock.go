@@ -12,6 +12,9 @@ import (
 	"syscall"
 )
 
+// Supported reports whether locks lock here (flock(2) exists).
+const Supported = true
+
 // ErrLocked is returned by TryLock when another open file holds the lock.
 var ErrLocked = errors.New("locked by another process")
 

@@ -7,6 +7,9 @@ package filelock
 
 import "errors"
 
+// Supported reports whether locks lock here (flock(2) exists).
+const Supported = false
+
 // ErrLocked is returned by TryLock when another open file holds the lock.
 var ErrLocked = errors.New("locked by another process")
 
