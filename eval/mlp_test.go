@@ -3,7 +3,6 @@ package eval
 import (
 	"math"
 	"math/rand/v2"
-	"os"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -11,12 +10,9 @@ import (
 	"github.com/sinkgen/sinkgen/internal/process"
 )
 
-// TestMain makes the process-wide settings the commands make: the classifier trains
-// with gorgonia on package fastblas's products.
-func TestMain(m *testing.M) {
-	process.Setup(0)
-	os.Exit(m.Run())
-}
+// The classifier trains with the process-wide settings the commands make: gorgonia
+// on package fastblas's products.
+func init() { process.Setup(0) }
 
 // crossEntropy is the mean softmax cross-entropy of the plain-Go forward pass, the
 // reference for the gorgonia training graph.

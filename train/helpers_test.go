@@ -3,17 +3,13 @@ package train
 import (
 	"context"
 	"math/rand/v2"
-	"os"
 	"testing"
 
 	"github.com/sinkgen/sinkgen/internal/process"
 )
 
-// TestMain makes the process-wide settings cmd/train makes (gorgonia's BLAS).
-func TestMain(m *testing.M) {
-	process.Setup(0)
-	os.Exit(m.Run())
-}
+// The tests train with the process-wide settings cmd/train makes (gorgonia's BLAS).
+func init() { process.Setup(0) }
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 99)) }
 
