@@ -34,10 +34,10 @@ type schedule struct {
 type stepPlan struct {
 	phase       phase
 	lr          float64 // the generator's learning rate
-	eps         float64 // ε of the phase's loss (when it has one)
+	eps         float64 // ε of the phase's loss (0: it has none)
 	criticSteps int     // critic updates before the step
 	criticLR    float64
-	criticEps   float64 // ε of the critic's loss, [loss]'s (when it has one)
+	criticEps   float64 // ε of the critic's loss, [loss]'s (0: it has none)
 }
 
 // newSchedule returns the schedule of a run of cfg, which has been validated.
@@ -54,8 +54,8 @@ func newSchedule(cfg Config) schedule {
 func (s schedule) at(step int) stepPlan {
 	p := s.phaseOf(step)
 	a := s.cfg.Adversarial
-	plan := stepPlan{phase: p, lr: s.generatorLR(step), eps: s.eps[p].At(step), criticSteps: a.CriticSteps,
-		criticLR: s.criticLR(step), criticEps: s.eps[mainPhase].At(step)}
+	plan := stepPlan{phase: p, lr: s.generatorLR(step), eps: s.epsAt(p, step), criticSteps: a.CriticSteps,
+		criticLR: s.criticLR(step), criticEps: s.epsAt(mainPhase, step)}
 	// critic updates: none while pre-training, then the schedule counted from the
 	// adversarial phase's start
 	switch k := step - a.PretrainSteps; {
@@ -65,6 +65,14 @@ func (s schedule) at(step int) stepPlan {
 		plan.criticSteps = 100
 	}
 	return plan
+}
+
+// epsAt is ε of phase p's loss at step step (0: it has none).
+func (s schedule) epsAt(p phase, step int) float64 {
+	if !s.hasEps[p] {
+		return 0
+	}
+	return s.eps[p].At(step)
 }
 
 // phaseOf returns the phase of generator step step (0-based; −1 for what precedes the
