@@ -21,6 +21,7 @@ import (
 
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/internal/atomicfile"
+	"github.com/sinkgen/sinkgen/internal/filelock"
 	"github.com/sinkgen/sinkgen/internal/progress"
 )
 
@@ -461,7 +462,7 @@ func loadOrTrain(path string, recipe ClassifierOptions, retrain bool, log io.Wri
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, false, fmt.Errorf("eval: %w", err)
 	}
-	unlock, err := lockFile(path+".lock", func() {
+	unlock, err := filelock.Lock(path+".lock", func() {
 		if log != nil {
 			fmt.Fprintf(log, "waiting for another process training the MNIST classifier into %s\n", path)
 		}

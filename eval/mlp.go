@@ -5,13 +5,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync"
 
 	"gonum.org/v1/gonum/mat"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
-
-	"github.com/sinkgen/sinkgen/internal/fastblas"
 )
 
 // mlp is a fully connected network with ReLU hidden layers: Sizes[0] inputs,
@@ -97,10 +94,6 @@ type trainOptions struct {
 	Progress func(step, steps int, loss float64)
 }
 
-// useFastBLAS installs the AVX2 single-precision products for gorgonia (the same
-// implementation package train uses; it is deterministic and falls back to gonum).
-var useFastBLAS = sync.OnceFunc(func() { G.Use(fastblas.Implementation{}) })
-
 // trainMLP fits m to (x, labels) by minimizing the mean softmax cross-entropy with
 // Adam (Kingma & Ba 2015) on shuffled mini-batches, the graph built and differentiated
 // by gorgonia in float32. Rows are x[i·Sizes[0]:(i+1)·Sizes[0]]; a last partial batch
@@ -124,7 +117,6 @@ func trainMLP(m *mlp, x []float64, labels []int, opt trainOptions) error {
 	if bs < 1 {
 		return errors.New("eval: no training data")
 	}
-	useFastBLAS()
 	gr, err := newMLPGraph(m, bs)
 	if err != nil {
 		return err

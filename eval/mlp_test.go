@@ -6,7 +6,13 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/sinkgen/sinkgen/internal/process"
 )
+
+// The classifier trains with the process-wide settings the commands make: gorgonia
+// on package fastblas's products.
+func init() { process.Setup(0) }
 
 // crossEntropy is the mean softmax cross-entropy of the plain-Go forward pass, the
 // reference for the gorgonia training graph.

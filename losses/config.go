@@ -29,6 +29,10 @@ const (
 // Kinds lists every loss kind, for help texts and validation.
 var Kinds = []Kind{Divergence, Primal, Entropic, MMD, Energy}
 
+// HasEps reports whether the kind has an ε: the Sinkhorn kinds do, MMD and Energy do
+// not.
+func (k Kind) HasEps() bool { return k == Divergence || k == Primal || k == Entropic }
+
 // BackwardMode chooses how the Sinkhorn losses are differentiated.
 type BackwardMode string
 
@@ -65,7 +69,23 @@ type Config struct {
 	DataWeights, GenWeights []float64
 }
 
-// withDefaults fills zero fields and validates the result.
+// FieldError is an invalid value of a Config or Schedule field, named by its key in a
+// config file ("eps", "schedule.steps", "bandwidths[2]"), so that a caller can put
+// its table in front ("loss." + Key).
+type FieldError struct {
+	Key   string
+	Value any
+	Why   string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("losses: %s = %v: %s", e.Key, e.Value, e.Why) }
+
+func bad(key string, v any, why string, args ...any) error {
+	return &FieldError{Key: key, Value: v, Why: fmt.Sprintf(why, args...)}
+}
+
+// withDefaults fills zero fields and validates the result; its errors are
+// *FieldError.
 func (c Config) withDefaults() (Config, error) {
 	if c.Kind == "" {
 		c.Kind = Divergence
@@ -82,36 +102,62 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Kind == MMD && len(c.Bandwidths) == 0 {
 		c.Bandwidths = DefaultBandwidths
 	}
-	switch c.Kind {
-	case Divergence, Primal, Entropic:
+	switch {
+	case c.Kind.HasEps():
 		if !(c.Eps > 0) {
-			return c, fmt.Errorf("losses: eps = %v: must be positive (or +Inf for the MMD limit)", c.Eps)
+			return c, bad("eps", c.Eps, "must be positive (or +Inf for the MMD limit)")
 		}
 		if math.IsInf(c.Eps, 1) && c.Kind == Entropic {
-			return c, fmt.Errorf("losses: eps = +Inf has no finite limit for the biased kind %q; use %q or %q", c.Kind, Divergence, Primal)
+			return c, bad("eps", "+Inf", "has no finite limit for the biased kind %q; use %q or %q", c.Kind, Divergence, Primal)
 		}
 		if c.Iters < 1 {
-			return c, fmt.Errorf("losses: iters = %d: need at least one Sinkhorn iteration", c.Iters)
+			return c, bad("iters", c.Iters, "need at least one Sinkhorn iteration")
 		}
-	case MMD, Energy:
-	default:
-		return c, fmt.Errorf("losses: unknown kind %q (want one of %v)", c.Kind, Kinds)
+	case c.Kind != MMD && c.Kind != Energy:
+		return c, bad("kind", fmt.Sprintf("%q", c.Kind), "unknown kind (want one of %v)", Kinds)
 	}
 	if c.Backward != Unrolled && c.Backward != Envelope {
-		return c, fmt.Errorf("losses: unknown backward mode %q (want %q or %q)", c.Backward, Unrolled, Envelope)
+		return c, bad("backward", fmt.Sprintf("%q", c.Backward), "unknown backward mode (want %q or %q)", Unrolled, Envelope)
 	}
 	if c.EpsScaling != 0 && !(c.EpsScaling > 0 && c.EpsScaling < 1) {
-		return c, fmt.Errorf("losses: eps_scaling = %v must lie in (0,1)", c.EpsScaling)
+		return c, bad("eps_scaling", c.EpsScaling, "must lie in (0,1)")
 	}
 	if c.EpsStart < 0 || math.IsNaN(c.EpsStart) || math.IsInf(c.EpsStart, 0) {
-		return c, fmt.Errorf("losses: eps_start = %v must be positive and finite (0: largest cost)", c.EpsStart)
+		return c, bad("eps_start", c.EpsStart, "must be positive and finite (0: largest cost)")
 	}
 	for i, s := range c.Bandwidths {
 		if !(s > 0) || math.IsInf(s, 0) {
-			return c, fmt.Errorf("losses: bandwidths[%d] = %v must be positive and finite", i, s)
+			return c, bad(fmt.Sprintf("bandwidths[%d]", i), s, "must be positive and finite")
 		}
 	}
 	return c, nil
+}
+
+// WithSchedule returns c at the first step of ε's schedule s (nil: a constant c.Eps)
+// and the schedule itself, after validating both, or c with no ε and the zero
+// Schedule for a kind without one (s is then ignored). It is where a training
+// configuration's ε is checked; its errors are *FieldError.
+func (c Config) WithSchedule(s *Schedule) (Config, Schedule, error) {
+	kind := c.Kind
+	if kind == "" {
+		kind = Divergence
+	}
+	var sched Schedule
+	switch {
+	case !kind.HasEps():
+		c.Eps = 0
+	case s != nil:
+		if err := s.Validate(); err != nil {
+			return c, Schedule{}, err
+		}
+		sched, c.Eps = *s, s.At(0)
+	default:
+		sched = Constant(c.Eps)
+	}
+	if _, err := c.withDefaults(); err != nil {
+		return c, Schedule{}, err
+	}
+	return c, sched, nil
 }
 
 // schedule returns the Iters values of ε of each solve and its in-solver annealing,
@@ -124,11 +170,11 @@ func (c Config) schedule() ([]float64, ot.Annealing, error) {
 
 // sinkhorn reports whether the kind runs Sinkhorn iterations at finite ε.
 func (c Config) sinkhorn() bool {
-	return (c.Kind == Divergence || c.Kind == Primal || c.Kind == Entropic) && !math.IsInf(c.Eps, 1)
+	return c.Kind.HasEps() && !math.IsInf(c.Eps, 1)
 }
 
-// Validate reports the first problem with the configuration (after defaults), naming
-// the field, without building a graph.
+// Validate reports the first problem with the configuration (after defaults), a
+// *FieldError naming the field, without building a graph.
 func (c Config) Validate() error {
 	_, err := c.withDefaults()
 	return err

@@ -82,6 +82,18 @@ func (l *Loss) Stats() Stats {
 	return l.st.last.stats
 }
 
+// Err says why the last forward pass's value is NaN when package ot could not
+// represent the problem (an error wrapping ot.ErrOutOfRange: an ε below the resolution
+// of the costs, distances that overflow), and is nil otherwise.
+func (l *Loss) Err() error {
+	l.st.mu.Lock()
+	defer l.st.mu.Unlock()
+	if l.st.last == nil {
+		return nil
+	}
+	return l.st.last.err
+}
+
 // Eps is the ε the next forward pass will use.
 func (l *Loss) Eps() float64 {
 	l.st.mu.Lock()
@@ -94,7 +106,7 @@ func (l *Loss) Eps() float64 {
 func (l *Loss) SetEps(eps float64) error {
 	l.st.mu.Lock()
 	defer l.st.mu.Unlock()
-	if l.st.cfg.Kind == MMD || l.st.cfg.Kind == Energy {
+	if !l.st.cfg.Kind.HasEps() {
 		return fmt.Errorf("losses: kind %q has no ε", l.st.cfg.Kind)
 	}
 	c := l.st.cfg

@@ -26,11 +26,12 @@ type Schedule struct {
 // Constant is the schedule that keeps ε fixed.
 func Constant(eps float64) Schedule { return Schedule{Kind: "constant", Start: eps} }
 
-// Validate reports the first problem with the schedule, naming the field.
+// Validate reports the first problem with the schedule, a *FieldError naming the
+// field "schedule.<key>".
 func (s Schedule) Validate() error {
 	positive := func(name string, v float64) error {
 		if !(v > 0) {
-			return fmt.Errorf("schedule.%s = %v: ε must be positive (+Inf for the MMD limit)", name, v)
+			return bad("schedule."+name, v, "ε must be positive (+Inf for the MMD limit)")
 		}
 		return nil
 	}
@@ -45,15 +46,15 @@ func (s Schedule) Validate() error {
 			return err
 		}
 		if s.Steps < 1 {
-			return fmt.Errorf("schedule.steps = %d: a %s ramp needs at least one step", s.Steps, s.Kind)
+			return bad("schedule.steps", s.Steps, "a %s ramp needs at least one step", s.Kind)
 		}
 		if s.Kind == "geometric" && (math.IsInf(s.Start, 1) || math.IsInf(s.End, 1)) {
-			return fmt.Errorf("schedule: a geometric ramp cannot reach ε = +Inf; use linear or cosine")
+			return bad("schedule.kind", `"geometric"`, "a geometric ramp cannot reach ε = +Inf; use linear or cosine")
 		}
 		return nil
 	case "step":
 		if len(s.Values) != len(s.Boundaries)+1 {
-			return fmt.Errorf("schedule: %d values for %d boundaries, want one value more", len(s.Values), len(s.Boundaries))
+			return bad("schedule.values", s.Values, "%d values for %d boundaries, want one value more", len(s.Values), len(s.Boundaries))
 		}
 		for i, v := range s.Values {
 			if err := positive(fmt.Sprintf("values[%d]", i), v); err != nil {
@@ -62,12 +63,12 @@ func (s Schedule) Validate() error {
 		}
 		for i, b := range s.Boundaries {
 			if b < 1 || (i > 0 && b <= s.Boundaries[i-1]) {
-				return fmt.Errorf("schedule.boundaries = %v: must be positive and increasing", s.Boundaries)
+				return bad("schedule.boundaries", s.Boundaries, "must be positive and increasing")
 			}
 		}
 		return nil
 	}
-	return fmt.Errorf("schedule.kind = %q: want constant, linear, geometric, cosine or step", s.Kind)
+	return bad("schedule.kind", fmt.Sprintf("%q", s.Kind), "want constant, linear, geometric, cosine or step")
 }
 
 // At returns ε at the given step (0-based). The schedule must be valid.

@@ -21,14 +21,13 @@ type adversary struct {
 	cfg    AdversarialConfig
 	critic *models.Critic
 
-	vm      G.VM
+	machine           // the critic's graph: objective and gradients
 	x, y, z []float32 // data batch, generated batch, its latent batch
 	xHat, u []float32 // penalty inputs: interpolated points, unit feature directions
 	loss    *losses.Loss
 	penalty G.Value // the penalty's value after a run (nil without a penalty)
 	ae      G.Value // the autoencoder term's value after a run (nil without one)
 
-	nodes         G.Nodes
 	params, grads [][]float32
 	opt           *optimizer
 	pcg           *rand.PCG // interpolation weights and directions of the penalty
@@ -77,7 +76,7 @@ func (t *Trainer) buildAdversary() error {
 	if err != nil {
 		return err
 	}
-	lcfg, err := c.Loss.losses()
+	lcfg, _, err := c.Loss.losses("loss.")
 	if err != nil {
 		return err
 	}
@@ -199,18 +198,17 @@ func (a *adversary) fillPenaltyInputs() {
 	}
 }
 
-// trainCritic runs the critic updates due before generator step t.step+1.
-func (t *Trainer) trainCritic() (criticStats, error) {
+// trainCritic runs the critic updates plan asks for before generator step t.step+1.
+func (t *Trainer) trainCritic(plan stepPlan) (criticStats, error) {
 	a := t.adv
 	var cs criticStats
-	lr := t.cfg.criticLR(t.step, t.lengths)
-	if t.lossGraph.hasEps {
-		if err := a.loss.SetEps(t.lossGraph.sched.At(t.step)); err != nil {
+	if t.sched.hasEps[mainPhase] {
+		if err := a.loss.SetEps(plan.criticEps); err != nil {
 			return cs, err
 		}
 	}
-	for k := a.cfg.criticStepsAt(t.step); cs.steps < k; cs.steps++ {
-		if err := t.criticUpdate(lr, &cs); err != nil {
+	for ; cs.steps < plan.criticSteps; cs.steps++ {
+		if err := t.criticUpdate(plan.criticLR, &cs); err != nil {
 			return cs, err
 		}
 	}
@@ -221,7 +219,6 @@ func (t *Trainer) trainCritic() (criticStats, error) {
 // backward of the critic's graph, optimizer step, Lipschitz control.
 func (t *Trainer) criticUpdate(lr float64, cs *criticStats) error {
 	a := t.adv
-	step := t.step + 1
 	t.data.Next(a.x)
 	models.Latent(t.latentRNG, a.z)
 	if _, err := a.sampler.GenerateInto(a.y, a.z); err != nil {
@@ -230,33 +227,27 @@ func (t *Trainer) criticUpdate(lr float64, cs *criticStats) error {
 	if a.xHat != nil {
 		a.fillPenaltyInputs()
 	}
-	if err := a.vm.RunAll(); err != nil {
-		a.vm.Reset()
-		return fmt.Errorf("step %d, critic update %d: %w", step, cs.steps+1, err)
+	where := fmt.Sprintf("critic update %d", cs.steps+1)
+	var err error
+	cs.norm, err = t.update(a.machine, a.opt, a.params, &a.grads, lr, a.cfg.Optimizer.ClipNorm, where,
+		func(i int) string { return "critic " + a.critic.Params()[i].Name },
+		func() error {
+			ls := a.loss.Stats()
+			cs.loss, cs.penalty, cs.ae = ls.Value, 0, 0
+			if a.penalty != nil {
+				cs.penalty = float64(a.penalty.Data().(float32))
+			}
+			if a.ae != nil {
+				cs.ae = float64(a.ae.Data().(float32))
+			}
+			if !finite(cs.loss) || !finite(cs.penalty) || !finite(cs.ae) {
+				return t.nonFinite("critic loss", fmt.Sprintf("loss %v, penalty %v, autoencoder %v at ε = %g, %s", cs.loss, cs.penalty, cs.ae, ls.Eps, where), a.loss.Err())
+			}
+			return nil
+		})
+	if err != nil {
+		return err
 	}
-	defer a.vm.Reset()
-	defer zeroGradients(a.nodes)
-	ls := a.loss.Stats()
-	cs.loss, cs.penalty, cs.ae = ls.Value, 0, 0
-	if a.penalty != nil {
-		cs.penalty = float64(a.penalty.Data().(float32))
-	}
-	if a.ae != nil {
-		cs.ae = float64(a.ae.Data().(float32))
-	}
-	if !finite(cs.loss) || !finite(cs.penalty) || !finite(cs.ae) {
-		return &NonFiniteError{Step: step, What: "critic loss", LastCheckpoint: t.lastCheckpoint,
-			Detail: fmt.Sprintf("loss %v, penalty %v, autoencoder %v at ε = %g, critic update %d", cs.loss, cs.penalty, cs.ae, ls.Eps, cs.steps+1)}
-	}
-	grads, norm, bad := readGradients(a.nodes, a.grads[:0])
-	cs.norm = norm
-	if bad >= 0 {
-		return &NonFiniteError{Step: step, What: "gradient of critic " + a.critic.Params()[bad].Name,
-			Detail: fmt.Sprintf("critic update %d", cs.steps+1), LastCheckpoint: t.lastCheckpoint}
-	}
-	a.grads = grads
-	clipGradients(grads, norm, a.cfg.Optimizer.ClipNorm)
-	a.opt.step(a.params, a.grads, lr)
 	if a.cfg.Lipschitz == "clip" {
 		a.critic.Clip(float32(a.cfg.Clip))
 	}

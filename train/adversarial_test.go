@@ -149,17 +149,18 @@ func TestGeneratorSeesCritic(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := tr.vm.RunAll(); err != nil {
+	g := tr.graphs[mainPhase]
+	if err := g.vm.RunAll(); err != nil {
 		t.Fatal(err)
 	}
-	got := tr.loss.Stats().Value
-	tr.vm.Reset()
-	zeroGradients(tr.paramNodes)
-	y, err := tr.gen.Generate(tr.zBatch)
+	got := g.loss.Stats().Value
+	g.vm.Reset()
+	zeroGradients(g.nodes)
+	y, err := tr.gen.Generate(g.zBatch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hx, err := tr.adv.critic.Features(tr.xBatch)
+	hx, err := tr.adv.critic.Features(g.xBatch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func TestGeneratorSeesCritic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lcfg, err := cfg.Loss.losses()
+	lcfg, _, err := cfg.Loss.losses("loss.")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,14 +248,16 @@ func TestGradientPenaltyValue(t *testing.T) {
 // MMD-GAN's schedule: 100 critic updates before the first 25 generator steps and every
 // 500th, critic_steps otherwise; the metrics record the count.
 func TestCriticSchedule(t *testing.T) {
-	a := AdversarialConfig{CriticSteps: 5, Schedule: "mmdgan"}
+	c := DefaultConfig()
+	c.Critic.Kind = "mlp"
+	c.Adversarial.CriticSteps, c.Adversarial.Schedule = 5, "mmdgan"
 	for step, want := range map[int]int{0: 100, 24: 100, 25: 5, 499: 5, 500: 100, 501: 5, 1000: 100} {
-		if got := a.criticStepsAt(step); got != want {
+		if got := newSchedule(c).at(step).criticSteps; got != want {
 			t.Errorf("step %d: %d critic updates, want %d", step, got, want)
 		}
 	}
-	a.Schedule = "constant"
-	if got := a.criticStepsAt(0); got != 5 {
+	c.Adversarial.Schedule = "constant"
+	if got := newSchedule(c).at(0).criticSteps; got != 5 {
 		t.Errorf("constant: %d critic updates at step 0, want 5", got)
 	}
 	cfg := advToy(t, "batch_size=32", "adversarial.critic_steps=3")
@@ -317,9 +320,10 @@ func TestPretraining(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.CriticSteps != 100 || adv.optPretrain || adv.opt.cfg.Kind != "rmsprop" || adv.opt.t != 1 || st.LR != 2e-4 || st.Eps != 0.5 {
+			opt := adv.optims[adv.sched.phaseOf(adv.step-1)]
+			if st.CriticSteps != 100 || opt == adv.optims[pretrainPhase] || opt.cfg.Kind != "rmsprop" || opt.t != 1 || st.LR != 2e-4 || st.Eps != 0.5 {
 				t.Errorf("first adversarial step: %d critic updates (want MMD-GAN's 100), optimizer %s after %d updates (want a fresh rmsprop), lr %v (want 2e-4), ε %v (want [loss]'s 0.5)",
-					st.CriticSteps, adv.opt.cfg.Kind, adv.opt.t, st.LR, st.Eps)
+					st.CriticSteps, opt.cfg.Kind, opt.t, st.LR, st.Eps)
 			}
 		})
 	}

@@ -250,15 +250,16 @@ func (t *Trainer) saveCheckpoint() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	opt := t.optims[t.sched.phaseOf(t.step-1)] // the one that made the last step
 	meta := checkpointMeta{
-		Step: t.step, Config: string(cfgText), Spec: t.gen.Spec(), OptSteps: t.opt.t,
+		Step: t.step, Config: string(cfgText), Spec: t.gen.Spec(), OptSteps: opt.t,
 		DataState: ds, LatentState: ls, Elapsed: t.elapsed(), Loss: jsonSafe(t.lastLoss),
 		Threads: runtime.GOMAXPROCS(0), Saved: time.Now().UTC().Format(time.RFC3339), GoVersion: runtime.Version(),
 	}
-	if len(t.lengths) > 1 {
-		meta.Lengths = t.lengths
+	if len(t.sched.lengths) > 1 {
+		meta.Lengths = t.sched.lengths
 	}
-	tensors := append(t.gen.Tensors("param/"), t.opt.tensors()...)
+	tensors := append(t.gen.Tensors("param/"), opt.tensors()...)
 	if a := t.adv; a != nil {
 		spec := a.critic.Spec()
 		meta.Critic, meta.CriticOptSteps = &spec, a.opt.t
@@ -317,10 +318,7 @@ func (t *Trainer) restore(c *Checkpoint) error {
 	if err := t.gen.SetTensors(c.file, "param/"); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", c.Path, err)
 	}
-	if t.optPretrain && !t.cfg.pretraining(c.Step-1) { // saved by the fine-tuning optimizer
-		t.setOptimizer(false)
-	}
-	if err := t.opt.restore(c.file, c.meta.OptSteps); err != nil {
+	if err := t.optims[t.sched.phaseOf(c.Step-1)].restore(c.file, c.meta.OptSteps); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", c.Path, err)
 	}
 	if err := t.data.UnmarshalBinary(c.meta.DataState); err != nil {
@@ -341,15 +339,6 @@ func (t *Trainer) restore(c *Checkpoint) error {
 		}
 	}
 	t.step, t.elapsedBefore, t.lastLoss, t.lastCheckpoint = c.Step, c.meta.Elapsed, c.meta.Loss, c.Path
-	// A resume with another number of steps continues the schedules from here.
-	t.lengths = c.meta.Lengths
-	if len(t.lengths) == 0 {
-		t.lengths = []runLength{{0, c.Config.Steps}}
-	}
-	if t.lengths[len(t.lengths)-1].Steps != t.cfg.Steps {
-		// a change at this same step replaces the previous one, which never took effect
-		t.lengths = slices.DeleteFunc(slices.Clone(t.lengths), func(l runLength) bool { return l.From == c.Step })
-		t.lengths = append(t.lengths, runLength{c.Step, t.cfg.Steps})
-	}
+	t.sched.resumed(c.Step, c.meta.Lengths, c.Config.Steps)
 	return nil
 }

@@ -11,8 +11,6 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/internal/strict"
@@ -309,8 +307,6 @@ func overrideError(err error, overrides []string) error {
 	return errors.New(strings.Join(msgs, "; "))
 }
 
-var lossKeyRE = regexp.MustCompile(`^[a-z_]+(\[\d+\])? = `)
-
 var keyRE = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
 
 // setOverride applies "a.b.c=value" to a decoded TOML document.
@@ -396,7 +392,7 @@ func (c Config) Validate() error {
 	if err := m.Validate(); err != nil {
 		return fmt.Errorf("model.%w", err)
 	}
-	if err := c.Loss.validate(); err != nil {
+	if _, _, err := c.Loss.losses("loss."); err != nil {
 		return err
 	}
 	if err := c.Optimizer.validate("optimizer"); err != nil {
@@ -449,79 +445,30 @@ func (c Config) modelSpec() models.Spec {
 	return s
 }
 
-// losses returns the losses.Config of the first step.
-func (l LossConfig) losses() (losses.Config, error) {
-	cfg := losses.Config{
+// losses returns the losses.Config of the first step and ε's schedule (the zero
+// Schedule for a kind without ε). Package losses validates them; errors name the
+// key under prefix ("loss.", "adversarial.pretrain_loss.").
+func (l LossConfig) losses(prefix string) (losses.Config, losses.Schedule, error) {
+	// Zero means a default to package losses, but not in a config file.
+	if !(l.CostPower > 0) || math.IsInf(l.CostPower, 0) {
+		return losses.Config{}, losses.Schedule{}, badValue(prefix+"cost_power", l.CostPower, "must be positive and finite")
+	}
+	if !(l.CostScale > 0) || math.IsInf(l.CostScale, 0) {
+		return losses.Config{}, losses.Schedule{}, badValue(prefix+"cost_scale", l.CostScale, "must be positive and finite")
+	}
+	if l.Iters < 1 || l.Iters > 100000 {
+		return losses.Config{}, losses.Schedule{}, badValue(prefix+"iters", l.Iters, "must be in [1, 100000]")
+	}
+	cfg, sched, err := losses.Config{
 		Kind: losses.Kind(l.Kind), Eps: l.Eps, Iters: l.Iters, Backward: losses.BackwardMode(l.Backward),
 		Cost: ot.Cost{Power: l.CostPower, Scale: l.CostScale}, EpsScaling: l.EpsScaling, EpsStart: l.EpsStart,
 		Bandwidths: l.Bandwidths,
+	}.WithSchedule(l.Schedule)
+	var fe *losses.FieldError
+	if errors.As(err, &fe) {
+		return cfg, sched, badValue(prefix+fe.Key, fe.Value, fe.Why)
 	}
-	if !(l.CostPower > 0) || math.IsInf(l.CostPower, 0) {
-		return cfg, fmt.Errorf("loss.cost_power = %v: must be positive and finite", l.CostPower)
-	}
-	if !(l.CostScale > 0) || math.IsInf(l.CostScale, 0) {
-		return cfg, fmt.Errorf("loss.cost_scale = %v: must be positive and finite", l.CostScale)
-	}
-	if l.Iters < 1 || l.Iters > 100000 {
-		return cfg, fmt.Errorf("loss.iters = %d: must be in [1, 100000]", l.Iters)
-	}
-	if l.Schedule != nil && l.hasEps() {
-		if err := l.Schedule.Validate(); err != nil {
-			return cfg, fmt.Errorf("loss.%w", err)
-		}
-		cfg.Eps = l.Schedule.At(0)
-	}
-	if !l.hasEps() {
-		cfg.Eps = 0
-	}
-	if err := validateLoss(cfg); err != nil {
-		return cfg, err
-	}
-	return cfg, nil
-}
-
-// validateLoss checks a losses.Config by building the loss on a 1×1 graph (package
-// losses validates in New) and names the key in the error.
-func validateLoss(cfg losses.Config) error {
-	g := G.NewGraph()
-	x := G.NewMatrix(g, tensor.Float32, G.WithShape(1, 1), G.WithName("x"))
-	y := G.NewMatrix(g, tensor.Float32, G.WithShape(1, 1), G.WithName("y"))
-	if _, err := losses.New(x, y, cfg); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "losses: ")
-		if lossKeyRE.MatchString(msg) {
-			return fmt.Errorf("loss.%s", msg)
-		}
-		return fmt.Errorf("loss: %s", msg)
-	}
-	return nil
-}
-
-// validate checks the loss and its ε schedule; errors name loss.<key>.
-func (l LossConfig) validate() error {
-	if _, err := l.losses(); err != nil {
-		return err
-	}
-	_, err := l.schedule()
-	return err
-}
-
-// hasEps reports whether the kind has an ε.
-func (l LossConfig) hasEps() bool {
-	return l.Kind != string(losses.MMD) && l.Kind != string(losses.Energy)
-}
-
-// schedule returns the ε schedule (constant Eps without a [loss.schedule] table).
-func (l LossConfig) schedule() (losses.Schedule, error) {
-	if !l.hasEps() {
-		return losses.Schedule{}, nil
-	}
-	if l.Schedule == nil {
-		return losses.Constant(l.Eps), nil
-	}
-	if err := l.Schedule.Validate(); err != nil {
-		return losses.Schedule{}, fmt.Errorf("loss.%w", err)
-	}
-	return *l.Schedule, nil
+	return cfg, sched, err
 }
 
 // ConfigDiff is a key whose value differs between two configs A and B: its values
@@ -729,8 +676,8 @@ func (c Config) validateAdversarial() error {
 		return err
 	}
 	if a.PretrainLoss.Kind != "" {
-		if err := a.PretrainLoss.validate(); err != nil {
-			return fmt.Errorf("adversarial.pretrain_%w", err) // the messages name loss.<key>
+		if _, _, err := a.PretrainLoss.losses("adversarial.pretrain_loss."); err != nil {
+			return err
 		}
 	}
 	return a.Optimizer.validate("adversarial.optimizer")
@@ -746,19 +693,6 @@ func (c Config) criticSpec() models.CriticSpec {
 // adversarial reports whether the run trains a critic.
 func (c Config) adversarial() bool { return c.Critic.Enabled() }
 
-// criticStepsAt is the number of critic updates before generator step step (0-based):
-// none while pre-training, then the schedule counted from the adversarial phase's start.
-func (a AdversarialConfig) criticStepsAt(step int) int {
-	step -= a.PretrainSteps
-	switch {
-	case step < 0:
-		return 0
-	case a.Schedule == "mmdgan" && (step < 25 || step%500 == 0):
-		return 100
-	}
-	return a.CriticSteps
-}
-
 // pretrainLoss is the loss of the pre-training steps.
 func (c Config) pretrainLoss() LossConfig {
 	if c.Adversarial.PretrainLoss.Kind == "" {
@@ -770,29 +704,4 @@ func (c Config) pretrainLoss() LossConfig {
 func withKind(l LossConfig, kind string) LossConfig {
 	l.Kind = kind
 	return l
-}
-
-// pretraining reports whether generator step step (0-based) is a pre-training step.
-func (c Config) pretraining(step int) bool {
-	return c.adversarial() && step < c.Adversarial.PretrainSteps
-}
-
-// generatorLR is the generator's learning rate at step step (0-based) of a run of
-// lengths (lrRun): with pre-training, [optimizer]'s schedule over its steps, then the
-// fine-tuning one's over the rest.
-func (c Config) generatorLR(step int, lengths []runLength) float64 {
-	if p := c.Adversarial.PretrainSteps; c.adversarial() && p > 0 {
-		if step < p {
-			return c.Optimizer.lrAt(step, p)
-		}
-		return c.Adversarial.FinetuneOptimizer.lrRun(step, p, lengths)
-	}
-	return c.Optimizer.lrRun(step, 0, lengths)
-}
-
-// criticLR is the critic's learning rate before generator step step (0-based) of a
-// run of lengths: its schedule spans the adversarial phase.
-func (c Config) criticLR(step int, lengths []runLength) float64 {
-	p := c.Adversarial.PretrainSteps
-	return c.Adversarial.Optimizer.lrRun(max(step, p), p, lengths)
 }

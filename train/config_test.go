@@ -81,6 +81,11 @@ func TestConfigErrors(t *testing.T) {
 		{"[adversarial.finetune_optimizer]\ndecay = \"step\"\n", nil, "adversarial.finetune_optimizer.decay"},
 		{"[adversarial.pretrain_loss]\nkind = \"sinkhorn\"\niters = 0\n", nil, "adversarial.pretrain_loss.iters = 0"},
 		{"[adversarial.pretrain_loss]\nkind = \"hinge\"\n", nil, "adversarial.pretrain_loss"},
+		// package losses names the field; train puts the table in front
+		{"[loss]\nkind = \"wasserstein\"\n", nil, "loss.kind = \"wasserstein\": unknown kind"},
+		{"[loss.schedule]\nkind = \"geometric\"\nstart = 1\nend = inf\nsteps = 3\n", nil, "loss.schedule.kind = \"geometric\""},
+		{"[adversarial.pretrain_loss]\nkind = \"mmd\"\nbandwidths = [1, -2]\n", nil, "adversarial.pretrain_loss.bandwidths[1] = -2"},
+		{"[adversarial.pretrain_loss]\nkind = \"sinkhorn\"\n[adversarial.pretrain_loss.schedule]\nkind = \"constant\"\nstart = -1\n", nil, "adversarial.pretrain_loss.schedule.start = -1"},
 		{"name = \"../evil\"\n", nil, "name"},
 		{"name = \"x\"\n", []string{"model.widht=3"}, "unknown key model.widht"},
 		{"name = \"x\"\n", []string{"noequals"}, "want key=value"},
@@ -145,7 +150,7 @@ func TestConfigDefaultsAndOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, _ := cfg.Loss.schedule(); s.At(0) != 10 || math.Abs(s.At(100)-0.5) > 1e-12 {
+	if _, s, _ := cfg.Loss.losses("loss."); s.At(0) != 10 || math.Abs(s.At(100)-0.5) > 1e-12 {
 		t.Errorf("schedule %+v", s)
 	}
 }

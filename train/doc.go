@@ -9,12 +9,13 @@
 // documents every key and its default). New builds the data source, the generator, one
 // gorgonia graph — data batch x (n×d) and latent batch z (m×k) → f_θ(z) → loss → ∂loss/∂θ —
 // compiled once into a tape machine, and the optimizer. Trainer.Run is the loop, one
-// Trainer.Step per iteration:
+// Trainer.Step per iteration, which asks the run's schedule (schedule.go) what applies
+// to it — graph and optimizer, learning rates, ε, critic updates:
 //
 //	ε_t = schedule(t); x ~ data; z ~ N(0, I); ℓ = S_ε(x, f_θ(z)); g = ∂ℓ/∂θ;
 //	stop if ℓ or g is not finite; θ ← optimizer(θ, g, lr_t)
 //
-// followed by logging (metrics.csv, metrics.jsonl, train.log, progress on standard error: a bar on a terminal, a line every tenth or 30 s otherwise),
+// followed by the run's bookkeeping (rundir.go): logging (metrics.csv, metrics.jsonl, train.log, progress on standard error: a bar on a terminal, a line every tenth or 30 s otherwise),
 // sample grids from a fixed latent batch and checkpoints at their intervals, and loss
 // and ε curves (gonum.org/v1/plot) at the end.
 //
@@ -44,6 +45,8 @@
 // the loss on the points, the critic idle) and then fine-tunes that generator with a
 // fresh optimizer of its own (adversarial.finetune_optimizer).
 //
-// gorgonia's float32 matrix products run on internal/fastblas (an AVX2+FMA Sgemm),
-// installed process-wide by New with gorgonia.Use.
+// gorgonia's float32 matrix products run on internal/fastblas (an AVX2+FMA Sgemm) when
+// the command has installed it: process-wide settings (that BLAS, GOMAXPROCS =
+// Config.Threads) are the commands' (internal/process.Setup), not this package's.
+// A run directory is locked (internal/filelock) while a trainer uses it.
 package train

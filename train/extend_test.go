@@ -94,17 +94,17 @@ func TestLRContinuesWhenRunLengthChanges(t *testing.T) {
 	c.Critic.Kind = "mlp"
 	c.Adversarial.PretrainSteps = 100
 	c.Adversarial.Optimizer.Decay, c.Adversarial.Optimizer.LRFinal = "cosine", 1e-5
-	lengths := []runLength{{0, 300}, {150, 500}}
+	s := schedule{cfg: c, lengths: []runLength{{0, 300}, {150, 500}}}
 	fo, co := c.Adversarial.FinetuneOptimizer, c.Adversarial.Optimizer
 	for _, ck := range []struct {
 		name      string
 		got, want float64
 	}{
-		{"pre-training", c.generatorLR(50, lengths), c.Optimizer.LR},
-		{"fine-tuning at the resume", c.generatorLR(150, lengths), cosineRef(fo.LR, fo.LRFinal, 50, 200)},
-		{"fine-tuning after it", c.generatorLR(300, lengths), cosineRef(cosineRef(fo.LR, fo.LRFinal, 50, 200), fo.LRFinal, 150, 350)},
-		{"critic at the resume", c.criticLR(150, lengths), cosineRef(co.LR, co.LRFinal, 50, 200)},
-		{"critic after it", c.criticLR(499, lengths), co.LRFinal},
+		{"pre-training", s.generatorLR(50), c.Optimizer.LR},
+		{"fine-tuning at the resume", s.generatorLR(150), cosineRef(fo.LR, fo.LRFinal, 50, 200)},
+		{"fine-tuning after it", s.generatorLR(300), cosineRef(cosineRef(fo.LR, fo.LRFinal, 50, 200), fo.LRFinal, 150, 350)},
+		{"critic at the resume", s.criticLR(150), cosineRef(co.LR, co.LRFinal, 50, 200)},
+		{"critic after it", s.criticLR(499), co.LRFinal},
 	} {
 		if !closeTo(ck.got, ck.want) {
 			t.Errorf("%s: lr %.17g, want %.17g", ck.name, ck.got, ck.want)

@@ -4,7 +4,12 @@ import (
 	"context"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/sinkgen/sinkgen/internal/process"
 )
+
+// The tests train with the process-wide settings cmd/train makes (gorgonia's BLAS).
+func init() { process.Setup(0) }
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 99)) }
 

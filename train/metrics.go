@@ -15,6 +15,8 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/sinkgen/sinkgen/internal/atomicfile"
 )
 
 // StepStats describes one training step: a row of metrics.csv and metrics.jsonl.
@@ -131,7 +133,7 @@ func truncateRows(path string, keep int, isCSV bool) error {
 			out.Write(line)
 		}
 	}
-	return writeFileAtomic(path, func(f *os.File) error {
+	return atomicfile.WriteFunc(path, func(f *os.File) error {
 		_, err := f.Write(out.Bytes())
 		return err
 	})

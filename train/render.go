@@ -28,7 +28,7 @@ func SaveImageGrid(path string, points []float32, shape [3]int, cols int) error 
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, func(f *os.File) error { return png.Encode(f, img) })
+	return atomicfile.WriteFunc(path, func(f *os.File) error { return png.Encode(f, img) })
 }
 
 // ImageGrid lays points (rows of c·h·w intensities in [0,1], channel-major) out as a
@@ -251,7 +251,7 @@ func SavePlots(path string, plots []*plot.Plot, perRow int, w, h vg.Length) (err
 			p.Draw(canvases[i/cols][i%cols])
 		}
 	}
-	return writeFileAtomic(path, func(f *os.File) error {
+	return atomicfile.WriteFunc(path, func(f *os.File) error {
 		_, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f)
 		return err
 	})
@@ -310,7 +310,7 @@ func SaveNPY(path string, points []float32, d int) error {
 		pad = 0
 	}
 	header += strings.Repeat(" ", pad) + "\n"
-	return writeFileAtomic(path, func(f *os.File) error {
+	return atomicfile.WriteFunc(path, func(f *os.File) error {
 		w := bufio.NewWriter(f)
 		w.WriteString("\x93NUMPY\x01\x00")
 		binary.Write(w, binary.LittleEndian, uint16(len(header)))
@@ -331,7 +331,7 @@ func SaveCSV(path string, points []float32, d int) error {
 	if d < 1 || len(points)%d != 0 {
 		return fmt.Errorf("csv: %d values are not rows of %d", len(points), d)
 	}
-	return writeFileAtomic(path, func(f *os.File) error {
+	return atomicfile.WriteFunc(path, func(f *os.File) error {
 		w := bufio.NewWriter(f)
 		w.WriteString("# ")
 		for j := 0; j < d; j++ {
@@ -353,7 +353,3 @@ func SaveCSV(path string, points []float32, d int) error {
 		return w.Flush()
 	})
 }
-
-// writeFileAtomic is the package's name for the one atomic writer: readers never
-// see a partial file, a crash leaves no torn one.
-var writeFileAtomic = atomicfile.WriteFunc

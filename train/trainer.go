@@ -9,16 +9,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
-	"strings"
-	"sync"
 	"time"
 
 	G "gorgonia.org/gorgonia"
 
 	"github.com/sinkgen/sinkgen/data"
-	"github.com/sinkgen/sinkgen/internal/fastblas"
 	"github.com/sinkgen/sinkgen/internal/progress"
 	"github.com/sinkgen/sinkgen/losses"
 	"github.com/sinkgen/sinkgen/models"
@@ -81,14 +77,14 @@ type Trainer struct {
 	latentRNG *rand.Rand
 	gen       *models.Generator
 
-	// the training graph: data batch x, latent batch z → generator → loss → gradients
-	*lossGraph
-	pretrain    *lossGraph  // the fixed cost's graph of the pre-training steps (nil: none)
-	params      [][]float32 // parameter values, in place
-	grads       [][]float32 // filled by each step
-	opt         *optimizer
-	optPretrain bool       // opt is the pre-training optimizer, to be replaced after it
-	adv         *adversary // the critic of a learned cost (nil: fixed cost)
+	// the training graphs by phase (data batch x, latent batch z → generator → loss
+	// → gradients; nil: the run has no such phase) and the generator's optimizers
+	graphs [2]*lossGraph
+	optims [2]*optimizer
+	sched  schedule    // what applies at each step: phase, learning rates, ε, critic updates
+	params [][]float32 // the generator's parameter values, in place
+	grads  [][]float32 // filled by each step
+	adv    *adversary  // the critic of a learned cost (nil: fixed cost)
 
 	// sampling from a fixed latent batch
 	sampler   *models.Sampler
@@ -96,7 +92,6 @@ type Trainer struct {
 	reference []float32 // a data batch drawn at the start, for 2-D scatter plots
 
 	step           int
-	lengths        []runLength // the run's steps, and their changes by resumes
 	lastLoss       float64
 	lastCheckpoint string
 	start          time.Time
@@ -104,21 +99,17 @@ type Trainer struct {
 	metrics        *metricsLog
 	logFile        *os.File
 	bar            *progress.Bar
+	unlock         func() // releases the run directory's lock (nil: not held)
 }
 
-var useFastBLAS sync.Once
-
 // New builds the data source, generator, graph, loss and optimizer of cfg, and the run
-// directory (or restores a checkpoint when opts.Resume is set).
+// directory (or restores a checkpoint when opts.Resume is set). The process-wide
+// settings are the caller's: commands call process.Setup(cfg.Threads) first.
 func New(cfg Config, opts Options) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	useFastBLAS.Do(func() { G.Use(fastblas.Implementation{}) }) // gorgonia's BLAS is process-wide
-	if cfg.Threads > 0 {
-		runtime.GOMAXPROCS(cfg.Threads)
-	}
-	t := &Trainer{cfg: cfg, opts: opts, dir: opts.Dir, lastLoss: math.NaN(), lengths: []runLength{{0, cfg.Steps}}}
+	t := &Trainer{cfg: cfg, opts: opts, dir: opts.Dir, lastLoss: math.NaN(), sched: newSchedule(cfg)}
 	if t.dir == "" {
 		t.dir = filepath.Join("checkpoints", cfg.Name)
 	}
@@ -145,10 +136,15 @@ func New(cfg Config, opts Options) (*Trainer, error) {
 			return nil, errors.New("train: Resume needs files")
 		}
 		if err := t.resume(); err != nil {
+			t.Close()
 			return nil, err
 		}
 	}
 	if !opts.NoFiles {
+		if err := t.lockRunDir(); err != nil {
+			t.Close()
+			return nil, err
+		}
 		if err := t.openRunDir(); err != nil {
 			t.Close()
 			return nil, err
@@ -278,32 +274,36 @@ func (t *Trainer) buildModel() error {
 // inputs, generator, loss, and the gradients of the loss with respect to the
 // generator's parameters (whose values all graphs share).
 type lossGraph struct {
-	vm         G.VM
-	xBatch     []float32
-	zBatch     []float32
-	loss       *losses.Loss
-	paramNodes G.Nodes
-	hasEps     bool
-	sched      losses.Schedule // of ε, by step
+	machine
+	xBatch []float32
+	zBatch []float32
+	loss   *losses.Loss
 }
 
 // buildGraph builds the training graph (the loss on the critic's features with a
 // critic), the pre-training graph (the loss on the points) when there is one, and the
-// generator's optimizer.
+// generator's optimizers.
 func (t *Trainer) buildGraph() error {
 	var err error
-	if t.lossGraph, err = t.buildLossGraph(t.cfg.Loss, t.adv != nil); err != nil {
+	if t.graphs[mainPhase], err = t.buildLossGraph(t.cfg.Loss, t.adv != nil); err != nil {
 		return err
 	}
-	if t.cfg.pretraining(0) {
-		if t.pretrain, err = t.buildLossGraph(t.cfg.pretrainLoss(), false); err != nil {
+	phases := []phase{mainPhase}
+	if t.sched.pretrains() {
+		if t.graphs[pretrainPhase], err = t.buildLossGraph(t.cfg.pretrainLoss(), false); err != nil {
 			return err
 		}
+		phases = append(phases, pretrainPhase)
 	}
+	var names []string
+	var sizes []int
 	for _, p := range t.gen.Params() {
 		t.params = append(t.params, p.Data())
+		names, sizes = append(names, p.Name), append(sizes, len(p.Data()))
 	}
-	t.setOptimizer(t.pretrain != nil)
+	for _, p := range phases { // fresh state each: fine-tuning starts anew
+		t.optims[p] = newOptimizer(t.sched.optimizer(p), "opt/", names, sizes)
+	}
 	return nil
 }
 
@@ -313,14 +313,11 @@ func (t *Trainer) buildLossGraph(lc LossConfig, onFeatures bool) (*lossGraph, er
 	c := t.cfg
 	n, m, k := c.BatchSize, c.genBatch(), c.Model.LatentDim
 	dim, _ := c.outShape()
-	lcfg, err := lc.losses()
+	lcfg, _, err := lc.losses("loss.")
 	if err != nil {
 		return nil, err
 	}
-	lg := &lossGraph{hasEps: lc.hasEps()}
-	if lg.sched, err = lc.schedule(); err != nil {
-		return nil, err
-	}
+	lg := &lossGraph{}
 	g := G.NewGraph()
 	var x, z *G.Node
 	x, lg.xBatch = newMatrixInput(g, "x", n, dim)
@@ -351,35 +348,8 @@ func (t *Trainer) buildLossGraph(lc LossConfig, onFeatures bool) (*lossGraph, er
 	// nothing here uses.
 	sub := g.ExactSubgraphRoots(append(G.Nodes{lg.loss.Node()}, grads...)...)
 	lg.vm = G.NewTapeMachine(sub, G.BindDualValues(params...))
-	lg.paramNodes = params
+	lg.nodes = params
 	return lg, nil
-}
-
-// setOptimizer gives the generator a fresh optimizer: [optimizer], or after
-// pre-training the fine-tuning one.
-func (t *Trainer) setOptimizer(pretrain bool) {
-	var names []string
-	var sizes []int
-	for _, p := range t.gen.Params() {
-		names, sizes = append(names, p.Name), append(sizes, len(p.Data()))
-	}
-	cfg := t.cfg.Optimizer
-	if !pretrain && t.cfg.Adversarial.PretrainSteps > 0 {
-		cfg = t.cfg.Adversarial.FinetuneOptimizer
-	}
-	t.opt, t.optPretrain = newOptimizer(cfg, "opt/", names, sizes), pretrain
-}
-
-// phase returns the graph of the next step, switching the generator to a fresh
-// fine-tuning optimizer when the adversarial phase begins.
-func (t *Trainer) phase() *lossGraph {
-	if t.cfg.pretraining(t.step) {
-		return t.pretrain
-	}
-	if t.optPretrain {
-		t.setOptimizer(false)
-	}
-	return t.lossGraph
 }
 
 // Run trains from the current step to cfg.Steps. It returns an error wrapping
@@ -419,50 +389,95 @@ func due(step, every int) bool { return every > 0 && step%every == 0 }
 // Step runs one training step and returns its statistics.
 func (t *Trainer) Step() (StepStats, error) {
 	began := time.Now()
-	st := StepStats{Step: t.step + 1, LR: t.cfg.generatorLR(t.step, t.lengths)}
+	plan := t.sched.at(t.step)
+	st := StepStats{Step: t.step + 1, LR: plan.lr}
 	if t.adv != nil { // critic updates: the critic maximizes the loss on its features
-		cs, err := t.trainCritic()
+		cs, err := t.trainCritic(plan)
 		st.CriticSteps, st.CriticLoss, st.Penalty, st.Autoencoder, st.CriticGradNorm = cs.steps, cs.loss, cs.penalty, cs.ae, cs.norm
 		if err != nil {
 			return st, err
 		}
 	}
-	g := t.phase()
-	if g.hasEps { // ε schedule
-		if err := g.loss.SetEps(g.sched.At(t.step)); err != nil {
+	g := t.graphs[plan.phase]
+	if t.sched.hasEps[plan.phase] { // ε schedule
+		if err := g.loss.SetEps(plan.eps); err != nil {
 			return st, err
 		}
 	}
-	t.data.Next(g.xBatch)                 // data batch
-	models.Latent(t.latentRNG, g.zBatch)  // latent batch
-	if err := g.vm.RunAll(); err != nil { // generator, loss, backward
-		g.vm.Reset()
-		return st, fmt.Errorf("step %d: %w", st.Step, err)
+	t.data.Next(g.xBatch)                // data batch
+	models.Latent(t.latentRNG, g.zBatch) // latent batch
+	// generator, loss, backward, optimizer update in place
+	var err error
+	st.GradNorm, err = t.update(g.machine, t.optims[plan.phase], t.params, &t.grads, st.LR, t.cfg.Optimizer.ClipNorm, "",
+		func(i int) string { return t.gen.Params()[i].Name },
+		func() error {
+			ls := g.loss.Stats()
+			st.Loss, st.Eps, st.MarginalError, st.Iterations = ls.Value, ls.Eps, ls.MarginalError, ls.Iterations
+			if !finite(ls.Value) {
+				return t.nonFinite("loss", fmt.Sprintf("loss %v at ε = %g after %d Sinkhorn iterations, marginal error %g", ls.Value, ls.Eps, ls.Iterations, ls.MarginalError), g.loss.Err())
+			}
+			return nil
+		})
+	if err != nil {
+		return st, err
 	}
-	defer g.vm.Reset()
-	// gorgonia adds each pass's gradient into the parameters' dual values: clear
-	// them once read, as its own solvers do.
-	defer zeroGradients(g.paramNodes)
-	ls := g.loss.Stats()
-	st.Loss, st.Eps, st.MarginalError, st.Iterations = ls.Value, ls.Eps, ls.MarginalError, ls.Iterations
-	if math.IsNaN(ls.Value) || math.IsInf(ls.Value, 0) {
-		return st, &NonFiniteError{Step: st.Step, What: "loss", LastCheckpoint: t.lastCheckpoint,
-			Detail: fmt.Sprintf("loss %v at ε = %g after %d Sinkhorn iterations, marginal error %g", ls.Value, ls.Eps, ls.Iterations, ls.MarginalError)}
-	}
-	grads, norm, bad := readGradients(g.paramNodes, t.grads[:0])
-	st.GradNorm = norm
-	if bad >= 0 {
-		return st, &NonFiniteError{Step: st.Step, What: "gradient of " + t.gen.Params()[bad].Name,
-			Detail: fmt.Sprintf("squared norm %v", norm*norm), LastCheckpoint: t.lastCheckpoint}
-	}
-	t.grads = grads
-	clipGradients(t.grads, norm, t.cfg.Optimizer.ClipNorm)
-	t.opt.step(t.params, t.grads, st.LR) // optimizer update, in place
 	t.step++
-	t.lastLoss = ls.Value
+	t.lastLoss = st.Loss
 	st.StepMs = float64(time.Since(began).Microseconds()) / 1000
 	st.Elapsed = t.elapsed()
 	return st, nil
+}
+
+// machine is a compiled graph and the parameter nodes whose gradients it computes
+// (in their dual values).
+type machine struct {
+	vm    G.VM
+	nodes G.Nodes
+}
+
+// update is the gradient step of the generator and of the critic: the forward and
+// backward passes of m; check, which reads the pass's results and returns a
+// non-finite loss as its error; the gradients, which must be finite (name(i) names
+// parameter i); clipping to global norm clip (0: none); opt's step on params at lr.
+// It returns the gradients' global norm. where says which update of the step it is
+// ("": the generator's).
+func (t *Trainer) update(m machine, opt *optimizer, params [][]float32, grads *[][]float32, lr, clip float64,
+	where string, name func(int) string, check func() error) (float64, error) {
+	if err := m.vm.RunAll(); err != nil {
+		m.vm.Reset()
+		if where != "" {
+			return 0, fmt.Errorf("step %d, %s: %w", t.step+1, where, err)
+		}
+		return 0, fmt.Errorf("step %d: %w", t.step+1, err)
+	}
+	defer m.vm.Reset()
+	// gorgonia adds each pass's gradient into the parameters' dual values: clear them
+	// once read, as its own solvers do.
+	defer zeroGradients(m.nodes)
+	if err := check(); err != nil {
+		return 0, err
+	}
+	g, norm, bad := readGradients(m.nodes, (*grads)[:0])
+	if bad >= 0 {
+		detail := fmt.Sprintf("squared norm %v", norm*norm)
+		if where != "" {
+			detail = where + ", " + detail
+		}
+		return norm, t.nonFinite("gradient of "+name(bad), detail, nil)
+	}
+	*grads = g
+	clipGradients(g, norm, clip)
+	opt.step(params, g, lr)
+	return norm, nil
+}
+
+// nonFinite is the error of a non-finite value in the current step: why, when known,
+// is what package ot could not represent.
+func (t *Trainer) nonFinite(what, detail string, why error) error {
+	if why != nil {
+		detail += ": " + why.Error()
+	}
+	return &NonFiniteError{Step: t.step + 1, What: what, Detail: detail, LastCheckpoint: t.lastCheckpoint}
 }
 
 // readGradients appends the gradients of the last forward-backward pass of nodes to
@@ -567,7 +582,7 @@ func (t *Trainer) Close() error {
 		t.logFile.Close()
 		t.logFile = nil
 	}
-	for _, g := range []*lossGraph{t.lossGraph, t.pretrain} {
+	for _, g := range t.graphs {
 		if g != nil && g.vm != nil {
 			g.vm.Close()
 			g.vm = nil
@@ -582,265 +597,9 @@ func (t *Trainer) Close() error {
 		t.adv.sampler.Close()
 		t.adv.vm = nil
 	}
-	return err
-}
-
-// The remaining methods are the run's bookkeeping: run directory, resumption, logs,
-// samples, the end of a run.
-
-var runFiles = []string{"config.toml", "train.log", "metrics.csv", "metrics.jsonl", "loss.png", "eps.png", "generator.params"}
-
-// openRunDir creates the run directory (refusing to overwrite a run unless Force),
-// removes what interrupted writes left, writes config.toml and opens the logs.
-func (t *Trainer) openRunDir() error {
-	if err := removeTempFiles(t.dir); err != nil {
-		return err
-	}
-	if t.opts.Resume == "" {
-		if files, _ := listCheckpoints(t.dir); len(files) > 0 && !t.opts.Force {
-			return fmt.Errorf("%s already holds a run (%s); continue it with -resume, or start over with -force", t.dir, filepath.Base(files[0]))
-		}
-		if _, err := os.Stat(filepath.Join(t.dir, "metrics.csv")); err == nil && !t.opts.Force {
-			return fmt.Errorf("%s already holds a run (metrics.csv); start over with -force or choose another -out", t.dir)
-		}
-		for _, f := range runFiles {
-			os.Remove(filepath.Join(t.dir, f))
-		}
-		os.RemoveAll(filepath.Join(t.dir, checkpointDir))
-		os.RemoveAll(filepath.Join(t.dir, "samples"))
-	}
-	if err := os.MkdirAll(filepath.Join(t.dir, "samples"), 0o755); err != nil {
-		return err
-	}
-	text, err := t.cfg.Marshal()
-	if err != nil {
-		return err
-	}
-	header := fmt.Sprintf("# The configuration of run %q, defaults filled in (written by cmd/train).\n", t.cfg.Name)
-	if err := writeFileAtomic(filepath.Join(t.dir, "config.toml"), func(f *os.File) error {
-		_, err := f.Write(append([]byte(header), text...))
-		return err
-	}); err != nil {
-		return err
-	}
-	if t.metrics, err = openMetrics(filepath.Join(t.dir, "metrics.csv"), filepath.Join(t.dir, "metrics.jsonl"), t.step); err != nil {
-		return err
-	}
-	t.logFile, err = os.OpenFile(filepath.Join(t.dir, "train.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	return err
-}
-
-// resumable keys may differ between a checkpoint's config and the resuming one.
-func resumable(key string) bool {
-	return key == "steps" || key == "name" || key == "threads" || key == "data.path" || strings.HasPrefix(key, "log.")
-}
-
-// resume restores the checkpoint named by opts.Resume.
-func (t *Trainer) resume() error {
-	var c *Checkpoint
-	var err error
-	if t.opts.Resume == "latest" {
-		c, err = FindCheckpoint(t.dir, func(w string) { fmt.Fprintln(t.opts.Stdout, "warning:", w) })
-	} else {
-		c, err = ReadCheckpoint(t.opts.Resume)
-	}
-	if err != nil {
-		return fmt.Errorf("resume: %w", err)
-	}
-	diff, err := diffConfigs(c.Config, t.cfg, resumable)
-	if err != nil {
-		return err
-	}
-	if len(diff) > 0 {
-		return fmt.Errorf("resume: the config differs from the checkpoint's (checkpoint vs now): %s; only steps, threads, data.path and log.* may change",
-			strings.Join(diff, "; "))
-	}
-	if c.Step >= t.cfg.Steps {
-		return fmt.Errorf("resume: %s is at step %d, the run has %d steps: nothing to do (raise steps with -set steps=N)", c.Path, c.Step, t.cfg.Steps)
-	}
-	if c.Threads() != runtime.GOMAXPROCS(0) {
-		fmt.Fprintf(t.opts.Stdout, "warning: the checkpoint was written with %d threads, this run uses %d: the result will not match an uninterrupted run bit for bit\n",
-			c.Threads(), runtime.GOMAXPROCS(0))
-	}
-	return t.restore(c)
-}
-
-// begin starts the clock, the progress bar and the log.
-func (t *Trainer) begin() {
-	t.start = time.Now()
-	c := t.cfg
-	what := fmt.Sprintf("run %q: %s generator (%d parameters), %s loss, %s, %d steps of %d data / %d generated points",
-		c.Name, c.Model.Kind, t.gen.NumParams(), c.Loss.Kind, c.Data.Kind, c.Steps, c.BatchSize, c.genBatch())
-	if t.adv != nil {
-		a := t.adv.cfg
-		what += fmt.Sprintf("; learned cost: %s critic (%d parameters, %d features), %d critic updates per step (%s), Lipschitz control %s",
-			c.Critic.Kind, t.adv.critic.NumParams(), c.Critic.Features, a.CriticSteps, a.Schedule, a.Lipschitz)
-		if a.PretrainSteps > 0 {
-			what += fmt.Sprintf(", after %d pre-training steps on the fixed cost", a.PretrainSteps)
-		}
-	}
-	if t.step > 0 {
-		what += fmt.Sprintf(", resumed at step %d from %s", t.step, t.lastCheckpoint)
-	}
-	t.note("%s; %d threads; BLAS: %s", what, runtime.GOMAXPROCS(0), map[bool]string{true: "AVX2 Sgemm", false: "gonum"}[fastblas.Accelerated()])
-	if !t.opts.NoFiles {
-		fmt.Fprintf(t.opts.Stdout, "%s\noutputs in %s\n", what, t.dir)
-		if _, shape := c.outShape(); shape[0] > 0 && t.reference != nil {
-			if err := SaveImageGrid(filepath.Join(t.dir, "samples", "data.png"), t.reference, shape, 0); err != nil {
-				t.logf("warning: samples/data.png: %v", err)
-			}
-		}
-	}
-	t.startBar()
-}
-
-// startBar starts a progress bar for the steps left in the current phase: pre-training
-// runs many times faster than the adversarial steps, so each phase has a bar of its
-// own, and a rate and ETA of its own.
-func (t *Trainer) startBar() {
-	if t.opts.Progress == nil || !t.cfg.Log.Progress {
-		return
-	}
-	end, what := t.cfg.Steps, t.cfg.Name
-	if t.cfg.pretraining(t.step) {
-		end, what = t.cfg.Adversarial.PretrainSteps, what+" (pre-training)"
-	}
-	t.bar = progress.New(t.opts.Progress, what, end).From(t.step)
-}
-
-// record writes a step's metrics, advances the progress bar, and logs every Log.Every.
-func (t *Trainer) record(st StepStats) error {
-	if t.metrics != nil {
-		if err := t.metrics.add(st); err != nil {
-			return err
-		}
-	}
-	if t.bar != nil {
-		t.bar.Describe(fmt.Sprintf("loss %.4g ε %s", st.Loss, fmtEps(st.Eps)))
-		t.bar.Set(st.Step)
-		if st.Step == t.cfg.Adversarial.PretrainSteps && t.cfg.pretraining(st.Step-1) {
-			t.bar.Finish()
-			t.startBar()
-		}
-	}
-	if due(st.Step, t.cfg.Log.Every) || st.Step == t.cfg.Steps {
-		critic := ""
-		if t.adv != nil {
-			critic = fmt.Sprintf(" critic: loss %.6g penalty %.4g autoencoder %.4g |grad| %.4g updates %d;", st.CriticLoss, st.Penalty, st.Autoencoder, st.CriticGradNorm, st.CriticSteps)
-		}
-		t.logf("step %d/%d loss %.6g ε %s marginal error %.3g iterations %d |grad| %.4g lr %.3g;%s %.1f ms/step",
-			st.Step, t.cfg.Steps, st.Loss, fmtEps(st.Eps), st.MarginalError, st.Iterations, st.GradNorm, st.LR, critic, st.StepMs)
-		if t.metrics != nil {
-			return t.metrics.flush()
-		}
-	}
-	return nil
-}
-
-func fmtEps(e float64) string {
-	if math.IsInf(e, 1) {
-		return "∞"
-	}
-	return fmt.Sprintf("%.3g", e)
-}
-
-// logf appends a time-stamped line to train.log, and to Stdout when progress is
-// wanted but the config turned the bar off.
-func (t *Trainer) logf(format string, args ...any) {
-	line := t.note(format, args...)
-	if t.bar == nil && t.opts.Progress != nil && !t.opts.NoFiles {
-		io.WriteString(t.opts.Stdout, line)
-	}
-}
-
-// note appends a time-stamped line to train.log only (the caller reports it).
-func (t *Trainer) note(format string, args ...any) string {
-	line := time.Now().Format("2006-01-02 15:04:05 ") + fmt.Sprintf(format, args...) + "\n"
-	if t.logFile != nil {
-		t.logFile.WriteString(line)
-	}
-	return line
-}
-
-// saveSamples writes samples/step-NNNNNN.png from the fixed latent batch: an image
-// grid, or a scatter plot over a data batch for 2-D data. A picture that cannot be
-// drawn is a warning: it must not cost the run.
-func (t *Trainer) saveSamples() {
-	if t.opts.NoFiles {
-		return
-	}
-	path := filepath.Join(t.dir, "samples", fmt.Sprintf("step-%06d.png", t.step))
-	pts, err := t.sampler.Generate(t.sampleZ)
-	if err == nil {
-		if _, shape := t.cfg.outShape(); shape[0] > 0 {
-			err = SaveImageGrid(path, pts, shape, 0)
-		} else {
-			err = SaveScatter(path, fmt.Sprintf("%s, step %d", t.cfg.Name, t.step), pts, t.reference)
-		}
-	}
-	if err != nil {
-		t.logf("warning: %s: %v", path, err)
-	}
-}
-
-// interrupted saves a checkpoint of the last completed step.
-func (t *Trainer) interrupted() error {
-	if t.bar != nil {
-		t.bar.Abort()
-		t.bar = nil
-	}
-	if t.opts.NoFiles {
-		return fmt.Errorf("%w at step %d", ErrInterrupted, t.step)
-	}
-	path, err := t.saveCheckpoint()
-	if err != nil {
-		return fmt.Errorf("%w at step %d; saving the checkpoint failed: %v", ErrInterrupted, t.step, err)
-	}
-	t.note("interrupted at step %d; checkpoint %s", t.step, path)
-	return fmt.Errorf("%w at step %d; checkpoint saved to %s (continue with -resume)", ErrInterrupted, t.step, path)
-}
-
-// failed logs a failed step; a NonFiniteError leaves the checkpoints as they are.
-func (t *Trainer) failed(err error) error {
-	if t.bar != nil {
-		t.bar.Abort()
-		t.bar = nil
-	}
-	t.note("stopped: %v", err)
-	if t.metrics != nil {
-		t.metrics.flush()
+	if t.unlock != nil { // last: the run's files are complete
+		t.unlock()
+		t.unlock = nil
 	}
 	return err
-}
-
-// finish writes the final samples, parameters, curves and, last, checkpoint: a run
-// killed before that checkpoint resumes from the one before and writes all of this
-// again, where it would otherwise find nothing to do and the outputs missing.
-func (t *Trainer) finish() error {
-	if t.bar != nil {
-		t.bar.Finish()
-		t.bar = nil
-	}
-	if t.opts.NoFiles {
-		return nil
-	}
-	t.saveSamples()
-	if err := t.checkParams(); err != nil {
-		return err
-	}
-	if err := t.gen.Save(filepath.Join(t.dir, "generator.params")); err != nil {
-		return err
-	}
-	if err := t.metrics.flush(); err != nil {
-		return err
-	}
-	if err := saveCurves(filepath.Join(t.dir, "metrics.csv"), filepath.Join(t.dir, "loss.png"), filepath.Join(t.dir, "eps.png"), t.cfg.Name); err != nil {
-		t.logf("warning: the loss and ε curves: %v", err) // the run itself is complete
-	}
-	path, err := t.saveCheckpoint()
-	if err != nil {
-		return err
-	}
-	t.note("done: %d steps in %.1f s; checkpoint %s; samples in %s", t.step, t.elapsed(), path, filepath.Join(t.dir, "samples"))
-	return nil
 }

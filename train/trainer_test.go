@@ -476,3 +476,17 @@ func TestInterruptBeforeFirstStep(t *testing.T) {
 		t.Errorf("checkpoint after interruption: %v %v", c, err)
 	}
 }
+
+// An ε below the resolution of the costs makes the loss NaN (package ot cannot
+// represent the problem): the stop message says so, not just that the loss is NaN.
+func TestNonFiniteSaysEpsBelowResolution(t *testing.T) {
+	tr := newTestTrainer(t, toyConfig(t, "loss.eps=1e-300"))
+	_, err := tr.Step()
+	var nf *NonFiniteError
+	if !errors.As(err, &nf) || nf.What != "loss" {
+		t.Fatalf("Step: %v, want a NonFiniteError of the loss", err)
+	}
+	if !strings.Contains(err.Error(), "eps = 1e-300 is below the float64 resolution of costs") {
+		t.Errorf("the stop message does not give the reason: %v", err)
+	}
+}

@@ -41,6 +41,7 @@ import (
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/eval"
 	"github.com/sinkgen/sinkgen/internal/atomicfile"
+	"github.com/sinkgen/sinkgen/internal/process"
 	"github.com/sinkgen/sinkgen/train"
 )
 
@@ -134,6 +135,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	process.Setup(0) // the classifier's BLAS; each run sets its threads
 	out := f.out
 	if out == "" {
 		name := cc.Name
@@ -332,6 +334,7 @@ func trainAndEvaluate(ctx context.Context, cc *compareConfig, e experiment, v va
 	}
 	if ck == nil {
 		opts := train.Options{Dir: dir, Force: resume == "", Resume: resume, Progress: progress, Stdout: io.Discard}
+		process.Setup(cfg.Threads)
 		tr, err := train.New(cfg, opts)
 		if err != nil {
 			return nil, err

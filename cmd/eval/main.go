@@ -42,6 +42,7 @@ import (
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/eval"
 	"github.com/sinkgen/sinkgen/internal/atomicfile"
+	"github.com/sinkgen/sinkgen/internal/process"
 )
 
 func main() {
@@ -120,6 +121,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	process.Setup(0) // the classifier's BLAS
 	progress := stderr
 	if c.quiet {
 		progress = nil

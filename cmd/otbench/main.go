@@ -20,7 +20,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -28,6 +27,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sinkgen/sinkgen/internal/atomicfile"
+	"github.com/sinkgen/sinkgen/internal/process"
 	"github.com/sinkgen/sinkgen/internal/progress"
 	"github.com/sinkgen/sinkgen/ot"
 )
@@ -67,7 +67,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *threads < 1 || *reps < 1 {
 		return fmt.Errorf("-threads and -reps must be positive")
 	}
-	runtime.GOMAXPROCS(*threads)
+	process.Setup(*threads)
 	want := map[string]bool{}
 	for _, w := range strings.Split(*only, ",") {
 		switch w = strings.TrimSpace(w); w {

@@ -25,6 +25,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/sinkgen/sinkgen/internal/process"
 	"github.com/sinkgen/sinkgen/train"
 )
 
@@ -98,6 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "train:", err)
 		return 1
 	}
+	process.Setup(cfg.Threads)
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {

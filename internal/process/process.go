@@ -1,0 +1,25 @@
+// Package process makes the process-wide settings of the commands: the number of
+// threads and gorgonia's BLAS. Libraries leave both alone; each command calls Setup
+// once it knows its thread count, and so do the tests that train networks.
+package process
+
+import (
+	"runtime"
+	"sync"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/sinkgen/sinkgen/internal/fastblas"
+)
+
+var useFastBLAS = sync.OnceFunc(func() { G.Use(fastblas.Implementation{}) })
+
+// Setup makes gorgonia's float32 matrix products those of package fastblas (an AVX2
+// kernel, deterministic, gonum's without AVX2) and sets GOMAXPROCS to threads (0:
+// leaves it, all CPUs unless the GOMAXPROCS variable says otherwise).
+func Setup(threads int) {
+	useFastBLAS()
+	if threads > 0 {
+		runtime.GOMAXPROCS(threads)
+	}
+}
