@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -386,6 +387,49 @@ progress = false
 			if math.Abs(float64(v)) > float64(float32(0.05)) {
 				t.Fatalf("%s holds %v outside ±0.05", p.Name, v)
 			}
+		}
+	}
+}
+
+// Each phase clips with its own optimizer's clip_norm: with plain SGD (no momentum,
+// no weight decay) the first fine-tuning step moves the parameters by exactly lr times
+// the gradient clipped to [adversarial.finetune_optimizer]'s norm, whatever
+// [optimizer] (the pre-training phase's) says.
+func TestFinetuneClipsWithItsOwnNorm(t *testing.T) {
+	const lr, clip = 1e-2, 1e-3
+	for _, finetuneClip := range []float64{0, clip} {
+		tr := newTestTrainer(t, advToy(t, "steps=3", "adversarial.pretrain_steps=2", "optimizer.clip_norm=1e-7",
+			"adversarial.finetune_optimizer.kind=sgd", "adversarial.finetune_optimizer.momentum=0",
+			"adversarial.finetune_optimizer.decay=none", fmt.Sprint("adversarial.finetune_optimizer.lr=", lr),
+			fmt.Sprint("adversarial.finetune_optimizer.clip_norm=", finetuneClip)))
+		for range 2 {
+			if _, err := tr.Step(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := make([][]float32, 0)
+		for _, p := range tr.Generator().Params() {
+			before = append(before, slices.Clone(p.Data()))
+		}
+		st, err := tr.Step()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var moved float64 // ‖Δθ‖
+		for i, p := range tr.Generator().Params() {
+			for j, v := range p.Data() {
+				d := float64(v - before[i][j])
+				moved += d * d
+			}
+		}
+		moved = math.Sqrt(moved)
+		want := lr * st.GradNorm // the step's gradient norm, before clipping
+		if finetuneClip > 0 {
+			want = lr * min(st.GradNorm, finetuneClip)
+		}
+		if st.GradNorm <= 10*clip || math.Abs(moved-want) > 1e-3*want {
+			t.Errorf("finetune clip_norm %g: the step moved the parameters by %.6g, want lr·min(‖g‖ = %.4g, clip) = %.6g",
+				finetuneClip, moved, st.GradNorm, want)
 		}
 	}
 }

@@ -408,7 +408,7 @@ func (t *Trainer) Step() (StepStats, error) {
 	models.Latent(t.latentRNG, g.zBatch) // latent batch
 	// generator, loss, backward, optimizer update in place
 	var err error
-	st.GradNorm, err = t.update(g.machine, t.optims[plan.phase], t.params, &t.grads, st.LR, t.cfg.Optimizer.ClipNorm, "",
+	st.GradNorm, err = t.update(g.machine, t.optims[plan.phase], t.params, &t.grads, st.LR, t.sched.optimizer(plan.phase).ClipNorm, "",
 		func(i int) string { return t.gen.Params()[i].Name },
 		func() error {
 			ls := g.loss.Stats()
