@@ -1,6 +1,10 @@
 package ot
 
-import "gonum.org/v1/gonum/mat"
+import (
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/sinkgen/sinkgen/internal/parallel"
+)
 
 // mulNT sets dst = a·bᵀ for a (n×k) and b (m×k): the shape of every product here
 // (Gram matrices x·yᵀ, C̄·Y as C̄·(Yᵀ)ᵀ, low-rank sums A·Bᵀ). On AVX2 machines 3×4
@@ -16,7 +20,7 @@ func mulNT(dst *mat.Dense, a, b *mat.Dense) {
 	ra, rb, rd := a.RawMatrix(), b.RawMatrix(), dst.RawMatrix()
 	k4 := k &^ 3
 	tiles := (n + 2) / 3
-	parallelRange(tiles, m*k/8, func(_, lo, hi int) {
+	parallel.For(tiles, m*k/8, func(_, lo, hi int) {
 		var out [12]float64
 		for t := lo; t < hi; t++ {
 			i0 := 3 * t
