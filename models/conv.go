@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"hash"
 	"hash/fnv"
-	"runtime"
-	"sync"
 
 	"github.com/chewxy/hm"
 	"gonum.org/v1/gonum/blas"
@@ -14,6 +12,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/sinkgen/sinkgen/internal/fastblas"
+	"github.com/sinkgen/sinkgen/internal/parallel"
 )
 
 // The conv generator's layers as gorgonia Ops of their own. gorgonia's Upsample2D moves
@@ -68,28 +67,11 @@ func opHash(s string) uint32 {
 
 // parallelFor runs body(i) for i in [0,n), in one contiguous range of i per CPU.
 func parallelFor(n int, body func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	if workers <= 1 {
-		for i := 0; i < n; i++ {
+	parallel.For(n, parallel.MinWork, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
 			body(i)
 		}
-		return
-	}
-	var wg sync.WaitGroup
-	per := (n + workers - 1) / workers
-	for lo := per; lo < n; lo += per {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				body(i)
-			}
-		}(lo, min(lo+per, n))
-	}
-	for i := 0; i < min(per, n); i++ {
-		body(i)
-	}
-	wg.Wait()
+	})
 }
 
 // upsampleOp is 2× nearest-neighbour upsampling of an (N, C, H, W) tensor.
@@ -297,18 +279,6 @@ func (g convGeom) col2im(col, dx []float32) {
 // imageBlock is the number of images whose ∂W is summed before the blocks are added.
 const imageBlock = 8
 
-// scratch recycles im2col buffers between calls.
-var scratch sync.Pool
-
-func getScratch(n int) []float32 {
-	if p, ok := scratch.Get().(*[]float32); ok && cap(*p) >= n {
-		return (*p)[:n]
-	}
-	return make([]float32, n)
-}
-
-func putScratch(b []float32) { scratch.Put(&b) }
-
 func (op convOp) Do(in ...G.Value) (G.Value, error) {
 	x, w, g, err := convInputs(op.k, in)
 	if err != nil {
@@ -325,8 +295,8 @@ func (op convOp) Do(in ...G.Value) (G.Value, error) {
 	out, y := newT(g.n, g.cout, g.h, g.w)
 	blocks := (g.n + imageBlock - 1) / imageBlock
 	parallelFor(blocks, func(blk int) {
-		col := getScratch(rows * hw)
-		defer putScratch(col)
+		col := parallel.Float32.Get(rows * hw)
+		defer parallel.Float32.Put(col)
 		for n := blk * imageBlock; n < min((blk+1)*imageBlock, g.n); n++ {
 			g.im2col(x[n*g.cin*hw:(n+1)*g.cin*hw], col)
 			yn := y[n*g.cout*hw : (n+1)*g.cout*hw]
@@ -402,8 +372,8 @@ func (op convGradOp) Do(in ...G.Value) (G.Value, error) {
 	case 0: // ∂x_n = col2im(Wᵀ·∂y_n)
 		out, dx := newT(g.n, g.cin, g.h, g.w)
 		parallelFor(blocks, func(blk int) {
-			dcol := getScratch(rows * hw)
-			defer putScratch(dcol)
+			dcol := parallel.Float32.Get(rows * hw)
+			defer parallel.Float32.Put(dcol)
 			for n := blk * imageBlock; n < min((blk+1)*imageBlock, g.n); n++ {
 				fastblas.SgemmSerial(blas.Trans, blas.NoTrans, rows, hw, g.cout, 1, w, rows, dy[n*g.cout*hw:(n+1)*g.cout*hw], hw, 0, dcol, hw)
 				g.col2im(dcol, dx[n*g.cin*hw:(n+1)*g.cin*hw])
@@ -413,8 +383,8 @@ func (op convGradOp) Do(in ...G.Value) (G.Value, error) {
 	case 1: // ∂W = Σ_n ∂y_n·im2col(x_n)ᵀ, by blocks of images, blocks added in order
 		partial := make([]float32, blocks*g.cout*rows)
 		parallelFor(blocks, func(blk int) {
-			col := getScratch(rows * hw)
-			defer putScratch(col)
+			col := parallel.Float32.Get(rows * hw)
+			defer parallel.Float32.Put(col)
 			acc := partial[blk*g.cout*rows : (blk+1)*g.cout*rows]
 			for n := blk * imageBlock; n < min((blk+1)*imageBlock, g.n); n++ {
 				g.im2col(x[n*g.cin*hw:(n+1)*g.cin*hw], col)

@@ -8,6 +8,8 @@ import (
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/sinkgen/sinkgen/internal/parallel"
 )
 
 // sigmoidOp is the logistic function 1/(1+e^−x) on a float32 matrix, the output
@@ -102,11 +104,9 @@ func (sigmoidGradOp) Do(in ...G.Value) (G.Value, error) {
 	return out, nil
 }
 
-// chunked runs body over [0,n) in one contiguous range per CPU when n is large.
+// chunked runs body over [0,n) in one contiguous range per CPU from 2^15 values on.
 func chunked(n int, body func(lo, hi int)) {
-	const chunk = 1 << 15
-	blocks := (n + chunk - 1) / chunk
-	parallelFor(blocks, func(b int) { body(b*chunk, min((b+1)*chunk, n)) })
+	parallel.For(n, 2, func(_, lo, hi int) { body(lo, hi) })
 }
 
 // sigmoid32 is 1/(1+e^−x), evaluated through e^−|x| so that nothing overflows.

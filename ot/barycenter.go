@@ -3,6 +3,8 @@ package ot
 import (
 	"fmt"
 	"math"
+
+	"github.com/sinkgen/sinkgen/internal/parallel"
 )
 
 // BarycenterMethod selects how Barycenter iterates.
@@ -222,7 +224,7 @@ func (bp *baryProblem) scaling(alpha []float64, o BarycenterOptions, res *Baryce
 	}
 	s, sNew, v := make([]float64, N*n), make([]float64, N*n), make([]float64, N*n)
 	logb, logbNew := make([]float64, m), make([]float64, m)
-	blocks := numBlocks()
+	blocks := parallel.MaxBlocks()
 	errs, bads := make([]float64, blocks), make([]bool, blocks)
 	finish := func(ok bool) bool {
 		if res.Iterations == 0 {
@@ -286,7 +288,7 @@ func (bp *baryProblem) scaling(alpha []float64, o BarycenterOptions, res *Baryce
 		clear(errs)
 		clear(bads)
 		bp.K.mul(w, v, N)
-		parallelRange(m, 8*N, rows) // a log costs some 64 flops
+		parallel.For(m, 8*N, rows) // a log costs some 64 flops
 		bp.K.mulT(sNew, uNew, N)
 		e := 0.0
 		for blk, x := range errs {

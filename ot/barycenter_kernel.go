@@ -5,6 +5,8 @@ import (
 	"math"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/sinkgen/sinkgen/internal/parallel"
 )
 
 // Support is the common support of fixed-support barycenters: the points of the
@@ -388,12 +390,12 @@ func (k *baryGrid) mul(dst, x []float64, N int) {
 func baryMulNT(dst, a, b *mat.Dense) {
 	n, k := a.Dims()
 	m, _ := b.Dims()
-	blocks := numBlocks()
+	blocks := parallel.MaxBlocks()
 	if blocks == 1 || n < 2*blocks || n*m*k < 1<<22 { // below, the hand-off costs more (measured)
 		mulNT(dst, a, b)
 		return
 	}
-	parallelRange(n, 1<<16, func(_, lo, hi int) {
+	parallel.For(n, 1<<16, func(_, lo, hi int) {
 		mulNT(dst.Slice(lo, hi, 0, m).(*mat.Dense), a.Slice(lo, hi, 0, k).(*mat.Dense), b)
 	})
 }

@@ -3,6 +3,8 @@ package ot
 import (
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/sinkgen/sinkgen/internal/parallel"
 )
 
 // Gradients of a discrepancy between the measures (x, a) and (y, b).
@@ -67,7 +69,7 @@ func ExactGradients(x, y *mat.Dense, c Cost, res *ExactResult) (*Gradients, erro
 // 2s·(diag(P1)x − P y), two GEMM-shaped products; other powers go pair by pair.
 func (p *problem) addPointGrad(dst *mat.Dense, w float64, x, y *mat.Dense, f, g []float64, c Cost, eps float64, wrtY bool) {
 	P := mat.NewDense(p.n, p.m, nil)
-	parallelRange(p.n, p.m, func(_, lo, hi int) {
+	parallel.For(p.n, p.m, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := P.RawRowView(i)
 			for j := range row {

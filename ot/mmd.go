@@ -5,6 +5,8 @@ import (
 
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/sinkgen/sinkgen/internal/parallel"
 )
 
 // Kernel is a radial kernel k(x,y) = κ(|x−y|²) for MMD.
@@ -139,10 +141,10 @@ func kernelTerm(x, y *mat.Dense, a, b []float64, k Kernel, w float64, gx, gy *ma
 		ny = rowSqNorms(y)
 	}
 	rows := max(1, min(n, mmdBlockEntries/m))
-	buf := getF64(rows * m) // every entry of a block is written by the product
-	defer putF64(buf)
+	buf := parallel.Float64.Get(rows * m) // every entry of a block is written by the product
+	defer parallel.Float64.Put(buf)
 	total := 0.0
-	totals := make([]float64, numBlocks())
+	totals := make([]float64, parallel.MaxBlocks())
 	gbs := blockVectors(m)
 	for lo := 0; lo < n; lo += rows {
 		hi := min(lo+rows, n)
@@ -150,7 +152,7 @@ func kernelTerm(x, y *mat.Dense, a, b []float64, k Kernel, w float64, gx, gy *ma
 		D := mat.NewDense(hi-lo, m, buf[:(hi-lo)*m])
 		mulNT(D, xb, y)
 		clear(totals)
-		parallelRange(hi-lo, m, func(blk, rlo, rhi int) {
+		parallel.For(hi-lo, m, func(blk, rlo, rhi int) {
 			for r := rlo; r < rhi; r++ {
 				i := lo + r
 				row := D.RawRowView(r)

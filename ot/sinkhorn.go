@@ -6,6 +6,8 @@ import (
 
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/sinkgen/sinkgen/internal/parallel"
 )
 
 // SinkhornMethod selects how Sinkhorn iterates.
@@ -427,7 +429,7 @@ func logs(w []float64) []float64 {
 func softmin(out, M []float64, rows, cols int, h, w, logw []float64, eps, span float64) {
 	if eps > flatRatio*span && eps > 2*(floats.Max(h)-floats.Min(h)) {
 		wsum := floats.Sum(w)
-		parallelRange(rows, cols, func(_, lo, hi int) {
+		parallel.For(rows, cols, func(_, lo, hi int) {
 			d := make([]float64, cols)
 			for i := lo; i < hi; i++ {
 				out[i] = softminRowFlat(M[i*cols:(i+1)*cols], h, w, d, wsum, eps)
@@ -435,7 +437,7 @@ func softmin(out, M []float64, rows, cols int, h, w, logw []float64, eps, span f
 		})
 		return
 	}
-	parallelRange(rows, cols, func(_, lo, hi int) {
+	parallel.For(rows, cols, func(_, lo, hi int) {
 		shift, z := softminShift(h, logw, eps), make([]float64, cols)
 		for i := lo; i < hi; i++ {
 			out[i] = softminRow(M[i*cols:(i+1)*cols], shift, z, eps)
@@ -573,8 +575,8 @@ func (p *problem) annealing(eps float64, o SinkhornOptions) []float64 {
 func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {
 	// Every iteration is one or two parallel sweeps with a short serial step between:
 	// keep the workers awake for the whole solve.
-	if holdWorkers(p.n, p.m) {
-		defer releaseWorkers()
+	if parallel.Hold(p.n, p.m) {
+		defer parallel.Release()
 	}
 	f, g := make([]float64, p.n), make([]float64, p.m)
 	copy(f, o.InitF)
@@ -616,7 +618,7 @@ func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {
 	res.Iterations = it
 	rows := p.finish(res, f, g, eps, o.Plan, sp)
 	if sp != nil {
-		putScratch(sp.K)
+		parallel.Float64.Put(sp.K)
 	}
 	res.Converged = converged && res.finite() && p.metTol(rows, 1, o)
 	return res
@@ -659,11 +661,11 @@ func (p *problem) finish(res *SinkhornResult, f, g []float64, eps float64, wantP
 	if wantPlan {
 		res.Plan = mat.NewDense(n, m, nil)
 	}
-	blocks := numBlocks()
+	blocks := parallel.MaxBlocks()
 	colSums := make([][]float64, blocks)
 	lin := make([]float64, blocks)
 	rowSums := make([]float64, n)
-	parallelRange(n, m, func(blk, lo, hi int) {
+	parallel.For(n, m, func(blk, lo, hi int) {
 		cs := make([]float64, m)
 		colSums[blk] = cs
 		inv := 1 / eps
@@ -738,8 +740,8 @@ func (p *problem) finishScaled(res *SinkhornResult, f, g []float64, eps float64,
 	if wantPlan {
 		res.Plan = mat.NewDense(n, m, nil)
 	}
-	lin := make([]float64, numBlocks())
-	parallelRange(n, m, func(blk, lo, hi int) {
+	lin := make([]float64, parallel.MaxBlocks())
+	parallel.For(n, m, func(blk, lo, hi int) {
 		s := 0.0
 		for i := lo; i < hi; i++ {
 			ui := sp.u[i]

@@ -2,6 +2,8 @@ package ot
 
 import (
 	"math"
+
+	"github.com/sinkgen/sinkgen/internal/parallel"
 )
 
 // stabilized runs the scaling-domain iteration P = diag(u) K diag(v) with
@@ -20,7 +22,7 @@ import (
 func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, done int, res *SinkhornResult) (_, _ []float64, plan *scaledPlan, iters int, converged, ok bool) {
 	n, m := p.n, p.m
 	alpha, beta := append([]float64(nil), f...), append([]float64(nil), g...)
-	K := getScratch(n * m) // every row is written before it is read
+	K := parallel.Float64.Get(n * m) // every row is written before it is read
 	stale := true
 	u, v := make([]float64, n), make([]float64, m)
 	uNew, vNew := make([]float64, n), make([]float64, m)
@@ -31,7 +33,7 @@ func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, don
 	// (cols only while colsKnown).
 	rows, cols := make([]float64, n), make([]float64, m)
 	colsKnown := false
-	blocks := numBlocks()
+	blocks := parallel.MaxBlocks()
 	acc := make([][]float64, blocks)
 	for k := range acc {
 		acc[k] = make([]float64, m)
@@ -107,7 +109,7 @@ func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, don
 		for k := range stats {
 			stats[k] = sweepStats{finite: true} // blocks a small sweep leaves out
 		}
-		parallelRange(n, m, sweep)
+		parallel.For(n, m, sweep)
 		var st sweepStats
 		st.finite = true
 		for _, b := range stats {
@@ -119,7 +121,7 @@ func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, don
 		if stale && p.costUnchecked {
 			if !st.finite {
 				p.badCost = true
-				putScratch(K)
+				parallel.Float64.Put(K)
 				return f, g, nil, iters, false, true
 			}
 			p.costUnchecked = false

@@ -7,6 +7,8 @@ import (
 
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/sinkgen/sinkgen/internal/parallel"
 )
 
 // Unrolled is a fixed number of alternating log-domain Sinkhorn updates from zero
@@ -259,12 +261,12 @@ func (u *Unrolled) forwardScaled() bool {
 		vs[0][j] = 1
 		bv[j] = p.b[j] * vs[0][j]
 	}
-	nb := teamSize(n, m)
+	nb := parallel.Blocks(n, m)
 	acc := blockVectors(m)
 	// Phase 0 builds the kernel; phases 2k−1 and 2k are iteration k's row sweep and
 	// column reduction.
-	runPhases(1+2*L, nb, func(phase, blk int) {
-		lo, hi := blockOf(n, nb, blk)
+	parallel.Phases(1+2*L, nb, func(phase, blk int) {
+		lo, hi := parallel.Block(n, nb, blk)
 		switch {
 		case phase == 0:
 			// α_i = min_j C_ij, then K_ij = exp((α_i − C_ij)/ε) in place
@@ -283,7 +285,7 @@ func (u *Unrolled) forwardScaled() bool {
 		default:
 			// v = 1/Kᵀ(a∘u) over the block's columns, the shares summed in block order
 			vk := vs[phase/2]
-			jlo, jhi := blockOf(m, nb, blk)
+			jlo, jhi := parallel.Block(m, nb, blk)
 			for j := jlo; j < jhi; j++ {
 				s := 0.0
 				for q := range acc {
@@ -321,7 +323,7 @@ func (u *Unrolled) forwardScaled() bool {
 
 // toKernel overwrites a cost matrix with K_ij = exp((α_i − C_ij)/ε).
 func (u *Unrolled) toKernel(C []float64) {
-	parallelRange(u.p.n, u.p.m, func(_, lo, hi int) { u.toKernelRows(C, lo, hi) })
+	parallel.For(u.p.n, u.p.m, func(_, lo, hi int) { u.toKernelRows(C, lo, hi) })
 }
 
 // toKernelRows is toKernel on rows [lo, hi).
@@ -360,7 +362,7 @@ func (u *Unrolled) freshCost() []float64 {
 // record per step allocates less).
 func (u *Unrolled) Release() {
 	if u.p.C != nil {
-		putF64(u.p.C)
+		parallel.Float64.Put(u.p.C)
 	}
 	u.p.C, u.p.ctCache = nil, nil
 }
@@ -435,8 +437,8 @@ func (u *Unrolled) planRow(src []float64, i int, dst []float64) float64 {
 // rowError returns ‖P_L 1 − a‖₁.
 func (u *Unrolled) rowError(src []float64) float64 {
 	p := u.p
-	errs := make([]float64, numBlocks())
-	parallelRange(p.n, p.m, func(blk, lo, hi int) {
+	errs := make([]float64, parallel.MaxBlocks())
+	parallel.For(p.n, p.m, func(blk, lo, hi int) {
 		row := make([]float64, p.m)
 		for i := lo; i < hi; i++ {
 			errs[blk] += math.Abs(u.planRow(src, i, row) - p.a[i])
@@ -459,8 +461,8 @@ func (u *Unrolled) costMatrix() []float64 {
 func (u *Unrolled) Primal() float64 {
 	u.primalOnce.Do(func() {
 		p, C, src := u.p, u.costMatrix(), u.planSource()
-		lin := make([]float64, numBlocks())
-		parallelRange(p.n, p.m, func(blk, lo, hi int) {
+		lin := make([]float64, parallel.MaxBlocks())
+		parallel.For(p.n, p.m, func(blk, lo, hi int) {
 			row := make([]float64, p.m)
 			for i := lo; i < hi; i++ {
 				u.planRow(src, i, row)
@@ -479,7 +481,7 @@ func (u *Unrolled) Primal() float64 {
 func (u *Unrolled) Backward(dDual, dPrimal float64, gx, gy Points) {
 	Cbar := u.adjoint(dDual, dPrimal)
 	u.addGradTo(Cbar, gx, gy)
-	putF64(Cbar.RawMatrix().Data)
+	parallel.Float64.Put(Cbar.RawMatrix().Data)
 }
 
 // addGradTo maps ∂/∂C to the destinations, each in its own precision.
@@ -506,14 +508,14 @@ func (u *Unrolled) adjoint(dDual, dPrimal float64) *mat.Dense {
 func (u *Unrolled) BackwardEnvelope(w float64, gx, gy Points) {
 	Cbar := u.envelopeAdjoint(w)
 	u.addGradTo(Cbar, gx, gy)
-	putF64(Cbar.RawMatrix().Data)
+	parallel.Float64.Put(Cbar.RawMatrix().Data)
 }
 
 // envelopeAdjoint returns w·P_L, the envelope theorem's ∂(w·OT_ε)/∂C.
 func (u *Unrolled) envelopeAdjoint(w float64) *mat.Dense {
 	p, src := u.p, u.planSource()
-	Cbar := mat.NewDense(p.n, p.m, getF64(p.n*p.m)) // every row is written
-	parallelRange(p.n, p.m, func(_, lo, hi int) {
+	Cbar := mat.NewDense(p.n, p.m, parallel.Float64.Get(p.n*p.m)) // every row is written
+	parallel.For(p.n, p.m, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := Cbar.RawRowView(i)
 			u.planRow(src, i, row)
@@ -532,7 +534,7 @@ func (u *Unrolled) addCostGrad(Cbar *mat.Dense, gx, gy *mat.Dense) {
 	x, y := u.float64Points()
 	if gx != nil && gx == gy && x == y {
 		n, _ := Cbar.Dims()
-		S := mat.NewDense(n, n, getF64(n*n))
+		S := mat.NewDense(n, n, parallel.Float64.Get(n*n))
 		raw, sr := Cbar.RawMatrix(), S.RawMatrix()
 		for i := 0; i < n; i++ {
 			for j := 0; j < n; j++ {
@@ -540,7 +542,7 @@ func (u *Unrolled) addCostGrad(Cbar *mat.Dense, gx, gy *mat.Dense) {
 			}
 		}
 		addPlanGrad(gx, 1, x, x, S, u.cost)
-		putF64(sr.Data)
+		parallel.Float64.Put(sr.Data)
 		return
 	}
 	if gx != nil {
@@ -558,7 +560,7 @@ func (u *Unrolled) seedPrimal(dPrimal float64, fbar, gbar []float64, Cbar *mat.D
 	p, m, eps := u.p, u.p.m, u.eps[len(u.eps)-1]
 	C := u.costMatrix()
 	acc := blockVectors(m)
-	parallelRange(p.n, m, func(blk, lo, hi int) {
+	parallel.For(p.n, m, func(blk, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row, crow := Cbar.RawRowView(i), C[i*m:(i+1)*m]
 			u.planRow(src, i, row)
@@ -604,7 +606,7 @@ func (u *Unrolled) adjointLog(dDual, dPrimal float64) *mat.Dense {
 		for _, a := range acc {
 			clear(a)
 		}
-		parallelRange(n, m, func(blk, lo, hi int) {
+		parallel.For(n, m, func(blk, lo, hi int) {
 			pg, pf := make([]float64, m), make([]float64, m)
 			inv := 1 / eps
 			for i := lo; i < hi; i++ {
@@ -653,19 +655,19 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K []float64) *mat.Dense
 		u.seedPrimal(dPrimal, fbar, gbar, direct, K)
 	}
 	// Every entry of A and B is set below.
-	A, B := mat.NewDense(n, 2*L, getF64(n*2*L)), mat.NewDense(m, 2*L, getF64(m*2*L))
+	A, B := mat.NewDense(n, 2*L, parallel.Float64.Get(n*2*L)), mat.NewDense(m, 2*L, parallel.Float64.Get(m*2*L))
 	w := make([]float64, m) // v^k∘ḡ
 	floats.MulTo(w, u.vs[L], gbar)
-	nb := teamSize(n, m)
+	nb := parallel.Blocks(n, m)
 	acc := blockVectors(m)
 	// Phases 2(L−k) and 2(L−k)+1 are step k's row sweep and column reduction.
-	runPhases(2*L, nb, func(phase, blk int) {
+	parallel.Phases(2*L, nb, func(phase, blk int) {
 		k := L - phase/2
 		uk, vPrev := u.us[k], u.vs[k-1]
 		col := 2 * (k - 1)
 		if phase%2 == 0 {
 			// the block's rows: f̄ and columns 2k−2, 2k−1 of A; their share of Kᵀ(u∘f̄)
-			lo, hi := blockOf(n, nb, blk)
+			lo, hi := parallel.Block(n, nb, blk)
 			a := acc[blk]
 			for i := lo; i < hi; i++ {
 				krow := K[i*m : (i+1)*m]
@@ -679,7 +681,7 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K []float64) *mat.Dense
 			return
 		}
 		// the block's columns: B, ḡ (the shares summed in block order), the next w
-		jlo, jhi := blockOf(m, nb, blk)
+		jlo, jhi := parallel.Block(m, nb, blk)
 		for j := jlo; j < jhi; j++ {
 			B.Set(j, col, w[j])
 			B.Set(j, col+1, p.b[j]*vPrev[j])
@@ -693,11 +695,11 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K []float64) *mat.Dense
 			w[j] = vPrev[j] * s
 		}
 	})
-	Cbar := mat.NewDense(n, m, getF64(n*m))
+	Cbar := mat.NewDense(n, m, parallel.Float64.Get(n*m))
 	mulNT(Cbar, A, B)
-	putF64(A.RawMatrix().Data)
-	putF64(B.RawMatrix().Data)
-	parallelRange(n, m, func(_, lo, hi int) {
+	parallel.Float64.Put(A.RawMatrix().Data)
+	parallel.Float64.Put(B.RawMatrix().Data)
+	parallel.For(n, m, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			floats.Mul(Cbar.RawRowView(i), K[i*m:(i+1)*m])
 			if direct != nil {
@@ -710,7 +712,7 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K []float64) *mat.Dense
 
 // blockVectors returns one zeroed length-m accumulator per parallel block.
 func blockVectors(m int) [][]float64 {
-	acc := make([][]float64, numBlocks())
+	acc := make([][]float64, parallel.MaxBlocks())
 	for k := range acc {
 		acc[k] = make([]float64, m)
 	}

@@ -2,13 +2,13 @@ package ot
 
 import (
 	"fmt"
-	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sinkgen/sinkgen/internal/fastblas"
+	"github.com/sinkgen/sinkgen/internal/parallel"
 )
 
 // points32 is a float32 point cloud (see Points): Rows points of dimension Cols,
@@ -39,7 +39,7 @@ func (x points32) dense() *mat.Dense {
 func (x points32) sqNorms(field string) ([]float64, error) {
 	out := make([]float64, x.Rows)
 	d := x.Cols
-	parallelRange(x.Rows, d, func(_, lo, hi int) {
+	parallel.For(x.Rows, d, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			out[i] = sqNorm32(x.Data[i*d : (i+1)*d])
 		}
@@ -91,28 +91,16 @@ type gram32 struct {
 
 var sgemm fastblas.Implementation
 
-// f32Pool recycles float32 scratch (Gram products, plan adjoints) between calls.
-var f32Pool sync.Pool
-
-func getF32(n int) []float32 {
-	if p, ok := f32Pool.Get().(*[]float32); ok && cap(*p) >= n {
-		return (*p)[:n]
-	}
-	return make([]float32, n)
-}
-
-func putF32(b []float32) { f32Pool.Put(&b) }
-
 // matrix returns the n×m cost s·(|x_i|² + |y_j|² − 2x_i·y_j) with x·yᵀ from one float32
 // product (fastblas's Sgemm: deterministic, so a rebuild is bit for bit the same), the
 // rest in float64, clamped at zero (and exactly zero on the diagonal of x = y).
 func (g *gram32) matrix(c Cost) []float64 {
 	n, m, d := g.x.Rows, g.y.Rows, g.x.Cols
-	xy := getF32(n * m)
-	defer putF32(xy)
+	xy := parallel.Float32.Get(n * m)
+	defer parallel.Float32.Put(xy)
 	sgemm.Sgemm(blas.NoTrans, blas.Trans, n, m, d, 1, g.x.Data, d, g.y.Data, d, 0, xy, m)
-	C := getF64(n * m) // every entry is written
-	parallelRange(n, m, func(_, lo, hi int) {
+	C := parallel.Float64.Get(n * m) // every entry is written
+	parallel.For(n, m, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row, src := C[i*m:(i+1)*m], xy[i*m:(i+1)*m]
 			nx := g.nx[i]
@@ -141,11 +129,11 @@ func (g *gram32) matrix(c Cost) []float64 {
 func (g *gram32) addGrad(Cbar *mat.Dense, s float64, gx, gy []float32) {
 	n, m, d := g.x.Rows, g.y.Rows, g.x.Cols
 	raw := Cbar.RawMatrix()
-	cb := getF32(n * m)
-	defer putF32(cb)
+	cb := parallel.Float32.Get(n * m)
+	defer parallel.Float32.Put(cb)
 	if g.sym && gx != nil && gy != nil && &gx[0] == &gy[0] {
 		r := make([]float64, n)
-		parallelRange(n, n, func(_, lo, hi int) {
+		parallel.For(n, n, func(_, lo, hi int) {
 			for i := lo; i < hi; i++ {
 				row := cb[i*n : (i+1)*n]
 				sum := 0.0
@@ -185,7 +173,7 @@ func (g *gram32) addGrad(Cbar *mat.Dense, s float64, gx, gy []float32) {
 // addScaledRows adds s·w_i·x_i to row i of dst.
 func addScaledRows(dst []float32, s float64, w []float64, x points32) {
 	d := x.Cols
-	parallelRange(x.Rows, d, func(_, lo, hi int) {
+	parallel.For(x.Rows, d, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			f := float32(s * w[i])
 			row, src := dst[i*d:(i+1)*d], x.Data[i*d:(i+1)*d]

@@ -3,9 +3,8 @@ package train
 import (
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
 
+	"github.com/sinkgen/sinkgen/internal/parallel"
 	"github.com/sinkgen/sinkgen/internal/tensorfile"
 )
 
@@ -55,7 +54,8 @@ func (o *optimizer) step(params, grads [][]float32, lr float64) {
 	bc2 := 1 - math.Pow(c.Beta2, float64(o.t))
 	for i, p := range params {
 		i, p := i, p
-		chunks(len(p), func(lo, hi int) {
+		// Split from 2^15 values on (2·2^15 = parallel.MinWork).
+		parallel.For(len(p), 2, func(_, lo, hi int) {
 			o.update(i, p[lo:hi], grads[i][lo:hi], lo, hi, lr, bc1, bc2)
 		})
 	}
@@ -113,26 +113,6 @@ func (o *optimizer) update(i int, p, g []float32, lo, hi int, lr, bc1, bc2 float
 			p[j] -= step * d
 		}
 	}
-}
-
-// chunks runs body over [0,n) in one contiguous range per CPU when n is large.
-func chunks(n int, body func(lo, hi int)) {
-	workers := runtime.GOMAXPROCS(0)
-	if workers < 2 || n < 1<<15 {
-		body(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	per := (n + workers - 1) / workers
-	for lo := per; lo < n; lo += per {
-		wg.Add(1)
-		go func(lo int) {
-			defer wg.Done()
-			body(lo, min(lo+per, n))
-		}(lo)
-	}
-	body(0, min(per, n))
-	wg.Wait()
 }
 
 // lrAt returns the learning rate of step (0-based) of steps: linear warm-up, then the

@@ -1,11 +1,10 @@
 package fastblas
 
 import (
-	"runtime"
-	"sync"
-
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/sinkgen/sinkgen/internal/parallel"
 )
 
 // Implementation is gonum's BLAS with a faster Sgemm. The zero value is ready to use.
@@ -40,46 +39,24 @@ func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float
 	}
 	aT, bT := checkGemm(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
 	p := problem{aT: aT, bT: bT, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, alpha: alpha, beta: beta}
-	workers := runtime.GOMAXPROCS(0)
-	if m*n*k < parallelWork {
-		workers = 1
-	}
-	// Split the longer side into whole tiles, one contiguous range per goroutine.
-	split, tile, size := n, nr, n
+	// Split the longer side into whole tiles, one contiguous range of tiles per CPU,
+	// from parallelWork multiply-adds on.
+	split, tile := n, nr
 	if m > n {
-		split, tile, size = m, mr, m
+		split, tile = m, mr
 	}
-	tiles := (split + tile - 1) / tile
-	workers = min(workers, tiles)
-	if workers <= 1 {
-		p.run(0, m, 0, n, k)
-		return
+	tileCost := parallel.MinWork // any split pays
+	if m*n*k < parallelWork {
+		tileCost = 0
 	}
-	var wg sync.WaitGroup
-	per := (tiles + workers - 1) / workers
-	for w := workers - 1; w >= 0; w-- {
-		lo, hi := w*per*tile, min((w+1)*per*tile, size)
-		if lo >= hi {
-			continue
+	parallel.For((split+tile-1)/tile, tileCost, func(_, lo, hi int) {
+		lo, hi = lo*tile, min(hi*tile, split)
+		if split == n {
+			p.run(0, m, lo, hi, k)
+		} else {
+			p.run(lo, hi, 0, n, k)
 		}
-		job := func() {
-			if split == n {
-				p.run(0, m, lo, hi, k)
-			} else {
-				p.run(lo, hi, 0, n, k)
-			}
-		}
-		if w == 0 {
-			job() // the caller takes the first range
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			job()
-		}()
-	}
-	wg.Wait()
+	})
 }
 
 // SgemmSerial is Implementation.Sgemm on the calling goroutine only, for callers that
@@ -103,19 +80,16 @@ type problem struct {
 	alpha, beta float32
 }
 
-var packPool = sync.Pool{New: func() any { return new(packBuffers) }}
-
-type packBuffers struct {
-	a, b []float32
-	edge [mr * nr]float32
-}
-
 func (p *problem) run(i0, i1, j0, j1, k int) {
-	buf := packPool.Get().(*packBuffers)
-	defer packPool.Put(buf)
 	// Balanced k blocks: 784 becomes 4×196 rather than 3×256 + 16.
 	kb := (k + kc - 1) / kc
 	kstep := (k + kb - 1) / kb
+	// Packed panels of op(A) and op(B) at their largest, and a scratch edge tile.
+	packA := parallel.Float32.Get(min(mc, roundUp(i1-i0, mr)) * kstep)
+	packB := parallel.Float32.Get(roundUp(min(nc, j1-j0), nr) * kstep)
+	defer parallel.Float32.Put(packA)
+	defer parallel.Float32.Put(packB)
+	var edge [mr * nr]float32
 	for jc := j0; jc < j1; jc += nc {
 		ncur := min(nc, j1-jc)
 		npan := (ncur + nr - 1) / nr
@@ -125,19 +99,17 @@ func (p *problem) run(i0, i1, j0, j1, k int) {
 			if pc > 0 {
 				beta = 1
 			}
-			buf.b = grow(buf.b, npan*nr*kcur)
-			p.packB(buf.b, pc, kcur, jc, ncur)
+			p.packB(packB, pc, kcur, jc, ncur)
 			for ic := i0; ic < i1; ic += mc {
 				mcur := min(mc, i1-ic)
 				mpan := (mcur + mr - 1) / mr
-				buf.a = grow(buf.a, mpan*mr*kcur)
-				p.packA(buf.a, ic, mcur, pc, kcur)
+				p.packA(packA, ic, mcur, pc, kcur)
 				for jp := 0; jp < npan; jp++ {
-					bp := buf.b[jp*nr*kcur:]
+					bp := packB[jp*nr*kcur:]
 					j := jc + jp*nr
 					cols := min(nr, j1-j)
 					for ip := 0; ip < mpan; ip++ {
-						ap := buf.a[ip*mr*kcur:]
+						ap := packA[ip*mr*kcur:]
 						i := ic + ip*mr
 						rows := min(mr, i1-i)
 						if rows == mr && cols == nr {
@@ -145,10 +117,10 @@ func (p *problem) run(i0, i1, j0, j1, k int) {
 							continue
 						}
 						// Edge tile: compute into a scratch tile, then add the part inside C.
-						kernel(kcur, ap, bp, buf.edge[:], nr, p.alpha, 0)
+						kernel(kcur, ap, bp, edge[:], nr, p.alpha, 0)
 						for r := 0; r < rows; r++ {
 							crow := p.c[(i+r)*p.ldc+j : (i+r)*p.ldc+j+cols]
-							erow := buf.edge[r*nr : r*nr+cols]
+							erow := edge[r*nr : r*nr+cols]
 							if beta == 0 {
 								copy(crow, erow)
 								continue
@@ -280,12 +252,8 @@ func (p *problem) packB(dst []float32, p0, kk, j0, cols int) {
 	}
 }
 
-func grow(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
-}
+// roundUp rounds n up to a multiple of r.
+func roundUp(n, r int) int { return (n + r - 1) / r * r }
 
 // checkGemm panics as gonum's Sgemm does on invalid arguments and reports whether A
 // and B are transposed.

@@ -1,10 +1,11 @@
-package ot
+package parallel
 
 import (
 	"math"
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -17,15 +18,15 @@ func withProcs(t testing.TB, procs int, f func()) {
 	f()
 }
 
-// blockSums runs a body through parallelRange that records every block and sums
+// blockSums runs a body through For that records every block and sums
 // 1/(k+1) over each block's indices, an order-dependent float sum.
 func blockSums(t *testing.T, n, width int) (sums []float64, ranges [][2]int) {
 	t.Helper()
 	var mu sync.Mutex
-	sums = make([]float64, numBlocks())
-	ranges = make([][2]int, numBlocks())
+	sums = make([]float64, MaxBlocks())
+	ranges = make([][2]int, MaxBlocks())
 	seen := make([]int, n)
-	parallelRange(n, width, func(blk, lo, hi int) {
+	For(n, width, func(blk, lo, hi int) {
 		s := 0.0
 		for k := lo; k < hi; k++ {
 			s += 1 / float64(k+1)
@@ -44,15 +45,15 @@ func blockSums(t *testing.T, n, width int) (sums []float64, ranges [][2]int) {
 	return sums, ranges
 }
 
-// TestParallelRangeBlocks checks that parallelRange covers [0,n) once, in the fixed
+// TestForBlocks checks that For covers [0,n) once, in the fixed
 // contiguous blocks of ⌈n/GOMAXPROCS⌉ rows, with the same bits as running those blocks
 // in order on one goroutine, on every repetition, for several GOMAXPROCS.
-func TestParallelRangeBlocks(t *testing.T) {
+func TestForBlocks(t *testing.T) {
 	for _, procs := range []int{1, 2, 3, 8} {
 		withProcs(t, procs, func() {
 			for _, n := range []int{1, 2, 3, 7, 64, 100, 1000, 4097} {
-				width := parallelMinWork // always parallel when procs > 1
-				want := make([]float64, numBlocks())
+				width := MinWork // always parallel when procs > 1
+				want := make([]float64, MaxBlocks())
 				var wantRanges [][2]int
 				if procs == 1 {
 					wantRanges = [][2]int{{0, n}}
@@ -83,11 +84,11 @@ func TestParallelRangeBlocks(t *testing.T) {
 	}
 }
 
-// TestParallelRangeSmallInline checks that small work runs as one inline block.
-func TestParallelRangeSmallInline(t *testing.T) {
+// TestForSmallInline checks that small work runs as one inline block.
+func TestForSmallInline(t *testing.T) {
 	withProcs(t, 4, func() {
 		calls := 0
-		parallelRange(100, 10, func(blk, lo, hi int) {
+		For(100, 10, func(blk, lo, hi int) {
 			calls++
 			if blk != 0 || lo != 0 || hi != 100 {
 				t.Errorf("got block %d [%d,%d), want 0 [0,100)", blk, lo, hi)
@@ -99,10 +100,10 @@ func TestParallelRangeSmallInline(t *testing.T) {
 	})
 }
 
-// TestParallelRangeConcurrentAndNested runs parallelRange from several goroutines at
-// once, with bodies that call parallelRange themselves: every call must still cover
+// TestForConcurrentAndNested runs For from several goroutines at
+// once, with bodies that call For themselves: every call must still cover
 // its range exactly once and return only when all its blocks are done.
-func TestParallelRangeConcurrentAndNested(t *testing.T) {
+func TestForConcurrentAndNested(t *testing.T) {
 	withProcs(t, 4, func() {
 		var wg sync.WaitGroup
 		errs := make(chan string, 16)
@@ -113,10 +114,10 @@ func TestParallelRangeConcurrentAndNested(t *testing.T) {
 				for rep := 0; rep < 200; rep++ {
 					n := 50 + rep
 					hits := make([]int32, n)
-					parallelRange(n, parallelMinWork, func(_, lo, hi int) {
+					For(n, MinWork, func(_, lo, hi int) {
 						for k := lo; k < hi; k++ {
 							inner := make([]int32, 8)
-							parallelRange(8, parallelMinWork, func(_, lo, hi int) {
+							For(8, MinWork, func(_, lo, hi int) {
 								for q := lo; q < hi; q++ {
 									inner[q]++
 								}
@@ -148,16 +149,16 @@ func TestParallelRangeConcurrentAndNested(t *testing.T) {
 	})
 }
 
-// TestParallelRangeWorkersSleepAndWake lets the workers go to sleep between calls
+// TestForWorkersSleepAndWake lets the workers go to sleep between calls
 // and checks that the next calls are still served, by the workers again.
-func TestParallelRangeWorkersSleepAndWake(t *testing.T) {
+func TestForWorkersSleepAndWake(t *testing.T) {
 	withProcs(t, 2, func() {
 		for rep := 0; rep < 5; rep++ {
 			time.Sleep(2 * workerSpin)
 			var ran [2]bool
-			parallelRange(2, parallelMinWork, func(blk, lo, hi int) {
+			For(2, MinWork, func(blk, lo, hi int) {
 				if blk == 1 {
-					// Give a sleeping rangeWorker time to wake and claim a block of its own
+					// Give a sleeping worker time to wake and claim a block of its own
 					// (the caller would otherwise run it); only correctness is checked.
 					time.Sleep(time.Millisecond)
 				}
@@ -170,13 +171,13 @@ func TestParallelRangeWorkersSleepAndWake(t *testing.T) {
 	})
 }
 
-// TestParallelRangeNoLeak checks that the rangeWorker goroutines are a fixed pool: many
+// TestForNoLeak checks that the worker goroutines are a fixed pool: many
 // calls, at several GOMAXPROCS, start at most max(GOMAXPROCS)−1 goroutines in all.
-func TestParallelRangeNoLeak(t *testing.T) {
+func TestForNoLeak(t *testing.T) {
 	run := func(procs int) {
 		withProcs(t, procs, func() {
 			for rep := 0; rep < 300; rep++ {
-				parallelRange(64, parallelMinWork, func(_, _, _ int) {})
+				For(64, MinWork, func(_, _, _ int) {})
 			}
 		})
 	}
@@ -188,79 +189,43 @@ func TestParallelRangeNoLeak(t *testing.T) {
 	if after := runtime.NumGoroutine(); after > before {
 		t.Fatalf("goroutines: %d before, %d after", before, after)
 	}
-	if ws := rangeTeam.workers.Load(); ws == nil || len(*ws) > runtime.NumCPU()+8 {
-		t.Fatalf("rangeWorker pool not bounded")
+	if ws := team.all.Load(); ws == nil || len(*ws) > runtime.NumCPU()+8 {
+		t.Fatalf("worker pool not bounded")
 	}
 }
 
-// TestStabilizedDeterministic checks that repeated stabilized solves give identical
-// bits with 2 threads, and with GOMAXPROCS = 1 (where the pool is not used).
-func TestStabilizedDeterministic(t *testing.T) {
-	a, b, C := seedBenchProblem(300) // 300² entries: parallel sweeps
-	for _, procs := range []int{1, 2, 3} {
-		withProcs(t, procs, func() {
-			var first *SinkhornResult
-			for rep := 0; rep < 10; rep++ {
-				res, err := Sinkhorn(a, b, C, 0.02, &SinkhornOptions{Method: Stabilized, Tol: 1e-6, ErrorNorm: 2})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if first == nil {
-					first = res
-					if !res.Converged || res.Iterations < 10 {
-						t.Fatalf("procs=%d: converged %v after %d iterations", procs, res.Converged, res.Iterations)
-					}
-					continue
-				}
-				same := res.Iterations == first.Iterations &&
-					math.Float64bits(res.Cost) == math.Float64bits(first.Cost) &&
-					math.Float64bits(res.MarginalError) == math.Float64bits(first.MarginalError)
-				for i := range res.F {
-					same = same && math.Float64bits(res.F[i]) == math.Float64bits(first.F[i])
-				}
-				for j := range res.G {
-					same = same && math.Float64bits(res.G[j]) == math.Float64bits(first.G[j])
-				}
-				if !same {
-					t.Fatalf("procs=%d rep %d: result differs from the first run", procs, rep)
-				}
-			}
-		})
-	}
-}
-
-// TestHoldWorkers checks that held workers stay awake past workerSpin, that they go
+// TestHold checks that held workers stay awake past workerSpin, that they go
 // to sleep once released, and that small work or one thread holds nothing.
-func TestHoldWorkers(t *testing.T) {
+func TestHold(t *testing.T) {
 	withProcs(t, 1, func() {
-		if holdWorkers(1000, 1000) {
+		if Hold(1000, 1000) {
 			t.Fatal("held with GOMAXPROCS = 1")
 		}
 	})
 	withProcs(t, 2, func() {
-		if holdWorkers(10, 10) {
+		if Hold(10, 10) {
 			t.Fatal("held for small work")
 		}
-		parallelRange(2, parallelMinWork, func(_, _, _ int) {}) // the pool exists
+		For(2, MinWork, func(_, _, _ int) {}) // the pool exists
 		awake := func() bool {
-			for _, w := range (*rangeTeam.workers.Load())[:1] { // GOMAXPROCS − 1 held
+			for _, w := range (*team.all.Load())[:1] { // GOMAXPROCS − 1 held
 				if w.sleeping.Load() {
 					return false
 				}
 			}
 			return true
 		}
-		if !holdWorkers(1000, 1000) {
+		if !Hold(1000, 1000) {
 			t.Fatal("not held")
 		}
 		for range 5 {
 			time.Sleep(3 * workerSpin)
 			if !awake() {
-				releaseWorkers()
+				Release()
 				t.Fatal("a held worker went to sleep")
 			}
 		}
-		releaseWorkers()
+		Release()
 		deadline := time.Now().Add(2 * time.Second)
 		for awake() {
 			if time.Now().After(deadline) {
@@ -269,4 +234,92 @@ func TestHoldWorkers(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	})
+}
+
+// TestPhases checks the barrier: every block of a phase sees every write of the phase
+// before, every (phase, block) runs once, and nested or concurrent Phases calls (which
+// run inline) do too.
+func TestPhases(t *testing.T) {
+	for _, procs := range []int{1, 2, 4} {
+		withProcs(t, procs, func() {
+			var wg sync.WaitGroup
+			errs := make(chan string, 8)
+			for g := 0; g < 3; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					const phases, blocks = 40, 5
+					val := make([]atomic.Int32, blocks) // val[b] = phases block b has completed
+					Phases(phases, blocks, func(ph, b int) {
+						for o := range val {
+							// Blocks of this phase may have moved on; none may lag.
+							if v := int(val[o].Load()); v < ph || v > ph+1 {
+								errs <- "a block ran before the phase before had finished"
+								return
+							}
+						}
+						inner := make([]int, 3)
+						Phases(2, 3, func(_, q int) { inner[q]++ })
+						if inner[0] != 2 || inner[1] != 2 || inner[2] != 2 {
+							errs <- "nested Phases missed or repeated a block"
+						}
+						val[b].Add(1)
+					})
+					for b := range val {
+						if val[b].Load() != phases {
+							errs <- "a block ran other than once per phase"
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for e := range errs {
+				t.Fatalf("procs=%d: %s", procs, e)
+			}
+		})
+	}
+}
+
+// TestBlock checks Block against the blocks For uses, and that they tile [0,n).
+func TestBlock(t *testing.T) {
+	for _, n := range []int{0, 1, 5, 7, 64, 1001} {
+		for nb := 1; nb <= 9; nb++ {
+			next := 0
+			for b := range nb {
+				lo, hi := Block(n, nb, b)
+				if lo != next || hi < lo || hi-lo > (n+nb-1)/nb {
+					t.Fatalf("n=%d nb=%d: block %d is [%d,%d) after %d", n, nb, b, lo, hi, next)
+				}
+				next = hi
+			}
+			if next != n {
+				t.Fatalf("n=%d nb=%d: blocks end at %d", n, nb, next)
+			}
+		}
+	}
+}
+
+// TestPool checks that Get returns the requested length and recycles a Put slice of
+// that length, and that slices of another length are not handed out.
+func TestPool(t *testing.T) {
+	var p Pool[float64]
+	if b := p.Get(7); len(b) != 7 {
+		t.Fatalf("Get(7) has length %d", len(b))
+	}
+	p.Put(nil) // ignored
+	p.Put(make([]float64, 5))
+	for range 100 {
+		if b := p.Get(6); len(b) != 6 {
+			t.Fatalf("Get(6) has length %d", len(b))
+		}
+	}
+	b := make([]float64, 9, 20)
+	p.Put(b)
+	if got := p.Get(9); len(got) != 9 {
+		t.Fatalf("Get(9) has length %d", len(got))
+	}
+	if got := Float32.Get(3); len(got) != 3 {
+		t.Fatalf("Float32.Get(3) has length %d", len(got))
+	}
 }

@@ -1,4 +1,4 @@
-//go:build !purego
+//go:build amd64 && !purego
 
 #include "textflag.h"
 
@@ -98,5 +98,87 @@ axpytailloop:
 	JNZ         axpytailloop
 
 axpydone:
+	VZEROUPPER
+	RET
+
+// func tile3x4AVX2(x *float64, xstride int, y *float64, ystride int, k int, out *[12]float64)
+// out[4r+c] = Σ_{t<k} x[r·xstride+t]·y[c·ystride+t] for r < 3, c < 4; k is a multiple
+// of 4. Twelve 4-lane accumulators, the three x vectors and one y vector fill the
+// sixteen YMM registers.
+TEXT ·tile3x4AVX2(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ xstride+8(FP), BX
+	SHLQ $3, BX
+	MOVQ y+16(FP), DI
+	MOVQ ystride+24(FP), DX
+	SHLQ $3, DX
+	MOVQ k+32(FP), CX
+	SHRQ $2, CX
+	LEAQ (SI)(BX*1), R8
+	LEAQ (R8)(BX*1), R9
+	LEAQ (DI)(DX*1), R10
+	LEAQ (R10)(DX*1), R11
+	LEAQ (R11)(DX*1), R12
+	XORQ AX, AX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	TESTQ CX, CX
+	JZ    reduce
+
+loop:
+	VMOVUPD     (SI)(AX*1), Y12
+	VMOVUPD     (R8)(AX*1), Y13
+	VMOVUPD     (R9)(AX*1), Y14
+	VMOVUPD     (DI)(AX*1), Y15
+	VFMADD231PD Y15, Y12, Y0
+	VFMADD231PD Y15, Y13, Y4
+	VFMADD231PD Y15, Y14, Y8
+	VMOVUPD     (R10)(AX*1), Y15
+	VFMADD231PD Y15, Y12, Y1
+	VFMADD231PD Y15, Y13, Y5
+	VFMADD231PD Y15, Y14, Y9
+	VMOVUPD     (R11)(AX*1), Y15
+	VFMADD231PD Y15, Y12, Y2
+	VFMADD231PD Y15, Y13, Y6
+	VFMADD231PD Y15, Y14, Y10
+	VMOVUPD     (R12)(AX*1), Y15
+	VFMADD231PD Y15, Y12, Y3
+	VFMADD231PD Y15, Y13, Y7
+	VFMADD231PD Y15, Y14, Y11
+	ADDQ        $32, AX
+	DECQ        CX
+	JNZ         loop
+
+reduce:
+	MOVQ out+40(FP), DI
+	// row r: [Σ acc(4r), Σ acc(4r+1), Σ acc(4r+2), Σ acc(4r+3)]
+	VHADDPD    Y1, Y0, Y0
+	VHADDPD    Y3, Y2, Y2
+	VPERM2F128 $0x21, Y2, Y0, Y1
+	VBLENDPD   $0x0C, Y2, Y0, Y3
+	VADDPD     Y1, Y3, Y0
+	VMOVUPD    Y0, (DI)
+	VHADDPD    Y5, Y4, Y4
+	VHADDPD    Y7, Y6, Y6
+	VPERM2F128 $0x21, Y6, Y4, Y5
+	VBLENDPD   $0x0C, Y6, Y4, Y7
+	VADDPD     Y5, Y7, Y4
+	VMOVUPD    Y4, 32(DI)
+	VHADDPD    Y9, Y8, Y8
+	VHADDPD    Y11, Y10, Y10
+	VPERM2F128 $0x21, Y10, Y8, Y9
+	VBLENDPD   $0x0C, Y10, Y8, Y11
+	VADDPD     Y9, Y11, Y8
+	VMOVUPD    Y8, 64(DI)
 	VZEROUPPER
 	RET
