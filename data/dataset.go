@@ -50,6 +50,22 @@ func checkScale(scale [2]float64, what string) error {
 	return nil
 }
 
+// Head keeps the first n points (all if there are fewer).
+func (d *Dataset) Head(n int) {
+	if n >= d.N || n < 1 {
+		return
+	}
+	d.N = n
+	if d.Pix != nil {
+		d.Pix = d.Pix[:n*d.Dim]
+	} else {
+		d.Vals = d.Vals[:n*d.Dim]
+	}
+	if d.Labels != nil {
+		d.Labels = d.Labels[:n]
+	}
+}
+
 // NewBatcher returns a Batcher over the points.
 func (d *Dataset) NewBatcher(seed uint64, shuffle bool) (*Batcher, error) {
 	if d.Pix != nil {

@@ -148,6 +148,12 @@ func (d DataConfig) validateFile() error {
 	if d.Path == "" {
 		return badValue("data.path", `""`, fmt.Sprintf("kind %q reads its data from data.path; set it", d.Kind))
 	}
+	if len(d.Digits) > 0 {
+		return badValue("data.digits", d.Digits, "selects MNIST digits, and the data kind is "+d.Kind)
+	}
+	if d.Limit < 0 {
+		return badValue("data.limit", d.Limit, "must be ≥ 0 (0: all points)")
+	}
 	if d.Size != [2]int{} && (d.Size[0] < 1 || d.Size[1] < 1 || d.Size[0] > 4096 || d.Size[1] > 4096) {
 		return badValue("data.size", d.Size, "want [height, width] in [1, 4096], or [0, 0]")
 	}
@@ -174,9 +180,17 @@ func (d DataConfig) validateFile() error {
 	return nil
 }
 
-// LoadData reads the data of a file kind (d.isFile()), reporting progress to
-// progress (nil: none).
+// LoadData reads the data of a file kind (d.isFile()), its first Limit points if
+// Limit > 0, reporting progress to progress (nil: none).
 func (d DataConfig) LoadData(progress io.Writer) (*data.Dataset, error) {
+	ds, err := d.loadData(progress)
+	if err == nil && d.Limit > 0 {
+		ds.Head(d.Limit)
+	}
+	return ds, err
+}
+
+func (d DataConfig) loadData(progress io.Writer) (*data.Dataset, error) {
 	opt := data.ArrayOptions{Layout: d.Layout, Scale: d.Scale, Size: d.Size, Channels: d.Channels, Labels: d.Labels, Array: d.Array}
 	switch d.Kind {
 	case "images":
