@@ -395,12 +395,21 @@ func arrayDataset(a *npyArray, labels []float64, opt ArrayOptions, what, labelsW
 		return nil, err
 	}
 	if a.kind == 'u' {
+		// The bytes become the points in place (one copy of the data in memory),
+		// each point reordered to channel-major through a buffer.
 		d.LUT = ScaleLUT(scale[0], scale[1])
-		d.Pix = make([]uint8, len(a.raw))
-		for i := 0; i < n; i++ {
-			row, out := a.raw[i*dim:(i+1)*dim], d.Pix[i*dim:(i+1)*dim]
-			for j := range out {
-				out[j] = row[src(j)]
+		d.Pix = a.raw
+		if len(a.shape) == 4 && opt.Layout != "nchw" && c > 1 {
+			buf := make([]uint8, dim)
+			plane := h * w
+			for i := 0; i < n; i++ {
+				row := d.Pix[i*dim : (i+1)*dim]
+				copy(buf, row)
+				for p := 0; p < plane; p++ {
+					for ch := 0; ch < c; ch++ {
+						row[ch*plane+p] = buf[p*c+ch]
+					}
+				}
 			}
 		}
 	} else {

@@ -140,8 +140,8 @@ type DataConfig struct {
 // fileKinds are the data kinds read from the user's files.
 var fileKinds = []string{"images", "npy", "npz", "idx", "csv"}
 
-// isFile reports whether the data comes from the user's files.
-func (d DataConfig) isFile() bool { return slices.Contains(fileKinds, d.Kind) }
+// IsFile reports whether the data comes from the user's files.
+func (d DataConfig) IsFile() bool { return slices.Contains(fileKinds, d.Kind) }
 
 // validateFile checks the keys of the file kinds.
 func (d DataConfig) validateFile() error {
@@ -180,7 +180,7 @@ func (d DataConfig) validateFile() error {
 	return nil
 }
 
-// LoadData reads the data of a file kind (d.isFile()), its first Limit points if
+// LoadData reads the data of a file kind (d.IsFile()), its first Limit points if
 // Limit > 0, reporting progress to progress (nil: none).
 func (d DataConfig) LoadData(progress io.Writer) (*data.Dataset, error) {
 	ds, err := d.loadData(progress)
@@ -554,7 +554,7 @@ func (c Config) outShape() (int, [3]int) {
 		return data.MNISTPixels, [3]int{1, data.MNISTRows, data.MNISTCols}
 	case c.dataDim > 0:
 		return c.dataDim, c.dataShape
-	case c.Data.isFile():
+	case c.Data.IsFile():
 		side := c.Model.Base << min(len(c.Model.Channels), 12)
 		if c.Model.Kind != "conv" || side < 1 || side > 4096 {
 			side = 28

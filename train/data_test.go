@@ -149,3 +149,61 @@ func TestColourNPYRun(t *testing.T) {
 		t.Errorf("data grid pixel is (%d, %d, %d), want the data's colour (red < green < blue)", r>>8, g>>8, b>>8)
 	}
 }
+
+// A run on a data file resumes from its checkpoint to the parameters of the
+// uninterrupted run, bit for bit (the checkpoint's config does not hold the data's
+// shape: its specs do).
+func TestFileRunResumes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.npy")
+	vals := make([]byte, 50*8*8*3)
+	for i := range vals {
+		vals[i] = byte(i * 13)
+	}
+	npyFile(t, path, [4]int{50, 8, 8, 3}, vals)
+	cfg, err := ParseConfig(nil, "test", []string{"data.kind=npy", "data.path=" + path, "steps=6", "batch_size=16", "log.samples=4", "log.progress=false",
+		"model.kind=conv", "model.base=2", "critic.kind=conv", "critic.channels=[4]", "critic.features=4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := func(tr *Trainer) (out []float32) {
+		for _, p := range tr.Generator().Params() {
+			out = append(out, p.Data()...)
+		}
+		return out
+	}
+	whole, parts := filepath.Join(dir, "whole"), filepath.Join(dir, "parts")
+	tr, err := New(cfg, Options{Dir: whole})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := params(tr)
+	tr.Close()
+	tr, err = New(cfg, Options{Dir: parts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(&stopAfter{Context: context.Background(), n: 3}); err == nil {
+		t.Fatal("the interrupted run finished")
+	}
+	tr.Close()
+	tr, err = New(cfg, Options{Dir: parts, Resume: "latest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if tr.StepCount() == 0 || tr.StepCount() == 6 {
+		t.Fatalf("resumed at step %d", tr.StepCount())
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range params(tr) {
+		if math.Float32bits(v) != math.Float32bits(want[i]) {
+			t.Fatalf("parameter value %d: %v resumed, %v uninterrupted", i, v, want[i])
+		}
+	}
+}

@@ -184,7 +184,7 @@ func (t *Trainer) buildData() error {
 			return err
 		}
 		t.drawReference(ref)
-	case c.Data.isFile():
+	case c.Data.IsFile():
 		start := time.Now()
 		ds, err := c.Data.LoadData(t.opts.Progress)
 		if err != nil {
