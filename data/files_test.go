@@ -376,3 +376,20 @@ func TestLoadCSV(t *testing.T) {
 		}
 	}
 }
+
+// FuzzNPY: no .npy input panics, and reading allocates at most a small multiple of
+// the input's size (the header's shape is checked against the file's length first).
+func FuzzNPY(f *testing.F) {
+	f.Add(npy("{'descr': '|u1', 'fortran_order': False, 'shape': (2, 2, 2, 3), }", make([]byte, 24)))
+	f.Add(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }", make([]byte, 32)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var err error
+		var a *npyArray
+		if n := allocated(func() { a, err = readNPY(bytes.NewReader(b), int64(len(b)), "fuzz") }); n > uint64(16*len(b)+1<<16) {
+			t.Fatalf("%d bytes allocated for a %d-byte input", n, len(b))
+		}
+		if err == nil {
+			arrayDataset(a, nil, ArrayOptions{}, "fuzz", "")
+		}
+	})
+}
