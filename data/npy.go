@@ -250,21 +250,7 @@ func (a *npyArray) labels(what string) ([]float64, error) {
 // LoadNPY reads the .npy array at path as points (ArrayOptions), with labels from the
 // .npy array at opt.Labels if set.
 func LoadNPY(path string, opt ArrayOptions) (*Dataset, error) {
-	a, err := readNPYFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var labels []float64
-	if opt.Labels != "" {
-		l, err := readNPYFile(opt.Labels)
-		if err != nil {
-			return nil, err
-		}
-		if labels, err = l.labels(opt.Labels); err != nil {
-			return nil, err
-		}
-	}
-	return arrayDataset(a, labels, opt, path, opt.Labels)
+	return loadArrays(readNPYFile, path, opt, path, opt.Labels)
 }
 
 func readNPYFile(path string) (*npyArray, error) {
@@ -324,6 +310,12 @@ func LoadNPZ(path string, opt ArrayOptions) (*Dataset, error) {
 		}
 		return a, nil
 	}
+	return loadArrays(read, name, opt, path+":"+name, path+":"+opt.Labels)
+}
+
+// loadArrays reads the data array name and the labels array opt.Labels (if set) with
+// read, and turns them into points; what and labelsWhat name them in errors.
+func loadArrays(read func(string) (*npyArray, error), name string, opt ArrayOptions, what, labelsWhat string) (*Dataset, error) {
 	a, err := read(name)
 	if err != nil {
 		return nil, err
@@ -334,11 +326,11 @@ func LoadNPZ(path string, opt ArrayOptions) (*Dataset, error) {
 		if err != nil {
 			return nil, err
 		}
-		if labels, err = l.labels(path + ":" + opt.Labels); err != nil {
+		if labels, err = l.labels(labelsWhat); err != nil {
 			return nil, err
 		}
 	}
-	return arrayDataset(a, labels, opt, path+":"+name, path+":"+opt.Labels)
+	return arrayDataset(a, labels, opt, what, labelsWhat)
 }
 
 // arrayDataset turns a parsed array (and labels) into points.

@@ -86,32 +86,29 @@ func TestImagesKindMatchesMNIST(t *testing.T) {
 	}
 }
 
-// npyFile writes an N×H×W×C uint8 .npy file of the given values.
-func npyFile(t *testing.T, path string, shape [4]int, vals []byte) {
+// colourNPY writes n colour images of side×side as an n×(3·side·side) float32 .npy
+// file (SaveNPY), channel-major, whose red, green and blue values rise in that
+// order: data.size and data.channels = 3 read its rows as images.
+func colourNPY(t *testing.T, path string, n, side int) {
 	t.Helper()
-	h := fmt.Sprintf("{'descr': '|u1', 'fortran_order': False, 'shape': (%d, %d, %d, %d), }", shape[0], shape[1], shape[2], shape[3])
-	for (10+len(h)+1)%64 != 0 {
-		h += " "
+	plane := side * side
+	vals := make([]float32, n*3*plane)
+	for i := range vals {
+		vals[i] = float32((i/plane)%3*100+i%plane%50) / 255
 	}
-	h += "\n"
-	b := append([]byte("\x93NUMPY\x01\x00"), byte(len(h)), byte(len(h)>>8))
-	if err := os.WriteFile(path, append(append(b, h...), vals...), 0o644); err != nil {
+	if err := SaveNPY(path, vals, 3*plane); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// A colour 32×32 array trains a conv generator built for it (base 8) and an MLP
-// critic on it, writing colour sample grids; the default conv generator (base 7:
+// A colour 32×32 array trains a conv generator built for it (base 8), writing colour
+// sample grids; the default conv generator (base 7:
 // 28×28) is refused with an error that names the data's shape and the sizes it makes.
 func TestColourNPYRun(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "c.npy")
-	vals := make([]byte, 40*32*32*3)
-	for i := range vals {
-		vals[i] = byte(i%3*100 + i/3%50) // red dark, green mid, blue bright
-	}
-	npyFile(t, path, [4]int{40, 32, 32, 3}, vals)
-	base := []string{"data.kind=npy", "data.path=" + path, "steps=2", "batch_size=16", "log.samples=4", "log.progress=false", "model.kind=conv"}
+	colourNPY(t, path, 40, 32)
+	base := []string{"data.kind=npy", "data.path=" + path, "data.size=[32,32]", "data.channels=3", "steps=2", "batch_size=16", "log.samples=4", "log.progress=false", "model.kind=conv"}
 	cfg, err := ParseConfig(nil, "test", base)
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +141,7 @@ func TestColourNPYRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, g, b, _ := img.At(1, 1).RGBA() // the first image's pixel (0, 0): 0, 100, 200 + row offset
+	r, g, b, _ := img.At(1, 1).RGBA() // an image's pixel (0, 0): 0, 100, 200 (/255)
 	if !(r < g && g < b) {
 		t.Errorf("data grid pixel is (%d, %d, %d), want the data's colour (red < green < blue)", r>>8, g>>8, b>>8)
 	}
@@ -156,12 +153,8 @@ func TestColourNPYRun(t *testing.T) {
 func TestFileRunResumes(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "c.npy")
-	vals := make([]byte, 50*8*8*3)
-	for i := range vals {
-		vals[i] = byte(i * 13)
-	}
-	npyFile(t, path, [4]int{50, 8, 8, 3}, vals)
-	cfg, err := ParseConfig(nil, "test", []string{"data.kind=npy", "data.path=" + path, "steps=6", "batch_size=16", "log.samples=4", "log.progress=false",
+	colourNPY(t, path, 50, 8)
+	cfg, err := ParseConfig(nil, "test", []string{"data.kind=npy", "data.path=" + path, "data.size=[8,8]", "data.channels=3", "steps=6", "batch_size=16", "log.samples=4", "log.progress=false",
 		"model.kind=conv", "model.base=2", "critic.kind=conv", "critic.channels=[4]", "critic.features=4"})
 	if err != nil {
 		t.Fatal(err)
