@@ -384,8 +384,22 @@ func (x *idxReader) payload(want int, announced string) ([]byte, error) {
 	return p, nil // read to the end, where gzip verified its checksum
 }
 
-// decodeImages decodes an idx3-ubyte image file of size bytes from r.
+// decodeImages decodes an idx3-ubyte image file of size bytes from r as intensities
+// byte/255.
 func decodeImages(path string, r io.Reader, size int64) ([]float32, int, int, error) {
+	p, rows, cols, err := decodeImageBytes(path, r, size)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	out := make([]float32, len(p))
+	for i, v := range p {
+		out[i] = float32(v) / 255
+	}
+	return out, rows, cols, nil
+}
+
+// decodeImageBytes decodes an idx3-ubyte image file of size bytes from r: its bytes.
+func decodeImageBytes(path string, r io.Reader, size int64) ([]byte, int, int, error) {
 	x, err := newIDXReader(path, r, size)
 	if err != nil {
 		return nil, 0, 0, err
@@ -406,15 +420,18 @@ func decodeImages(path string, r io.Reader, size int64) ([]float32, int, int, er
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	out := make([]float32, want)
-	for i, v := range p {
-		out[i] = float32(v) / 255
-	}
-	return out, int(rows), int(cols), nil
+	return p, int(rows), int(cols), nil
 }
 
-// decodeLabels decodes an idx1-ubyte label file of size bytes from r.
+// decodeLabels decodes an idx1-ubyte label file of size bytes from r, whose labels
+// are digits.
 func decodeLabels(path string, r io.Reader, size int64) ([]uint8, error) {
+	return decodeLabelsUpTo(path, r, size, 9)
+}
+
+// decodeLabelsUpTo decodes an idx1-ubyte label file whose labels are at most most
+// (255: any byte).
+func decodeLabelsUpTo(path string, r io.Reader, size int64, most uint8) ([]uint8, error) {
 	x, err := newIDXReader(path, r, size)
 	if err != nil {
 		return nil, err
@@ -435,7 +452,7 @@ func decodeLabels(path string, r io.Reader, size int64) ([]uint8, error) {
 		return nil, err
 	}
 	for i, l := range out {
-		if l > 9 {
+		if l > most {
 			return nil, fmt.Errorf("data: idx file %s: label %d is %d, not a digit", path, i, l)
 		}
 	}

@@ -1,5 +1,6 @@
 // Package models holds the generators f_θ: maps from latent noise z ~ N(0, I) to
-// points (MNIST images as 784 intensities, or 2-D points), built as gorgonia graphs,
+// points (images of the data's C×H×W intensities, channel-major, such as MNIST's
+// 784, or 2-D points), built as gorgonia graphs,
 // with seeded initialization and parameter save and load.
 //
 // A Spec (plain data, the [model] table of a training config) describes the network:

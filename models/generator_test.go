@@ -445,3 +445,41 @@ func TestSigmoid32(t *testing.T) {
 		t.Error("sigmoid32 at ±Inf")
 	}
 }
+
+// The conv generator makes 28×28, 32×32 and 64×64 images, grey or colour, and for
+// another size its error says which base gives it, or why none does.
+func TestConvSizes(t *testing.T) {
+	for _, c := range []struct {
+		side, base, ups, ch int
+		want                string // "" valid, else a substring of the error
+	}{
+		{28, 7, 2, 1, ""}, {32, 8, 2, 3, ""}, {64, 16, 2, 3, ""}, {64, 8, 3, 3, ""},
+		{32, 7, 2, 3, "for 32×32 set base = 8"},
+		{48, 7, 2, 1, "for 48×48 set base = 12"},
+		{30, 7, 2, 1, "30 is not a multiple of 2^2"},
+	} {
+		s := DefaultSpec()
+		s.Kind, s.Base, s.Channels = "conv", c.base, []int{16, 8, 8}[:c.ups]
+		s.Image, s.OutDim = [3]int{c.ch, c.side, c.side}, c.ch*c.side*c.side
+		err := s.Validate()
+		if (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%d×%d×%d, base %d, %d upsamplings: %v, want %q", c.ch, c.side, c.side, c.base, c.ups, err, c.want)
+			continue
+		}
+		if err == nil {
+			g, err := New(s, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := g.Generate(make([]float32, 2*s.LatentDim))
+			if err != nil || len(out) != 2*s.OutDim {
+				t.Errorf("%d×%d×%d: %d values, %v", c.ch, c.side, c.side, len(out), err)
+			}
+		}
+	}
+	s := DefaultSpec()
+	s.Kind, s.Image, s.OutDim = "conv", [3]int{1, 28, 32}, 28*32
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "non-square") {
+		t.Errorf("28×32: %v", err)
+	}
+}

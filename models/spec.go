@@ -101,10 +101,22 @@ func (s Spec) Validate() error {
 		if side <= MaxPointDim {
 			gives = fmt.Sprintf("%d×%d", side, side)
 		}
-		return fmt.Errorf("base = %d with %d channel counts gives %s images (base·2^len(channels)), the data has %d×%d",
-			s.Base, len(s.Channels), gives, h, w)
+		return fmt.Errorf("base = %d with %d channel counts gives %s images (base·2^len(channels)), the data has %d×%d; %s",
+			s.Base, len(s.Channels), gives, h, w, convSizes(h, w, len(s.Channels)))
 	}
 	return checkSize((&Generator{spec: s}).layers(), int64(max(slices.Max(s.Channels), c))*int64(h*w))
+}
+
+// convSizes says which square sizes the conv generator makes, and how to get h×w.
+func convSizes(h, w, ups int) string {
+	const sizes = "the conv generator makes square images of side base·2^len(channels): 28×28 with base 7 and 2 channel counts (the default), 32×32 with base 8, 64×64 with base 16, or base 8 and 3 channel counts"
+	switch {
+	case h != w:
+		return sizes + "; resize non-square data (data.size) or use the mlp generator"
+	case h%(1<<ups) == 0:
+		return fmt.Sprintf("%s; for %d×%d set base = %d", sizes, h, w, h>>ups)
+	}
+	return sizes + fmt.Sprintf("; %d is not a multiple of 2^%d: change the number of channel counts, or resize the data (data.size)", h, ups)
 }
 
 // Size bounds, checked by Validate before New allocates anything: a spec comes from a

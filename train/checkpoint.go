@@ -103,6 +103,12 @@ func ReadCheckpoint(path string) (*Checkpoint, error) {
 	if err := checkLengths(meta.Lengths, meta.Step, cfg.Steps); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
+	// The shape of a data file's points is not in the config but in the specs.
+	if cfg.Data.IsFile() {
+		if cfg, err = cfg.WithDataShape(meta.Spec.OutDim, meta.Spec.Image); err != nil {
+			return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+		}
+	}
 	// A resumed trainer builds its networks from the config, then loads the tensors:
 	// the specs must be the config's, and the tensors must be what they describe.
 	if !sameJSON(meta.Spec, cfg.modelSpec()) {

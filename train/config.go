@@ -3,10 +3,12 @@ package train
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -46,6 +48,11 @@ type Config struct {
 	// the points themselves). With a critic, Adversarial says how it is trained.
 	Critic      models.CriticSpec `toml:"critic"`
 	Adversarial AdversarialConfig `toml:"adversarial"`
+
+	// dataShape is the shape of the points of a data file once loaded (Trainer sets
+	// it): the dimension and (C, H, W). Zero: not known yet.
+	dataDim   int
+	dataShape [3]int
 }
 
 // AdversarialConfig trains the critic: it maximizes the loss between the features of
@@ -85,10 +92,12 @@ type AdversarialConfig struct {
 
 // DataConfig chooses the data.
 type DataConfig struct {
-	// Kind is "mnist" or a toy distribution: "ring", "grid", "moons", "swissroll".
+	// Kind is "mnist", the user's data ("images", "npy", "npz", "idx", "csv", package
+	// data's loaders) or a toy distribution: "ring", "grid", "moons", "swissroll".
 	Kind string `toml:"kind"`
 	// Path is the directory of the MNIST idx files ("": the GoMNIST module's copy in
-	// the Go module cache).
+	// the Go module cache), the folder of images, or the data file (for "idx" the
+	// image file).
 	Path string `toml:"path"`
 	// Split is the MNIST split: "train", "test" or "all".
 	Split string `toml:"split"`
@@ -100,6 +109,104 @@ type DataConfig struct {
 	Shuffle bool `toml:"shuffle"`
 	// Noise is the standard deviation of the toy distributions' Gaussian noise.
 	Noise float64 `toml:"noise"`
+
+	// Size is the [height, width] images are brought to ("images": resized and
+	// centre-cropped; [0, 0]: their own, the same for all) or that the rows of a 2-D
+	// array or CSV file are read as.
+	Size [2]int `toml:"size"`
+	// Channels is 1 (grey) or 3 (RGB) for "images" (0: 3), and of the rows of a 2-D
+	// array or CSV file read as images (0: 1).
+	Channels int `toml:"channels"`
+	// Labels says where class labels come from ("": none): "dirs" (images: the
+	// sub-directory names), a .npy file ("npy"), an array name ("npz"), an idx1-ubyte
+	// file ("idx"), "first" or "last" (the column of "csv").
+	Labels string `toml:"labels"`
+	// SkipBad skips unreadable image files, counting them, instead of failing.
+	SkipBad bool `toml:"skip_bad"`
+	// Layout of a 4-D array: "nhwc" (the default) or "nchw".
+	Layout string `toml:"layout"`
+	// Scale is the range [lo, hi] of an array's or CSV file's stored values, mapped to
+	// [0, 1] ([0, 0]: [0, 255] for uint8, the values as they are otherwise).
+	Scale [2]float64 `toml:"scale"`
+	// Array names the data array of a .npz file ("": its only array besides labels).
+	Array string `toml:"array"`
+	// SHA256 and LabelsSHA256 are the checksums the idx files must have ("": not checked).
+	SHA256       string `toml:"sha256"`
+	LabelsSHA256 string `toml:"labels_sha256"`
+}
+
+// fileKinds are the data kinds read from the user's files.
+var fileKinds = []string{"images", "npy", "npz", "idx", "csv"}
+
+// IsFile reports whether the data comes from the user's files.
+func (d DataConfig) IsFile() bool { return slices.Contains(fileKinds, d.Kind) }
+
+// validateFile checks the keys of the file kinds.
+func (d DataConfig) validateFile() error {
+	if d.Path == "" {
+		return badValue("data.path", `""`, fmt.Sprintf("kind %q reads its data from data.path; set it", d.Kind))
+	}
+	if len(d.Digits) > 0 {
+		return badValue("data.digits", d.Digits, "selects MNIST digits, and the data kind is "+d.Kind)
+	}
+	if d.Limit < 0 {
+		return badValue("data.limit", d.Limit, "must be ≥ 0 (0: all points)")
+	}
+	if d.Size != [2]int{} && (d.Size[0] < 1 || d.Size[1] < 1 || d.Size[0] > 4096 || d.Size[1] > 4096) {
+		return badValue("data.size", d.Size, "want [height, width] in [1, 4096], or [0, 0]")
+	}
+	if d.Channels != 0 && d.Channels != 1 && d.Channels != 3 {
+		return badValue("data.channels", d.Channels, "want 1 or 3 (0: the default)")
+	}
+	if d.Layout != "" && d.Layout != "nhwc" && d.Layout != "nchw" {
+		return badValue("data.layout", fmt.Sprintf("%q", d.Layout), `want "nhwc" or "nchw"`)
+	}
+	if d.Scale != [2]float64{} && !(d.Scale[1] > d.Scale[0] && !math.IsInf(d.Scale[0], 0) && !math.IsInf(d.Scale[1], 0)) {
+		return badValue("data.scale", d.Scale, "want [lo, hi], finite, lo < hi")
+	}
+	switch {
+	case d.Kind == "images" && d.Labels != "" && d.Labels != "dirs":
+		return badValue("data.labels", fmt.Sprintf("%q", d.Labels), `images take labels from their folders: "dirs", or "" for none`)
+	case d.Kind == "csv" && d.Labels != "" && d.Labels != "first" && d.Labels != "last":
+		return badValue("data.labels", fmt.Sprintf("%q", d.Labels), `want the label column, "first" or "last", or "" for none`)
+	}
+	for _, kv := range [][2]string{{"data.sha256", d.SHA256}, {"data.labels_sha256", d.LabelsSHA256}} {
+		if kv[1] != "" && !regexp.MustCompile(`^[0-9a-fA-F]{64}$`).MatchString(kv[1]) {
+			return badValue(kv[0], fmt.Sprintf("%q", kv[1]), "want 64 hex digits")
+		}
+	}
+	return nil
+}
+
+// LoadData reads the data of a file kind (d.IsFile()), its first Limit points if
+// Limit > 0, reporting progress to progress (nil: none).
+func (d DataConfig) LoadData(progress io.Writer) (*data.Dataset, error) {
+	ds, err := d.loadData(progress)
+	if err == nil && d.Limit > 0 {
+		ds.Head(d.Limit)
+	}
+	return ds, err
+}
+
+func (d DataConfig) loadData(progress io.Writer) (*data.Dataset, error) {
+	opt := data.ArrayOptions{Layout: d.Layout, Scale: d.Scale, Size: d.Size, Channels: d.Channels, Labels: d.Labels, Array: d.Array}
+	switch d.Kind {
+	case "images":
+		ch := d.Channels
+		if ch == 0 {
+			ch = 3
+		}
+		return data.LoadImages(d.Path, data.ImageOptions{Size: d.Size, Channels: ch, Labels: d.Labels == "dirs", SkipBad: d.SkipBad, Progress: progress})
+	case "npy":
+		return data.LoadNPY(d.Path, opt)
+	case "npz":
+		return data.LoadNPZ(d.Path, opt)
+	case "idx":
+		return data.LoadIDX(d.Path, data.IDXOptions{Labels: d.Labels, SHA256: d.SHA256, LabelsSHA256: d.LabelsSHA256})
+	case "csv":
+		return data.LoadCSV(d.Path, opt)
+	}
+	return nil, fmt.Errorf("data.kind = %q is not read from files", d.Kind)
 }
 
 // LossConfig chooses the loss (package losses) and its ε schedule.
@@ -381,8 +488,12 @@ func (c Config) Validate() error {
 			return badValue("data.limit", d.Limit, "must be ≥ 0 (0: all images)")
 		}
 	case string(data.Ring), string(data.Grid), string(data.Moons), string(data.SwissRoll):
+	case "images", "npy", "npz", "idx", "csv":
+		if err := d.validateFile(); err != nil {
+			return err
+		}
 	default:
-		return badValue("data.kind", fmt.Sprintf("%q", d.Kind), fmt.Sprintf("want mnist or a toy distribution %v", data.Toys))
+		return badValue("data.kind", fmt.Sprintf("%q", d.Kind), fmt.Sprintf("want mnist, one of the file kinds %v or a toy distribution %v", fileKinds, data.Toys))
 	}
 	if !(d.Noise >= 0) || math.IsInf(d.Noise, 0) {
 		return badValue("data.noise", d.Noise, "must be finite and ≥ 0")
@@ -431,11 +542,36 @@ func (c Config) genBatch() int {
 }
 
 // outShape is the dimension of a point and, for images, their (channels, height, width).
+// Before a data file is loaded its shape is not known: then it is a stand-in that the
+// model fits, and the Trainer validates the config again with the data's shape.
 func (c Config) outShape() (int, [3]int) {
-	if c.Data.Kind == "mnist" {
+	switch {
+	case c.Data.Kind == "mnist":
 		return data.MNISTPixels, [3]int{1, data.MNISTRows, data.MNISTCols}
+	case c.dataDim > 0:
+		return c.dataDim, c.dataShape
+	case c.Data.IsFile():
+		side := c.Model.Base << min(len(c.Model.Channels), 12)
+		if c.Model.Kind != "conv" || side < 1 || side > 4096 {
+			side = 28
+		}
+		return side * side, [3]int{1, side, side}
 	}
 	return 2, [3]int{}
+}
+
+// WithDataShape returns c with the shape of the loaded data's points, validated: the
+// model must fit them.
+func (c Config) WithDataShape(dim int, shape [3]int) (Config, error) {
+	c.dataDim, c.dataShape = dim, shape
+	if err := c.Validate(); err != nil {
+		what := fmt.Sprintf("%d values", dim)
+		if shape[0] > 0 {
+			what = fmt.Sprintf("%d×%d×%d (C×H×W)", shape[0], shape[1], shape[2])
+		}
+		return c, fmt.Errorf("the data's points are %s: %w", what, err)
+	}
+	return c, nil
 }
 
 // modelSpec is the generator's Spec with the output shape of the data.

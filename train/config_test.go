@@ -12,7 +12,7 @@ import (
 
 // Every shipped training config decodes strictly and validates.
 func TestShippedConfigs(t *testing.T) {
-	for _, name := range []string{"mnist", "mnist-mmd", "mnist-conv", "toy2d", "mnist-adversarial-sinkhorn", "mnist-mmdgan"} {
+	for _, name := range []string{"mnist", "mnist-mmd", "mnist-conv", "toy2d", "mnist-adversarial-sinkhorn", "mnist-mmdgan", "images", "fashion-mnist"} {
 		f := filepath.Join("..", "configs", name+".toml")
 		cfg, err := LoadConfig(f, nil)
 		if err != nil {
@@ -55,6 +55,15 @@ func TestConfigErrors(t *testing.T) {
 		{"[data]\nkind = \"cifar\"\n", nil, "data.kind"},
 		{"[data]\ndigits = [3, 12]\n", nil, "data.digits[1] = 12"},
 		{"[data]\nsplit = \"valid\"\n", nil, "data.split"},
+		{"[data]\nkind = \"images\"\n", nil, "data.path = \"\": kind \"images\" reads its data from data.path"},
+		{"[data]\nkind = \"images\"\npath = \"p\"\nsize = [32, 0]\n", nil, "data.size = [32 0]"},
+		{"[data]\nkind = \"images\"\npath = \"p\"\nchannels = 4\n", nil, "data.channels = 4"},
+		{"[data]\nkind = \"images\"\npath = \"p\"\nlabels = \"l.npy\"\n", nil, "data.labels"},
+		{"[data]\nkind = \"npy\"\npath = \"p\"\nlayout = \"chw\"\n", nil, "data.layout"},
+		{"[data]\nkind = \"npy\"\npath = \"p\"\nscale = [1.0, 1.0]\n", nil, "data.scale"},
+		{"[data]\nkind = \"csv\"\npath = \"p\"\nlabels = \"middle\"\n", nil, "data.labels"},
+		{"[data]\nkind = \"idx\"\npath = \"p\"\nsha256 = \"abc\"\n", nil, "data.sha256"},
+		{"[data]\nkind = \"idx\"\npath = \"p\"\ndigits = [1]\n", nil, "data.digits = [1]: selects MNIST digits"},
 		{"[log]\nkeep = 0\n", nil, "log.keep = 0"},
 		{"[critic]\nkind = \"rnn\"\n", nil, "critic.kind"},
 		{"[critic]\nkind = \"mlp\"\nfeatures = 0\n", nil, "critic.features = 0"},

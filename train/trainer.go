@@ -153,14 +153,15 @@ func New(cfg Config, opts Options) (*Trainer, error) {
 	return t, nil
 }
 
-// buildData creates the data source and draws the reference batch.
+// buildData creates the data source and draws the reference batch. A data file's
+// shape becomes the config's (WithDataShape).
 func (t *Trainer) buildData() error {
 	c := t.cfg
-	dim, _ := c.outShape()
 	switch {
 	case t.opts.Source != nil:
 		t.data = t.opts.Source
 	case c.Data.Kind == "mnist":
+		dim, _ := c.outShape()
 		m, err := data.LoadMNIST(c.Data.Path)
 		if err != nil {
 			return err
@@ -174,46 +175,58 @@ func (t *Trainer) buildData() error {
 			return err
 		}
 		t.data, t.dataMean = b, columnMeans(rows, dim)
-		if err := t.drawReference(rows); err != nil {
+		ref, err := data.NewBatcher(rows, dim, c.Seed^0x5eed, true)
+		if err != nil {
 			return err
 		}
+		t.drawReference(ref)
+	case c.Data.IsFile():
+		start := time.Now()
+		ds, err := c.Data.LoadData(t.opts.Progress)
+		if err != nil {
+			return err
+		}
+		if t.cfg, err = c.WithDataShape(ds.Dim, ds.Shape); err != nil {
+			return err
+		}
+		c = t.cfg
+		fmt.Fprintf(t.opts.Stdout, "data: %s; loaded in %.1f s\n", ds.Describe(), time.Since(start).Seconds())
+		b, err := ds.NewBatcher(c.Seed, c.Data.Shuffle)
+		if err != nil {
+			return err
+		}
+		t.data, t.dataMean = b, ds.Means()
+		ref, err := ds.NewBatcher(c.Seed^0x5eed, true)
+		if err != nil {
+			return err
+		}
+		t.drawReference(ref)
 	default:
 		s, err := data.NewToy(data.Toy(c.Data.Kind), c.Data.Noise, c.Seed)
 		if err != nil {
 			return err
 		}
 		t.data = s
-		if err := t.drawReference(nil); err != nil {
+		ref, err := data.NewToy(data.Toy(c.Data.Kind), c.Data.Noise, c.Seed^0x5eed)
+		if err != nil {
 			return err
 		}
+		t.drawReference(ref)
 	}
-	if t.data.Dim() != dim {
+	if dim, _ := c.outShape(); t.data.Dim() != dim {
 		return fmt.Errorf("train: the data source gives %d-dimensional points, the config's data %d", t.data.Dim(), dim)
 	}
 	return nil
 }
 
 // drawReference draws a reference batch (the grey points of the 2-D scatter plots,
-// samples/data.png for images) from a source seeded apart from the training one, so
-// that the training batches are the same whatever is drawn here.
-func (t *Trainer) drawReference(rows []float32) error {
+// samples/data.png for images) from ref, a source seeded apart from the training one,
+// so that the training batches are the same whatever is drawn here.
+func (t *Trainer) drawReference(ref data.Source) {
 	c := t.cfg
-	dim, _ := c.outShape()
-	var ref data.Source
-	var err error
-	switch {
-	case t.opts.Source != nil:
-		return nil
-	case rows != nil:
-		ref, err = data.NewBatcher(rows, dim, c.Seed^0x5eed, true)
-	default:
-		ref, err = data.NewToy(data.Toy(c.Data.Kind), c.Data.Noise, c.Seed^0x5eed)
-	}
-	if err != nil {
-		return err
-	}
+	dim, img := c.outShape()
 	count := 1024
-	if rows != nil {
+	if img[0] > 0 {
 		count = c.Log.Samples
 	}
 	t.reference = make([]float32, count*dim)
@@ -221,7 +234,6 @@ func (t *Trainer) drawReference(rows []float32) error {
 	if t.dataMean == nil {
 		t.dataMean = columnMeans(t.reference, dim)
 	}
-	return nil
 }
 
 func columnMeans(rows []float32, dim int) []float32 {
@@ -248,12 +260,18 @@ func (t *Trainer) buildModel() error {
 	}
 	if c.Model.OutputBias == "data_mean" && t.dataMean != nil {
 		target := t.dataMean
-		if c.Model.Kind == "conv" { // one bias per channel: the mean intensity
-			var s float64
-			for _, v := range target {
-				s += float64(v)
+		if c.Model.Kind == "conv" { // one bias per channel: its mean intensity
+			_, img := c.outShape()
+			plane := len(target) / img[0]
+			means := make([]float32, img[0])
+			for ch := range means {
+				var s float64
+				for _, v := range target[ch*plane : (ch+1)*plane] {
+					s += float64(v)
+				}
+				means[ch] = float32(s / float64(plane))
 			}
-			target = []float32{float32(s / float64(len(target)))}
+			target = means
 		}
 		if err := gen.SetOutputBias(target); err != nil {
 			return err

@@ -13,7 +13,12 @@
 // and energy distance; on MNIST the classifier metrics (class histogram, coverage,
 // KL to uniform, confidence, classifier score, Fréchet distance in its features) and
 // the classifier two-sample tests in feature and pixel space; on the ring and grid
-// the mode coverage and high-quality fraction.
+// the mode coverage and high-quality fraction. On the user's data (data.kind images,
+// npy, npz, idx, csv) the reference comes from the data file itself (it has no test
+// split); the classifier metrics need labels and 1×28×28 images with at most 10
+// classes (Fashion-MNIST, KMNIST: the MNIST recipe, trained on the data and cached
+// in checkpoints/eval/classifier-<checksum>.bin), and are left out with a note
+// otherwise.
 //
 // -real also scores a second held-out sample of the same size against the reference:
 // each metric's value for a perfect generator at this sample size (on MNIST, blurred
@@ -63,6 +68,7 @@ type config struct {
 	eps                                float64
 	bandwidths                         []float64
 	trainClassifier, noClassifier      bool
+	classifierSet                      bool // -classifier given
 	noC2ST, noExact, quiet, real       bool
 }
 
@@ -110,6 +116,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 			c.bandwidths = append(c.bandwidths, v)
 		}
 	}
+	c.classifierSet = c.classifier != ""
 	if c.classifier == "" {
 		c.classifier = filepath.Join(eval.ModuleRoot(), eval.DefaultClassifierPath)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -136,5 +137,69 @@ func TestParseErrors(t *testing.T) {
 	var out bytes.Buffer
 	if err := run([]string{"-checkpoint", t.TempDir(), "-q"}, &out, &out); !errors.Is(err, train.ErrNoCheckpoint) {
 		t.Errorf("empty run directory: %v", err)
+	}
+}
+
+// A run on the user's data: the distance metrics on unlabelled colour images, with a
+// note that the classifier metrics are left out; on labelled 28×28 grey images a
+// classifier is trained on the data and gives the classifier metrics.
+func TestEvalFileData(t *testing.T) {
+	dir := t.TempDir()
+	colour := filepath.Join(dir, "c.npy")
+	vals := make([]float32, 64*3*16*16)
+	for i := range vals {
+		vals[i] = float32(i*7%256) / 255
+	}
+	if err := train.SaveNPY(colour, vals, 3*16*16); err != nil {
+		t.Fatal(err)
+	}
+	run1 := filepath.Join(dir, "run1")
+	trainRun(t, "images.toml", run1, "data.kind=npy", "data.path="+colour, "steps=3", "batch_size=16", "log.samples=4", "model.base=4", "data.size=[16,16]")
+	var out, errb bytes.Buffer
+	if err := run([]string{"-checkpoint", run1, "-n", "40", "-ref", "30", "-out", "-"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "MMD²") || !strings.Contains(errb.String(), "classifier metrics (classes, Fréchet distance, feature C2ST) left out: the data has no labels") {
+		t.Errorf("unlabelled data: %s\n%s", out.String(), errb.String())
+	}
+	// 70 grey 28×28 images of 2 classes (a bright left or right half), as CSV rows
+	// after their label.
+	var csv strings.Builder
+	for i := range 70 {
+		fmt.Fprint(&csv, i%2)
+		for p := range 784 {
+			v := 0.0
+			if (p%28 < 14) == (i%2 == 0) {
+				v = 0.5 + float64(i)/200
+			}
+			fmt.Fprintf(&csv, ",%g", v)
+		}
+		csv.WriteString("\n")
+	}
+	gp := filepath.Join(dir, "g.csv")
+	if err := os.WriteFile(gp, []byte(csv.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run2 := filepath.Join(dir, "run2")
+	trainRun(t, "mnist.toml", run2, "data.kind=csv", "data.path="+gp, "data.labels=first", "data.size=[28,28]", "steps=3", "batch_size=16", "log.samples=4")
+	clf := filepath.Join(dir, "clf.bin")
+	out.Reset()
+	errb.Reset()
+	if err := run([]string{"-checkpoint", run2, "-n", "40", "-ref", "30", "-classifier", clf, "-out", filepath.Join(dir, "e.json")}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "e.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Data != "csv" || math.IsNaN(rep.Metrics.Frechet) || rep.Metrics.Classes == nil || rep.Classifier == nil || rep.Classifier.TestAccuracy < 0.99 {
+		t.Errorf("labelled data: %+v %+v\n%s", rep.Metrics, rep.Classifier, errb.String())
+	}
+	if _, err := os.Stat(clf); err != nil {
+		t.Errorf("no classifier cached: %v", err)
 	}
 }

@@ -21,6 +21,7 @@ type source struct {
 	kind      string  // data.kind of the run
 	split     string  // MNIST split it trained on
 	noise     float64 // toy noise
+	data      train.DataConfig
 	gen       *models.Generator
 }
 
@@ -41,7 +42,7 @@ func openRun(path string, warn io.Writer) (*source, error) {
 		dir = filepath.Dir(filepath.Dir(ck.Path))
 	}
 	return &source{path: ck.Path, dir: dir, step: ck.Step, kind: ck.Config.Data.Kind, split: ck.Config.Data.Split,
-		noise: ck.Config.Data.Noise, gen: g}, nil
+		noise: ck.Config.Data.Noise, data: ck.Config.Data, gen: g}, nil
 }
 
 type target struct {
@@ -56,8 +57,8 @@ func newTarget(src *source, c *config, loadMNIST func() (*data.MNIST, error), pr
 	var t *eval.Target
 	var info *eval.ClassifierInfo
 	var err error
-	switch src.kind {
-	case "mnist":
+	switch {
+	case src.kind == "mnist":
 		if src.split != "train" {
 			fmt.Fprintf(log, "warning: the run trained on the %q split, which holds the test images it is evaluated against\n", src.split)
 		}
@@ -80,6 +81,10 @@ func newTarget(src *source, c *config, loadMNIST func() (*data.MNIST, error), pr
 		if t, err = eval.MNISTTarget(ds, clf, c.ref, c.seed); err != nil {
 			return nil, err
 		}
+	case src.data.IsFile():
+		if t, info, err = fileTarget(src, c, progress, log); err != nil {
+			return nil, err
+		}
 	default:
 		if t, err = eval.ToyTarget(data.Toy(src.kind), src.noise, c.ref, c.seed); err != nil {
 			return nil, err
@@ -94,4 +99,45 @@ func newTarget(src *source, c *config, loadMNIST func() (*data.MNIST, error), pr
 	t.Options.SkipC2ST = c.noC2ST
 	t.Options.Distances.SkipExact = c.noExact
 	return &target{ref: t.Ref, real: t.Real, opts: t.Options, clfInfo: info}, nil
+}
+
+// fileTarget is the target of a run on the user's files: the distance metrics on every
+// kind; the classifier metrics with a classifier trained on the data and cached by its
+// checksum when the data suits the classifier recipe (eval.DataClassifierSet), left out
+// with a note otherwise.
+func fileTarget(src *source, c *config, progress, log io.Writer) (*eval.Target, *eval.ClassifierInfo, error) {
+	ds, err := src.data.LoadData(progress)
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(log, "data: %s\n", ds.Describe())
+	fmt.Fprintln(log, "note: a data file has no held-out split; the reference points come from the data the run trained on")
+	var clf *eval.Classifier
+	if !c.noClassifier {
+		set, err := eval.DataClassifierSet(ds)
+		if err != nil {
+			fmt.Fprintf(log, "note: classifier metrics (classes, Fréchet distance, feature C2ST) left out: %v\n", err)
+		} else {
+			path := c.classifier
+			if !c.classifierSet {
+				path = eval.DataClassifierPath(eval.ModuleRoot(), ds)
+			}
+			var trained bool
+			if clf, trained, err = eval.LoadOrTrainClassifier(path, set, eval.ClassifierOptions{Progress: progress}, false); err != nil {
+				return nil, nil, err
+			}
+			if trained {
+				fmt.Fprintf(log, "trained a classifier on the data (%.2f%% accuracy on its last seventh) and cached it in %s\n", 100*clf.Info.TestAccuracy, path)
+			}
+		}
+	}
+	t, err := eval.DataTarget(ds, src.kind, clf, c.ref, c.seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	var info *eval.ClassifierInfo
+	if clf != nil {
+		info = &clf.Info
+	}
+	return t, info, nil
 }

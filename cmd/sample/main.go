@@ -9,10 +9,16 @@
 // delimiter=",") skips as a comment). The directory of -out must exist.
 // -interp R draws instead R rows of -steps images each along great-circle paths
 // between random latent vectors (a latent interpolation grid). -seed seeds the latent
-// draws: the same seed and checkpoint give the same samples.
+// draws: the same seed and checkpoint give the same samples. -latent FILE.npy writes
+// the latent vectors used, as an n×latent_dim float32 array.
+//
+// -export model.safetensors writes the generator's parameters in the safetensors
+// format with its architecture in the metadata (README: "Export for NumPy and
+// PyTorch"); samples are then written only if -out is given too.
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +29,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sinkgen/sinkgen/internal/safetensors"
 	"github.com/sinkgen/sinkgen/models"
 	"github.com/sinkgen/sinkgen/train"
 )
@@ -41,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cols := fs.Int("cols", 0, "columns of an image grid (0: near-square)")
 	interp := fs.Int("interp", 0, "draw this many rows of a latent interpolation grid instead of -n samples")
 	steps := fs.Int("steps", 10, "images per interpolation row")
+	latent := fs.String("latent", "", "also write the latent vectors to this .npy file")
+	export := fs.String("export", "", "write the generator's parameters to this .safetensors file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -48,21 +57,36 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *ckpt == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: sample -checkpoint RUN_DIR|FILE [-n 64] [-out samples.png|.npy|.csv] [-seed 1] [-interp ROWS -steps 10]")
+		fmt.Fprintln(stderr, "usage: sample -checkpoint RUN_DIR|FILE [-n 64] [-out samples.png|.npy|.csv] [-seed 1] [-interp ROWS -steps 10] [-latent z.npy] [-export model.safetensors]")
 		return 2
 	}
 	if *n < 1 || *n > 1<<20 || *interp < 0 || *steps < 2 || *interp*(*steps) > 1<<16 {
 		fmt.Fprintln(stderr, "sample: -n must be in [1, 2^20], -interp ≥ 0, -steps ≥ 2")
 		return 2
 	}
-	if err := sample(*ckpt, *out, *n, *seed, *cols, *interp, *steps, stdout); err != nil {
+	outSet := false
+	fs.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
+	if *export != "" {
+		if err := exportGenerator(*ckpt, *export, stdout); err != nil {
+			fmt.Fprintln(stderr, "sample:", err)
+			return 1
+		}
+		if !outSet {
+			return 0
+		}
+	}
+	if *latent != "" && !strings.EqualFold(filepath.Ext(*latent), ".npy") {
+		fmt.Fprintf(stderr, "sample: -latent %s: want a .npy file\n", *latent)
+		return 2
+	}
+	if err := sample(*ckpt, *out, *latent, *n, *seed, *cols, *interp, *steps, stdout); err != nil {
 		fmt.Fprintln(stderr, "sample:", err)
 		return 1
 	}
 	return 0
 }
 
-func sample(ckpt, out string, n int, seed uint64, cols, interp, steps int, stdout io.Writer) error {
+func sample(ckpt, out, latent string, n int, seed uint64, cols, interp, steps int, stdout io.Writer) error {
 	gen, from, err := loadGenerator(ckpt, stdout)
 	if err != nil {
 		return err
@@ -89,6 +113,11 @@ func sample(ckpt, out string, n int, seed uint64, cols, interp, steps int, stdou
 	pts, err := gen.Generate(z)
 	if err != nil {
 		return err
+	}
+	if latent != "" {
+		if err := train.SaveNPY(latent, z, spec.LatentDim); err != nil {
+			return err
+		}
 	}
 	switch {
 	case ext == ".npy":
@@ -124,6 +153,43 @@ func loadGenerator(path string, stdout io.Writer) (*models.Generator, string, er
 		return nil, "", err
 	}
 	return g, fmt.Sprintf("%s (step %d)", c.Path, c.Step), nil
+}
+
+// exportGenerator writes the generator of ckpt to path in the safetensors format: its
+// parameters by their names (dense layers: w in×out, y = x·w + b; convolutions: w
+// out×in×k×k, PyTorch's Conv2d layout) and its Spec in the metadata, as JSON
+// ("spec") and key by key, every value a string.
+func exportGenerator(ckpt, path string, stdout io.Writer) error {
+	if !strings.EqualFold(filepath.Ext(path), ".safetensors") {
+		return fmt.Errorf("-export %s: want a .safetensors file", path)
+	}
+	gen, from, err := loadGenerator(ckpt, stdout)
+	if err != nil {
+		return err
+	}
+	spec := gen.Spec()
+	js, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(js, &fields); err != nil {
+		return err
+	}
+	meta := map[string]string{"format": "pt", "framework": "sinkgen", "spec": string(js)}
+	for k, v := range fields {
+		b, _ := json.Marshal(v)
+		meta[k] = strings.Trim(string(b), `"`)
+	}
+	var ts []safetensors.Tensor
+	for _, p := range gen.Params() {
+		ts = append(ts, safetensors.Tensor{Name: p.Name, Shape: p.Shape, Data: p.Data()})
+	}
+	if err := safetensors.WriteFile(path, ts, meta); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "the %s generator of %s (%d parameters) exported to %s\n", spec.Kind, from, gen.NumParams(), path)
+	return nil
 }
 
 // interpolationGrid returns rows·steps latent vectors: row r runs along the great

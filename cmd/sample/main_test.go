@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -194,4 +195,65 @@ func loadtxt(b []byte) ([][]float64, error) {
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// The README's NumPy code, run by Debian's python3 on an exported generator, gives
+// cmd/sample's samples to float32 rounding, for MLP and conv generators of every
+// activation, grey and colour. Without python3-numpy the test is skipped, and under
+// CI (CI=true) fails: .ci/run installs python3-numpy.
+func TestExportNumPy(t *testing.T) {
+	const python = "/usr/bin/python3"
+	if out, err := exec.Command(python, "-c", "import numpy").CombinedOutput(); err != nil {
+		msg := fmt.Sprintf("needs %s with NumPy (apt-get install python3-numpy): %v %s", python, err, out)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg + " (CI=true makes this a failure)")
+		}
+		t.Skip(msg)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(readme), "<!-- export-numpy")
+	_, block, ok2 := strings.Cut(block, "```python\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README.md has no export-numpy python block")
+	}
+	mlp := models.DefaultSpec()
+	mlp.Hidden, mlp.OutDim, mlp.Image = []int{32, 24}, 3*4*5, [3]int{3, 4, 5}
+	leaky := mlp
+	leaky.Activation, leaky.Output, leaky.Hidden, leaky.OutDim, leaky.Image = "leaky_relu", "linear", []int{8}, 2, [3]int{}
+	conv := models.DefaultSpec()
+	conv.Kind, conv.Activation, conv.Channels, conv.Base, conv.Kernel, conv.OutDim, conv.Image = "conv", "softplus", []int{8, 4}, 3, 5, 3*12*12, [3]int{3, 12, 12}
+	grey := conv
+	grey.Activation, grey.Output, grey.Kernel, grey.OutDim, grey.Image = "tanh", "tanh", 3, 144, [3]int{1, 12, 12}
+	for name, spec := range map[string]models.Spec{"mlp": mlp, "leaky": leaky, "conv": conv, "grey": grey} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			g, err := models.New(spec, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := g.Save(filepath.Join(dir, "g.params")); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			if code := run([]string{"-checkpoint", filepath.Join(dir, "g.params"), "-export", filepath.Join(dir, "model.safetensors"),
+				"-n", "16", "-out", filepath.Join(dir, "samples.npy"), "-latent", filepath.Join(dir, "z.npy")}, &stdout, &stderr); code != 0 {
+				t.Fatalf("sample: %d %s", code, stderr.String())
+			}
+			cmd := exec.Command(python, "-c", block)
+			cmd.Dir = dir
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("python: %v\n%s", err, out)
+			}
+			diff, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+			t.Logf("max difference %g", diff)
+			if err != nil || diff > 1e-5 {
+				t.Fatalf("NumPy's samples differ from cmd/sample's by %s (want ≤ 1e-5)", out)
+			}
+		})
+	}
 }

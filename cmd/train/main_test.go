@@ -84,7 +84,7 @@ func TestTrainUsageErrors(t *testing.T) {
 		// the messages of a user's first hour
 		{[]string{"-config", "toy2d", "-set", "stepz=10"}, 1, "train: -set stepz=10: unknown key stepz (did you mean steps?)\n"},
 		{[]string{"-config", "toy2d", "-set", "steps=abc"}, 1, "train: -set steps=abc: steps must be an integer, got \"abc\"\n"},
-		{[]string{"-config", "nosuch.toml"}, 1, "the configs in configs/ are mnist-adversarial-sinkhorn.toml, mnist-conv.toml, "},
+		{[]string{"-config", "nosuch.toml"}, 1, "the configs in configs/ are fashion-mnist.toml, images.toml, mnist-adversarial-sinkhorn.toml, mnist-conv.toml, "},
 		{[]string{"-config", "nosuch.toml"}, 1, ", mnist.toml, toy2d.toml\n"}, // not compare.toml, cmd/compare's
 	} {
 		var stdout, stderr bytes.Buffer
