@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sinkgen/sinkgen/internal/memtest"
 )
 
 // writeFile writes b to dir/name, making its directories.
@@ -176,7 +178,7 @@ func TestLoadImagesHostile(t *testing.T) {
 				writeFile(t, dir, n, b)
 			}
 			var err error
-			if a := allocated(func() { _, err = LoadImages(dir, ImageOptions{Size: c.size, Channels: 3}) }); err == nil || !strings.Contains(err.Error(), c.want) || a > 64<<20 {
+			if a := memtest.Allocated(func() { _, err = LoadImages(dir, ImageOptions{Size: c.size, Channels: 3}) }); err == nil || !strings.Contains(err.Error(), c.want) || a > 64<<20 {
 				t.Fatalf("got %v after allocating %d bytes, want an error with %q", err, a, c.want)
 			}
 			if len(c.files) == 2 {
@@ -304,7 +306,7 @@ func TestLoadNPYHostile(t *testing.T) {
 	} {
 		p := writeFile(t, dir, name+".npy", c.file)
 		var err error
-		if a := allocated(func() { _, err = LoadNPY(p, ArrayOptions{}) }); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), p) || a > 1<<20 {
+		if a := memtest.Allocated(func() { _, err = LoadNPY(p, ArrayOptions{}) }); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), p) || a > 1<<20 {
 			t.Errorf("%s: got %v after allocating %d bytes, want an error naming the file with %q", name, err, a, c.want)
 		}
 	}
@@ -385,7 +387,7 @@ func FuzzNPY(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var err error
 		var a *npyArray
-		if n := allocated(func() { a, err = readNPY(bytes.NewReader(b), int64(len(b)), "fuzz") }); n > uint64(16*len(b)+1<<16) {
+		if n := memtest.Allocated(func() { a, err = readNPY(bytes.NewReader(b), int64(len(b)), "fuzz") }); n > uint64(16*len(b)+1<<16) {
 			t.Fatalf("%d bytes allocated for a %d-byte input", n, len(b))
 		}
 		if err == nil {

@@ -7,19 +7,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
-)
 
-// allocated returns the bytes fn allocates (runtime.MemStats.TotalAlloc).
-func allocated(fn func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
+	"github.com/sinkgen/sinkgen/internal/memtest"
+)
 
 // An MNIST file replaced by a huge (here sparse) file is refused by its size, before
 // it is read or hashed.
@@ -34,7 +26,7 @@ func TestLoadMNISTHugeFile(t *testing.T) {
 	}
 	f.Close()
 	var a uint64
-	if a = allocated(func() { _, err = LoadMNIST(dir) }); err == nil || !strings.Contains(err.Error(), "268435456 bytes, more than any MNIST file") || a > 1<<20 {
+	if a = memtest.Allocated(func() { _, err = LoadMNIST(dir) }); err == nil || !strings.Contains(err.Error(), "268435456 bytes, more than any MNIST file") || a > 1<<20 {
 		t.Errorf("LoadMNIST gave %v after allocating %d bytes; want a size error at once", err, a)
 	}
 }
@@ -57,7 +49,7 @@ func TestReadIDXGzipBomb(t *testing.T) {
 		t.Fatal(err)
 	}
 	var err error
-	if a := allocated(func() { _, _, _, err = ReadIDXImages(path) }); err == nil || !strings.Contains(err.Error(), "more than 784 bytes") || a > 1<<20 {
+	if a := memtest.Allocated(func() { _, _, _, err = ReadIDXImages(path) }); err == nil || !strings.Contains(err.Error(), "more than 784 bytes") || a > 1<<20 {
 		t.Errorf("ReadIDXImages of %d compressed bytes gave %v after allocating %d bytes; want a payload error at once", z.Len(), err, a)
 	}
 }
@@ -87,14 +79,14 @@ func FuzzIDX(f *testing.F) {
 		var images []float32
 		var rows, cols int
 		var err error
-		if a := allocated(func() { images, rows, cols, err = decodeImages("fuzz", bytes.NewReader(b), int64(len(b))) }); a > bound {
+		if a := memtest.Allocated(func() { images, rows, cols, err = decodeImages("fuzz", bytes.NewReader(b), int64(len(b))) }); a > bound {
 			t.Fatalf("decoding images from %d bytes allocated %d", len(b), a)
 		}
 		if err == nil && len(images) != len(images)/(rows*cols)*rows*cols {
 			t.Fatalf("%d values for images of %d×%d", len(images), rows, cols)
 		}
 		var labels []uint8
-		if a := allocated(func() { labels, err = decodeLabels("fuzz", bytes.NewReader(b), int64(len(b))) }); a > bound {
+		if a := memtest.Allocated(func() { labels, err = decodeLabels("fuzz", bytes.NewReader(b), int64(len(b))) }); a > bound {
 			t.Fatalf("decoding labels from %d bytes allocated %d", len(b), a)
 		}
 		for _, l := range labels {

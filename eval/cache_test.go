@@ -9,12 +9,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/sinkgen/sinkgen/data"
+	"github.com/sinkgen/sinkgen/internal/memtest"
 )
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
@@ -149,15 +149,6 @@ func TestClassifierCacheLock(t *testing.T) {
 	}
 }
 
-// allocated returns the bytes fn allocates (runtime.MemStats.TotalAlloc).
-func allocated(fn func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
@@ -205,7 +196,7 @@ func TestLoadClassifierCraftedSizes(t *testing.T) {
 	f.Close()
 	for _, p := range []string{wrap, huge} {
 		var err error
-		if a := allocated(func() { _, err = LoadClassifier(p) }); !errors.Is(err, ErrBadClassifierFile) || a > 1<<20 {
+		if a := memtest.Allocated(func() { _, err = LoadClassifier(p) }); !errors.Is(err, ErrBadClassifierFile) || a > 1<<20 {
 			t.Errorf("%s: error %v after allocating %d bytes, want ErrBadClassifierFile at once", p, err, a)
 		}
 	}

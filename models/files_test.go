@@ -5,21 +5,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/sinkgen/sinkgen/internal/memtest"
 	"github.com/sinkgen/sinkgen/internal/tensorfile"
 )
-
-// allocated returns the bytes fn allocates (runtime.MemStats.TotalAlloc).
-func allocated(fn func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // Parameter files whose spec was edited (and the checksum recomputed, as anyone can)
 // to ask for huge networks, or for networks the tensors do not describe, are errors
@@ -82,7 +73,7 @@ func TestCraftedParamsFiles(t *testing.T) {
 			}
 			bound := uint64(2*size + 1<<20)
 			var g *Generator
-			if a := allocated(func() { g, err = Load(path) }); err == nil || !strings.Contains(err.Error(), tc.want) || a > bound {
+			if a := memtest.Allocated(func() { g, err = Load(path) }); err == nil || !strings.Contains(err.Error(), tc.want) || a > bound {
 				t.Errorf("Load gave %v, %v after allocating %d bytes; want an error containing %q within %d bytes", g != nil, err, a, tc.want, bound)
 			}
 		})
@@ -109,7 +100,7 @@ func TestCraftedCriticSpecs(t *testing.T) {
 		s := c.Spec()
 		tc.edit(&s)
 		var err error
-		if a := allocated(func() { _, err = CriticFromFile(s, f, "critic/") }); err == nil || !strings.Contains(err.Error(), tc.want) || a > 1<<20 {
+		if a := memtest.Allocated(func() { _, err = CriticFromFile(s, f, "critic/") }); err == nil || !strings.Contains(err.Error(), tc.want) || a > 1<<20 {
 			t.Errorf("%+v: CriticFromFile gave %v after allocating %d bytes; want an error containing %q", s, err, a, tc.want)
 		}
 	}
@@ -146,7 +137,7 @@ func FuzzLoad(f *testing.F) {
 		}
 		var g *Generator
 		var err error
-		if a := allocated(func() { g, err = Load(path) }); a > 64*uint64(len(body))+16<<20 {
+		if a := memtest.Allocated(func() { g, err = Load(path) }); a > 64*uint64(len(body))+16<<20 {
 			t.Fatalf("loading a file of %d bytes allocated %d", len(body), a)
 		}
 		if err == nil && g.NumParams() > len(body)/4 {

@@ -4,21 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
-)
 
-// allocated returns the bytes allocated while f runs.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
+	"github.com/sinkgen/sinkgen/internal/memtest"
+)
 
 // wantTooLarge checks that err reports a problem too large, as both ErrTooLarge and
 // ErrInvalidInput, stating the memory needed.
@@ -82,7 +74,7 @@ func TestHugeProblemsFailBeforeAllocating(t *testing.T) {
 	}
 	for _, c := range calls {
 		var err error
-		if b := allocated(func() { err = c.call() }); b > 64<<20 {
+		if b := memtest.Allocated(func() { err = c.call() }); b > 64<<20 {
 			t.Errorf("%s allocated %s before failing", c.name, byteSize(float64(b)))
 		}
 		wantTooLarge(t, c.name, err)
@@ -157,7 +149,7 @@ func TestMMDMemoryIsBlockBounded(t *testing.T) {
 	x, y := randCloud(rng, 1500, 3, 0), randCloud(rng, 1500, 3, 0.5)
 	for _, grad := range []bool{false, true} {
 		var err error
-		b := allocated(func() { _, _, err = mmd(x, y, nil, nil, EnergyKernel{}, grad) })
+		b := memtest.Allocated(func() { _, _, err = mmd(x, y, nil, nil, EnergyKernel{}, grad) })
 		if err != nil {
 			t.Fatal(err)
 		}

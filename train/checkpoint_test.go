@@ -5,21 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/sinkgen/sinkgen/internal/memtest"
 	"github.com/sinkgen/sinkgen/internal/tensorfile"
 )
-
-// allocated returns the bytes fn allocates (runtime.MemStats.TotalAlloc).
-func allocated(fn func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // writeRun trains cfg for its steps in dir and returns its last checkpoint.
 func writeRun(t *testing.T, cfg Config, dir string) string {
@@ -107,7 +98,7 @@ func TestCraftedCheckpoints(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".ckpt")
 			craftCheckpoint(t, tc.src, path, tc.edit)
 			var err error
-			if a := allocated(func() { _, err = ReadCheckpoint(path) }); err == nil || !strings.Contains(err.Error(), tc.want) || a > 8<<20 {
+			if a := memtest.Allocated(func() { _, err = ReadCheckpoint(path) }); err == nil || !strings.Contains(err.Error(), tc.want) || a > 8<<20 {
 				t.Errorf("ReadCheckpoint gave %v after allocating %d bytes; want an error containing %q within 8 MiB", err, a, tc.want)
 			}
 		})

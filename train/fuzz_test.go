@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/sinkgen/sinkgen/internal/memtest"
 )
 
 // FuzzParseConfig: no config file or -set override panics or allocates more than a
@@ -34,7 +36,7 @@ func FuzzParseConfig(f *testing.F) {
 		var cfg Config
 		var err error
 		bound := 64*uint64(len(src)+len(set)) + 16<<20
-		if a := allocated(func() { cfg, err = ParseConfig(src, "fuzz.toml", sets) }); a > bound {
+		if a := memtest.Allocated(func() { cfg, err = ParseConfig(src, "fuzz.toml", sets) }); a > bound {
 			t.Fatalf("parsing %d bytes allocated %d", len(src)+len(set), a)
 		}
 		if err != nil {
@@ -88,7 +90,7 @@ func FuzzReadCheckpoint(f *testing.F) {
 		}
 		var c *Checkpoint
 		var err error
-		if a := allocated(func() { c, err = ReadCheckpoint(path) }); a > 64*uint64(len(body))+16<<20 {
+		if a := memtest.Allocated(func() { c, err = ReadCheckpoint(path) }); a > 64*uint64(len(body))+16<<20 {
 			t.Fatalf("reading a checkpoint of %d bytes allocated %d", len(body), a)
 		}
 		if err == nil {

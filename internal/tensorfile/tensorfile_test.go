@@ -9,8 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"testing"
+
+	"github.com/sinkgen/sinkgen/internal/memtest"
 )
 
 func sample() *File {
@@ -96,15 +97,6 @@ func appendSum(b []byte) []byte {
 	return append(b, sum[:]...)
 }
 
-// allocated returns the bytes fn allocates (runtime.MemStats.TotalAlloc).
-func allocated(fn func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
 // ReadFile hashes the file as a stream and holds only the tensors: reading a 32 MiB
 // file allocates little more than its 32 MiB of values (reading it whole first, then
 // decoding, allocates three times that). A file larger than any sinkgen file, here a
@@ -119,7 +111,7 @@ func TestReadFileStreams(t *testing.T) {
 	}
 	var got *File
 	var err error
-	if a := allocated(func() { got, err = ReadFile(path, "params", 1) }); err != nil || a > 4*n+4<<20 {
+	if a := memtest.Allocated(func() { got, err = ReadFile(path, "params", 1) }); err != nil || a > 4*n+4<<20 {
 		t.Errorf("reading a file of %d MiB allocated %d MiB (err %v), want at most %d MiB", 4*n>>20, a>>20, err, (4*n+4<<20)>>20)
 	}
 	if err == nil && len(got.Tensor("w").Data) != n {
@@ -135,7 +127,7 @@ func TestReadFileStreams(t *testing.T) {
 		t.Skipf("no sparse file: %v", err)
 	}
 	h.Close()
-	if a := allocated(func() { _, err = ReadFile(huge, "params", 1) }); !errors.Is(err, ErrCorrupt) || a > 1<<20 {
+	if a := memtest.Allocated(func() { _, err = ReadFile(huge, "params", 1) }); !errors.Is(err, ErrCorrupt) || a > 1<<20 {
 		t.Errorf("a 5 GiB file: err %v after allocating %d bytes, want ErrCorrupt at once", err, a)
 	}
 }
@@ -157,7 +149,7 @@ func FuzzDecode(f *testing.F) {
 			bound := 64*uint64(len(in)) + 16<<20
 			var file *File
 			var err error
-			if a := allocated(func() { file, err = Decode(in, "params", 2) }); a > bound {
+			if a := memtest.Allocated(func() { file, err = Decode(in, "params", 2) }); a > bound {
 				t.Fatalf("decoding %d bytes allocated %d", len(in), a)
 			}
 			if err == nil {
