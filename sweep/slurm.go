@@ -71,8 +71,8 @@ func (slurm) run(ctx context.Context, s *sweepDir, pending []Run) (map[int]Failu
 				running++
 			}
 		}
-		bar.Set(done + failed)
 		bar.Describe(fmt.Sprintf("%d done, %d running, %d failed", done, running, failed))
+		bar.Set(done + failed)
 		if len(states) == 0 {
 			break
 		}

@@ -189,3 +189,18 @@ poll = "500ms"
 	s.Name = "tiny"
 	return s
 }
+
+// The reasons read from the lines slurmstepd writes into a task's output.
+func TestLogReason(t *testing.T) {
+	for _, c := range []struct{ tail, want string }{
+		{"step 3\nslurmstepd: error: *** JOB 12 ON node1 CANCELLED AT 2026-11-28T10:30:27 DUE TO TIME LIMIT ***", "timed out (Slurm time limit)"},
+		{"slurmstepd-vm: error: *** JOB 11 ON vm CANCELLED AT 2026-11-28T10:30:27 ***\nsweep: train: interrupted", "cancelled"},
+		{"slurmstepd: error: Detected 1 oom-kill event(s) in StepId=5.batch.", "out of memory (Slurm memory limit)"},
+		{"train: loss is NaN\nsweep: train: exit status 1", "failed: train: exit status 1"},
+		{"", "ended without finishing"},
+	} {
+		if got := logReason(c.tail, "ended without finishing"); got != c.want {
+			t.Errorf("logReason(%q) = %q, want %q", c.tail, got, c.want)
+		}
+	}
+}

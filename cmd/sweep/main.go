@@ -98,4 +98,3 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	return sweep.Execute(ctx, spec, o)
 }
-
