@@ -65,7 +65,8 @@ NodeName=$NODE CPUs=$CPUS RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
 CONF
 	export SLURM_CONF=$DIR/slurm.conf
-	pgrep -x munged >/dev/null || su -s /bin/sh munge -c /usr/sbin/munged
+	# a munged that answers is reused (another cluster of this script, or the system's)
+	munge -n >/dev/null 2>&1 || su -s /bin/sh munge -c /usr/sbin/munged
 	/usr/sbin/slurmctld
 	/usr/sbin/slurmd
 	for _ in $(seq 30); do
@@ -80,16 +81,24 @@ CONF
 	exit 1
 }
 
+# stop ends the daemons this script started (by their pid files) and waits for them.
 stop() {
-	for d in slurmd slurmctld; do
-		if [ -s "$DIR/run/$d.pid" ]; then
-			kill "$(cat "$DIR/run/$d.pid")" 2>/dev/null || true
+	local pids=()
+	for f in "$DIR/run/slurmd.pid" "$DIR/run/slurmctld.pid" /run/munge/munged.pid; do
+		local p
+		p=$(cat "$f" 2>/dev/null) || continue
+		if kill "$p" 2>/dev/null; then
+			pids+=("$p")
 		fi
 	done
-	if [ -s /run/munge/munged.pid ]; then
-		kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true
-	fi
-	rm -rf "$DIR/state" "$DIR/spool"
+	for p in "${pids[@]}"; do
+		for _ in $(seq 100); do
+			# gone, or a zombie (where nothing reaps the daemons' orphans)
+			grep -qs '^State:[[:space:]]*[^Z]' "/proc/$p/status" || break
+			sleep 0.1
+		done
+	done
+	rm -rf "$DIR/state" "$DIR/spool" "$DIR/run"
 }
 
 case "${1:-}" in
