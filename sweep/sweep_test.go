@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -201,6 +202,27 @@ func TestLogReason(t *testing.T) {
 	} {
 		if got := logReason(c.tail, "ended without finishing"); got != c.want {
 			t.Errorf("logReason(%q) = %q, want %q", c.tail, got, c.want)
+		}
+	}
+}
+
+// Every example sweep file loads and expands into valid training configs.
+func TestExampleSweepFiles(t *testing.T) {
+	files, _ := filepath.Glob("../configs/sweeps/*.toml")
+	if len(files) == 0 {
+		t.Fatal("no configs/sweeps/*.toml")
+	}
+	t.Chdir("..") // configs/ resolve from the module root
+	for _, f := range files {
+		s, err := LoadSpec(filepath.Join("configs", "sweeps", filepath.Base(f)))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		n, _ := s.Count()
+		runs, err := s.Runs(1, "test")
+		if err != nil || len(runs) != n || n == 0 {
+			t.Errorf("%s: %d runs of %d: %v", f, len(runs), n, err)
 		}
 	}
 }
