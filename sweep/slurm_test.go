@@ -41,7 +41,7 @@ func TestSlurmMatchesLocalAndResumesCancelled(t *testing.T) {
 	if err := Execute(context.Background(), tinySweep(t, steps, ""), Options{Dir: dir, Bin: bin, Executor: "slurm", SubmitOnly: true, Stdout: &out}); err != nil {
 		t.Fatal(err)
 	}
-	id := strings.TrimSpace(out.String()[strings.LastIndex(strings.TrimSpace(out.String()), "\n")+1:])
+	id := strings.TrimSpace(out.String()) // stdout is the job id alone
 	waitForCheckpoint(t, dir, 0)
 	if b, err := exec.Command("scancel", id+"_0").CombinedOutput(); err != nil {
 		t.Fatalf("scancel %s_0: %v %s", id, err, b)

@@ -58,7 +58,11 @@ const maxRuns = 100000
 func LoadSpec(path string) (*Spec, error) {
 	if !strings.ContainsRune(path, filepath.Separator) {
 		if _, err := os.Stat(path); err != nil {
+			bare := path
 			path = filepath.Join(train.ConfigDir, "sweeps", path)
+			if _, err := os.Stat(path); err != nil {
+				return nil, fmt.Errorf("sweep file %q: no such file here or in %s", bare, filepath.Dir(path))
+			}
 		}
 	}
 	src, err := os.ReadFile(path)

@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,8 +28,8 @@ type Options struct {
 	Sbatch     []string // further sbatch options
 	Cores      int      // 0: runtime.NumCPU()
 	Poll       time.Duration
-	Stdout     io.Writer
-	Progress   io.Writer // nil: no progress lines
+	Stdout     io.Writer // what happened; with SubmitOnly the job id alone
+	Progress   io.Writer // progress lines (nil: none)
 }
 
 // Failure is a run that did not finish: why, and the end of its task's log.
@@ -111,7 +112,11 @@ func Execute(ctx context.Context, spec *Spec, opts Options) error {
 			pending = append(pending, r)
 		}
 	}
-	fmt.Fprintf(opts.Stdout, "sweep %s: %d runs (%d finished, %d to run) with %d thread(s) each, code %s, in %s\n",
+	info := opts.Stdout
+	if opts.SubmitOnly { // stdout is the job id alone, for scripts
+		info = cmp.Or(opts.Progress, io.Discard)
+	}
+	fmt.Fprintf(info, "sweep %s: %d runs (%d finished, %d to run) with %d thread(s) each, code %s, in %s\n",
 		spec.Name, len(s.plan.Runs), len(s.plan.Runs)-len(pending), len(pending), s.plan.Threads, s.plan.Version, dir)
 	failures := map[int]Failure{}
 	if len(pending) > 0 {
