@@ -65,10 +65,11 @@ type BarycenterResult struct {
 	// in the plain-entropy convention of Benamou et al. (no a⊗b factor). Where a
 	// histogram weight is zero, G holds the c-transform −ε log Σ_i exp((F_k,i − C_ij)/ε).
 	F, G [][]float64
-	// Error is Σ_k λ_k ‖P_k1 − b‖₁ at the last iteration (the second marginals hold exactly).
-	Error      float64
-	Iterations int
-	Converged  bool
+	// MarginalError is Σ_k λ_k ‖P_k1 − b‖₁ at the last iteration (the second marginals
+	// hold exactly), the quantity Tol bounds, as in the other solvers' results.
+	MarginalError float64
+	Iterations    int
+	Converged     bool
 	// Method is the method that produced the result (Auto reports Scaling or Log).
 	Method BarycenterMethod
 }
@@ -304,7 +305,7 @@ func (bp *baryProblem) scaling(alpha []float64, o BarycenterOptions, res *Baryce
 		s, sNew = sNew, s
 		logb, logbNew = logbNew, logb
 		res.Iterations++
-		res.Error = e
+		res.MarginalError = e
 		if e <= o.Tol {
 			res.Converged = true
 			return finish(true)
@@ -346,7 +347,7 @@ func (bp *baryProblem) logDomain(alpha []float64, o BarycenterOptions, res *Bary
 			e += bp.lambda[k] * e1
 		}
 		res.Iterations++
-		res.Error = e
+		res.MarginalError = e
 		if e <= o.Tol {
 			res.Converged = true
 			break

@@ -15,9 +15,11 @@
 //
 // Gradients are asked for in the options (Grad) or, for the unrolled records, by
 // Backward. Functions that evaluate rather than solve (EntropicDual, EntropicSemiDual,
-// the closed form Exact1D) return plain values. The unrolled solvers take their points as Points, float64 (FromDense) or
-// float32 (FromFloat32): one API, with float32 matrix products underneath for float32
-// points.
+// the closed form Exact1D) return plain values. The stochastic semi-dual solvers run a
+// fixed number of steps and report Iterations and a Value with its standard error, not
+// a convergence flag. The unrolled solvers take their points as Points, float64
+// (FromDense) or float32 (FromFloat32): one API, with float32 matrix products underneath
+// for float32 points.
 //
 // A discrete measure is a set of points x_i ∈ R^d (the rows of a *mat.Dense) with
 // weights a_i ≥ 0 summing to 1; a nil weight slice means uniform weights. The ground
