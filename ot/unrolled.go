@@ -187,6 +187,9 @@ func unrolledMatrices(n, m int, div bool) float64 {
 // float64 points x, y or, when g is not nil, from float32 ones, at ε = e with the
 // options o.
 func newUnrolled(p *problem, c Cost, e float64, o UnrolledOptions, x, y *mat.Dense, g *gram32) (*Unrolled, error) {
+	if err := unrolledTapeFits(p.n, p.m, o.Iterations, 1); err != nil {
+		return nil, err
+	}
 	eps := make([]float64, o.Iterations)
 	for k := range eps {
 		eps[k] = e
