@@ -778,6 +778,9 @@ func UnrolledSinkhornDivergence(x, y Points, a, b []float64, c Cost, eps float64
 	if err := denseFits(fmt.Sprintf("unrolled sinkhorn divergence between %d and %d points", n, m), matrices); err != nil {
 		return nil, err
 	}
+	if err := unrolledTapeFits(n, m, o.Iterations, 3); err != nil { // the three problems' potentials
+		return nil, err
+	}
 	// For float32 points the symmetric problems reuse the cross problem's squared norms.
 	run := func(p, q Points, np, nq, a, b []float64) (*Unrolled, error) {
 		if p.IsFloat32() {
