@@ -210,3 +210,37 @@ func TestLoadClassifierCraftedSizes(t *testing.T) {
 		}
 	}
 }
+
+// Issue 13 (E3): a truncated cache is retrained with a line saying that the cache at
+// its path is unreadable, and why.
+func TestDamagedCacheIsRetrainedWithANotice(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "clf.bin")
+	full, err := ClassifierOptions{Hidden: []int{4}}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recipe := full.recipe()
+	net, err := newMLP([]int{data.MNISTPixels, 4, MNISTClasses}, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Classifier{net: net, Info: ClassifierInfo{Recipe: recipe, Sizes: net.Sizes, TestAccuracy: 0.5}}
+	if err := c.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	_, trained, err := loadOrTrain(path, recipe, false, &log, func() (*Classifier, error) { return c, nil })
+	if err != nil || !trained {
+		t.Fatalf("trained %v, err %v", trained, err)
+	}
+	if msg := log.String(); !strings.HasPrefix(msg, "the MNIST classifier cache at "+path+" is unreadable (") || !strings.HasSuffix(msg, "); retraining it\n") || strings.Count(msg, "\n") != 1 {
+		t.Errorf("notice %q", msg)
+	}
+}
