@@ -97,18 +97,7 @@ func TestLoadOrTrainTogether(t *testing.T) {
 // the result without training; a retrain waits too, then trains.
 func TestClassifierCacheLock(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "clf.bin")
-	full, err := ClassifierOptions{Hidden: []int{4}}.withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	recipe := full.recipe()
-	stub := func() *Classifier {
-		net, err := newMLP([]int{data.MNISTPixels, 4, MNISTClasses}, rand.New(rand.NewPCG(1, 1)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &Classifier{net: net, Info: ClassifierInfo{Recipe: recipe, Sizes: net.Sizes, TestAccuracy: 0.5}}
-	}
+	recipe, stub := stubClassifier(t)
 	started, release := make(chan bool, 1), make(chan bool, 1)
 	first := make(chan bool)
 	go func() {
@@ -215,16 +204,8 @@ func TestLoadClassifierCraftedSizes(t *testing.T) {
 // its path is unreadable, and why.
 func TestDamagedCacheIsRetrainedWithANotice(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "clf.bin")
-	full, err := ClassifierOptions{Hidden: []int{4}}.withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	recipe := full.recipe()
-	net, err := newMLP([]int{data.MNISTPixels, 4, MNISTClasses}, rand.New(rand.NewPCG(1, 1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &Classifier{net: net, Info: ClassifierInfo{Recipe: recipe, Sizes: net.Sizes, TestAccuracy: 0.5}}
+	recipe, stub := stubClassifier(t)
+	c := stub()
 	if err := c.Save(path); err != nil {
 		t.Fatal(err)
 	}
@@ -242,5 +223,23 @@ func TestDamagedCacheIsRetrainedWithANotice(t *testing.T) {
 	}
 	if msg := log.String(); !strings.HasPrefix(msg, "the MNIST classifier cache at "+path+" is unreadable (") || !strings.HasSuffix(msg, "); retraining it\n") || strings.Count(msg, "\n") != 1 {
 		t.Errorf("notice %q", msg)
+	}
+}
+
+// stubClassifier is the recipe of a 784–4–10 classifier and a function returning an
+// untrained one with it, standing in for a trained classifier.
+func stubClassifier(t *testing.T) (ClassifierOptions, func() *Classifier) {
+	t.Helper()
+	full, err := ClassifierOptions{Hidden: []int{4}}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recipe := full.recipe()
+	return recipe, func() *Classifier {
+		net, err := newMLP([]int{data.MNISTPixels, 4, MNISTClasses}, rand.New(rand.NewPCG(1, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &Classifier{net: net, Info: ClassifierInfo{Recipe: recipe, Sizes: net.Sizes, TestAccuracy: 0.5}}
 	}
 }
