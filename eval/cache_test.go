@@ -97,18 +97,7 @@ func TestLoadOrTrainTogether(t *testing.T) {
 // the result without training; a retrain waits too, then trains.
 func TestClassifierCacheLock(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "clf.bin")
-	full, err := ClassifierOptions{Hidden: []int{4}}.withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	recipe := full.recipe()
-	stub := func() *Classifier {
-		net, err := newMLP([]int{data.MNISTPixels, 4, MNISTClasses}, rand.New(rand.NewPCG(1, 1)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &Classifier{net: net, Info: ClassifierInfo{Recipe: recipe, Sizes: net.Sizes, TestAccuracy: 0.5}}
-	}
+	recipe, stub := stubClassifier(t)
 	started, release := make(chan bool, 1), make(chan bool, 1)
 	first := make(chan bool)
 	go func() {
@@ -199,5 +188,49 @@ func TestLoadClassifierCraftedSizes(t *testing.T) {
 		if a := memtest.Allocated(func() { _, err = LoadClassifier(p) }); !errors.Is(err, ErrBadClassifierFile) || a > 1<<20 {
 			t.Errorf("%s: error %v after allocating %d bytes, want ErrBadClassifierFile at once", p, err, a)
 		}
+	}
+}
+
+// Issue 13 (E3): a truncated cache is retrained with a line saying that the cache at
+// its path is unreadable, and why.
+func TestDamagedCacheIsRetrainedWithANotice(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "clf.bin")
+	recipe, stub := stubClassifier(t)
+	c := stub()
+	if err := c.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	_, trained, err := loadOrTrain(path, recipe, false, &log, func() (*Classifier, error) { return c, nil })
+	if err != nil || !trained {
+		t.Fatalf("trained %v, err %v", trained, err)
+	}
+	if msg := log.String(); !strings.HasPrefix(msg, "the MNIST classifier cache at "+path+" is unreadable (") || !strings.HasSuffix(msg, "); retraining it\n") || strings.Count(msg, "\n") != 1 {
+		t.Errorf("notice %q", msg)
+	}
+}
+
+// stubClassifier is the recipe of a 784–4–10 classifier and a function returning an
+// untrained one with it, standing in for a trained classifier.
+func stubClassifier(t *testing.T) (ClassifierOptions, func() *Classifier) {
+	t.Helper()
+	full, err := ClassifierOptions{Hidden: []int{4}}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recipe := full.recipe()
+	return recipe, func() *Classifier {
+		net, err := newMLP([]int{data.MNISTPixels, 4, MNISTClasses}, rand.New(rand.NewPCG(1, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &Classifier{net: net, Info: ClassifierInfo{Recipe: recipe, Sizes: net.Sizes, TestAccuracy: 0.5}}
 	}
 }

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -54,6 +55,9 @@ type ClassifierOptions struct {
 	MinAccuracy float64 `json:"-"`
 	// Progress receives the progress report (package progress; nil: none).
 	Progress io.Writer `json:"-"`
+	// Notices receives LoadOrTrainClassifier's lines saying why the cache is not
+	// used (unreadable) or that another process is training it (nil: Progress).
+	Notices io.Writer `json:"-"`
 }
 
 func (o ClassifierOptions) withDefaults() (ClassifierOptions, error) {
@@ -424,15 +428,16 @@ func LoadClassifier(path string) (*Classifier, error) {
 // valid and was trained with the recipe opt; otherwise (or when retrain is set) it
 // trains one on ds — loading MNIST from the module cache when ds is nil — and saves
 // it at path. trained reports which happened. A damaged file is replaced, never
-// trusted. Processes sharing the cache train it one at a time (a lock file beside
-// it, path+".lock"): one that finds another training says so on opt.Progress, waits,
-// and loads what the other saved when it holds the same recipe.
+// trusted, with a line on opt.Notices saying why. Processes sharing the cache train
+// it one at a time (a lock file beside it, path+".lock"): one that finds another
+// training says so on opt.Notices, waits, and loads what the other saved when it
+// holds the same recipe.
 func LoadOrTrainClassifier(path string, ds *data.MNIST, opt ClassifierOptions, retrain bool) (c *Classifier, trained bool, err error) {
 	full, err := opt.withDefaults()
 	if err != nil {
 		return nil, false, err
 	}
-	return loadOrTrain(path, full.recipe(), retrain, opt.Progress, func() (*Classifier, error) {
+	return loadOrTrain(path, full.recipe(), retrain, cmp.Or(opt.Notices, opt.Progress), func() (*Classifier, error) {
 		if ds == nil {
 			if ds, err = data.LoadMNIST(""); err != nil {
 				return nil, err
@@ -444,7 +449,7 @@ func LoadOrTrainClassifier(path string, ds *data.MNIST, opt ClassifierOptions, r
 
 // loadOrTrain is LoadOrTrainClassifier with the training as a function.
 func loadOrTrain(path string, recipe ClassifierOptions, retrain bool, log io.Writer, train func() (*Classifier, error)) (*Classifier, bool, error) {
-	cached := func() (*Classifier, error) {
+	cached := func(notice bool) (*Classifier, error) { // notice: say why a damaged file is not used
 		c, err := LoadClassifier(path)
 		if err == nil && reflect.DeepEqual(c.Info.Recipe, recipe) {
 			return c, nil
@@ -452,10 +457,13 @@ func loadOrTrain(path string, recipe ClassifierOptions, retrain bool, log io.Wri
 		if err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, ErrBadClassifierFile) {
 			return nil, err
 		}
+		if notice && errors.Is(err, ErrBadClassifierFile) && log != nil {
+			fmt.Fprintf(log, "the MNIST classifier cache at %s is unreadable (%v); retraining it\n", path, err)
+		}
 		return nil, nil // absent, damaged or another recipe: train
 	}
 	if !retrain {
-		if c, err := cached(); c != nil || err != nil {
+		if c, err := cached(false); c != nil || err != nil {
 			return c, false, err
 		}
 	}
@@ -473,7 +481,7 @@ func loadOrTrain(path string, recipe ClassifierOptions, retrain bool, log io.Wri
 	defer unlock()
 	if !retrain {
 		// Another process may have trained it while this one waited for the lock.
-		if c, err := cached(); c != nil || err != nil {
+		if c, err := cached(true); c != nil || err != nil {
 			return c, false, err
 		}
 	}

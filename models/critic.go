@@ -90,8 +90,15 @@ func (s CriticSpec) Validate() error {
 	if err := validateLayers(s.Kind, s.Hidden, s.Channels, s.Kernel, "critic"); err != nil {
 		return err
 	}
+	field := fmt.Sprintf("hidden = %v", s.Hidden)
+	if s.Kind == "conv" {
+		field = fmt.Sprintf("channels = %v", s.Channels)
+	}
+	if len(s.Decoder) > 0 {
+		field += fmt.Sprintf(", decoder = %v", s.Decoder)
+	}
 	if s.Kind == "mlp" {
-		return checkSize((&Critic{spec: s}).layers(), 0)
+		return checkSize((&Critic{spec: s}).layers(), 0, field)
 	}
 	if !isImage(s.Image, s.InDim) {
 		return fmt.Errorf("kind = \"conv\" needs image data (the points are %d-dimensional, not images)", s.InDim)
@@ -104,7 +111,22 @@ func (s CriticSpec) Validate() error {
 		}
 		h, w = h/2, w/2
 	}
-	return checkSize((&Critic{spec: s}).layers(), int64(slices.Max(s.Channels))*int64(s.Image[1]*s.Image[2]))
+	return checkSize((&Critic{spec: s}).layers(), s.convValues(), field)
+}
+
+// convValues bounds the values a conv critic's layer computes per point.
+func (s CriticSpec) convValues() int64 {
+	return int64(slices.Max(s.Channels)) * int64(s.Image[1]*s.Image[2])
+}
+
+// Widest is the most values one layer of a valid, enabled critic reads or computes
+// per point, which times the batch size bounds a layer's activations.
+func (s CriticSpec) Widest() int64 {
+	var conv int64
+	if s.Kind == "conv" {
+		conv = s.convValues()
+	}
+	return widest((&Critic{spec: s}).layers(), conv)
 }
 
 // validateActivation checks a hidden-layer activation and its slope.

@@ -83,7 +83,7 @@ func (s Spec) Validate() error {
 		return err
 	}
 	if s.Kind == "mlp" {
-		return checkSize((&Generator{spec: s}).layers(), 0)
+		return checkSize((&Generator{spec: s}).layers(), 0, fmt.Sprintf("hidden = %v", s.Hidden))
 	}
 	if s.Base < 1 {
 		return fmt.Errorf("base = %d: must be positive", s.Base)
@@ -91,7 +91,7 @@ func (s Spec) Validate() error {
 	if !isImage(s.Image, s.OutDim) {
 		return fmt.Errorf("kind = \"conv\" needs image data (the points are %d-dimensional, not images)", s.OutDim)
 	}
-	c, h, w := s.Image[0], s.Image[1], s.Image[2]
+	h, w := s.Image[1], s.Image[2]
 	side := min(s.Base, MaxPointDim+1) // saturated: no overflow, and larger than any image
 	for range s.Channels {
 		side = min(2*side, MaxPointDim+1)
@@ -104,7 +104,33 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("base = %d with %d channel counts gives %s images (base·2^len(channels)), the data has %d×%d; %s",
 			s.Base, len(s.Channels), gives, h, w, convSizes(h, w, len(s.Channels)))
 	}
-	return checkSize((&Generator{spec: s}).layers(), int64(max(slices.Max(s.Channels), c))*int64(h*w))
+	return checkSize((&Generator{spec: s}).layers(), s.convValues(), fmt.Sprintf("channels = %v", s.Channels))
+}
+
+// convValues bounds the values a conv generator's layer computes per point.
+func (s Spec) convValues() int64 {
+	return int64(max(slices.Max(s.Channels), s.Image[0])) * int64(s.Image[1]*s.Image[2])
+}
+
+// Widest is the most values one layer of a valid generator reads or computes per
+// point, which times the batch size bounds a layer's activations.
+func (s Spec) Widest() int64 {
+	var conv int64
+	if s.Kind == "conv" {
+		conv = s.convValues()
+	}
+	return widest((&Generator{spec: s}).layers(), conv)
+}
+
+// widest is the widest dense layer's input or output, or conv if larger.
+func widest(layers []layer, conv int64) int64 {
+	w := conv
+	for _, l := range layers {
+		if !l.conv {
+			w = max(w, int64(l.wShape[0]), int64(l.wShape[1]))
+		}
+	}
+	return w
 }
 
 // convSizes says which square sizes the conv generator makes, and how to get h×w.
@@ -155,8 +181,9 @@ func validatePointDim(what string, d int) error {
 
 // checkSize bounds the parameter count of layers and widest, the most values a
 // convolution layer computes per point (0 for dense networks, whose widths are
-// bounded one by one).
-func checkSize(layers []layer, widest int64) error {
+// bounded one by one). Its errors start with field ("hidden = [4096 4096]"), the
+// keys that size the layers.
+func checkSize(layers []layer, widest int64, field string) error {
 	var n int64
 	for _, l := range layers {
 		if n += numValues(l.wShape) + numValues(l.bShape); n > MaxParams {
@@ -164,10 +191,10 @@ func checkSize(layers []layer, widest int64) error {
 		}
 	}
 	if n > MaxParams {
-		return fmt.Errorf("the network has %d parameters, more than the %d allowed", n, MaxParams)
+		return fmt.Errorf("%s: the network would have %d parameters, more than the %d allowed", field, n, MaxParams)
 	}
 	if widest > maxLayerValues {
-		return fmt.Errorf("a convolution layer computes %d values per point (channels × image size), more than the %d allowed", widest, maxLayerValues)
+		return fmt.Errorf("%s: a convolution layer would compute %d values per point (channels × image size), more than the %d allowed", field, widest, maxLayerValues)
 	}
 	return nil
 }

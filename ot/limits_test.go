@@ -257,3 +257,46 @@ func TestHugeCoordinatesRejectedEverywhere(t *testing.T) {
 		t.Errorf("MMD with an overflowing kernel: %v, %v; want ErrInvalidInput", v, err)
 	}
 }
+
+// Issue 13 (L2): the potentials an unrolled solve keeps grow with L, which is the
+// caller's number: a huge Iterations fails with ErrTooLarge before anything is
+// allocated, in float64 and float32, alone and in a divergence, and CheckUnrolled
+// (what a training config is checked with) returns the same error.
+func TestUnrolledIterationsAreBounded(t *testing.T) {
+	rng := newTestRand(97)
+	x, y := randCloud(rng, 10, 2, 0), randCloud(rng, 12, 2, 1)
+	p32 := func(d *mat.Dense) Points {
+		r, c := d.Dims()
+		v := make([]float32, 0, r*c)
+		for i := range r {
+			for j := range c {
+				v = append(v, float32(d.At(i, j)))
+			}
+		}
+		return FromFloat32(r, c, v)
+	}
+	huge := func(L int) {
+		t.Helper()
+		opts := &UnrolledOptions{Iterations: L}
+		for _, pts := range [][2]Points{{FromDense(x), FromDense(y)}, {p32(x), p32(y)}} {
+			_, err := UnrolledSinkhorn(pts[0], pts[1], nil, nil, SqEuclidean, 1, opts)
+			wantTooLarge(t, fmt.Sprintf("UnrolledSinkhorn with L = %d, float32 %v", L, pts[0].IsFloat32()), err)
+			_, err = UnrolledSinkhornDivergence(pts[0], pts[1], nil, nil, SqEuclidean, 1, opts)
+			wantTooLarge(t, fmt.Sprintf("UnrolledSinkhornDivergence with L = %d, float32 %v", L, pts[0].IsFloat32()), err)
+		}
+		wantTooLarge(t, fmt.Sprintf("CheckUnrolled with L = %d", L), CheckUnrolled(10, 12, L, true))
+	}
+	huge(1 << 40)
+	huge(math.MaxInt)
+	// 2^20 iterations between 10 and 12 points keep 2^20·22·8 bytes = 176 MiB: under
+	// a bound of 64 MiB that fails; 1000 iterations (176 KiB) run.
+	defer func(v int64) { MaxDenseBytes = v }(MaxDenseBytes)
+	MaxDenseBytes = 64 << 20
+	huge(1 << 20)
+	if err := CheckUnrolled(10, 12, 1000, true); err != nil {
+		t.Errorf("CheckUnrolled with L = 1000: %v", err)
+	}
+	if _, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, SqEuclidean, 1, &UnrolledOptions{Iterations: 1000}); err != nil {
+		t.Errorf("UnrolledSinkhorn with L = 1000: %v", err)
+	}
+}

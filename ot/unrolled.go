@@ -189,6 +189,9 @@ func unrolledMatrices(n, m int, div bool) float64 {
 // float64 points x, y or, when g is not nil, from float32 ones, at ε = e with the
 // options o.
 func newUnrolled(p *problem, c Cost, e float64, o UnrolledOptions, x, y *mat.Dense, g *gram32) (*Unrolled, error) {
+	if err := unrolledTapeFits(p.n, p.m, o.Iterations, 1); err != nil {
+		return nil, err
+	}
 	eps := make([]float64, o.Iterations)
 	for k := range eps {
 		eps[k] = e
@@ -775,6 +778,9 @@ func UnrolledSinkhornDivergence(x, y Points, a, b []float64, c Cost, eps float64
 		matrices = unrolled32Matrices(n, m, true)
 	}
 	if err := denseFits(fmt.Sprintf("unrolled sinkhorn divergence between %d and %d points", n, m), matrices); err != nil {
+		return nil, err
+	}
+	if err := unrolledTapeFits(n, m, o.Iterations, 3); err != nil { // the three problems' potentials
 		return nil, err
 	}
 	// For float32 points the symmetric problems reuse the cross problem's squared norms.

@@ -43,6 +43,33 @@ func denseFits(what string, entries float64) error {
 		ErrTooLarge, what, byteSize(need), byteSize(float64(MaxDenseBytes)))
 }
 
+// CheckUnrolled returns the error UnrolledSinkhorn (divergence false) or
+// UnrolledSinkhornDivergence between n and m points, float32 or float64, with iters
+// updates would return for its size, wrapping ErrTooLarge, or nil: for callers that
+// size a problem before they build it, such as a training configuration.
+func CheckUnrolled(n, m, iters int, divergence bool) error {
+	what := "unrolled sinkhorn"
+	if divergence {
+		what += " divergence"
+	}
+	if err := denseFits(fmt.Sprintf("%s between %d and %d points", what, n, m), unrolled32Matrices(n, m, divergence)); err != nil {
+		return err
+	}
+	problems := 1.0 // x–y, and for the divergence x–x and y–y
+	if divergence {
+		problems = 3
+	}
+	return unrolledTapeFits(n, m, iters, problems)
+}
+
+// unrolledTapeFits bounds the potentials f_0…f_L, g_0…g_L that problems unrolled
+// problems between (at most) n and m points with L iterations keep for the backward
+// pass: L is a user's number and unbounded otherwise.
+func unrolledTapeFits(n, m, L int, problems float64) error {
+	return denseFits(fmt.Sprintf("the potentials of %d unrolled iterations between %d and %d points", L, n, m),
+		problems*(float64(L)+1)*(float64(n)+float64(m)))
+}
+
 // area is n·m as a float64, for denseFits.
 func area(n, m int) float64 { return float64(n) * float64(m) }
 

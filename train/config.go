@@ -315,9 +315,11 @@ const ConfigDir = "configs"
 // (adding ".toml" when missing) if that exists. Its error lists the training configs
 // of configs/.
 func ResolveConfigPath(path string) (string, error) {
-	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+	st, err := os.Stat(path)
+	if err == nil && !st.IsDir() {
 		return path, nil
 	}
+	isDir := err == nil
 	if !strings.ContainsRune(path, os.PathSeparator) && !strings.Contains(path, "/") {
 		for _, c := range []string{path, path + ".toml"} {
 			p := filepath.Join(ConfigDir, c)
@@ -325,7 +327,12 @@ func ResolveConfigPath(path string) (string, error) {
 				return p, nil
 			}
 		}
-		return "", fmt.Errorf("config %q: no such file here or in %s/; %s", path, ConfigDir, listConfigs())
+		if !isDir {
+			return "", fmt.Errorf("config %q: no such file here or in %s/; %s", path, ConfigDir, listConfigs())
+		}
+	}
+	if isDir {
+		return "", fmt.Errorf("config %q is a directory, not a config file; %s", path, listConfigs())
 	}
 	return "", fmt.Errorf("config %q: no such file; %s", path, listConfigs())
 }
@@ -367,6 +374,7 @@ func ParseConfig(src []byte, name string, overrides []string) (Config, error) {
 	if err := strict.Decode(src, &cfg); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", name, err)
 	}
+	file := cfg // before the overrides
 	if len(overrides) > 0 {
 		doc := map[string]any{}
 		if err := toml.Unmarshal(src, &doc); err != nil {
@@ -387,6 +395,11 @@ func ParseConfig(src []byte, name string, overrides []string) (Config, error) {
 		}
 	}
 	if err := cfg.Validate(); err != nil {
+		// An error the file alone does not have comes from the command line.
+		if ferr := file.Validate(); len(overrides) > 0 && (ferr == nil || ferr.Error() != err.Error()) {
+			key, _, _ := strings.Cut(err.Error(), " = ")
+			return Config{}, fmt.Errorf("-set %s: %w", setting(overrides, key), err)
+		}
 		return Config{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return cfg, nil
@@ -401,17 +414,23 @@ func overrideError(err error, overrides []string) error {
 	}
 	msgs := make([]string, len(es))
 	for i, e := range es {
-		msgs[i] = fmt.Sprintf("-set %s: %s", strings.Join(overrides, " "), e.Msg)
-		// The last override of the key or of a table holding it decided the value.
-		for _, o := range overrides {
-			k, _, _ := strings.Cut(o, "=")
-			k = strings.ToLower(strings.TrimSpace(k))
-			if low := strings.ToLower(e.Key); low == k || strings.HasPrefix(low, k+".") {
-				msgs[i] = fmt.Sprintf("-set %s: %s", o, e.Msg)
-			}
-		}
+		msgs[i] = fmt.Sprintf("-set %s: %s", setting(overrides, e.Key), e.Msg)
 	}
 	return errors.New(strings.Join(msgs, "; "))
+}
+
+// setting is the override that decided key's value: the last one of the key or of a
+// table holding it, or all of them if none is.
+func setting(overrides []string, key string) string {
+	s := strings.Join(overrides, " ")
+	for _, o := range overrides {
+		k, _, _ := strings.Cut(o, "=")
+		k = strings.ToLower(strings.TrimSpace(k))
+		if low := strings.ToLower(key); low == k || strings.HasPrefix(low, k+".") {
+			s = o
+		}
+	}
+	return s
 }
 
 var keyRE = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
@@ -495,8 +514,8 @@ func (c Config) Validate() error {
 	default:
 		return badValue("data.kind", fmt.Sprintf("%q", d.Kind), fmt.Sprintf("want mnist, one of the file kinds %v or a toy distribution %v", fileKinds, data.Toys))
 	}
-	if !(d.Noise >= 0) || math.IsInf(d.Noise, 0) {
-		return badValue("data.noise", d.Noise, "must be finite and ≥ 0")
+	if !(d.Noise >= 0 && d.Noise <= maxNoise) {
+		return badValue("data.noise", d.Noise, fmt.Sprintf("must be in [0, %g] (the toy distributions span a few units)", maxNoise))
 	}
 	m := c.Model
 	m.OutDim, m.Image = c.outShape()
@@ -510,6 +529,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.validateAdversarial(); err != nil {
+		return err
+	}
+	if err := c.checkMemory(); err != nil {
 		return err
 	}
 	l := c.Log
@@ -529,6 +551,56 @@ func (c Config) Validate() error {
 	}
 	if l.CheckpointEvery < 0 {
 		return badValue("log.checkpoint_every", l.CheckpointEvery, "must be ≥ 0 (0: only at the end)")
+	}
+	return nil
+}
+
+// maxNoise bounds data.noise: far larger noise swamps the distribution and, near
+// float64's range, makes the data mean (the generator's output bias) NaN.
+const maxNoise = 1000.0
+
+// MaxActivations bounds batch size × the widest layer of the generator (generated
+// batch) and of the critic (data and generated batches together): 2^28 values are
+// 1 GiB of float32 per layer, which the graph keeps with its gradient for the
+// backward pass. The shipped configs need at most 256 × 784 (MLP) or 256 × 25088
+// (conv generator).
+const MaxActivations = 1 << 28
+
+// checkMemory refuses, before step 1 would try to allocate them, batches whose
+// activations exceed MaxActivations or whose unrolled Sinkhorn loss exceeds ot's
+// bound on its dense matrices and potentials (ot.MaxDenseBytes).
+func (c Config) checkMemory() error {
+	n, m := c.BatchSize, c.genBatch()
+	key, size := "batch_size", n // the key that sizes the larger side
+	if m > n {
+		key, size = "gen_batch_size", m
+	}
+	g := c.Model
+	g.OutDim, g.Image = c.outShape()
+	if w := g.Widest(); int64(m)*w > MaxActivations {
+		return badValue(key, size, fmt.Sprintf("%d generated points × %d values of the generator's widest layer exceed the %d activations allowed (train.MaxActivations)", m, w, MaxActivations))
+	}
+	if c.adversarial() {
+		if w := c.criticSpec().Widest(); int64(n+m)*w > MaxActivations {
+			return badValue(key, size, fmt.Sprintf("%d points × %d values of the critic's widest layer exceed the %d activations allowed (train.MaxActivations)", n+m, w, MaxActivations))
+		}
+	}
+	for _, l := range []struct {
+		prefix string
+		loss   LossConfig
+	}{{"loss.", c.Loss}, {"adversarial.pretrain_loss.", c.Adversarial.PretrainLoss}} {
+		lc, _, err := l.loss.losses(l.prefix)
+		if l.loss.Kind == "" || err != nil || !lc.Kind.HasEps() || math.IsInf(lc.Eps, 1) {
+			continue // no loss of its own, or a closed form, which needs no dense matrices
+		}
+		div := lc.Kind != losses.Entropic
+		// The dense matrices depend on the batch, the potentials also on the iterations.
+		if err := ot.CheckUnrolled(n, m, 1, div); err != nil {
+			return badValue(key, size, strings.TrimPrefix(err.Error(), ot.ErrTooLarge.Error()+": "))
+		}
+		if err := ot.CheckUnrolled(n, m, l.loss.Iters, div); err != nil {
+			return badValue(l.prefix+"iters", l.loss.Iters, strings.TrimPrefix(err.Error(), ot.ErrTooLarge.Error()+": "))
+		}
 	}
 	return nil
 }

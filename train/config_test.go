@@ -233,3 +233,33 @@ func TestEveryKeyDocumented(t *testing.T) {
 		}
 	}
 }
+
+// Issue 13 (E2, E3): a network or batch too large for memory is refused with
+// "key = value: why" (not "model.the network has …"), the activations of a batch
+// are bounded, and data.noise is bounded.
+func TestValidateSizesReadAsKeys(t *testing.T) {
+	for _, tc := range []struct {
+		sets []string
+		want string
+	}{
+		{[]string{"model.hidden=[65536, 65536, 65536]"}, "model.hidden = [65536 65536 65536]: the network would have "},
+		{[]string{"critic.kind=mlp", "critic.hidden=[65536, 65536, 65536]"}, "critic.hidden = [65536 65536 65536]: the network would have "},
+		// 65536 generated points × a 65536-wide layer: 2^32 activations
+		{[]string{"loss.kind=mmd", "batch_size=65536", "model.hidden=[65536]"}, "batch_size = 65536: 65536 generated points × 65536 values"},
+		{[]string{"loss.kind=mmd", "batch_size=8", "gen_batch_size=65536", "model.hidden=[65536]"}, "gen_batch_size = 65536: "},
+		{[]string{"batch_size=65536"}, "batch_size = 65536: unrolled sinkhorn divergence between 65536 and 65536 points needs 272 GiB"},
+		{[]string{"loss.kind=entropic", "batch_size=6000", "loss.iters=100000"}, "loss.iters = 100000: the potentials of 100000 unrolled iterations"},
+		{[]string{"data.noise=1e308"}, "data.noise = 1e+308: must be in [0, 1000]"},
+	} {
+		_, err := ParseConfig([]byte("[data]\nkind = \"ring\"\n"), "x.toml", tc.sets)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), ".the ") {
+			t.Errorf("%v: %v; want %q", tc.sets, err, tc.want)
+		}
+	}
+	// The shipped sizes pass: MNIST's 256 × 784 and 100000 iterations at 256 points.
+	for _, sets := range [][]string{{"data.kind=mnist", "batch_size=256"}, {"loss.iters=100000"}, {"data.noise=1000"}} {
+		if _, err := ParseConfig(nil, "x.toml", sets); err != nil {
+			t.Errorf("%v: %v", sets, err)
+		}
+	}
+}

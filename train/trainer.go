@@ -463,10 +463,14 @@ func (t *Trainer) update(m machine, opt *optimizer, params [][]float32, grads *[
 	where string, name func(int) string, check func() error) (float64, error) {
 	if err := m.vm.RunAll(); err != nil {
 		m.vm.Reset()
-		if where != "" {
-			return 0, fmt.Errorf("step %d, %s: %w", t.step+1, where, err)
+		// Parameters the last update made infinite are what a later pass fails on.
+		if nf := t.checkParams(); nf != nil {
+			return 0, nf
 		}
-		return 0, fmt.Errorf("step %d: %w", t.step+1, err)
+		if where != "" {
+			return 0, fmt.Errorf("step %d, %s: %w", t.step+1, where, vmCause(err))
+		}
+		return 0, fmt.Errorf("step %d: %w", t.step+1, vmCause(err))
 	}
 	defer m.vm.Reset()
 	// gorgonia adds each pass's gradient into the parameters' dual values: clear them
@@ -487,6 +491,22 @@ func (t *Trainer) update(m machine, opt *optimizer, params [][]float32, grads *[
 	clipGradients(g, norm, clip)
 	opt.step(params, g, lr)
 	return norm, nil
+}
+
+// vmCause is the error an op returned inside gorgonia's machine, without the
+// machine's wrapping ("PC 49. Failed to execute instruction …: Failed to carry
+// op.Do(): …"), which says nothing to a user: the op's own error says why.
+func vmCause(err error) error {
+	if e, ok := err.(interface{ Err() error }); ok { // the machine's contextual error
+		err = e.Err()
+	}
+	for { // gorgonia's wrappings (github.com/pkg/errors); an op's own chain stays
+		c, ok := err.(interface{ Cause() error })
+		if !ok || c.Cause() == nil {
+			return err
+		}
+		err = c.Cause()
+	}
 }
 
 // nonFinite is the error of a non-finite value in the current step: why, when known,

@@ -172,7 +172,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			if clf == nil {
 				var trained bool
-				clf, trained, err = eval.LoadOrTrainClassifier(f.classifier, mnist, eval.ClassifierOptions{Progress: progress, MinAccuracy: 0.98}, false)
+				clf, trained, err = eval.LoadOrTrainClassifier(f.classifier, mnist, eval.ClassifierOptions{Progress: progress, Notices: stderr, MinAccuracy: 0.98}, false)
 				if err != nil {
 					return err
 				}

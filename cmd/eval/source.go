@@ -69,7 +69,7 @@ func newTarget(src *source, c *config, loadMNIST func() (*data.MNIST, error), pr
 		var clf *eval.Classifier
 		if !c.noClassifier {
 			var trained bool
-			clf, trained, err = eval.LoadOrTrainClassifier(c.classifier, ds, eval.ClassifierOptions{Progress: progress, MinAccuracy: 0.98}, false)
+			clf, trained, err = eval.LoadOrTrainClassifier(c.classifier, ds, eval.ClassifierOptions{Progress: progress, Notices: log, MinAccuracy: 0.98}, false)
 			if err != nil {
 				return nil, err
 			}

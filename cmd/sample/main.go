@@ -110,7 +110,7 @@ func sample(ckpt, out, latent string, n int, seed uint64, cols, interp, steps in
 		z = make([]float32, n*spec.LatentDim)
 		models.Latent(rng, z)
 	}
-	pts, err := gen.Generate(z)
+	pts, err := generate(gen, z, sampleChunk)
 	if err != nil {
 		return err
 	}
@@ -127,15 +127,57 @@ func sample(ckpt, out, latent string, n int, seed uint64, cols, interp, steps in
 	case spec.Image[0] > 0:
 		err = train.SaveImageGrid(out, pts, spec.Image, cols)
 	case spec.OutDim == 2:
-		err = train.SaveScatter(out, fmt.Sprintf("%d samples of %s", n, filepath.Base(from)), pts, nil)
+		err = train.SaveScatter(out, fmt.Sprintf("%s of %s", samples(n), filepath.Base(from)), pts, nil)
 	default:
 		return fmt.Errorf("-out %s: %d-D points are neither images nor 2-D; use .npy or .csv", out, spec.OutDim)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%d samples of %s written to %s\n", n, from, out)
+	fmt.Fprintf(stdout, "%s of %s written to %s\n", samples(n), from, out)
 	return nil
+}
+
+// samples is "1 sample" or "n samples".
+func samples(n int) string {
+	if n == 1 {
+		return "1 sample"
+	}
+	return fmt.Sprintf("%d samples", n)
+}
+
+// sampleChunk is how many points one pass of the generator makes: 2^20 MNIST points
+// in one batch would hold several GB of activations.
+const sampleChunk = 1024
+
+// generate maps the latent rows z to points chunk rows at a time, in order, so the
+// output is that of one batch (each row's pass is independent of the others).
+func generate(gen *models.Generator, z []float32, chunk int) ([]float32, error) {
+	spec := gen.Spec()
+	n := len(z) / spec.LatentDim
+	pts := make([]float32, n*spec.OutDim)
+	var s *models.Sampler
+	defer func() {
+		if s != nil {
+			s.Close()
+		}
+	}()
+	for i := 0; i < n; i += chunk {
+		k := min(chunk, n-i)
+		if i == 0 || k < chunk { // the first chunk, and a shorter last one
+			if s != nil {
+				s.Close()
+			}
+			var err error
+			if s, err = gen.NewSampler(k); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := s.GenerateInto(pts[i*spec.OutDim:(i+k)*spec.OutDim], z[i*spec.LatentDim:(i+k)*spec.LatentDim]); err != nil {
+			return nil, err
+		}
+	}
+	return pts, nil
 }
 
 // loadGenerator reads a generator from a run directory, checkpoint or params file.

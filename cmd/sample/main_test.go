@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -255,5 +257,49 @@ func TestExportNumPy(t *testing.T) {
 				t.Fatalf("NumPy's samples differ from cmd/sample's by %s (want ≤ 1e-5)", out)
 			}
 		})
+	}
+}
+
+// Issue 13 (L1): samples are generated 1024 at a time, with the output of one batch
+// (the same latent draws in the same order): -n 1000 (one chunk) and -n 3000 (three,
+// the last shorter) write the bytes of a single pass over the same draws, and chunks
+// of 7 rows give the single pass's values. -n 1 says "1 sample".
+func TestSampleChunksMatchOneBatch(t *testing.T) {
+	dir := trainTiny(t, true)
+	gen, _, err := loadGenerator(dir, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := gen.Spec().LatentDim
+	for _, n := range []int{1000, 3000} {
+		got := filepath.Join(t.TempDir(), "got.npy")
+		if code := run([]string{"-checkpoint", dir, "-n", strconv.Itoa(n), "-seed", "7", "-out", got}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
+			t.Fatalf("-n %d: exit %d", n, code)
+		}
+		z := make([]float32, n*d)
+		models.Latent(rand.New(rand.NewPCG(7, 0x73616d706c65)), z) // the draws sample makes
+		one, err := gen.Generate(z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := filepath.Join(t.TempDir(), "want.npy")
+		if err := train.SaveNPY(want, one, gen.Spec().OutDim); err != nil {
+			t.Fatal(err)
+		}
+		a, _ := os.ReadFile(got)
+		b, _ := os.ReadFile(want)
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("-n %d: the output differs from one batch over the same draws", n)
+		}
+		if n == 3000 {
+			small, err := generate(gen, z, 7)
+			if err != nil || !slices.Equal(small, one) {
+				t.Errorf("chunks of 7: err %v, equal %v", err, slices.Equal(small, one))
+			}
+		}
+	}
+	var stdout bytes.Buffer
+	if code := run([]string{"-checkpoint", dir, "-n", "1", "-out", filepath.Join(t.TempDir(), "one.csv")}, &stdout, &bytes.Buffer{}); code != 0 || !strings.HasPrefix(stdout.String(), "1 sample of ") {
+		t.Errorf("-n 1: exit %d, %q", code, stdout.String())
 	}
 }

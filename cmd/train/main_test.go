@@ -375,3 +375,67 @@ func TestTrainProgressPlainAndQuiet(t *testing.T) {
 		t.Errorf("-q: stderr %q, stdout %q", stderr.String(), stdout.String())
 	}
 }
+
+// Issue 13 (E2, E3): values that pass the parser but fail in training, and bad
+// arguments, read as messages naming the key or the -set argument, never as a
+// dump of gorgonia's machine ("PC 49. Failed to execute instruction …").
+func TestTrainStepFailuresReadAsMessages(t *testing.T) {
+	inRoot(t)
+	dir := t.TempDir()
+	for i, tc := range []struct {
+		set  string
+		want []string
+	}{
+		// 65536² points: the loss's matrices need 272 GiB; refused before step 1
+		{"batch_size=65536", []string{"-set batch_size=65536: batch_size = 65536: ", "needs 272 GiB", "MaxDenseBytes"}},
+		// 6000 points: the matrices fit, 100000 iterations' potentials (18 GiB) do not
+		{"loss.iters=100000", []string{"-set loss.iters=100000: loss.iters = 100000: ", "needs"}},
+		// ot refuses ε = 5e-324 (1/ε overflows) in the loss's op
+		{"loss.eps=5e-324", []string{"train: step 1: ", "1/ε overflows float64"}},
+		// Adam at lr = 1e308 makes a parameter infinite; the next pass fails on it
+		{"optimizer.lr=1e308", []string{"train: step 1: the parameter ", "is not finite", "Inf"}},
+		{"data.noise=1e308", []string{"-set data.noise=1e308: data.noise = 1e+308: must be in [0, 1000]"}},
+	} {
+		var stdout, stderr bytes.Buffer
+		args := []string{"-config", "toy2d", "-q", "-out", filepath.Join(dir, fmt.Sprint(i)), "-set", "steps=3", "-set", "log.progress=false", "-set", tc.set}
+		if tc.set == "loss.iters=100000" {
+			args = append(args, "-set", "batch_size=6000")
+		}
+		code := run(context.Background(), args, &stdout, &stderr)
+		msg := stderr.String()
+		if code != 1 || strings.Contains(msg, "PC ") || strings.Contains(msg, "Failed to execute instruction") || strings.Contains(msg, "op.Do") {
+			t.Errorf("-set %s: exit %d, %q; want 1 and a message without the machine's wrapping", tc.set, code, msg)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("-set %s: %q does not say %q", tc.set, msg, w)
+			}
+		}
+	}
+}
+
+// Issue 13 (E3): an invalid -set given with -resume is the argument's fault, not the
+// checkpoint's; a directory given as -config is said to be one.
+func TestTrainBlamesTheRightInput(t *testing.T) {
+	inRoot(t)
+	out := filepath.Join(t.TempDir(), "run")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-config", "toy2d", "-q", "-out", out, "-set", "steps=2"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	stderr.Reset()
+	code := run(context.Background(), []string{"-resume", "-q", "-out", out, "-set", "steps=-1"}, &stdout, &stderr)
+	if msg := stderr.String(); code != 1 || msg != "train: -set steps=-1: steps = -1: must be positive\n" {
+		t.Errorf("resume -set steps=-1: exit %d, %q", code, msg)
+	}
+	stderr.Reset()
+	code = run(context.Background(), []string{"-config", t.TempDir()}, &stdout, &stderr)
+	if msg := stderr.String(); code != 1 || !strings.Contains(msg, "is a directory, not a config file") || strings.Contains(msg, "no such file") {
+		t.Errorf("-config DIR: exit %d, %q", code, msg)
+	}
+	stderr.Reset()
+	code = run(context.Background(), []string{"-config", "configs"}, &stdout, &stderr)
+	if msg := stderr.String(); code != 1 || !strings.Contains(msg, `config "configs" is a directory`) {
+		t.Errorf("-config configs: exit %d, %q", code, msg)
+	}
+}

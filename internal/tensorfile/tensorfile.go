@@ -164,7 +164,7 @@ func parse(r io.Reader, n int64, kind string, maxVersion uint32) (*File, error) 
 			d := int64(p.u32())
 			t.Shape = append(t.Shape, int(d))
 			if d != 0 && size > p.n/4/d {
-				p.fail(fmt.Sprintf("tensor %q of shape %v is larger than the file", t.Name, t.Shape))
+				p.fail(fmt.Sprintf("tensor %s of shape %v is larger than the file", quoted(t.Name), t.Shape))
 			}
 			size *= d
 		}
@@ -181,6 +181,15 @@ func parse(r io.Reader, n int64, kind string, maxVersion uint32) (*File, error) 
 		return nil, p.err
 	}
 	return f, nil
+}
+
+// quoted is a name read from a file as an error shows it: escaped and, past 24 bytes,
+// cut (a corrupt length can make a "name" of 65535 bytes of binary data).
+func quoted(name string) string {
+	if len(name) > 24 {
+		return fmt.Sprintf("%q… (%d bytes)", name[:24], len(name))
+	}
+	return fmt.Sprintf("%q", name)
 }
 
 // parser reads the fields of a body from r, n bytes left; the first error sticks.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/sinkgen/sinkgen/internal/memtest"
 )
@@ -163,4 +164,32 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Issue 13 (E3): a name length field set to 65535 makes the name swallow the binary
+// data after it; the error quotes a short, escaped prefix, never the raw bytes.
+func TestCorruptNameIsNotDumped(t *testing.T) {
+	data := make([]float32, 40000)
+	for i := range data {
+		data[i] = math.Float32frombits(uint32(i) * 0x9E3779B1) // bytes of every value
+	}
+	f := &File{Kind: "params", Version: 1, Tensors: []Tensor{{Name: "w", Shape: []int{len(data)}, Data: data}}}
+	b, _ := Encode(f)
+	c := append([]byte(nil), b[:len(b)-sha256.Size]...)
+	off := 20 + 4 + 4 // header, meta length, count: the first name's length
+	c[off], c[off+1] = 0xff, 0xff
+	_, err := Decode(appendSum(c), "params", 1)
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("err = %v", err)
+	}
+	msg := err.Error()
+	if len(msg) > 300 {
+		t.Errorf("a %d-byte error: %.300q", len(msg), msg)
+	}
+	for _, r := range msg {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			t.Errorf("raw byte %U in %q", r, msg)
+			break
+		}
+	}
 }
