@@ -488,6 +488,10 @@ func LoadClassifier(path string) (*Classifier, error) {
 	if len(rest) != 4*want {
 		return nil, bad("%d bytes of weights, the sizes %v need %d", len(rest), sz, 4*want)
 	}
+	// sz[0] is now at most the payload's length, so the product cannot overflow.
+	if sh := c.Info.Shape; sh != nil && (len(sh) != 3 || slices.Min(sh) < 1 || slices.Max(sh) > sz[0] || sh[0]*sh[1] > sz[0] || sh[0]*sh[1]*sh[2] != sz[0]) {
+		return nil, bad("image shape %v for %d inputs", sh, sz[0])
+	}
 	c.net = &mlp{Sizes: slices.Clone(sz)}
 	next := func(k int) []float64 {
 		out := make([]float64, k)

@@ -1,6 +1,8 @@
 package eval
 
 import (
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -127,5 +129,36 @@ func TestCheckClassifierData(t *testing.T) {
 	unlabelled.Labels = nil
 	if err := CheckClassifierData(&unlabelled, test, ClassifierOptions{}); err == nil {
 		t.Error("no labels: no error")
+	}
+}
+
+// A classifier file whose header's class names or image shape do not fit its layer
+// sizes (the shape's product chosen to wrap around to the inputs) is refused.
+func TestLoadClassifierBadShape(t *testing.T) {
+	net, err := newMLP([]int{12, 4, 3}, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for i, info := range []ClassifierInfo{
+		{Sizes: net.Sizes, Classes: []string{"a", "b"}},
+		{Sizes: net.Sizes, Shape: []int{3, 2, 3}},
+		{Sizes: net.Sizes, Shape: []int{3, 1 << 62, 1<<62 + 1}},
+		{Sizes: net.Sizes, Shape: []int{12}},
+	} {
+		path := filepath.Join(dir, fmt.Sprintf("c%d.bin", i))
+		if err := (&Classifier{net: net, Info: info}).Save(path); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadClassifier(path); !errors.Is(err, ErrBadClassifierFile) {
+			t.Errorf("header %+v: error %v, want ErrBadClassifierFile", info, err)
+		}
+	}
+	good := filepath.Join(dir, "good.bin")
+	if err := (&Classifier{net: net, Info: ClassifierInfo{Sizes: net.Sizes, Shape: []int{3, 2, 2}, Classes: []string{"a", "b", "c"}}}).Save(good); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadClassifier(good); err != nil {
+		t.Errorf("a consistent header: %v", err)
 	}
 }
