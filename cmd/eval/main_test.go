@@ -38,6 +38,20 @@ func trainRun(t *testing.T, cfgName, dir string, set ...string) {
 	}
 }
 
+// readReport reads the JSON report cmd/eval wrote at path.
+func readReport(t *testing.T, path string) report {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
 // A toy run: the table is printed, the JSON reads back with the mode metrics, and a
 // second evaluation with the same seed gives the same numbers.
 func TestEvalToyRun(t *testing.T) {
@@ -52,14 +66,7 @@ func TestEvalToyRun(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "eval.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep report
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := readReport(t, filepath.Join(dir, "eval.json"))
 	m := rep.Metrics
 	if rep.Step != 60 || rep.Data != "ring" || m.NGenerated != 300 || m.NReference != 400 || m.Modes == nil || m.Modes.Modes != 8 {
 		t.Errorf("report: %+v", rep)
@@ -192,14 +199,7 @@ func TestEvalFileData(t *testing.T) {
 	if err := run([]string{"-checkpoint", run2, "-n", "40", "-ref", "30", "-classifier", clf, "-out", filepath.Join(dir, "e.json")}, &out, &errb); err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "e.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep report
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := readReport(t, filepath.Join(dir, "e.json"))
 	if rep.Data != "csv" || math.IsNaN(rep.Metrics.Frechet) || rep.Metrics.Classes == nil || rep.Classifier == nil || rep.Classifier.TestAccuracy < 0.99 {
 		t.Errorf("labelled data: %+v %+v\n%s", rep.Metrics, rep.Classifier, errb.String())
 	}
@@ -262,14 +262,7 @@ func TestEvalLabelledColour(t *testing.T) {
 		if err := run([]string{"-checkpoint", runDir, "-n", "40", "-ref", "30", "-classifier", clf, "-out", filepath.Join(dir, "e.json")}, &out, &errb); err != nil {
 			t.Fatalf("%v\n%s", err, errb.String())
 		}
-		raw, err := os.ReadFile(filepath.Join(dir, "e.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rep report
-		if err := json.Unmarshal(raw, &rep); err != nil {
-			t.Fatal(err)
-		}
+		rep := readReport(t, filepath.Join(dir, "e.json"))
 		c := rep.Classifier
 		if c == nil || c.TestAccuracy < 0.9 || len(c.Sizes) < 3 || c.Sizes[0] != 3*16*16 || c.Sizes[len(c.Sizes)-1] != 3 || rep.Metrics.Classes == nil {
 			t.Fatalf("split %s: classifier %+v, classes %+v\n%s", split, c, rep.Metrics.Classes, errb.String())
