@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 )
 
@@ -55,15 +56,78 @@ func (d *Dataset) Head(n int) {
 	if n >= d.N || n < 1 {
 		return
 	}
-	d.N = n
+	*d = *d.slice(0, n)
+}
+
+// slice returns a view of points lo…hi−1 (sharing d's memory; appending to it cannot
+// reach d's other points).
+func (d *Dataset) slice(lo, hi int) *Dataset {
+	v := *d
+	v.N = hi - lo
 	if d.Pix != nil {
-		d.Pix = d.Pix[:n*d.Dim]
+		v.Pix = d.Pix[lo*d.Dim : hi*d.Dim : hi*d.Dim]
 	} else {
-		d.Vals = d.Vals[:n*d.Dim]
+		v.Vals = d.Vals[lo*d.Dim : hi*d.Dim : hi*d.Dim]
 	}
 	if d.Labels != nil {
-		d.Labels = d.Labels[:n]
+		v.Labels = d.Labels[lo:hi:hi]
 	}
+	return &v
+}
+
+// DefaultHoldout is the fraction of a data file's points held out for evaluation
+// (Holdout) when the configuration does not say.
+const DefaultHoldout = 0.1
+
+// holdoutStream separates the held-out draw from every other seeded stream.
+const holdoutStream = 0x401d_0a75
+
+// Holdout splits the points into a training part and a held-out part of
+// ⌊frac·N⌋ points, drawn at random with seed (the first points of a seeded
+// permutation, as PyTorch's random_split draws them): the same data, fraction and
+// seed always hold out the same points. Both parts keep the file's order. It reorders
+// d in place — its training points first — and returns views of the two parts; the
+// extra memory is that of the held-out points.
+func (d *Dataset) Holdout(frac float64, seed uint64) (train, test *Dataset, err error) {
+	if !(frac > 0 && frac < 1) {
+		return nil, nil, fmt.Errorf("data: holding out %v of the points: want a fraction in (0, 1)", frac)
+	}
+	k := int(frac * float64(d.N))
+	if k < 1 || k >= d.N {
+		return nil, nil, fmt.Errorf("data: holding out %v of %d points leaves no point in one of the parts", frac, d.N)
+	}
+	held := make([]bool, d.N)
+	for _, i := range rand.New(rand.NewPCG(seed, holdoutStream)).Perm(d.N)[:k] {
+		held[i] = true
+	}
+	if d.Pix != nil {
+		partition(d.Pix, d.Dim, held, k)
+	} else {
+		partition(d.Vals, d.Dim, held, k)
+	}
+	if d.Labels != nil {
+		partition(d.Labels, 1, held, k)
+	}
+	train, test = d.slice(0, d.N-k), d.slice(d.N-k, d.N)
+	train.Source += fmt.Sprintf(" (training part, %d points)", train.N)
+	test.Source += fmt.Sprintf(" (held-out part, %d points)", test.N)
+	return train, test, nil
+}
+
+// partition moves the rows (of dim values) marked held, k of them, to the end of v,
+// both groups in their order.
+func partition[T any](v []T, dim int, held []bool, k int) {
+	out := make([]T, 0, k*dim)
+	w := 0
+	for i, h := range held {
+		if h {
+			out = append(out, v[i*dim:(i+1)*dim]...)
+			continue
+		}
+		copy(v[w*dim:], v[i*dim:(i+1)*dim])
+		w++
+	}
+	copy(v[w*dim:], out)
 }
 
 // NewBatcher returns a Batcher over the points.

@@ -2,6 +2,7 @@ package data
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -153,9 +154,13 @@ func LoadCSV(path string, opt ArrayOptions) (*Dataset, error) {
 		n = len(labels)
 	}
 	// The rows as a float64 N×D array (NumPy's '<f8') for the path of .npy arrays.
-	a := &npyArray{kind: 'f', size: 8, shape: []int{n, len(vals) / n}, raw: make([]byte, 8*len(vals))}
+	a := &npyArray{kind: 'f', size: 8, shape: []int{n, len(vals) / n}}
+	raw := make([]byte, 8*len(vals))
 	for i, v := range vals {
-		binary.LittleEndian.PutUint64(a.raw[8*i:], math.Float64bits(v))
+		binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(v))
+	}
+	if err := a.readFloats(bytes.NewReader(raw), len(vals), opt.Scale, path); err != nil {
+		return nil, err
 	}
 	return arrayDataset(a, labels, opt, path, path+" (label column)")
 }

@@ -387,11 +387,53 @@ func FuzzNPY(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var err error
 		var a *npyArray
-		if n := memtest.Allocated(func() { a, err = readNPY(bytes.NewReader(b), int64(len(b)), "fuzz") }); n > uint64(16*len(b)+1<<16) {
+		if n := memtest.Allocated(func() { a, err = readNPY(bytes.NewReader(b), int64(len(b)), "fuzz", &[2]float64{}) }); n > uint64(16*len(b)+1<<16) {
 			t.Fatalf("%d bytes allocated for a %d-byte input", n, len(b))
 		}
 		if err == nil {
 			arrayDataset(a, nil, ArrayOptions{}, "fuzz", "")
 		}
 	})
+}
+
+// A float64 N×H×W×C .npy (both layouts' reorder and a scale) loads with allocations
+// of about its final float32 values, not the file's bytes as well, and the values
+// are (v − lo)/(hi − lo) rounded once to float32 in channel-major order; a value out
+// of float32's range is an error naming its point.
+func TestLoadNPYFloatMemory(t *testing.T) {
+	const n, h, w, c = 100, 8, 8, 3
+	dim := h * w * c
+	val := func(i, y, x, ch int) float64 { return float64(i) + float64(y*w+x)/1000 + float64(ch)/7 }
+	var raw []byte
+	for i := range n {
+		for p := range h * w {
+			for ch := range c {
+				raw = binary.LittleEndian.AppendUint64(raw, math.Float64bits(val(i, p/w, p%w, ch)))
+			}
+		}
+	}
+	dir := t.TempDir()
+	path := writeFile(t, dir, "f.npy", npy(fmt.Sprintf("{'descr': '<f8', 'fortran_order': False, 'shape': (%d, %d, %d, %d), }", n, h, w, c), raw))
+	var d *Dataset
+	var err error
+	final := 4 * n * dim
+	if a := memtest.Allocated(func() { d, err = LoadNPY(path, ArrayOptions{Scale: [2]float64{-1, 200}}) }); err != nil || a > uint64(final+final/4+64<<10) {
+		t.Fatalf("%d bytes allocated for %d bytes of float32 values (error %v)", a, final, err)
+	}
+	p := make([]float32, dim)
+	for i := range n {
+		d.Point(p, i)
+		for ch := range c {
+			for q := range h * w {
+				if want := float32((val(i, q/w, q%w, ch) + 1) / 201); p[ch*h*w+q] != want {
+					t.Fatalf("point %d channel %d pixel %d: %v, want %v", i, ch, q, p[ch*h*w+q], want)
+				}
+			}
+		}
+	}
+	binary.LittleEndian.PutUint64(raw[8*(5*dim+4):], math.Float64bits(1e300))
+	path = writeFile(t, dir, "big.npy", npy(fmt.Sprintf("{'descr': '<f8', 'fortran_order': False, 'shape': (%d, %d), }", n, dim), raw))
+	if _, err := LoadNPY(path, ArrayOptions{}); err == nil || !strings.Contains(err.Error(), "value 4 of point 5 is 1e+300") {
+		t.Errorf("1e300 in a float64 array: error %v", err)
+	}
 }

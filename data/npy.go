@@ -32,12 +32,14 @@ type ArrayOptions struct {
 	Array string
 }
 
-// npyArray is a parsed .npy array: its element type, shape and raw little-endian data.
+// npyArray is a parsed .npy array: its element type, shape and raw little-endian data,
+// or for float data read as points its values as float32 (readNPY).
 type npyArray struct {
 	kind  byte // 'u', 'i' or 'f'
 	size  int  // bytes per element
 	shape []int
 	raw   []byte
+	vals  []float32
 }
 
 // maxNPYHeader bounds a .npy header (NumPy writes a few hundred bytes).
@@ -46,7 +48,10 @@ const maxNPYHeader = 1 << 16
 // readNPY reads a .npy array of size bytes (what names it in errors): the magic string,
 // version, header dictionary (dtype, order and shape, parsed strictly), and exactly
 // the data the header announces, its length checked against size before allocation.
-func readNPY(r io.Reader, size int64, what string) (*npyArray, error) {
+// With floats set, float data is converted to float32 while it is read, a chunk at a
+// time, mapped from the range *floats to [0, 1] ([0, 0]: as they are), into a.vals:
+// the array's memory is then that of the float32 values only.
+func readNPY(r io.Reader, size int64, what string, floats *[2]float64) (*npyArray, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("data: %s: %s", what, fmt.Sprintf(format, args...))
 	}
@@ -97,11 +102,57 @@ func readNPY(r io.Reader, size int64, what string) (*npyArray, error) {
 	if got := size - int64(n+hlen); got != want {
 		return nil, bad("the header announces shape %v of %d-byte values, %d bytes, the file holds %d", a.shape, a.size, want, got)
 	}
+	if floats != nil && a.kind == 'f' {
+		return a, a.readFloats(r, int(count), *floats, what)
+	}
 	a.raw = make([]byte, want)
 	if _, err := io.ReadFull(r, a.raw); err != nil {
 		return nil, bad("%v", err)
 	}
 	return a, nil
+}
+
+// readFloats reads count float values into a.vals as float32, (v − lo)/(hi − lo) for
+// the scale [lo, hi] ([0, 0]: v), refusing values that are not finite as float32.
+func (a *npyArray) readFloats(r io.Reader, count int, scale [2]float64, what string) error {
+	if scale == [2]float64{} {
+		scale = [2]float64{0, 1}
+	}
+	if err := checkScale(scale, what); err != nil {
+		return err
+	}
+	lo, span := scale[0], scale[1]-scale[0]
+	a.vals = make([]float32, count)
+	perPoint := 1 // values per point, for the error message
+	if len(a.shape) > 0 && a.shape[0] > 0 {
+		perPoint = count / a.shape[0]
+	}
+	buf := make([]byte, min(1<<16, count*a.size))
+	for done := 0; done < count; {
+		k := min(count-done, len(buf)/a.size)
+		if _, err := io.ReadFull(r, buf[:k*a.size]); err != nil {
+			return fmt.Errorf("data: %s: %v", what, err)
+		}
+		for i := range k {
+			var v float64
+			if b := buf[i*a.size:]; a.size == 4 {
+				v = float64(math.Float32frombits(binary.LittleEndian.Uint32(b)))
+			} else {
+				v = math.Float64frombits(binary.LittleEndian.Uint64(b))
+			}
+			f := float32(v)
+			if lo != 0 || span != 1 {
+				f = float32((v - lo) / span)
+			}
+			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+				e := done + i
+				return fmt.Errorf("data: %s: value %d of point %d is %v, which is not finite as a float32 in [0, 1] scale", what, e%perPoint, e/perPoint, v)
+			}
+			a.vals[done+i] = f
+		}
+		done += k
+	}
+	return nil
 }
 
 // parseNPYHeader parses the Python dictionary of a .npy header: exactly the keys
@@ -253,7 +304,7 @@ func LoadNPY(path string, opt ArrayOptions) (*Dataset, error) {
 	return loadArrays(readNPYFile, path, opt, path, opt.Labels)
 }
 
-func readNPYFile(path string) (*npyArray, error) {
+func readNPYFile(path string, floats *[2]float64) (*npyArray, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
@@ -263,7 +314,7 @@ func readNPYFile(path string) (*npyArray, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}
-	return readNPY(f, st.Size(), path)
+	return readNPY(f, st.Size(), path, floats)
 }
 
 // LoadNPZ reads the array opt.Array of the .npz file at path (NumPy's savez: a zip
@@ -286,7 +337,7 @@ func LoadNPZ(path string, opt ArrayOptions) (*Dataset, error) {
 		}
 		name = others[0]
 	}
-	read := func(n string) (*npyArray, error) {
+	read := func(n string, floats *[2]float64) (*npyArray, error) {
 		i := slices.Index(names, n)
 		if i < 0 {
 			return nil, fmt.Errorf("data: %s has no array %q (it holds %v)", path, n, names)
@@ -300,7 +351,7 @@ func LoadNPZ(path string, opt ArrayOptions) (*Dataset, error) {
 			return nil, fmt.Errorf("data: %s: array %s: %w", path, n, err)
 		}
 		defer r.Close()
-		a, err := readNPY(r, int64(f.UncompressedSize64), path+":"+n)
+		a, err := readNPY(r, int64(f.UncompressedSize64), path+":"+n, floats)
 		if err != nil {
 			return nil, err
 		}
@@ -313,16 +364,17 @@ func LoadNPZ(path string, opt ArrayOptions) (*Dataset, error) {
 	return loadArrays(read, name, opt, path+":"+name, path+":"+opt.Labels)
 }
 
-// loadArrays reads the data array name and the labels array opt.Labels (if set) with
-// read, and turns them into points; what and labelsWhat name them in errors.
-func loadArrays(read func(string) (*npyArray, error), name string, opt ArrayOptions, what, labelsWhat string) (*Dataset, error) {
-	a, err := read(name)
+// loadArrays reads the data array name (float data converted as it is read, with
+// opt.Scale) and the labels array opt.Labels (if set) with read, and turns them into
+// points; what and labelsWhat name them in errors.
+func loadArrays(read func(name string, floats *[2]float64) (*npyArray, error), name string, opt ArrayOptions, what, labelsWhat string) (*Dataset, error) {
+	a, err := read(name, &opt.Scale)
 	if err != nil {
 		return nil, err
 	}
 	var labels []float64
 	if opt.Labels != "" {
-		l, err := read(opt.Labels)
+		l, err := read(opt.Labels, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -368,57 +420,29 @@ func arrayDataset(a *npyArray, labels []float64, opt ArrayOptions, what, labelsW
 			return nil, err
 		}
 	}
-	dim := len(a.raw) / a.size / n
-	d := &Dataset{N: n, Dim: dim, Shape: [3]int{c, h, w}, Source: what}
-	// src maps a destination index within a point (channel-major) to the file's.
-	src := func(j int) int { return j }
-	if len(a.shape) == 4 && opt.Layout != "nchw" && c > 1 {
-		plane := h * w
-		src = func(j int) int { return (j%plane)*c + j/plane }
-	}
-	scale := opt.Scale
-	if scale == [2]float64{} {
-		scale = [2]float64{0, 1}
-		if a.kind == 'u' {
-			scale[1] = 255
-		}
-	}
-	if err := checkScale(scale, what); err != nil {
-		return nil, err
-	}
+	d := &Dataset{Shape: [3]int{c, h, w}, Source: what}
+	// The values become the points in place (one copy of the data in memory: bytes,
+	// or float32 converted as they were read), each point reordered to channel-major.
+	nhwc := len(a.shape) == 4 && opt.Layout != "nchw" && c > 1
 	if a.kind == 'u' {
-		// The bytes become the points in place (one copy of the data in memory),
-		// each point reordered to channel-major through a buffer.
+		scale := opt.Scale
+		if scale == [2]float64{} {
+			scale = [2]float64{0, 255}
+		}
+		if err := checkScale(scale, what); err != nil {
+			return nil, err
+		}
 		d.LUT = ScaleLUT(scale[0], scale[1])
 		d.Pix = a.raw
-		if len(a.shape) == 4 && opt.Layout != "nchw" && c > 1 {
-			buf := make([]uint8, dim)
-			plane := h * w
-			for i := 0; i < n; i++ {
-				row := d.Pix[i*dim : (i+1)*dim]
-				copy(buf, row)
-				for p := 0; p < plane; p++ {
-					for ch := 0; ch < c; ch++ {
-						row[ch*plane+p] = buf[p*c+ch]
-					}
-				}
-			}
+		d.N, d.Dim = n, len(d.Pix)/n
+		if nhwc {
+			toChannelMajor(d.Pix, d.Dim, c)
 		}
 	} else {
-		d.Vals = make([]float32, n*dim)
-		lo, span := scale[0], scale[1]-scale[0]
-		for i := 0; i < n; i++ {
-			for j := 0; j < dim; j++ {
-				v := a.value(i*dim + src(j))
-				if math.IsNaN(v) || math.IsInf(v, 0) {
-					return nil, fmt.Errorf("data: %s: value %d of point %d is %v", what, src(j), i, v)
-				}
-				if lo == 0 && span == 1 {
-					d.Vals[i*dim+j] = float32(v)
-				} else {
-					d.Vals[i*dim+j] = float32((v - lo) / span)
-				}
-			}
+		d.Vals = a.vals
+		d.N, d.Dim = n, len(d.Vals)/n
+		if nhwc {
+			toChannelMajor(d.Vals, d.Dim, c)
 		}
 	}
 	if labels != nil {
@@ -431,6 +455,22 @@ func arrayDataset(a *npyArray, labels []float64, opt ArrayOptions, what, labelsW
 		}
 	}
 	return d, nil
+}
+
+// toChannelMajor reorders every point (dim values) of v from pixel-major (H×W×C, c
+// channels) to channel-major (C×H×W) in place, through a buffer of one point.
+func toChannelMajor[T any](v []T, dim, c int) {
+	buf := make([]T, dim)
+	plane := dim / c
+	for i := 0; i+dim <= len(v); i += dim {
+		row := v[i : i+dim]
+		copy(buf, row)
+		for p := 0; p < plane; p++ {
+			for ch := 0; ch < c; ch++ {
+				row[ch*plane+p] = buf[p*c+ch]
+			}
+		}
+	}
 }
 
 // maxClasses bounds the number of classes of labelled data.

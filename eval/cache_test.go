@@ -101,7 +101,7 @@ func TestClassifierCacheLock(t *testing.T) {
 	started, release := make(chan bool, 1), make(chan bool, 1)
 	first := make(chan bool)
 	go func() {
-		_, trained, err := loadOrTrain(path, recipe, false, nil, func() (*Classifier, error) {
+		_, trained, err := loadOrTrain(path, recipe, data.MNISTPixels, MNISTClasses, false, nil, func() (*Classifier, error) {
 			started <- true
 			<-release
 			return stub(), nil
@@ -113,7 +113,7 @@ func TestClassifierCacheLock(t *testing.T) {
 	var log syncBuffer
 	second := make(chan bool)
 	go func() {
-		c, trained, err := loadOrTrain(path, recipe, false, writerFunc(func(p []byte) (int, error) {
+		c, trained, err := loadOrTrain(path, recipe, data.MNISTPixels, MNISTClasses, false, writerFunc(func(p []byte) (int, error) {
 			log.Write(p)
 			waiting <- true
 			return len(p), nil
@@ -128,12 +128,12 @@ func TestClassifierCacheLock(t *testing.T) {
 	if !<-first || !<-second {
 		t.Fatalf("first call trained and saved, second loaded: want true, true (log %q)", log.String())
 	}
-	if !strings.Contains(log.String(), "waiting for another process training the MNIST classifier into "+path) {
+	if !strings.Contains(log.String(), "waiting for another process training the classifier into "+path) {
 		t.Errorf("log %q", log.String())
 	}
 	// retrain takes the lock and trains even though the cache holds the recipe
 	calls := 0
-	if _, trained, err := loadOrTrain(path, recipe, true, nil, func() (*Classifier, error) { calls++; return stub(), nil }); err != nil || !trained || calls != 1 {
+	if _, trained, err := loadOrTrain(path, recipe, data.MNISTPixels, MNISTClasses, true, nil, func() (*Classifier, error) { calls++; return stub(), nil }); err != nil || !trained || calls != 1 {
 		t.Errorf("retrain: trained %v, %d calls, err %v", trained, calls, err)
 	}
 }
@@ -208,11 +208,11 @@ func TestDamagedCacheIsRetrainedWithANotice(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log strings.Builder
-	_, trained, err := loadOrTrain(path, recipe, false, &log, func() (*Classifier, error) { return c, nil })
+	_, trained, err := loadOrTrain(path, recipe, data.MNISTPixels, MNISTClasses, false, &log, func() (*Classifier, error) { return c, nil })
 	if err != nil || !trained {
 		t.Fatalf("trained %v, err %v", trained, err)
 	}
-	if msg := log.String(); !strings.HasPrefix(msg, "the MNIST classifier cache at "+path+" is unreadable (") || !strings.HasSuffix(msg, "); retraining it\n") || strings.Count(msg, "\n") != 1 {
+	if msg := log.String(); !strings.HasPrefix(msg, "the classifier cache at "+path+" is unreadable (") || !strings.HasSuffix(msg, "); retraining it\n") || strings.Count(msg, "\n") != 1 {
 		t.Errorf("notice %q", msg)
 	}
 }

@@ -110,18 +110,31 @@ func (o ClassifierOptions) recipe() ClassifierOptions {
 // ClassifierInfo describes a trained classifier; it is the header of the cache file.
 type ClassifierInfo struct {
 	Recipe       ClassifierOptions
-	Sizes        []int   // layer widths, 784 … 10
-	TestAccuracy float64 // on the 10000 MNIST test images
+	Sizes        []int   // layer widths, 784 … 10 for MNIST: inputs … classes
+	TestAccuracy float64 // on the 10000 MNIST test images, or the data's held-out points
+	// Classes names the classes and Shape is the images' C×H×W (none for vectors) of
+	// a classifier trained on the user's data (TrainDataClassifier); both are absent
+	// for MNIST.
+	Classes      []string `json:",omitempty"`
+	Shape        []int    `json:",omitempty"`
 	TrainSeconds float64
 	Trained      time.Time
 }
 
-// Classifier is a trained MNIST classifier. Its penultimate layer (the last hidden
+// Classifier is a trained classifier (of MNIST or of the user's labelled data). Its penultimate layer (the last hidden
 // layer, after ReLU) gives the features of the Fréchet distance and of the feature
 // space two-sample test.
 type Classifier struct {
 	Info ClassifierInfo
 	net  *mlp
+}
+
+// sizes returns the layer widths (nil for a nil classifier).
+func (c *Classifier) sizes() []int {
+	if c == nil {
+		return []int{0}
+	}
+	return c.Info.Sizes
 }
 
 // FeatureDim returns the dimension of the penultimate features.
@@ -131,40 +144,97 @@ func (c *Classifier) FeatureDim() int { return c.net.Sizes[len(c.net.Sizes)-2] }
 // its accuracy on ds.Test. The weights are rounded to float32, as they are stored, so
 // a saved and reloaded classifier computes exactly what the returned one does.
 func TrainClassifier(ds *data.MNIST, opt ClassifierOptions) (*Classifier, error) {
+	if ds == nil || ds.Train.Len() == 0 || ds.Test.Len() == 0 {
+		return nil, errors.New("eval: classifier training needs the MNIST training and test splits")
+	}
+	return TrainDataClassifier(mnistDataset(&ds.Train), mnistDataset(&ds.Test), opt)
+}
+
+// mnistDataset views an MNIST split as a labelled data set (the images are shared).
+func mnistDataset(s *data.MNISTSet) *data.Dataset {
+	labels := make([]int, s.Len())
+	for i, l := range s.Labels {
+		labels[i] = int(l)
+	}
+	classes := make([]string, MNISTClasses)
+	for c := range classes {
+		classes[c] = fmt.Sprint(c)
+	}
+	return &data.Dataset{Vals: s.Images, N: s.Len(), Dim: data.MNISTPixels, Shape: [3]int{1, data.MNISTRows, data.MNISTCols},
+		Labels: labels, Classes: classes, Source: mnistSource}
+}
+
+const mnistSource = "MNIST"
+
+// maxClassifierWeights bounds the weights of a classifier (what a classifier file
+// may hold), checked before anything is allocated.
+const maxClassifierWeights = maxClassifierFile / 4
+
+// CheckClassifierData says why the classifier recipe cannot be trained on labelled
+// points split into train and test (nil: it can): it needs labels, at least two
+// classes, points in both parts and a network of at most maxClassifierWeights.
+func CheckClassifierData(train, test *data.Dataset, opt ClassifierOptions) error {
+	opt, err := opt.withDefaults()
+	if err != nil {
+		return err
+	}
+	switch {
+	case train == nil || test == nil || train.Labels == nil || test.Labels == nil:
+		return errors.New("the data has no labels (data.labels)")
+	case len(train.Classes) < 2:
+		return fmt.Errorf("the data has %d class, a classifier needs at least 2", len(train.Classes))
+	case train.Dim != test.Dim || !slices.Equal(train.Classes, test.Classes):
+		return errors.New("the training and test points differ in dimension or classes")
+	case train.N < 2 || test.N < 1:
+		return fmt.Errorf("%d training and %d test points are too few to train a classifier", train.N, test.N)
+	}
+	w, prev := 0, train.Dim
+	for _, h := range append(slices.Clone(opt.Hidden), len(train.Classes)) {
+		if prev > maxClassifierWeights/h { // (prev+1)·h could overflow
+			return fmt.Errorf("a classifier of %d inputs and hidden widths %v would exceed %d weights", train.Dim, opt.Hidden, maxClassifierWeights)
+		}
+		w += (prev + 1) * h
+		prev = h
+	}
+	if w > maxClassifierWeights {
+		return fmt.Errorf("a classifier of %d inputs and hidden widths %v has %d weights, more than %d", train.Dim, opt.Hidden, w, maxClassifierWeights)
+	}
+	return nil
+}
+
+// TrainDataClassifier trains the classifier of the recipe opt — an MLP of
+// train.Dim inputs, the recipe's hidden widths and one output per class of
+// train.Classes — on train and measures its accuracy on test. The shift augmentation
+// applies to images (train.Shape set), every channel alike. It reads the points
+// batch by batch (data.Dataset.Point), so uint8 data stays uint8 in memory.
+func TrainDataClassifier(train, test *data.Dataset, opt ClassifierOptions) (*Classifier, error) {
 	opt, err := opt.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if ds == nil || ds.Train.Len() == 0 || ds.Test.Len() == 0 {
-		return nil, errors.New("eval: classifier training needs the MNIST training and test splits")
+	if err := CheckClassifierData(train, test, opt); err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
 	}
-	n := ds.Train.Len()
+	n := train.N
 	if opt.TrainN > 0 && opt.TrainN < n {
 		n = opt.TrainN
 	}
-	x := make([]float64, n*data.MNISTPixels)
-	for i := range x {
-		x[i] = float64(ds.Train.Images[i])
-	}
-	labels := make([]int, n)
-	for i := range labels {
-		labels[i] = int(ds.Train.Labels[i])
-	}
-	sizes := append(append([]int{data.MNISTPixels}, opt.Hidden...), MNISTClasses)
+	in, k := train.Dim, len(train.Classes)
+	sizes := append(append([]int{in}, opt.Hidden...), k)
 	rng := rand.New(rand.NewPCG(opt.Seed, 0xc1a551f1e4))
 	net, err := newMLP(sizes, rng)
 	if err != nil {
 		return nil, err
 	}
 	to := trainOptions{Epochs: opt.Epochs, Batch: opt.Batch, LR: opt.LR, WeightDecay: opt.WeightDecay, Seed: opt.Seed}
-	if opt.Shift > 0 {
+	if sh := train.Shape; opt.Shift > 0 && sh[0] > 0 {
 		s := opt.Shift
-		buf := make([]float32, data.MNISTPixels)
-		to.Augment = func(row []float32, rng *rand.Rand) { shiftImage(row, buf, rng.IntN(2*s+1)-s, rng.IntN(2*s+1)-s) }
+		buf := make([]float32, in)
+		to.Augment = func(row []float32, rng *rand.Rand) { shiftImage(row, buf, sh, rng.IntN(2*s+1)-s, rng.IntN(2*s+1)-s) }
 	}
 	if opt.Progress != nil {
 		steps := (n / min(opt.Batch, n)) * opt.Epochs
-		bar := progress.New(opt.Progress, "training the MNIST classifier", steps)
+		bar := progress.New(opt.Progress, "training the classifier of "+train.Source, steps)
 		var avg float64
 		to.Progress = func(step, steps int, loss float64) {
 			avg = 0.98*avg + 0.02*loss
@@ -177,7 +247,7 @@ func TrainClassifier(ds *data.MNIST, opt ClassifierOptions) (*Classifier, error)
 		defer bar.Finish()
 	}
 	t0 := time.Now()
-	if err := trainMLP(net, x, labels, to); err != nil {
+	if err := trainMLPRows(net, train.Point, train.Labels[:n], to); err != nil {
 		return nil, err
 	}
 	for l := range net.W {
@@ -186,7 +256,13 @@ func TrainClassifier(ds *data.MNIST, opt ClassifierOptions) (*Classifier, error)
 	}
 	c := &Classifier{net: net, Info: ClassifierInfo{Recipe: opt.recipe(), Sizes: sizes,
 		TrainSeconds: time.Since(t0).Seconds(), Trained: time.Now().UTC().Truncate(time.Second)}}
-	acc, err := c.Accuracy(&ds.Test)
+	if train.Source != mnistSource { // MNIST's header stays as it was
+		c.Info.Classes = slices.Clone(train.Classes)
+		if train.Shape[0] > 0 {
+			c.Info.Shape = train.Shape[:]
+		}
+	}
+	acc, err := c.accuracy(test)
 	if err != nil {
 		return nil, err
 	}
@@ -203,21 +279,26 @@ func roundToFloat32(v []float64) {
 	}
 }
 
-// shiftImage translates a 28×28 image by (dx, dy) pixels in place, filling with 0.
-func shiftImage(img, buf []float32, dx, dy int) {
+// shiftImage translates a C×H×W image (shape) by (dx, dy) pixels in place, every
+// channel alike, filling with 0.
+func shiftImage(img, buf []float32, shape [3]int, dx, dy int) {
 	if dx == 0 && dy == 0 {
 		return
 	}
 	clear(buf)
-	for r := 0; r < data.MNISTRows; r++ {
-		sr := r - dy
-		if sr < 0 || sr >= data.MNISTRows {
-			continue
-		}
-		for c := 0; c < data.MNISTCols; c++ {
-			sc := c - dx
-			if sc >= 0 && sc < data.MNISTCols {
-				buf[r*data.MNISTCols+c] = img[sr*data.MNISTCols+sc]
+	rows, cols := shape[1], shape[2]
+	for ch := 0; ch < shape[0]; ch++ {
+		src, dst := img[ch*rows*cols:], buf[ch*rows*cols:]
+		for r := 0; r < rows; r++ {
+			sr := r - dy
+			if sr < 0 || sr >= rows {
+				continue
+			}
+			for c := 0; c < cols; c++ {
+				sc := c - dx
+				if sc >= 0 && sc < cols {
+					dst[r*cols+c] = src[sr*cols+sc]
+				}
 			}
 		}
 	}
@@ -257,25 +338,34 @@ func softmaxInPlace(r []float64) {
 // Accuracy returns the fraction of set's images whose most probable class is their
 // label.
 func (c *Classifier) Accuracy(set *data.MNISTSet) (float64, error) {
-	n := set.Len()
-	if n == 0 {
+	return c.accuracy(mnistDataset(set))
+}
+
+// accuracy returns the fraction of ds's points whose most probable class is their
+// label, predicting a chunk of points at a time.
+func (c *Classifier) accuracy(ds *data.Dataset) (float64, error) {
+	if ds.N == 0 {
 		return 0, errors.New("eval: accuracy of an empty set")
 	}
 	correct := 0
 	const chunk = 2000
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(n, lo+chunk)
-		p, _, err := c.Predict(DenseFromFloat32(set.Images[lo*data.MNISTPixels:hi*data.MNISTPixels], hi-lo, data.MNISTPixels))
+	buf := make([]float32, min(chunk, ds.N)*ds.Dim)
+	for lo := 0; lo < ds.N; lo += chunk {
+		hi := min(ds.N, lo+chunk)
+		for i := lo; i < hi; i++ {
+			ds.Point(buf[(i-lo)*ds.Dim:(i-lo+1)*ds.Dim], i)
+		}
+		p, _, err := c.Predict(DenseFromFloat32(buf[:(hi-lo)*ds.Dim], hi-lo, ds.Dim))
 		if err != nil {
 			return 0, err
 		}
 		for i := lo; i < hi; i++ {
-			if argmax(p.RawRowView(i-lo)) == int(set.Labels[i]) {
+			if argmax(p.RawRowView(i-lo)) == ds.Labels[i] {
 				correct++
 			}
 		}
 	}
-	return float64(correct) / float64(n), nil
+	return float64(correct) / float64(ds.N), nil
 }
 
 func argmax(r []float64) int {
@@ -384,8 +474,11 @@ func LoadClassifier(path string) (*Classifier, error) {
 	}
 	rest = rest[hl:]
 	sz := c.Info.Sizes
-	if len(sz) < 3 || sz[0] != data.MNISTPixels || sz[len(sz)-1] != MNISTClasses {
-		return nil, bad("layer sizes %v, want 784 … 10 with a hidden layer", sz)
+	if len(sz) < 3 || sz[0] < 1 || sz[len(sz)-1] < 2 {
+		return nil, bad("layer sizes %v, want inputs … classes (at least 2) with a hidden layer", sz)
+	}
+	if c.Info.Classes != nil && len(c.Info.Classes) != sz[len(sz)-1] {
+		return nil, bad("%d class names for %d outputs", len(c.Info.Classes), sz[len(sz)-1])
 	}
 	// Every size is checked against the payload before any product, which could
 	// otherwise wrap around to match it.
@@ -398,6 +491,10 @@ func LoadClassifier(path string) (*Classifier, error) {
 	}
 	if len(rest) != 4*want {
 		return nil, bad("%d bytes of weights, the sizes %v need %d", len(rest), sz, 4*want)
+	}
+	// sz[0] is now at most the payload's length, so the product cannot overflow.
+	if sh := c.Info.Shape; sh != nil && (len(sh) != 3 || slices.Min(sh) < 1 || slices.Max(sh) > sz[0] || sh[0]*sh[1] > sz[0] || sh[0]*sh[1]*sh[2] != sz[0]) {
+		return nil, bad("image shape %v for %d inputs", sh, sz[0])
 	}
 	c.net = &mlp{Sizes: slices.Clone(sz)}
 	next := func(k int) []float64 {
@@ -437,7 +534,7 @@ func LoadOrTrainClassifier(path string, ds *data.MNIST, opt ClassifierOptions, r
 	if err != nil {
 		return nil, false, err
 	}
-	return loadOrTrain(path, full.recipe(), retrain, cmp.Or(opt.Notices, opt.Progress), func() (*Classifier, error) {
+	return loadOrTrain(path, full.recipe(), data.MNISTPixels, MNISTClasses, retrain, cmp.Or(opt.Notices, opt.Progress), func() (*Classifier, error) {
 		if ds == nil {
 			if ds, err = data.LoadMNIST(""); err != nil {
 				return nil, err
@@ -447,18 +544,36 @@ func LoadOrTrainClassifier(path string, ds *data.MNIST, opt ClassifierOptions, r
 	})
 }
 
-// loadOrTrain is LoadOrTrainClassifier with the training as a function.
-func loadOrTrain(path string, recipe ClassifierOptions, retrain bool, log io.Writer, train func() (*Classifier, error)) (*Classifier, bool, error) {
+// LoadOrTrainDataClassifier is LoadOrTrainClassifier for the user's labelled data
+// (TrainDataClassifier on train, tested on test). Key path by the data
+// (DataClassifierPath): the cache is used when it holds the recipe opt for as many
+// inputs and classes.
+func LoadOrTrainDataClassifier(path string, train, test *data.Dataset, opt ClassifierOptions, retrain bool) (c *Classifier, trained bool, err error) {
+	full, err := opt.withDefaults()
+	if err != nil {
+		return nil, false, err
+	}
+	if err := CheckClassifierData(train, test, full); err != nil {
+		return nil, false, fmt.Errorf("eval: %w", err)
+	}
+	return loadOrTrain(path, full.recipe(), train.Dim, len(train.Classes), retrain, cmp.Or(opt.Notices, opt.Progress), func() (*Classifier, error) {
+		return TrainDataClassifier(train, test, opt)
+	})
+}
+
+// loadOrTrain is LoadOrTrainClassifier with the training as a function; a cached
+// classifier must hold recipe for in inputs and k classes.
+func loadOrTrain(path string, recipe ClassifierOptions, in, k int, retrain bool, log io.Writer, train func() (*Classifier, error)) (*Classifier, bool, error) {
 	cached := func(notice bool) (*Classifier, error) { // notice: say why a damaged file is not used
 		c, err := LoadClassifier(path)
-		if err == nil && reflect.DeepEqual(c.Info.Recipe, recipe) {
+		if sz := c.sizes(); err == nil && reflect.DeepEqual(c.Info.Recipe, recipe) && sz[0] == in && sz[len(sz)-1] == k {
 			return c, nil
 		}
 		if err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, ErrBadClassifierFile) {
 			return nil, err
 		}
 		if notice && errors.Is(err, ErrBadClassifierFile) && log != nil {
-			fmt.Fprintf(log, "the MNIST classifier cache at %s is unreadable (%v); retraining it\n", path, err)
+			fmt.Fprintf(log, "the classifier cache at %s is unreadable (%v); retraining it\n", path, err)
 		}
 		return nil, nil // absent, damaged or another recipe: train
 	}
@@ -472,7 +587,7 @@ func loadOrTrain(path string, recipe ClassifierOptions, retrain bool, log io.Wri
 	}
 	unlock, err := filelock.Lock(path+".lock", func() {
 		if log != nil {
-			fmt.Fprintf(log, "waiting for another process training the MNIST classifier into %s\n", path)
+			fmt.Fprintf(log, "waiting for another process training the classifier into %s\n", path)
 		}
 	})
 	if err != nil {

@@ -21,7 +21,10 @@
 //
 // Classifier metrics use an MNIST classifier the package trains itself with gorgonia
 // (TrainClassifier; an MLP 784–512–128–10 reaching 98.63% test accuracy in about a minute), cached in a
-// checksummed file (LoadOrTrainClassifier, DefaultClassifierPath):
+// checksummed file (LoadOrTrainClassifier, DefaultClassifierPath), or the same recipe
+// for the user's labelled data, any input size and number of classes
+// (TrainDataClassifier, LoadOrTrainDataClassifier, cached by the data's checksums at
+// DataClassifierPath):
 //
 //   - the class histogram of the samples, the number of classes covered (at least
 //     DefaultMinShare of their uniform share, PacGAN's rule), KL(histogram ‖ uniform),

@@ -94,17 +94,28 @@ type trainOptions struct {
 	Progress func(step, steps int, loss float64)
 }
 
-// trainMLP fits m to (x, labels) by minimizing the mean softmax cross-entropy with
-// Adam (Kingma & Ba 2015) on shuffled mini-batches, the graph built and differentiated
-// by gorgonia in float32. Rows are x[i·Sizes[0]:(i+1)·Sizes[0]]; a last partial batch
-// of each epoch is dropped (the shuffle changes every epoch). On return m holds the
-// float32 weights of the graph (exactly representable). It is deterministic given Seed.
+// trainMLP is trainMLPRows on the rows of x (x[i·Sizes[0]:(i+1)·Sizes[0]]).
 func trainMLP(m *mlp, x []float64, labels []int, opt trainOptions) error {
-	in, k := m.Sizes[0], m.Sizes[len(m.Sizes)-1]
-	n := len(labels)
+	in, n := m.Sizes[0], len(labels)
 	if len(x) != n*in {
 		return fmt.Errorf("eval: %d training values for %d rows of %d", len(x), n, in)
 	}
+	return trainMLPRows(m, func(dst []float32, i int) {
+		for j, v := range x[i*in : (i+1)*in] {
+			dst[j] = float32(v)
+		}
+	}, labels, opt)
+}
+
+// trainMLPRows fits m to (rows, labels) by minimizing the mean softmax cross-entropy with
+// Adam (Kingma & Ba 2015) on shuffled mini-batches, the graph built and differentiated
+// by gorgonia in float32. row(dst, i) writes the Sizes[0] values of row i into dst,
+// i < len(labels), so the rows need not be held as float32 at once; a last partial batch
+// of each epoch is dropped (the shuffle changes every epoch). On return m holds the
+// float32 weights of the graph (exactly representable). It is deterministic given Seed.
+func trainMLPRows(m *mlp, row func(dst []float32, i int), labels []int, opt trainOptions) error {
+	in, k := m.Sizes[0], m.Sizes[len(m.Sizes)-1]
+	n := len(labels)
 	for i, l := range labels {
 		if l < 0 || l >= k {
 			return fmt.Errorf("eval: label %d is %d, want 0…%d", i, l, k-1)
@@ -139,12 +150,10 @@ func trainMLP(m *mlp, x []float64, labels []int, opt trainOptions) error {
 			clear(yb)
 			for r := 0; r < bs; r++ {
 				src := perm[bi*bs+r]
-				row := xb[r*in : (r+1)*in]
-				for j, v := range x[src*in : (src+1)*in] {
-					row[j] = float32(v)
-				}
+				dst := xb[r*in : (r+1)*in]
+				row(dst, src)
 				if opt.Augment != nil {
-					opt.Augment(row, rng)
+					opt.Augment(dst, rng)
 				}
 				yb[r*k+labels[src]] = 1
 			}

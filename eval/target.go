@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -115,11 +116,10 @@ func Sample(g *models.Generator, n int, seed uint64) (*mat.Dense, error) {
 	return DenseFromFloat32(out, n, spec.OutDim), nil
 }
 
-// DataTarget returns n points of a data set read from the user's files (data.Dataset)
-// drawn with seed, the next n as Real, and the MNIST options (ε = DefaultEps, the
-// MMD-GAN bandwidths, for points in [0, 1]) with the classifier metrics when clf is
-// not nil. A data file has no held-out split: the reference comes from the points
-// the run trained on.
+// DataTarget returns n points of a data set read from the user's files (data.Dataset;
+// the points held out from training, data.Dataset.Holdout) drawn with seed, the next
+// n as Real, and the MNIST options (ε = DefaultEps, the MMD-GAN bandwidths, for points
+// in [0, 1]) with the classifier metrics when clf is not nil.
 func DataTarget(ds *data.Dataset, kind string, clf *Classifier, n int, seed uint64) (*Target, error) {
 	if ds == nil || ds.N < 2 {
 		return nil, fmt.Errorf("eval: a data target needs at least 2 points")
@@ -146,39 +146,11 @@ func DataTarget(ds *data.Dataset, kind string, clf *Classifier, n int, seed uint
 	return t, nil
 }
 
-// DataClassifierSet returns labelled data as the splits the classifier recipe trains
-// on (TrainClassifier): the recipe is MNIST's, so the data must be 1×28×28 images with
-// labels 0–9 (Fashion-MNIST, KMNIST); the last seventh of the points (MNIST's share)
-// is the test split. Otherwise the error says why the classifier metrics are left out.
-func DataClassifierSet(ds *data.Dataset) (*data.MNIST, error) {
-	switch {
-	case ds.Labels == nil:
-		return nil, fmt.Errorf("the data has no labels (data.labels)")
-	case ds.Shape != [3]int{1, data.MNISTRows, data.MNISTCols}:
-		return nil, fmt.Errorf("the classifier recipe is MNIST's, for 1×28×28 images, and the points are %v (C×H×W; 0: not images)", ds.Shape)
-	case len(ds.Classes) > MNISTClasses:
-		return nil, fmt.Errorf("the classifier recipe has %d classes, the data %d", MNISTClasses, len(ds.Classes))
-	case ds.N < 14:
-		return nil, fmt.Errorf("%d labelled points are too few to train a classifier", ds.N)
-	}
-	split := ds.N - ds.N/7
-	m := &data.MNIST{}
-	for i := range ds.N {
-		set := &m.Train
-		if i >= split {
-			set = &m.Test
-		}
-		p := make([]float32, ds.Dim)
-		ds.Point(p, i)
-		set.Images = append(set.Images, p...)
-		set.Labels = append(set.Labels, uint8(ds.Labels[i]))
-	}
-	return m, nil
-}
-
-// DataClassifierPath is where the classifier of a data set is cached under the module
-// root: keyed by the data's checksum (data.Dataset.Checksum), so that other data, or
-// the same file changed, trains its own.
-func DataClassifierPath(root string, ds *data.Dataset) string {
-	return filepath.Join(root, filepath.Dir(DefaultClassifierPath), "classifier-"+ds.Checksum()[:16]+".bin")
+// DataClassifierPath is where the classifier of a data set split into train and
+// test is cached under the module root: keyed by the checksums of the two parts
+// (data.Dataset.Checksum), so that other data, the same file changed or another
+// split trains its own.
+func DataClassifierPath(root string, train, test *data.Dataset) string {
+	sum := sha256.Sum256([]byte(train.Checksum() + " " + test.Checksum()))
+	return filepath.Join(root, filepath.Dir(DefaultClassifierPath), fmt.Sprintf("classifier-%x.bin", sum[:8]))
 }

@@ -99,8 +99,13 @@ type DataConfig struct {
 	// the Go module cache), the folder of images, or the data file (for "idx" the
 	// image file).
 	Path string `toml:"path"`
-	// Split is the MNIST split: "train", "test" or "all".
+	// Split is the MNIST split: "train", "test" or "all"; of a data file, the part
+	// of its points (LoadSplits): "train" (all but the held-out points), "test" (the
+	// held-out points) or "all".
 	Split string `toml:"split"`
+	// Holdout is the fraction of a data file's points held out (0:
+	// data.DefaultHoldout), drawn at random with a fixed seed.
+	Holdout float64 `toml:"holdout"`
 	// Digits keeps only these MNIST labels (empty: all).
 	Digits []int `toml:"digits"`
 	// Limit keeps the first Limit selected images (0: all).
@@ -149,6 +154,12 @@ func (d DataConfig) validateFile() error {
 	if len(d.Digits) > 0 {
 		return badValue("data.digits", d.Digits, "selects MNIST digits, and the data kind is "+d.Kind)
 	}
+	if d.Split != "train" && d.Split != "test" && d.Split != "all" {
+		return badValue("data.split", fmt.Sprintf("%q", d.Split), `want "train" (all but the held-out points), "test" (the held-out points) or "all"`)
+	}
+	if !(d.Holdout >= 0 && d.Holdout < 1) {
+		return badValue("data.holdout", d.Holdout, "want a fraction in [0, 1) (0: the default, 0.1)")
+	}
 	if d.Limit < 0 {
 		return badValue("data.limit", d.Limit, "must be ≥ 0 (0: all points)")
 	}
@@ -179,8 +190,39 @@ func (d DataConfig) validateFile() error {
 }
 
 // LoadData reads the data of a file kind (d.IsFile()), its first Limit points if
-// Limit > 0, reporting progress to progress (nil: none).
+// Limit > 0, and returns the part Split names (LoadSplits; "all": every point in the
+// file's order), reporting progress to progress (nil: none).
 func (d DataConfig) LoadData(progress io.Writer) (*data.Dataset, error) {
+	if d.Split == "all" {
+		return d.loadHead(progress)
+	}
+	train, test, err := d.LoadSplits(progress)
+	if d.Split == "test" {
+		return test, err
+	}
+	return train, err
+}
+
+// LoadSplits reads the data as LoadData does and splits it into the training part
+// and the held-out part of Holdout of the points (data.Dataset.Holdout with a fixed
+// seed, whatever the run's seed: every run on the data holds out the same points).
+func (d DataConfig) LoadSplits(progress io.Writer) (train, test *data.Dataset, err error) {
+	ds, err := d.loadHead(progress)
+	if err != nil {
+		return nil, nil, err
+	}
+	frac := d.Holdout
+	if frac == 0 {
+		frac = data.DefaultHoldout
+	}
+	if train, test, err = ds.Holdout(frac, 1); err != nil {
+		return nil, nil, fmt.Errorf("data.holdout: %w", err)
+	}
+	return train, test, nil
+}
+
+// loadHead reads the data of a file kind, its first Limit points if Limit > 0.
+func (d DataConfig) loadHead(progress io.Writer) (*data.Dataset, error) {
 	ds, err := d.loadData(progress)
 	if err == nil && d.Limit > 0 {
 		ds.Head(d.Limit)
@@ -505,6 +547,9 @@ func (c Config) Validate() error {
 		}
 		if d.Limit < 0 {
 			return badValue("data.limit", d.Limit, "must be ≥ 0 (0: all images)")
+		}
+		if d.Holdout != 0 {
+			return badValue("data.holdout", d.Holdout, "holds out points of a data file; MNIST has its test split (data.split)")
 		}
 	case string(data.Ring), string(data.Grid), string(data.Moons), string(data.SwissRoll):
 	case "images", "npy", "npz", "idx", "csv":

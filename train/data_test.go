@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,7 +75,9 @@ func TestImagesKindMatchesMNIST(t *testing.T) {
 				return out
 			}
 			a := run()
-			b := run("data.kind=images", "data.path="+dir, "data.channels=1")
+			// every image, as MNIST's training split holds them all (data.split "train"
+			// would hold out a tenth)
+			b := run("data.kind=images", "data.path="+dir, "data.channels=1", "data.split=all")
 			for i := range a {
 				for j := range a[i] {
 					if math.Float32bits(a[i][j]) != math.Float32bits(b[i][j]) {
@@ -198,5 +201,51 @@ func TestFileRunResumes(t *testing.T) {
 		if math.Float32bits(v) != math.Float32bits(want[i]) {
 			t.Fatalf("parameter value %d: %v resumed, %v uninterrupted", i, v, want[i])
 		}
+	}
+}
+
+// data.split of a data file: "train" is all but the held-out tenth, "test" that
+// tenth, "all" every point in the file's order; train and test are disjoint and
+// together the file (LoadSplits gives the same parts), data.holdout sets the
+// fraction.
+func TestDataSplit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.npy")
+	const n = 40
+	vals := make([]float32, n*2)
+	for i := range vals {
+		vals[i] = float32(i / 2) // point i is (i, i)
+	}
+	if err := SaveNPY(path, vals, 2); err != nil {
+		t.Fatal(err)
+	}
+	points := func(split string, sets ...string) []float32 {
+		cfg, err := ParseConfig(nil, "test", append([]string{"data.kind=npy", "data.path=" + path, "data.split=" + split}, sets...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, err := cfg.Data.LoadData(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []float32
+		p := make([]float32, 2)
+		for i := range ds.N {
+			ds.Point(p, i)
+			out = append(out, p[0])
+		}
+		return out
+	}
+	all, train, test := points("all"), points("train"), points("test")
+	for i, v := range all {
+		if v != float32(i) {
+			t.Fatalf("split all: %v, want the file's points in order", all)
+		}
+	}
+	both := slices.Sorted(slices.Values(append(slices.Clone(train), test...)))
+	if len(test) != n/10 || !slices.Equal(both, all) || !slices.IsSorted(train) || !slices.IsSorted(test) {
+		t.Errorf("train %v and test %v: want the file split 36 + 4, each in order", train, test)
+	}
+	if got := points("test", "data.holdout=0.25"); len(got) != n/4 {
+		t.Errorf("data.holdout = 0.25 holds out %d points, want %d", len(got), n/4)
 	}
 }

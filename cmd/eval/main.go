@@ -14,11 +14,13 @@
 // KL to uniform, confidence, classifier score, Fréchet distance in its features) and
 // the classifier two-sample tests in feature and pixel space; on the ring and grid
 // the mode coverage and high-quality fraction. On the user's data (data.kind images,
-// npy, npz, idx, csv) the reference comes from the data file itself (it has no test
-// split); the classifier metrics need labels and 1×28×28 images with at most 10
-// classes (Fashion-MNIST, KMNIST: the MNIST recipe, trained on the data and cached
-// in checkpoints/eval/classifier-<checksum>.bin), and are left out with a note
-// otherwise.
+// npy, npz, idx, csv) the reference is the part of the data the run did not train on
+// (data.split and data.holdout: with the default split "train", the held-out points);
+// the header says what the reference is. The classifier metrics need labels: the
+// MNIST recipe, for the data's size and number of classes, is trained on the
+// training part, tested on the held-out part and cached in
+// checkpoints/eval/classifier-<checksum>.bin; without labels they are left out with
+// a note.
 //
 // -real also scores a second held-out sample of the same size against the reference:
 // each metric's value for a perfect generator at this sample size (on MNIST, blurred
@@ -176,10 +178,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	m.Seconds["sampling"] = sampleSecs
-	rep := report{Checkpoint: src.path, Step: src.step, Data: src.kind, Seed: c.seed, Classifier: target.clfInfo, Metrics: m}
+	rep := report{Checkpoint: src.path, Step: src.step, Data: src.kind, Seed: c.seed, Reference: target.what, HeldOut: target.heldOut, Classifier: target.clfInfo, Metrics: m}
 	if c.real {
 		if target.real == nil {
-			return fmt.Errorf("-real: the test split holds fewer than 2 × %d images", c.ref)
+			return fmt.Errorf("-real: the reference's source holds fewer than 2 × %d points", c.ref)
 		}
 		if rep.Real, err = eval.Evaluate(target.real, target.ref, target.opts); err != nil {
 			return err
@@ -212,6 +214,8 @@ type report struct {
 	Step       int                  `json:"step"`
 	Data       string               `json:"data"`
 	Seed       uint64               `json:"seed"`
+	Reference  string               `json:"reference"`          // what the reference points are
+	HeldOut    bool                 `json:"reference_held_out"` // they are not data the run trained on
 	Classifier *eval.ClassifierInfo `json:"classifier,omitempty"`
 	Metrics    *eval.Metrics        `json:"metrics"`
 	// Real evaluates a second held-out sample (-real): each metric's value for a
@@ -221,12 +225,16 @@ type report struct {
 
 func printReport(w io.Writer, r *report) {
 	m := r.Metrics
-	fmt.Fprintf(w, "%s (step %d, %s): %d generated vs %d held-out samples\n", r.Checkpoint, r.Step, r.Data, m.NGenerated, m.NReference)
+	fmt.Fprintf(w, "%s (step %d, %s): %d generated vs %d %s\n", r.Checkpoint, r.Step, r.Data, m.NGenerated, m.NReference, r.Reference)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	var real []eval.Headline
 	if r.Real != nil {
 		real = r.Real.Headlines()
-		fmt.Fprintf(tw, "  \tgenerated\treal data (held-out)\n")
+		kind := "held-out"
+		if !r.HeldOut {
+			kind = "as the reference"
+		}
+		fmt.Fprintf(tw, "  \tgenerated\treal data (%s)\n", kind)
 	}
 	for i, h := range m.Headlines() {
 		if math.IsNaN(h.Value) {
@@ -243,7 +251,11 @@ func printReport(w io.Writer, r *report) {
 		for _, f := range c.Histogram {
 			hist = append(hist, fmt.Sprintf("%.3f", f))
 		}
-		fmt.Fprintf(tw, "  class histogram 0–9\t%s\n", strings.Join(hist, " "))
+		names := fmt.Sprintf("0–%d", len(hist)-1)
+		if r.Classifier != nil && r.Classifier.Classes != nil {
+			names = strings.Join(r.Classifier.Classes, ", ")
+		}
+		fmt.Fprintf(tw, "  class histogram %s\t%s\n", names, strings.Join(hist, " "))
 	}
 	if s := m.Modes; s != nil {
 		fmt.Fprintf(tw, "  samples per mode\t%v\n", s.Counts)

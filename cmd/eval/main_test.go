@@ -6,7 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +38,20 @@ func trainRun(t *testing.T, cfgName, dir string, set ...string) {
 	}
 }
 
+// readReport reads the JSON report cmd/eval wrote at path.
+func readReport(t *testing.T, path string) report {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
 // A toy run: the table is printed, the JSON reads back with the mode metrics, and a
 // second evaluation with the same seed gives the same numbers.
 func TestEvalToyRun(t *testing.T) {
@@ -48,14 +66,7 @@ func TestEvalToyRun(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "eval.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep report
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := readReport(t, filepath.Join(dir, "eval.json"))
 	m := rep.Metrics
 	if rep.Step != 60 || rep.Data != "ring" || m.NGenerated != 300 || m.NReference != 400 || m.Modes == nil || m.Modes.Modes != 8 {
 		t.Errorf("report: %+v", rep)
@@ -188,18 +199,85 @@ func TestEvalFileData(t *testing.T) {
 	if err := run([]string{"-checkpoint", run2, "-n", "40", "-ref", "30", "-classifier", clf, "-out", filepath.Join(dir, "e.json")}, &out, &errb); err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "e.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep report
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := readReport(t, filepath.Join(dir, "e.json"))
 	if rep.Data != "csv" || math.IsNaN(rep.Metrics.Frechet) || rep.Metrics.Classes == nil || rep.Classifier == nil || rep.Classifier.TestAccuracy < 0.99 {
 		t.Errorf("labelled data: %+v %+v\n%s", rep.Metrics, rep.Classifier, errb.String())
 	}
 	if _, err := os.Stat(clf); err != nil {
 		t.Errorf("no classifier cached: %v", err)
+	}
+}
+
+// writeShapes writes n PNG images of 16×16 per class into sub-directories of dir
+// named by the classes: a red disc, a green square and a blue disc at random places.
+func writeShapes(t *testing.T, dir string, n int) []string {
+	t.Helper()
+	classes := []string{"a-red-disc", "b-green-square", "c-blue-disc"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for c, name := range classes {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			img := image.NewNRGBA(image.Rect(0, 0, 16, 16))
+			cx, cy, r := 4+rng.IntN(8), 4+rng.IntN(8), 2+rng.IntN(2)
+			for y := range 16 {
+				for x := range 16 {
+					px := color.NRGBA{uint8(60 + rng.IntN(30)), uint8(60 + rng.IntN(30)), uint8(60 + rng.IntN(30)), 255}
+					dx, dy := x-cx, y-cy
+					if (c != 1 && dx*dx+dy*dy <= r*r) || (c == 1 && max(dx, -dx, dy, -dy) <= r) {
+						*[]*uint8{&px.R, &px.G, &px.B}[c] = 230
+					}
+					img.SetNRGBA(x, y, px)
+				}
+			}
+			f, err := os.Create(filepath.Join(dir, name, fmt.Sprintf("%03d.png", i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := png.Encode(f, img); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+		}
+	}
+	return classes
+}
+
+// Labelled colour images of 3 classes: a classifier for 16×16×3 inputs and 3 classes
+// is trained on the training part (high accuracy on the held-out part), and the
+// table shows its metrics and class names; the header says the reference is the
+// held-out points, or, for a run on all points (data.split = "all"), that the run
+// trained on them.
+func TestEvalLabelledColour(t *testing.T) {
+	dir := t.TempDir()
+	pics := filepath.Join(dir, "pics")
+	classes := writeShapes(t, pics, 60)
+	clf := filepath.Join(dir, "clf.bin")
+	for _, split := range []string{"train", "all"} {
+		runDir := filepath.Join(dir, split)
+		trainRun(t, "images.toml", runDir, "data.path="+pics, "data.labels=dirs", "data.size=[16,16]", "data.split="+split,
+			"model.base=4", "steps=3", "batch_size=16", "log.samples=4")
+		var out, errb bytes.Buffer
+		if err := run([]string{"-checkpoint", runDir, "-n", "40", "-ref", "30", "-classifier", clf, "-out", filepath.Join(dir, "e.json")}, &out, &errb); err != nil {
+			t.Fatalf("%v\n%s", err, errb.String())
+		}
+		rep := readReport(t, filepath.Join(dir, "e.json"))
+		c := rep.Classifier
+		if c == nil || c.TestAccuracy < 0.9 || len(c.Sizes) < 3 || c.Sizes[0] != 3*16*16 || c.Sizes[len(c.Sizes)-1] != 3 || rep.Metrics.Classes == nil {
+			t.Fatalf("split %s: classifier %+v, classes %+v\n%s", split, c, rep.Metrics.Classes, errb.String())
+		}
+		header := "40 generated vs 18 held-out points" // 10% of 180 held out
+		if split == "all" {
+			header = "40 generated vs 18 points of the data's held-out part, which the run trained on"
+		}
+		for _, want := range []string{header, "classes covered", "Fréchet (classifier)", "class histogram " + strings.Join(classes, ", ")} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("split %s: output lacks %q:\n%s", split, want, out.String())
+			}
+		}
+		if rep.HeldOut != (split == "train") {
+			t.Errorf("split %s: reference_held_out %v", split, rep.HeldOut)
+		}
 	}
 }

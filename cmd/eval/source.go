@@ -50,16 +50,20 @@ type target struct {
 	real    *mat.Dense // a second held-out sample of the reference's size (nil: too few)
 	opts    eval.Options
 	clfInfo *eval.ClassifierInfo
+	what    string // what the reference points are, for the report
+	heldOut bool   // they are not data the run trained on
 }
 
-// newTarget builds the held-out sample and the metric options for the run's data.
+// newTarget builds the reference sample and the metric options for the run's data.
 func newTarget(src *source, c *config, loadMNIST func() (*data.MNIST, error), progress, log io.Writer) (*target, error) {
 	var t *eval.Target
 	var info *eval.ClassifierInfo
 	var err error
+	what, heldOut := "held-out samples", true
 	switch {
 	case src.kind == "mnist":
 		if src.split != "train" {
+			what, heldOut = fmt.Sprintf("MNIST test images, which the run trained on (data.split = %q)", src.split), false
 			fmt.Fprintf(log, "warning: the run trained on the %q split, which holds the test images it is evaluated against\n", src.split)
 		}
 		ds, err := loadMNIST()
@@ -82,7 +86,7 @@ func newTarget(src *source, c *config, loadMNIST func() (*data.MNIST, error), pr
 			return nil, err
 		}
 	case src.data.IsFile():
-		if t, info, err = fileTarget(src, c, progress, log); err != nil {
+		if t, info, what, heldOut, err = fileTarget(src, c, progress, log); err != nil {
 			return nil, err
 		}
 	default:
@@ -98,46 +102,53 @@ func newTarget(src *source, c *config, loadMNIST func() (*data.MNIST, error), pr
 	}
 	t.Options.SkipC2ST = c.noC2ST
 	t.Options.Distances.SkipExact = c.noExact
-	return &target{ref: t.Ref, real: t.Real, opts: t.Options, clfInfo: info}, nil
+	return &target{ref: t.Ref, real: t.Real, opts: t.Options, clfInfo: info, what: what, heldOut: heldOut}, nil
 }
 
-// fileTarget is the target of a run on the user's files: the distance metrics on every
-// kind; the classifier metrics with a classifier trained on the data and cached by its
-// checksum when the data suits the classifier recipe (eval.DataClassifierSet), left out
-// with a note otherwise.
-func fileTarget(src *source, c *config, progress, log io.Writer) (*eval.Target, *eval.ClassifierInfo, error) {
-	ds, err := src.data.LoadData(progress)
+// fileTarget is the target of a run on the user's files: the reference points are
+// the part of the data the run did not train on (data.split "train": the held-out
+// points; "test": the training part; "all": the held-out points, which the run saw,
+// and the report says so). The distance metrics work on every kind; the classifier
+// metrics need labels: a classifier trained on the training part, tested on the
+// held-out part and cached by their checksums (eval.DataClassifierPath), or left out
+// with a note.
+func fileTarget(src *source, c *config, progress, log io.Writer) (t *eval.Target, info *eval.ClassifierInfo, what string, heldOut bool, err error) {
+	train, test, err := src.data.LoadSplits(progress)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", false, err
 	}
-	fmt.Fprintf(log, "data: %s\n", ds.Describe())
-	fmt.Fprintln(log, "note: a data file has no held-out split; the reference points come from the data the run trained on")
+	fmt.Fprintf(log, "data: %s; %d points held out\n", train.Describe(), test.N)
 	var clf *eval.Classifier
 	if !c.noClassifier {
-		set, err := eval.DataClassifierSet(ds)
-		if err != nil {
+		opt := eval.ClassifierOptions{Progress: progress}
+		if err := eval.CheckClassifierData(train, test, opt); err != nil {
 			fmt.Fprintf(log, "note: classifier metrics (classes, Fréchet distance, feature C2ST) left out: %v\n", err)
 		} else {
 			path := c.classifier
 			if !c.classifierSet {
-				path = eval.DataClassifierPath(eval.ModuleRoot(), ds)
+				path = eval.DataClassifierPath(eval.ModuleRoot(), train, test)
 			}
 			var trained bool
-			if clf, trained, err = eval.LoadOrTrainClassifier(path, set, eval.ClassifierOptions{Progress: progress}, false); err != nil {
-				return nil, nil, err
+			if clf, trained, err = eval.LoadOrTrainDataClassifier(path, train, test, opt, false); err != nil {
+				return nil, nil, "", false, err
 			}
 			if trained {
-				fmt.Fprintf(log, "trained a classifier on the data (%.2f%% accuracy on its last seventh) and cached it in %s\n", 100*clf.Info.TestAccuracy, path)
+				fmt.Fprintf(log, "trained a classifier on the data (%.2f%% accuracy on its %d held-out points) and cached it in %s\n", 100*clf.Info.TestAccuracy, test.N, path)
 			}
 		}
 	}
-	t, err := eval.DataTarget(ds, src.kind, clf, c.ref, c.seed)
-	if err != nil {
-		return nil, nil, err
+	ref, what, heldOut := test, "held-out points", true
+	switch src.data.Split {
+	case "test":
+		ref, what = train, "points the run did not train on (it trained on the held-out part, data.split = \"test\")"
+	case "all":
+		what, heldOut = "points of the data's held-out part, which the run trained on (data.split = \"all\")", false
 	}
-	var info *eval.ClassifierInfo
+	if t, err = eval.DataTarget(ref, src.kind, clf, c.ref, c.seed); err != nil {
+		return nil, nil, "", false, err
+	}
 	if clf != nil {
 		info = &clf.Info
 	}
-	return t, info, nil
+	return t, info, what, heldOut, nil
 }
