@@ -49,18 +49,12 @@ import (
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/eval"
 	"github.com/sinkgen/sinkgen/internal/atomicfile"
+	"github.com/sinkgen/sinkgen/internal/cli"
 	"github.com/sinkgen/sinkgen/internal/process"
 )
 
 func main() {
-	err := run(os.Args[1:], os.Stdout, os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "eval:", err)
-		os.Exit(1)
-	}
+	os.Exit(cli.Status("eval", run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
 }
 
 type config struct {

@@ -14,7 +14,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,6 +26,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sinkgen/sinkgen/internal/atomicfile"
+	"github.com/sinkgen/sinkgen/internal/cli"
 	"github.com/sinkgen/sinkgen/internal/process"
 	"github.com/sinkgen/sinkgen/internal/progress"
 	"github.com/sinkgen/sinkgen/ot"
@@ -36,13 +36,7 @@ import (
 type row map[string]any
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		fmt.Fprintln(os.Stderr, "otbench:", err)
-		os.Exit(1)
-	}
+	os.Exit(cli.Status("otbench", run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
 }
 
 func run(args []string, stdout, stderr io.Writer) error {

@@ -21,33 +21,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
+	"github.com/sinkgen/sinkgen/internal/cli"
 	"github.com/sinkgen/sinkgen/sweep"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sweep:", err)
-		os.Exit(1)
-	}
+	os.Exit(cli.Status("sweep", run(cli.SignalContext(), os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
 }
-
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, " ") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
@@ -62,7 +44,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.SubmitOnly, "submit-only", false, "slurm: submit the array job, print its id and exit")
 	fs.BoolVar(&o.Collect, "collect", false, "only gather the finished runs and write the report")
 	fs.DurationVar(&o.Poll, "poll", 0, "slurm: how often to ask squeue (0: the file's slurm.poll, 5s by default)")
-	var sb listFlag
+	var sb cli.List
 	fs.Var(&sb, "sbatch", "an extra sbatch option such as --partition=short (repeatable)")
 	quiet := fs.Bool("q", false, "no progress report")
 	task := fs.Int("task", -1, "internal: train and evaluate run INDEX of the sweep directory given as argument")

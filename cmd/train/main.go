@@ -19,30 +19,17 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
-	"strings"
-	"syscall"
 
+	"github.com/sinkgen/sinkgen/internal/cli"
 	"github.com/sinkgen/sinkgen/internal/process"
 	"github.com/sinkgen/sinkgen/train"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-ctx.Done()
-		stop() // a second signal kills the process the default way
-	}()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(cli.SignalContext(), os.Args[1:], os.Stdout, os.Stderr))
 }
-
-// listFlag collects repeated -set values.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, " ") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // resumeFlag is -resume (the newest checkpoint) or -resume=FILE.
 type resumeFlag string
@@ -66,7 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	config := fs.String("config", "mnist.toml", "config file; a bare name is looked up in configs/")
 	out := fs.String("out", "", "run directory (default checkpoints/<name>)")
-	var sets listFlag
+	var sets cli.List
 	fs.Var(&sets, "set", "override a config key, key=value (repeatable), e.g. -set steps=500 -set optimizer.lr=3e-4")
 	var resume resumeFlag
 	fs.Var(&resume, "resume", "continue the run from its newest checkpoint; -resume=FILE: from that checkpoint")

@@ -25,7 +25,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -48,19 +47,13 @@ import (
 
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/internal/atomicfile"
+	"github.com/sinkgen/sinkgen/internal/cli"
 	"github.com/sinkgen/sinkgen/internal/progress"
 	"github.com/sinkgen/sinkgen/ot"
 )
 
 func main() {
-	err := run(os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "wbary:", err)
-		os.Exit(1)
-	}
+	os.Exit(cli.Status("wbary", run(os.Args[1:], os.Stderr), os.Stderr))
 }
 
 // config is the command line.
