@@ -82,13 +82,16 @@ func (l *Loss) Stats() Stats {
 	return l.st.last.stats
 }
 
-// Err says why the last forward pass's value is NaN when package ot could not
-// represent the problem (an error wrapping ot.ErrOutOfRange: an ε below the resolution
-// of the costs, distances that overflow), and is nil otherwise.
+// Err says why the last forward pass failed, or why its value is NaN when package ot
+// could not represent the problem (an error wrapping ot.ErrOutOfRange: an ε below the
+// resolution of the costs, distances that overflow), and is nil otherwise.
 func (l *Loss) Err() error {
 	l.st.mu.Lock()
 	defer l.st.mu.Unlock()
-	if l.st.last == nil {
+	switch {
+	case l.st.err != nil:
+		return l.st.err
+	case l.st.last == nil:
 		return nil
 	}
 	return l.st.last.err

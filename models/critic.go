@@ -458,7 +458,7 @@ func checkTensors(want []paramShape, f *tensorfile.File, prefix string) error {
 	}
 	for _, t := range f.Tensors {
 		if strings.HasPrefix(t.Name, prefix) && !known[t.Name] {
-			return fmt.Errorf("models: tensor %s is not a parameter of the model", t.Name)
+			return fmt.Errorf("models: tensor %.40q is not a parameter of the model", t.Name)
 		}
 	}
 	return nil

@@ -51,7 +51,7 @@ func TestCraftedParamsFiles(t *testing.T) {
 		{"hidden 65536×3", mlp(func(s *Spec) { s.Hidden = []int{65536, 65536, 65536} }), small.Tensors(""), "parameters, more than"},
 		{"out_dim 2e9", mlp(func(s *Spec) { s.OutDim = 2e9 }), small.Tensors(""), "output dimension 2000000000"},
 		{"hidden 4096×2, small tensors", mlp(func(s *Spec) { s.Hidden = []int{4096, 4096} }), small.Tensors(""), "has shape [5 7], the model wants [5 4096]"},
-		{"a stray tensor", mlpSpec(), append(small.Tensors(""), tensorfile.Tensor{Name: "stray", Shape: []int{1}, Data: []float32{1}}), "stray is not a parameter"},
+		{"a stray tensor", mlpSpec(), append(small.Tensors(""), tensorfile.Tensor{Name: "stray", Shape: []int{1}, Data: []float32{1}}), `"stray" is not a parameter`},
 		{"wide conv layers", wide, wideTensors, "values per point"},
 		// channels × height × width wraps around to out_dim
 		{"wrapping image", conv(func(s *Spec) { s.Channels, s.Base, s.OutDim, s.Image = []int{4}, 1, 4, [3]int{1<<62 + 1, 2, 2} }), small.Tensors(""), "needs image data"},

@@ -39,7 +39,7 @@ func denseFits(what string, entries float64) error {
 	if MaxDenseBytes <= 0 || need <= float64(MaxDenseBytes) {
 		return nil
 	}
-	return fmt.Errorf("%w: %s needs %s for its dense matrices, more than ot.MaxDenseBytes = %s",
+	return fmt.Errorf("%w: %s needs %s for its matrices and potentials, more than ot.MaxDenseBytes = %s",
 		ErrTooLarge, what, byteSize(need), byteSize(float64(MaxDenseBytes)))
 }
 
