@@ -11,6 +11,8 @@
 //	Sinkhorn(a, b, C, ε, *SinkhornOptions)             SinkhornPoints(x, y, a, b, c, ε, *SinkhornOptions)
 //	SinkhornDivergence(x, y, a, b, c, ε, *DivergenceOptions)   MMD(x, y, a, b, k, *MMDOptions)
 //	UnrolledSinkhorn(x, y, a, b, c, ε, *UnrolledOptions)       UnrolledSinkhornDivergence(…)
+//	SinkhornUnbalanced(a, b, C, ε, ρa, ρb, *SinkhornOptions)   SinkhornUnbalancedPoints(…)
+//	UnbalancedDivergence(x, y, a, b, c, ε, ρ, *DivergenceOptions)
 //	Barycenter(hists, support, ε, λ, *BarycenterOptions) …
 //
 // Gradients are asked for in the options (Grad) or, for the unrolled records, by
@@ -48,6 +50,10 @@
 // from the envelope theorem (SinkhornGradients, ExactGradients, the Grad of a
 // divergence, MMD's).
 //
+// Unbalanced OT (SinkhornUnbalanced, UnbalancedDivergence; see Unbalanced) replaces the
+// marginal constraints by KL penalties ρ_a, ρ_b (GeomLoss's reach^p, POT's reg_m), for
+// measures of any mass; ρ = +Inf is the balanced problem, whose results it returns.
+//
 // For training, UnrolledSinkhorn and UnrolledSinkhornDivergence run a fixed number L
 // of log-domain updates from zero potentials and differentiate them exactly in reverse
 // mode (the gradient autograd of the loop would give), keeping O(L(n+m)) numbers. On
@@ -72,7 +78,9 @@
 // References: Cuturi, "Sinkhorn Distances", NeurIPS 2013; Genevay, Peyré, Cuturi,
 // "Learning Generative Models with Sinkhorn Divergences", AISTATS 2018; Feydy et al.,
 // "Interpolating between Optimal Transport and MMD using Sinkhorn Divergences",
-// AISTATS 2019; Schmitzer, "Stabilized Sparse Scaling Algorithms for Entropy
+// AISTATS 2019; Chizat, Peyré, Schmitzer, Vialard, "Scaling Algorithms for Unbalanced
+// Optimal Transport Problems", Math. Comp. 2018; Séjourné, Feydy, Vialard, Trouvé, Peyré,
+// "Sinkhorn Divergences for Unbalanced Optimal Transport", arXiv:1910.12958, 2019; Schmitzer, "Stabilized Sparse Scaling Algorithms for Entropy
 // Regularized Transport Problems", SIAM J. Sci. Comput. 2019; Li et al., "MMD GAN",
 // NeurIPS 2017; Székely & Rizzo, "Energy statistics", 2013; Benamou et al., "Iterative
 // Bregman Projections for Regularized Transportation Problems", SIAM J. Sci. Comput. 2015;

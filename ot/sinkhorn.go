@@ -277,9 +277,15 @@ func newProblemCheck(a, b []float64, C *mat.Dense, n, m int, checkCost bool) (*p
 	if b, err = weights("b", b, m); err != nil {
 		return nil, err
 	}
+	return buildProblem(a, b, C, n, m, checkCost)
+}
+
+// buildProblem is newProblemCheck for validated weights.
+func buildProblem(a, b []float64, C *mat.Dense, n, m int, checkCost bool) (*problem, error) {
 	if err := costDims(C, n, m); err != nil {
 		return nil, err
 	}
+	var err error
 	p := &problem{n: n, m: m, a: a, b: b, costUnchecked: !checkCost}
 	if checkCost {
 		if p.lo, p.hi, err = costRange(C, n, m); err != nil {
