@@ -13,6 +13,7 @@
 //	UnrolledSinkhorn(x, y, a, b, c, ε, *UnrolledOptions)       UnrolledSinkhornDivergence(…)
 //	SinkhornUnbalanced(a, b, C, ε, ρa, ρb, *SinkhornOptions)   SinkhornUnbalancedPoints(…)
 //	UnbalancedDivergence(x, y, a, b, c, ε, ρ, *DivergenceOptions)
+//	SlicedWasserstein(x, y, a, b, p, *SlicedOptions)           MaxSlicedWasserstein(…)
 //	Barycenter(hists, support, ε, λ, *BarycenterOptions) …
 //
 // Gradients are asked for in the options (Grad) or, for the unrolled records, by
@@ -28,7 +29,9 @@
 // cost c(x,y) is s·|x−y|^p (see Cost), by default ½|x−y|², the GeomLoss convention.
 //
 // Exact OT solves min ⟨P,C⟩ over couplings P with marginals a and b by the network
-// simplex (Exact), with a closed form on the line (Exact1D).
+// simplex (Exact), with a closed form on the line (Exact1D), which also gives the sliced
+// Wasserstein distance SW_p, the mean of W_p^p over projections on random or given
+// directions (SlicedWasserstein, MaxSlicedWasserstein), with gradients.
 //
 // Entropic OT (Cuturi 2013) solves
 //
@@ -81,7 +84,10 @@
 // AISTATS 2019; Chizat, Peyré, Schmitzer, Vialard, "Scaling Algorithms for Unbalanced
 // Optimal Transport Problems", Math. Comp. 2018; Séjourné, Feydy, Vialard, Trouvé, Peyré,
 // "Sinkhorn Divergences for Unbalanced Optimal Transport", arXiv:1910.12958, 2019; Schmitzer, "Stabilized Sparse Scaling Algorithms for Entropy
-// Regularized Transport Problems", SIAM J. Sci. Comput. 2019; Li et al., "MMD GAN",
+// Regularized Transport Problems", SIAM J. Sci. Comput. 2019; Rabin, Peyré, Delon, Bernot,
+// "Wasserstein Barycenter and its Application to Texture Mixing", SSVM 2011; Kolouri et
+// al., "Sliced Wasserstein Auto-Encoders", ICLR 2019; Deshpande, Zhang, Schwing,
+// "Generative Modeling using the Sliced Wasserstein Distance", CVPR 2018; Li et al., "MMD GAN",
 // NeurIPS 2017; Székely & Rizzo, "Energy statistics", 2013; Benamou et al., "Iterative
 // Bregman Projections for Regularized Transportation Problems", SIAM J. Sci. Comput. 2015;
 // Cuturi & Doucet, "Fast Computation of Wasserstein Barycenters", ICML 2014; Bonneel,

@@ -17,6 +17,8 @@ Writes
   sliced.json  POT sliced_wasserstein_distance and max_sliced_wasserstein_distance on given
       projections (k unit directions, stored as rows), for p = 1, 2, 3, uniform and
       weighted. Fields: x, y, a, b, directions, and cases: list of {p, weighted, sw, max_sw}.
+      POT 0.8.2 divides by n_projections even when projections are given, so it is
+      passed the number of directions too.
 """
 import json
 import numpy as np
@@ -78,8 +80,8 @@ def sliced():
     for p in (1, 2, 3):
         for weighted in (False, True):
             wa, wb = (a, b) if weighted else (None, None)
-            sw = ot.sliced_wasserstein_distance(x, y, wa, wb, p=p, projections=dirs.T)
-            mx = ot.max_sliced_wasserstein_distance(x, y, wa, wb, p=p, projections=dirs.T)
+            sw = ot.sliced_wasserstein_distance(x, y, wa, wb, n_projections=k, p=p, projections=dirs.T)
+            mx = ot.max_sliced_wasserstein_distance(x, y, wa, wb, n_projections=k, p=p, projections=dirs.T)
             cases.append(dict(p=p, weighted=weighted, sw=float(sw), max_sw=float(mx)))
     dump("sliced.json", dict(kind="sliced", x=x, y=y, a=a, b=b, directions=dirs, cases=cases))
 
