@@ -5,7 +5,8 @@
 // or a cost matrix C; weights a, b, nil meaning uniform; the cost c; ε, where there is
 // one), then an options struct, nil meaning the defaults, and a result struct. The
 // solvers' results carry Converged and Iterations, the entropic ones MarginalError
-// (Exact's plan meets the marginals to rounding; MMD is a closed form):
+// (Exact's plan meets the marginals to rounding; MMD and the sliced distances are
+// closed forms):
 //
 //	Exact(a, b, C, *ExactOptions)                      ExactPoints(x, y, a, b, c, *ExactOptions)
 //	Sinkhorn(a, b, C, ε, *SinkhornOptions)             SinkhornPoints(x, y, a, b, c, ε, *SinkhornOptions)

@@ -391,8 +391,12 @@ func (p *problem) finishUnbalanced(res *UnbalancedResult, f, g []float64, wantPl
 	res.F, res.G, res.Dual, res.MarginalError = f, g, dual, merr
 }
 
-// klMass is ρ·KL(r|w) = ρ Σ r log(r/w) − r + w.
+// klMass is ρ·KL(r|w) = ρ Σ r log(r/w) − r + w; 0 for a hard constraint (ρ = +Inf),
+// which the iterations meet up to the tolerance.
 func klMass(r, w []float64, rho float64) float64 {
+	if math.IsInf(rho, 1) {
+		return 0
+	}
 	s := 0.0
 	for i, ri := range r {
 		if ri > 0 {

@@ -158,14 +158,18 @@ func TestUnbalancedGradientsFD(t *testing.T) {
 	o := &SinkhornOptions{Tol: 1e-14}
 	for _, c := range []Cost{SqEuclidean, Euclidean} {
 		for _, rho := range []float64{0.5, 3} {
+			rhoB := 2 * rho
+			if rho == 3 {
+				rhoB = math.Inf(1) // semi-balanced: Pᵀ1 = b exactly
+			}
 			ot := func() float64 {
-				r, err := SinkhornUnbalancedPoints(x, y, a, b, c, 0.4, rho, 2*rho, o)
+				r, err := SinkhornUnbalancedPoints(x, y, a, b, c, 0.4, rho, rhoB, o)
 				if err != nil {
 					t.Fatal(err)
 				}
 				return r.Dual
 			}
-			r, err := SinkhornUnbalancedPoints(x, y, a, b, c, 0.4, rho, 2*rho, o)
+			r, err := SinkhornUnbalancedPoints(x, y, a, b, c, 0.4, rho, rhoB, o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -173,7 +177,7 @@ func TestUnbalancedGradientsFD(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			name := fmt.Sprintf("OT %v ρ=%g ", c, rho)
+			name := fmt.Sprintf("OT %v ρ=%g,%g ", c, rho, rhoB)
 			fdCheck(t, name+"x", x.RawMatrix().Data, gr.X.RawMatrix().Data, ot)
 			fdCheck(t, name+"y", y.RawMatrix().Data, gr.Y.RawMatrix().Data, ot)
 			fdCheck(t, name+"a", a, gr.A, ot)
@@ -228,4 +232,42 @@ func TestUnbalancedInvalid(t *testing.T) {
 	if _, err := SinkhornUnbalancedPoints(x, y, []float64{1, 1, 0.5, 0.5}, nil, SqEuclidean, 0.1, math.Inf(1), math.Inf(1), nil); !errors.Is(err, ErrInvalidInput) {
 		t.Errorf("mass 3 balanced: err = %v", err)
 	}
+}
+
+// The two methods agree, with absorptions, also when one marginal is a hard constraint
+// (whose plan then meets it).
+func TestUnbalancedMethodsAgree(t *testing.T) {
+	x, y := randCloud(newTestRand(12), 20, 3, 0), randCloud(newTestRand(13), 15, 3, 1)
+	a, b := randMass(14, 20, 1), randMass(15, 15, 2.5)
+	for _, rb := range []float64{0.7, math.Inf(1)} {
+		var duals [2]float64
+		for k, method := range []SinkhornMethod{LogDomain, Stabilized} {
+			r, err := SinkhornUnbalancedPoints(x, y, a, b, SqEuclidean, 0.05, 2, rb, &SinkhornOptions{Method: method, Tol: 1e-12, AbsorbAt: 3, Plan: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.Converged || r.Method != method || math.Abs(r.Cost-r.Dual) > 1e-9 {
+				t.Fatalf("ρ_b = %v %v: converged %v, cost %.12g, dual %.12g", rb, method, r.Converged, r.Cost, r.Dual)
+			}
+			if math.IsInf(rb, 1) {
+				cols := mat.NewVecDense(15, nil)
+				cols.MulVec(r.Plan.T(), mat.NewVecDense(20, floatsOnes(20)))
+				if !floats.EqualApprox(cols.RawVector().Data, b, 1e-10) {
+					t.Errorf("%v: hard marginal not met: %v vs %v", method, cols.RawVector().Data, b)
+				}
+			}
+			duals[k] = r.Dual
+		}
+		if math.Abs(duals[0]-duals[1]) > 1e-9 {
+			t.Errorf("ρ_b = %v: log domain %.12g, stabilized %.12g", rb, duals[0], duals[1])
+		}
+	}
+}
+
+func floatsOnes(n int) []float64 {
+	o := make([]float64, n)
+	for i := range o {
+		o[i] = 1
+	}
+	return o
 }
