@@ -122,28 +122,20 @@ func UnbalancedGradients(x, y *mat.Dense, a, b []float64, c Cost, res *Unbalance
 	if err := penalties(res.RhoA, res.RhoB); err != nil {
 		return nil, err
 	}
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	if err := pointPair(x, y); err != nil {
-		return nil, err
-	}
-	c = c.orDefault()
-	n, m := rowsOf(x), rowsOf(y)
-	if err := denseFits(fmt.Sprintf("unbalanced gradients between %d and %d points", n, m), 2*area(n, m)); err != nil {
-		return nil, err
-	}
-	if len(res.F) != n || len(res.G) != m {
-		return nil, invalid("unbalanced result does not match %d×%d points", n, m)
-	}
 	balanced := math.IsInf(res.RhoA, 1) && math.IsInf(res.RhoB, 1)
-	newP := unbalancedProblem
+	build := unbalancedProblem
 	if balanced {
-		newP = newProblem
+		build = newProblem
 	}
-	p, err := newP(a, b, c.matrix(x, y), n, m)
+	p, c, err := pointProblemOf(build, x, y, a, b, c, "unbalanced gradients", func(n, m int) float64 {
+		return 2 * area(n, m) // the cost and the plan
+	})
 	if err != nil {
 		return nil, err
+	}
+	n, m := p.n, p.m
+	if len(res.F) != n || len(res.G) != m {
+		return nil, invalid("unbalanced result does not match %d×%d points", n, m)
 	}
 	gr := &Gradients{X: mat.NewDense(n, dimOf(x), nil), Y: mat.NewDense(m, dimOf(y), nil)}
 	if balanced {
@@ -182,31 +174,6 @@ func penalties(rhos ...float64) error {
 		}
 	}
 	return nil
-}
-
-// masses checks the weights of a positive measure of n points named field: finite,
-// non-negative, with a positive total; nil means uniform.
-func masses(field string, w []float64, n int) ([]float64, error) {
-	if n == 0 {
-		return nil, invalid("%s: the measure has no points", field)
-	}
-	if w == nil {
-		return Uniform(n), nil
-	}
-	if len(w) != n {
-		return nil, invalid("%s: %d weights for %d points", field, len(w), n)
-	}
-	sum := 0.0
-	for i, v := range w {
-		if !(v >= 0) || math.IsInf(v, 0) {
-			return nil, invalid("%s[%d] = %v must be finite and non-negative", field, i, v)
-		}
-		sum += v
-	}
-	if !(sum > 0) || math.IsInf(sum, 0) {
-		return nil, invalid("%s sums to %v: the measure needs a positive, finite mass", field, sum)
-	}
-	return w, nil
 }
 
 // unbalancedProblem is newProblem for positive measures of any mass.
@@ -306,21 +273,7 @@ func (p *problem) unbalancedLog(f, g []float64, eps, rhoA, rhoB float64, o Sinkh
 	for {
 		p.updateF(s, g, eps)
 		if measured {
-			var e, ePot float64
-			for i, ai := range p.a {
-				if ai == 0 {
-					continue
-				}
-				d := ai * math.Abs(math.Exp((f[i]-s[i])/eps)-math.Exp(-f[i]/rhoA))
-				dp := ai * math.Abs(f[i]-lamA*s[i])
-				if o.ErrorNorm == 2 {
-					d, dp = d*d, dp*dp
-				}
-				e, ePot = e+d, ePot+dp
-			}
-			if o.ErrorNorm == 2 {
-				e, ePot = math.Sqrt(e), math.Sqrt(ePot)
-			}
+			e, ePot := relaxedError(p.a, f, s, eps, rhoA, o.ErrorNorm)
 			if p.done(e, ePot, eps, o) {
 				return f, g, iters, true
 			}
@@ -336,48 +289,40 @@ func (p *problem) unbalancedLog(f, g []float64, eps, rhoA, rhoB float64, o Sinkh
 	}
 }
 
+// relaxedError is rowError for the unbalanced iterations: given s, the c-transform of
+// the other potential, it returns the norm of the residual a e^((f−s)/ε) − a e^(−f/ρ)
+// of the f-optimality condition, and that of a∘(f − λs), the move of the next update.
+func relaxedError(a, f, s []float64, eps, rho float64, norm int) (e, ePot float64) {
+	lam := damping(rho, eps)
+	for i, ai := range a {
+		if ai == 0 {
+			continue
+		}
+		d := ai * math.Abs(math.Exp((f[i]-s[i])/eps)-math.Exp(-f[i]/rho))
+		dp := ai * math.Abs(f[i]-lam*s[i])
+		if norm == 2 {
+			d, dp = d*d, dp*dp
+		}
+		e, ePot = e+d, ePot+dp
+	}
+	if norm == 2 {
+		return math.Sqrt(e), math.Sqrt(ePot)
+	}
+	return e, ePot
+}
+
 // finishUnbalanced fills the result from the potentials in one pass over the plan.
 func (p *problem) finishUnbalanced(res *UnbalancedResult, f, g []float64, wantPlan bool) {
-	n, m, eps := p.n, p.m, res.Eps
+	eps := res.Eps
 	if wantPlan {
-		res.Plan = mat.NewDense(n, m, nil)
+		res.Plan = mat.NewDense(p.n, p.m, nil)
 	}
-	blocks := parallel.MaxBlocks()
-	colSums := make([][]float64, blocks)
-	lin := make([]float64, blocks)
-	rows := make([]float64, n)
-	parallel.For(n, m, func(blk, lo, hi int) {
-		cs := make([]float64, m)
-		colSums[blk] = cs
-		prow := make([]float64, m)
-		for i := lo; i < hi; i++ {
-			if p.a[i] == 0 {
-				continue
-			}
-			row := p.C[i*m : (i+1)*m]
-			for j, c := range row {
-				prow[j] = p.loga[i] + p.logb[j] + (f[i]+g[j]-c)/eps
-			}
-			expSlice(prow)
-			rows[i] = floats.Sum(prow)
-			axpy(1, prow, cs)
-			lin[blk] += dot(prow, row)
-			if wantPlan {
-				res.Plan.SetRow(i, prow)
-			}
-		}
-	})
-	cols := make([]float64, m)
-	for _, cs := range colSums {
-		if cs != nil {
-			floats.Add(cols, cs)
-		}
-	}
+	rows, cols, lin := p.planSums(f, g, eps, nil, res.Plan)
 	ma, mb := floats.Sum(p.a), floats.Sum(p.b)
 	mass := floats.Sum(rows)
 	// Σ P log(P/(a⊗b)) = Σ P (f_i + g_j − C_ij)/ε.
-	plogp := (floats.Dot(rows, f) + floats.Dot(cols, g) - floats.Sum(lin)) / eps
-	res.LinearCost, res.Mass = floats.Sum(lin), mass
+	plogp := (floats.Dot(rows, f) + floats.Dot(cols, g) - lin) / eps
+	res.LinearCost, res.Mass = lin, mass
 	res.Cost = res.LinearCost + eps*(plogp-mass+ma*mb) + klMass(rows, p.a, res.RhoA) + klMass(cols, p.b, res.RhoB)
 	dual, merr := -eps*(mass-ma*mb), 0.0
 	for i, ai := range p.a {
@@ -450,37 +395,20 @@ func UnbalancedDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps, rho floa
 	if opts != nil {
 		sopts, grad = &opts.SinkhornOptions, opts.Grad
 	}
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	if err := pointPair(x, y); err != nil {
-		return nil, err
-	}
-	c = c.orDefault()
-	n, m := rowsOf(x), rowsOf(y)
-	if err := denseFits(fmt.Sprintf("unbalanced sinkhorn divergence between %d and %d points", n, m), divergenceMatrices(n, m, sopts, grad)); err != nil {
-		return nil, err
-	}
-	pxy, err := unbalancedProblem(a, b, c.matrix(x, y), n, m)
+	pxy, c, err := pointProblemOf(unbalancedProblem, x, y, a, b, c, "unbalanced sinkhorn divergence", func(n, m int) float64 {
+		return divergenceMatrices(n, m, sopts, grad)
+	})
 	if err != nil {
 		return nil, err
 	}
+	n, m := pxy.n, pxy.m
 	o, err := solveOptions(pxy, eps, sopts)
 	if err != nil {
 		return nil, err
 	}
-	pxx, err := buildProblem(pxy.a, pxy.a, c.matrix(x, x), n, n, true)
+	pxx, pyy, err := selfProblems(pxy, x, y, c, eps)
 	if err != nil {
 		return nil, err
-	}
-	pyy, err := buildProblem(pxy.b, pxy.b, c.matrix(y, y), m, m, true)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range []*problem{pxy, pxx, pyy} {
-		if err := p.resolution(eps); err != nil {
-			return nil, err
-		}
 	}
 	sym := o
 	sym.InitF, sym.InitG = nil, nil
@@ -536,18 +464,7 @@ func (p *problem) solveSymmetricUnbalanced(eps, rho float64, o SinkhornOptions) 
 	for {
 		p.updateF(t, f, eps)
 		// Both marginals of the plan of (f, f) are a e^((f − T(f))/ε), to meet a e^(−f/ρ).
-		var e, ePot float64
-		for i, ai := range p.a {
-			d := ai * math.Abs(math.Exp((f[i]-t[i])/eps)-math.Exp(-f[i]/rho))
-			dp := ai * math.Abs(f[i]-lam*t[i])
-			if o.ErrorNorm == 2 {
-				d, dp = d*d, dp*dp
-			}
-			e, ePot = e+d, ePot+dp
-		}
-		if o.ErrorNorm == 2 {
-			e, ePot = math.Sqrt(e), math.Sqrt(ePot)
-		}
+		e, ePot := relaxedError(p.a, f, t, eps, rho, o.ErrorNorm)
 		if p.done(2*e, 2*ePot, eps, o) {
 			converged = true
 			break
