@@ -58,6 +58,10 @@ type UnbalancedResult struct {
 // domain. nil weights mean uniform. At rhoA = rhoB = +Inf it is Sinkhorn, whose result
 // it returns unchanged.
 //
+// opts.Tol bounds the residual of the optimality conditions, MarginalError's (in
+// opts.ErrorNorm), and the move of the potentials as in Sinkhorn. The iterations
+// contract by ρ/(ρ+ε): a ρ far above ε with unequal masses needs many.
+//
 // POT's sinkhorn_unbalanced(a, b, M, reg, reg_m) solves the same problem with the
 // entropy Σ P(log P − 1) in place of KL(P|a⊗b): with M = C − ε log(a⊗b), reg = ε and
 // reg_m = ρ its plan is ours.

@@ -48,3 +48,25 @@ func ExampleUnbalancedDivergence() {
 	// S = 1.5860 (balanced 3.8597), converged true
 	// ∂S/∂x_0 = [-0.0430 -0.0430]
 }
+
+// Unbalanced OT between point clouds and its gradients. The weights of an unbalanced
+// measure move freely: the far point y_1 has a positive mass gradient (its mass is
+// mostly destroyed, at a price), the near one y_0 a negative one.
+func ExampleUnbalancedGradients() {
+	x := mat.NewDense(2, 1, []float64{0, 1})
+	y := mat.NewDense(2, 1, []float64{0.5, 4})
+	a, b := []float64{0.5, 0.5}, []float64{0.5, 0.5}
+	r, err := ot.SinkhornUnbalancedPoints(x, y, a, b, ot.SqEuclidean, 0.1, 1, 1, nil)
+	if err != nil {
+		panic(err)
+	}
+	g, err := ot.UnbalancedGradients(x, y, a, b, ot.SqEuclidean, r)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("OT = %.4f, mass moved %.3f\n", r.Dual, r.Mass)
+	fmt.Printf("∂/∂x = %.4f, ∂/∂b = %.4f\n", g.X.RawMatrix().Data, g.B)
+	// Output:
+	// OT = 0.7112, mass moved 0.661
+	// ∂/∂x = [-0.1651 0.1256], ∂/∂b = [-0.3299 1.0749]
+}
