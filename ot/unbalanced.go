@@ -170,12 +170,18 @@ func balancedResult(r *SinkhornResult, rho float64) *UnbalancedResult {
 		Iterations: r.Iterations, Converged: r.Converged, Method: r.Method}
 }
 
-// penalties checks the KL marginal penalties: positive, +Inf allowed.
-func penalties(rhos ...float64) error {
-	for k, r := range rhos {
-		if !(r > 0) {
-			return invalid("unbalanced: rho%s = %v must be positive (+Inf for a hard marginal constraint)", string(rune('A'+k)), r)
-		}
+// penalties checks the KL marginal penalties ρ_a, ρ_b: positive, +Inf allowed.
+func penalties(rhoA, rhoB float64) error {
+	if err := penalty("rhoA", rhoA); err != nil {
+		return err
+	}
+	return penalty("rhoB", rhoB)
+}
+
+// penalty checks one KL marginal penalty named field.
+func penalty(field string, rho float64) error {
+	if !(rho > 0) {
+		return invalid("unbalanced: %s = %v must be positive (+Inf for a hard marginal constraint)", field, rho)
 	}
 	return nil
 }
@@ -382,7 +388,7 @@ type UnbalancedDivergenceResult struct {
 // terms by the averaged damped fixed point. At rho = +Inf it is SinkhornDivergence,
 // whose value and gradients it returns unchanged.
 func UnbalancedDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps, rho float64, opts *DivergenceOptions) (*UnbalancedDivergenceResult, error) {
-	if err := penalties(rho); err != nil {
+	if err := penalty("rho", rho); err != nil {
 		return nil, err
 	}
 	if math.IsInf(rho, 1) {
