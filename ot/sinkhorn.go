@@ -243,15 +243,21 @@ func pointProblemOf(build func(a, b []float64, C *mat.Dense, n, m int) (*problem
 
 // SinkhornPoints is Sinkhorn between the point clouds x (n×d) and y (m×d) under cost c.
 func SinkhornPoints(x, y *mat.Dense, a, b []float64, c Cost, eps float64, opts *SinkhornOptions) (*SinkhornResult, error) {
-	n, m := rowsOf(x), rowsOf(y)
-	if err := denseFits(fmt.Sprintf("sinkhorn between %d and %d points", n, m), area(n, m)*sinkhornMatrices(opts)); err != nil {
-		return nil, err
-	}
-	C, err := c.Matrix(x, y)
+	C, err := solverCost(x, y, c, "sinkhorn", opts)
 	if err != nil {
 		return nil, err
 	}
 	return Sinkhorn(a, b, C, eps, opts)
+}
+
+// solverCost is the cost matrix of the solver named what between x and y, after
+// checking that the solve with opts fits in memory.
+func solverCost(x, y *mat.Dense, c Cost, what string, opts *SinkhornOptions) (*mat.Dense, error) {
+	n, m := rowsOf(x), rowsOf(y)
+	if err := denseFits(fmt.Sprintf("%s between %d and %d points", what, n, m), area(n, m)*sinkhornMatrices(opts)); err != nil {
+		return nil, err
+	}
+	return c.Matrix(x, y)
 }
 
 // problem is a validated entropic OT problem in flat storage.
@@ -276,11 +282,17 @@ func newProblem(a, b []float64, C *mat.Dense, n, m int) (*problem, error) {
 // newProblemCheck is newProblem, leaving the finiteness of the costs unchecked (and
 // marked so) unless checkCost.
 func newProblemCheck(a, b []float64, C *mat.Dense, n, m int, checkCost bool) (*problem, error) {
-	a, err := weights("a", a, n)
+	return checkedProblem(weights, a, b, C, n, m, checkCost)
+}
+
+// checkedProblem is buildProblem after checking the weights a and b by check
+// (weights for probability vectors, masses for unbalanced measures).
+func checkedProblem(check func(field string, w []float64, n int) ([]float64, error), a, b []float64, C *mat.Dense, n, m int, checkCost bool) (*problem, error) {
+	a, err := check("a", a, n)
 	if err != nil {
 		return nil, err
 	}
-	if b, err = weights("b", b, m); err != nil {
+	if b, err = check("b", b, m); err != nil {
 		return nil, err
 	}
 	return buildProblem(a, b, C, n, m, checkCost)

@@ -104,11 +104,7 @@ func SinkhornUnbalanced(a, b []float64, C *mat.Dense, eps, rhoA, rhoB float64, o
 // SinkhornUnbalancedPoints is SinkhornUnbalanced between the point clouds x (n×d) and
 // y (m×d) under cost c.
 func SinkhornUnbalancedPoints(x, y *mat.Dense, a, b []float64, c Cost, eps, rhoA, rhoB float64, opts *SinkhornOptions) (*UnbalancedResult, error) {
-	n, m := rowsOf(x), rowsOf(y)
-	if err := denseFits(fmt.Sprintf("unbalanced sinkhorn between %d and %d points", n, m), area(n, m)*sinkhornMatrices(opts)); err != nil {
-		return nil, err
-	}
-	C, err := c.Matrix(x, y)
+	C, err := solverCost(x, y, c, "unbalanced sinkhorn", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -188,14 +184,7 @@ func penalty(field string, rho float64) error {
 
 // unbalancedProblem is newProblem for positive measures of any mass.
 func unbalancedProblem(a, b []float64, C *mat.Dense, n, m int) (*problem, error) {
-	a, err := masses("a", a, n)
-	if err != nil {
-		return nil, err
-	}
-	if b, err = masses("b", b, m); err != nil {
-		return nil, err
-	}
-	return buildProblem(a, b, C, n, m, true)
+	return checkedProblem(masses, a, b, C, n, m, true)
 }
 
 // phi is ρ(1 − e^(−f/ρ)), the dual's mass term, tending to f as ρ → ∞.
