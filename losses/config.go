@@ -24,14 +24,25 @@ const (
 	MMD Kind = "mmd"
 	// Energy is the energy distance 2E|X−Y| − E|X−X'| − E|Y−Y'|.
 	Energy Kind = "energy"
+	// Sliced is the sliced OT cost (1/k) Σ_t OT_c(θ_t#α, θ_t#β) over k random directions
+	// θ_t (Projections, redrawn for every batch), s·SW_p^p for the cost s|x−y|^p, p ≥ 1
+	// (ot.SlicedWasserstein; Deshpande et al. 2018, Kolouri et al. 2019). It has no ε
+	// and needs no iterations.
+	Sliced Kind = "sliced"
+	// Unbalanced is the unbalanced Sinkhorn divergence with KL marginal penalty Rho
+	// (ot.UnbalancedDivergence, Séjourné et al. 2019) after at most Iters iterations,
+	// differentiated at its final potentials (Envelope only). Finite ε only.
+	Unbalanced Kind = "unbalanced"
 )
 
 // Kinds lists every loss kind, for help texts and validation.
-var Kinds = []Kind{Divergence, Primal, Entropic, MMD, Energy}
+var Kinds = []Kind{Divergence, Primal, Entropic, MMD, Energy, Sliced, Unbalanced}
 
-// HasEps reports whether the kind has an ε: the Sinkhorn kinds do, MMD and Energy do
-// not.
-func (k Kind) HasEps() bool { return k == Divergence || k == Primal || k == Entropic }
+// HasEps reports whether the kind has an ε: the Sinkhorn kinds do, MMD, Energy and
+// Sliced do not.
+func (k Kind) HasEps() bool {
+	return k == Divergence || k == Primal || k == Entropic || k == Unbalanced
+}
 
 // BackwardMode chooses how the Sinkhorn losses are differentiated.
 type BackwardMode string
@@ -67,6 +78,14 @@ type Config struct {
 	Bandwidths []float64
 	// DataWeights and GenWeights weight the data and generated points (nil: uniform).
 	DataWeights, GenWeights []float64
+	// Rho is Kind Unbalanced's KL marginal penalty ρ (GeomLoss's reach^p, POT's reg_m),
+	// positive; +Inf is the balanced divergence. Required for that kind.
+	Rho float64
+	// Projections is Kind Sliced's number of directions (default ot.DefaultProjections).
+	// They are drawn from a generator seeded by Seed and the data points, so that each
+	// batch gets fresh ones while a run stays reproducible.
+	Projections int
+	Seed        uint64
 }
 
 // FieldError is an invalid value of a Config or Schedule field, named by its key in a
@@ -95,12 +114,37 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Backward == "" {
 		c.Backward = Unrolled
+		if c.Kind == Unbalanced {
+			c.Backward = Envelope
+		}
 	}
 	if c.Cost == (ot.Cost{}) {
 		c.Cost = ot.SqEuclidean
 	}
 	if c.Kind == MMD && len(c.Bandwidths) == 0 {
 		c.Bandwidths = DefaultBandwidths
+	}
+	if c.Kind == Sliced && c.Projections == 0 {
+		c.Projections = ot.DefaultProjections
+	}
+	if c.Kind == Unbalanced && c.Backward == Unrolled {
+		return c, bad("backward", fmt.Sprintf("%q", c.Backward), "kind %q is differentiated at its final potentials only; set backward = %q", c.Kind, Envelope)
+	}
+	switch c.Kind {
+	case Unbalanced:
+		if !(c.Rho > 0) {
+			return c, bad("rho", c.Rho, "kind %q needs a positive KL marginal penalty ρ (GeomLoss's reach^p; inf: balanced)", c.Kind)
+		}
+		if math.IsInf(c.Eps, 1) {
+			return c, bad("eps", "+Inf", "kind %q has no closed-form ε → ∞ limit here; use a finite ε", c.Kind)
+		}
+	case Sliced:
+		if c.Projections < 1 || c.Projections > 1<<20 {
+			return c, bad("projections", c.Projections, "must be in [1, %d]", 1<<20)
+		}
+		if p := c.Cost.Power; p < 1 {
+			return c, bad("cost_power", p, "kind %q needs p ≥ 1 (the sliced cost is s·SW_p^p)", c.Kind)
+		}
 	}
 	switch {
 	case c.Kind.HasEps():
@@ -113,7 +157,7 @@ func (c Config) withDefaults() (Config, error) {
 		if c.Iters < 1 {
 			return c, bad("iters", c.Iters, "need at least one Sinkhorn iteration")
 		}
-	case c.Kind != MMD && c.Kind != Energy:
+	case c.Kind != MMD && c.Kind != Energy && c.Kind != Sliced:
 		return c, bad("kind", fmt.Sprintf("%q", c.Kind), "unknown kind (want one of %v)", Kinds)
 	}
 	if c.Backward != Unrolled && c.Backward != Envelope {
@@ -168,9 +212,9 @@ func (c Config) schedule() ([]float64, ot.Annealing, error) {
 	return sched, ot.Annealing{Scaling: c.EpsScaling, Start: c.EpsStart}, err
 }
 
-// sinkhorn reports whether the kind runs Sinkhorn iterations at finite ε.
+// sinkhorn reports whether the kind runs ot's unrolled Sinkhorn iterations at finite ε.
 func (c Config) sinkhorn() bool {
-	return c.Kind.HasEps() && !math.IsInf(c.Eps, 1)
+	return c.Kind.HasEps() && c.Kind != Unbalanced && !math.IsInf(c.Eps, 1)
 }
 
 // Validate reports the first problem with the configuration (after defaults), a

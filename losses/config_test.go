@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math"
 	"testing"
+
+	"github.com/sinkgen/sinkgen/ot"
 )
 
 // Every invalid field is a *FieldError naming the field by its config key, so that a
@@ -25,6 +27,12 @@ func TestFieldErrors(t *testing.T) {
 		{Config{Eps: 1}, &Schedule{Kind: "geometric", Start: 1, End: math.Inf(1), Steps: 3}, "schedule.kind"},
 		{Config{Eps: 1}, &Schedule{Kind: "step", Values: []float64{1}, Boundaries: []int{4}}, "schedule.values"},
 		{Config{Kind: Entropic, Eps: 1}, &Schedule{Kind: "constant", Start: math.Inf(1)}, "eps"}, // ε at step 0
+		{Config{Kind: Unbalanced, Eps: 1}, nil, "rho"},
+		{Config{Kind: Unbalanced, Eps: 1, Rho: -1}, nil, "rho"},
+		{Config{Kind: Unbalanced, Eps: math.Inf(1), Rho: 1}, nil, "eps"},
+		{Config{Kind: Unbalanced, Eps: 1, Rho: 1, Backward: Unrolled}, nil, "backward"},
+		{Config{Kind: Sliced, Projections: -2}, nil, "projections"},
+		{Config{Kind: Sliced, Cost: ot.Cost{Power: 0.5, Scale: 1}}, nil, "cost_power"},
 	} {
 		_, _, err := tc.cfg.WithSchedule(tc.sched)
 		var fe *FieldError
@@ -46,7 +54,7 @@ func TestWithSchedule(t *testing.T) {
 	if err != nil || c.Eps != 0.5 || got.At(7) != 0.5 {
 		t.Errorf("constant: %+v %+v %v", c, got, err)
 	}
-	for _, k := range []Kind{MMD, Energy} {
+	for _, k := range []Kind{MMD, Energy, Sliced} {
 		if k.HasEps() {
 			t.Errorf("%s has an ε", k)
 		}
@@ -55,7 +63,7 @@ func TestWithSchedule(t *testing.T) {
 			t.Errorf("%s: %+v %+v %v", k, c, got, err)
 		}
 	}
-	for _, k := range []Kind{Divergence, Primal, Entropic} {
+	for _, k := range []Kind{Divergence, Primal, Entropic, Unbalanced} {
 		if !k.HasEps() {
 			t.Errorf("%s has no ε", k)
 		}

@@ -11,7 +11,10 @@
 // Kinds: the debiased Sinkhorn divergence in dual form (Divergence, Feydy et al. 2019),
 // Genevay et al.'s primal form (Primal), the biased entropic OT (Entropic), and the
 // ε = ∞ end: MMD with a Gaussian mixture (MMD) and the energy distance (Energy). The
-// Sinkhorn kinds at ε = +Inf use their closed-form limits.
+// Sinkhorn kinds at ε = +Inf use their closed-form limits. Sliced is the sliced OT cost
+// over random directions (ot.SlicedWasserstein), Unbalanced the unbalanced Sinkhorn
+// divergence with KL marginal penalty Rho (ot.UnbalancedDivergence), differentiated at
+// its final potentials; both compute their gradients in the forward pass.
 //
 // Schedule moves ε across training steps (constant, linear, geometric, cosine, step;
 // +Inf is the MMD limit); Loss.SetEps applies a step. In-solver ε-scaling is

@@ -1,10 +1,13 @@
 package losses
 
 import (
+	"encoding/binary"
 	"errors"
+	"hash/fnv"
 	"math"
 	"sync"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sinkgen/sinkgen/ot"
@@ -93,6 +96,12 @@ func evaluate(cfg Config, x, y ot.Points) (*evaluation, error) {
 		}
 		return ev, nil
 	}
+	switch cfg.Kind {
+	case Sliced:
+		return ev.sliced()
+	case Unbalanced:
+		return ev.unbalanced()
+	}
 	// Closed forms: MMD kinds and the ε = +Inf limits. Their gradients are cheap next
 	// to the value, so they are computed now.
 	var k ot.Kernel
@@ -116,6 +125,48 @@ func evaluate(cfg Config, x, y ot.Points) (*evaluation, error) {
 	g.X.Scale(scale, g.X)
 	g.Y.Scale(scale, g.Y)
 	ev.stats.Value, ev.grad = scale*r.Value, [2]*mat.Dense{g.X, g.Y}
+	return ev, nil
+}
+
+// sliced evaluates Kind Sliced, s·SW_p^p, and its gradients (cheap next to the value)
+// by ot.SlicedWasserstein, on directions seeded by cfg.Seed and the data points.
+func (ev *evaluation) sliced() (*evaluation, error) {
+	cfg := ev.cfg
+	x, y := ev.x.Dense(), ev.y.Dense()
+	h := fnv.New64a()
+	var buf [8]byte
+	for _, v := range x.RawMatrix().Data {
+		binary.LittleEndian.PutUint64(buf[:], math.Float64bits(v))
+		h.Write(buf[:])
+	}
+	ev.stats.Eps = 0
+	p, s := cfg.Cost.Power, cfg.Cost.Scale
+	r, err := ot.SlicedWasserstein(x, y, cfg.DataWeights, cfg.GenWeights, p,
+		&ot.SlicedOptions{Projections: cfg.Projections, Seed: cfg.Seed ^ h.Sum64(), Grad: true})
+	if err != nil {
+		return ev.outOfRange(err)
+	}
+	ev.stats.Value = s * floats.Sum(r.PerDirection) / float64(len(r.PerDirection))
+	// ∂(s·SW^p) = s·p·SW^(p−1)·∂SW.
+	k := s * p * math.Pow(r.Value, p-1)
+	r.Grad.X.Scale(k, r.Grad.X)
+	r.Grad.Y.Scale(k, r.Grad.Y)
+	ev.grad = [2]*mat.Dense{r.Grad.X, r.Grad.Y}
+	return ev, nil
+}
+
+// unbalanced evaluates Kind Unbalanced by ot.UnbalancedDivergence after at most Iters
+// iterations, with its envelope gradients.
+func (ev *evaluation) unbalanced() (*evaluation, error) {
+	cfg := ev.cfg
+	o := &ot.DivergenceOptions{Grad: true, SinkhornOptions: ot.SinkhornOptions{
+		MaxIter: cfg.Iters, EpsScaling: cfg.EpsScaling, EpsStart: cfg.EpsStart}}
+	r, err := ot.UnbalancedDivergence(ev.x.Dense(), ev.y.Dense(), cfg.DataWeights, cfg.GenWeights, cfg.Cost, cfg.Eps, cfg.Rho, o)
+	if err != nil {
+		return ev.outOfRange(err)
+	}
+	ev.stats.Value, ev.stats.Iterations, ev.stats.MarginalError = r.Value, r.Iterations, r.XY.MarginalError
+	ev.grad = [2]*mat.Dense{r.Grad.X, r.Grad.Y}
 	return ev, nil
 }
 

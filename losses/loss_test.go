@@ -113,6 +113,9 @@ func TestLossInGraphFiniteDifferences(t *testing.T) {
 		{Kind: Divergence, Eps: math.Inf(1)},
 		{Kind: MMD},
 		{Kind: Energy},
+		{Kind: Sliced, Projections: 16, Seed: 3},
+		{Kind: Sliced, Projections: 8, Cost: ot.PowerCost(3)},
+		{Kind: Unbalanced, Eps: 0.5, Rho: 1, Iters: 5000},
 	} {
 		ml := buildMLP(t, tensor.Float64, cfg, z, w1, w2, data, n, m, k, h, d)
 		ml.run(t)

@@ -57,18 +57,9 @@ func SinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps float64, op
 		return nil, err
 	}
 	n, m := pxy.n, pxy.m
-	pxx, err := newProblem(pxy.a, pxy.a, c.matrix(x, x), n, n)
+	pxx, pyy, err := selfProblems(pxy, x, y, c, eps)
 	if err != nil {
 		return nil, err
-	}
-	pyy, err := newProblem(pxy.b, pxy.b, c.matrix(y, y), m, m)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range []*problem{pxy, pxx, pyy} {
-		if err := p.resolution(eps); err != nil {
-			return nil, err
-		}
 	}
 	sym := o
 	sym.InitF, sym.InitG = nil, nil
@@ -100,6 +91,23 @@ func SinkhornDivergence(x, y *mat.Dense, a, b []float64, c Cost, eps float64, op
 		floats.SubTo(r.Grad.B, r.XY.G, r.YY.F)
 	}
 	return r, nil
+}
+
+// selfProblems builds the problems OT(α,α) and OT(β,β) of a divergence beside its
+// cross problem pxy (whose weights are validated), and checks ε against the three.
+func selfProblems(pxy *problem, x, y *mat.Dense, c Cost, eps float64) (pxx, pyy *problem, err error) {
+	if pxx, err = buildProblem(pxy.a, pxy.a, c.matrix(x, x), pxy.n, pxy.n, true); err != nil {
+		return nil, nil, err
+	}
+	if pyy, err = buildProblem(pxy.b, pxy.b, c.matrix(y, y), pxy.m, pxy.m, true); err != nil {
+		return nil, nil, err
+	}
+	for _, p := range []*problem{pxy, pxx, pyy} {
+		if err := p.resolution(eps); err != nil {
+			return nil, nil, err
+		}
+	}
+	return pxx, pyy, nil
 }
 
 // divergenceMatrices is the number of matrix entries SinkhornDivergence holds at

@@ -5,12 +5,16 @@
 // or a cost matrix C; weights a, b, nil meaning uniform; the cost c; ε, where there is
 // one), then an options struct, nil meaning the defaults, and a result struct. The
 // solvers' results carry Converged and Iterations, the entropic ones MarginalError
-// (Exact's plan meets the marginals to rounding; MMD is a closed form):
+// (Exact's plan meets the marginals to rounding; MMD and the sliced distances are
+// closed forms):
 //
 //	Exact(a, b, C, *ExactOptions)                      ExactPoints(x, y, a, b, c, *ExactOptions)
 //	Sinkhorn(a, b, C, ε, *SinkhornOptions)             SinkhornPoints(x, y, a, b, c, ε, *SinkhornOptions)
 //	SinkhornDivergence(x, y, a, b, c, ε, *DivergenceOptions)   MMD(x, y, a, b, k, *MMDOptions)
 //	UnrolledSinkhorn(x, y, a, b, c, ε, *UnrolledOptions)       UnrolledSinkhornDivergence(…)
+//	SinkhornUnbalanced(a, b, C, ε, ρa, ρb, *SinkhornOptions)   SinkhornUnbalancedPoints(…)
+//	UnbalancedDivergence(x, y, a, b, c, ε, ρ, *DivergenceOptions)
+//	SlicedWasserstein(x, y, a, b, p, *SlicedOptions)           MaxSlicedWasserstein(…)
 //	Barycenter(hists, support, ε, λ, *BarycenterOptions) …
 //
 // Gradients are asked for in the options (Grad) or, for the unrolled records, by
@@ -26,7 +30,9 @@
 // cost c(x,y) is s·|x−y|^p (see Cost), by default ½|x−y|², the GeomLoss convention.
 //
 // Exact OT solves min ⟨P,C⟩ over couplings P with marginals a and b by the network
-// simplex (Exact), with a closed form on the line (Exact1D).
+// simplex (Exact), with a closed form on the line (Exact1D), which also gives the sliced
+// Wasserstein distance SW_p, the mean of W_p^p over projections on random or given
+// directions (SlicedWasserstein, MaxSlicedWasserstein), with gradients.
 //
 // Entropic OT (Cuturi 2013) solves
 //
@@ -47,6 +53,10 @@
 // of the largest) is an error wrapping ErrOutOfRange rather than a meaningless value. Gradients with respect to points and weights come
 // from the envelope theorem (SinkhornGradients, ExactGradients, the Grad of a
 // divergence, MMD's).
+//
+// Unbalanced OT (SinkhornUnbalanced, UnbalancedDivergence; see Unbalanced) replaces the
+// marginal constraints by KL penalties ρ_a, ρ_b (GeomLoss's reach^p, POT's reg_m), for
+// measures of any mass; ρ = +Inf is the balanced problem, whose results it returns.
 //
 // For training, UnrolledSinkhorn and UnrolledSinkhornDivergence run a fixed number L
 // of log-domain updates from zero potentials and differentiate them exactly in reverse
@@ -72,8 +82,13 @@
 // References: Cuturi, "Sinkhorn Distances", NeurIPS 2013; Genevay, Peyré, Cuturi,
 // "Learning Generative Models with Sinkhorn Divergences", AISTATS 2018; Feydy et al.,
 // "Interpolating between Optimal Transport and MMD using Sinkhorn Divergences",
-// AISTATS 2019; Schmitzer, "Stabilized Sparse Scaling Algorithms for Entropy
-// Regularized Transport Problems", SIAM J. Sci. Comput. 2019; Li et al., "MMD GAN",
+// AISTATS 2019; Chizat, Peyré, Schmitzer, Vialard, "Scaling Algorithms for Unbalanced
+// Optimal Transport Problems", Math. Comp. 2018; Séjourné, Feydy, Vialard, Trouvé, Peyré,
+// "Sinkhorn Divergences for Unbalanced Optimal Transport", arXiv:1910.12958, 2019; Schmitzer, "Stabilized Sparse Scaling Algorithms for Entropy
+// Regularized Transport Problems", SIAM J. Sci. Comput. 2019; Rabin, Peyré, Delon, Bernot,
+// "Wasserstein Barycenter and its Application to Texture Mixing", SSVM 2011; Kolouri et
+// al., "Sliced Wasserstein Auto-Encoders", ICLR 2019; Deshpande, Zhang, Schwing,
+// "Generative Modeling using the Sliced Wasserstein Distance", CVPR 2018; Li et al., "MMD GAN",
 // NeurIPS 2017; Székely & Rizzo, "Energy statistics", 2013; Benamou et al., "Iterative
 // Bregman Projections for Regularized Transportation Problems", SIAM J. Sci. Comput. 2015;
 // Cuturi & Doucet, "Fast Computation of Wasserstein Barycenters", ICML 2014; Bonneel,

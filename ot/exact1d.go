@@ -33,33 +33,38 @@ func Exact1D(x, y, a, b []float64, p float64) (float64, error) {
 		return 0, err
 	}
 	b = exactBalance(a, b)
-	xs, ys := sortedAtoms1D(x, a), sortedAtoms1D(y, b)
+	cost := 0.0
+	monotoneCoupling(sortedAtoms1D(x, a), sortedAtoms1D(y, b), func(xi, yj atom1D, w float64) {
+		cost += w * exactPowAbs(xi.v-yj.v, p)
+	})
+	return cost, nil
+}
 
-	// Walk both CDFs: each step moves the smaller remaining mass and exhausts
-	// one atom1D. The mass left over at the end is rounding noise.
+// monotoneCoupling visits the entries (x atom, y atom, mass) of the monotone
+// (quantile) coupling of two sorted measures of equal mass, the optimal plan for
+// every convex cost on the line: walking both CDFs, each step moves the smaller
+// remaining mass and exhausts one atom. The mass left over at the end is rounding noise.
+func monotoneCoupling(xs, ys []atom1D, visit func(x, y atom1D, w float64)) {
 	i, j := 0, 0
 	ra, rb := xs[0].w, ys[0].w
-	cost := 0.0
 	for {
-		w := min(ra, rb)
-		if w > 0 {
-			cost += w * exactPowAbs(xs[i].v-ys[j].v, p)
+		if w := min(ra, rb); w > 0 {
+			visit(xs[i], ys[j], w)
 		}
 		if ra <= rb {
 			rb -= ra
 			if i++; i == len(xs) {
-				break
+				return
 			}
 			ra = xs[i].w
 		} else {
 			ra -= rb
 			if j++; j == len(ys) {
-				break
+				return
 			}
 			rb = ys[j].w
 		}
 	}
-	return cost, nil
 }
 
 // exactLine checks a non-empty list of finite coordinates.
@@ -75,13 +80,21 @@ func exactLine(field string, x []float64) error {
 	return nil
 }
 
-type atom1D struct{ v, w float64 }
+// atom1D is a point v of the line with weight w, and its index i in its measure.
+type atom1D struct {
+	v, w float64
+	i    int
+}
 
 // sortedAtoms1D pairs positions with weights, sorted by position.
 func sortedAtoms1D(x, w []float64) []atom1D {
-	at := make([]atom1D, len(x))
+	return sortAtoms1D(make([]atom1D, len(x)), x, w)
+}
+
+// sortAtoms1D is sortedAtoms1D into at, of length len(x).
+func sortAtoms1D(at []atom1D, x, w []float64) []atom1D {
 	for i := range x {
-		at[i] = atom1D{x[i], w[i]}
+		at[i] = atom1D{x[i], w[i], i}
 	}
 	slices.SortFunc(at, func(p, q atom1D) int { return cmp.Compare(p.v, q.v) })
 	return at

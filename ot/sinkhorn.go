@@ -219,6 +219,12 @@ func sinkhornMatrices(o *SinkhornOptions) float64 {
 // after checking with denseFits that the call named what, which holds dense(n, m)
 // matrix entries in all, fits in memory.
 func pointProblem(x, y *mat.Dense, a, b []float64, c Cost, what string, dense func(n, m int) float64) (*problem, Cost, error) {
+	return pointProblemOf(newProblem, x, y, a, b, c, what, dense)
+}
+
+// pointProblemOf is pointProblem with the problem built by build (newProblem for
+// probability weights, unbalancedProblem for any masses).
+func pointProblemOf(build func(a, b []float64, C *mat.Dense, n, m int) (*problem, error), x, y *mat.Dense, a, b []float64, c Cost, what string, dense func(n, m int) float64) (*problem, Cost, error) {
 	if err := c.check(); err != nil {
 		return nil, c, err
 	}
@@ -231,21 +237,27 @@ func pointProblem(x, y *mat.Dense, a, b []float64, c Cost, what string, dense fu
 	if err := denseFits(fmt.Sprintf("%s between %d and %d points", what, n, m), dense(n, m)); err != nil {
 		return nil, c, err
 	}
-	p, err := newProblem(a, b, c.matrix(x, y), n, m)
+	p, err := build(a, b, c.matrix(x, y), n, m)
 	return p, c, err
 }
 
 // SinkhornPoints is Sinkhorn between the point clouds x (n×d) and y (m×d) under cost c.
 func SinkhornPoints(x, y *mat.Dense, a, b []float64, c Cost, eps float64, opts *SinkhornOptions) (*SinkhornResult, error) {
-	n, m := rowsOf(x), rowsOf(y)
-	if err := denseFits(fmt.Sprintf("sinkhorn between %d and %d points", n, m), area(n, m)*sinkhornMatrices(opts)); err != nil {
-		return nil, err
-	}
-	C, err := c.Matrix(x, y)
+	C, err := solverCost(x, y, c, "sinkhorn", opts)
 	if err != nil {
 		return nil, err
 	}
 	return Sinkhorn(a, b, C, eps, opts)
+}
+
+// solverCost is the cost matrix of the solver named what between x and y, after
+// checking that the solve with opts fits in memory.
+func solverCost(x, y *mat.Dense, c Cost, what string, opts *SinkhornOptions) (*mat.Dense, error) {
+	n, m := rowsOf(x), rowsOf(y)
+	if err := denseFits(fmt.Sprintf("%s between %d and %d points", what, n, m), area(n, m)*sinkhornMatrices(opts)); err != nil {
+		return nil, err
+	}
+	return c.Matrix(x, y)
 }
 
 // problem is a validated entropic OT problem in flat storage.
@@ -270,16 +282,28 @@ func newProblem(a, b []float64, C *mat.Dense, n, m int) (*problem, error) {
 // newProblemCheck is newProblem, leaving the finiteness of the costs unchecked (and
 // marked so) unless checkCost.
 func newProblemCheck(a, b []float64, C *mat.Dense, n, m int, checkCost bool) (*problem, error) {
-	a, err := weights("a", a, n)
+	return checkedProblem(weights, a, b, C, n, m, checkCost)
+}
+
+// checkedProblem is buildProblem after checking the weights a and b by check
+// (weights for probability vectors, masses for unbalanced measures).
+func checkedProblem(check func(field string, w []float64, n int) ([]float64, error), a, b []float64, C *mat.Dense, n, m int, checkCost bool) (*problem, error) {
+	a, err := check("a", a, n)
 	if err != nil {
 		return nil, err
 	}
-	if b, err = weights("b", b, m); err != nil {
+	if b, err = check("b", b, m); err != nil {
 		return nil, err
 	}
+	return buildProblem(a, b, C, n, m, checkCost)
+}
+
+// buildProblem is newProblemCheck for validated weights.
+func buildProblem(a, b []float64, C *mat.Dense, n, m int, checkCost bool) (*problem, error) {
 	if err := costDims(C, n, m); err != nil {
 		return nil, err
 	}
+	var err error
 	p := &problem{n: n, m: m, a: a, b: b, costUnchecked: !checkCost}
 	if checkCost {
 		if p.lo, p.hi, err = costRange(C, n, m); err != nil {
@@ -657,17 +681,40 @@ func (p *problem) finish(res *SinkhornResult, f, g []float64, eps float64, wantP
 		p.finishScaled(res, f, g, eps, wantPlan, sp)
 		return sp.rows
 	}
-	n, m := p.n, p.m
 	if wantPlan {
-		res.Plan = mat.NewDense(n, m, nil)
+		res.Plan = mat.NewDense(p.n, p.m, nil)
 	}
+	rowSums, colSums, lin := p.planSums(f, g, eps, sp, res.Plan)
+	colErr, dotG := 0.0, 0.0
+	for j, s := range colSums {
+		colErr += math.Abs(s - p.b[j])
+		if s > 0 {
+			dotG += s * g[j]
+		}
+	}
+	rowErr, dotF := 0.0, 0.0
+	for i, s := range rowSums {
+		rowErr += math.Abs(s - p.a[i])
+		if s > 0 {
+			dotF += s * f[i]
+		}
+	}
+	p.setResult(res, f, g, eps, lin, dotF+dotG, rowErr+colErr)
+	return rowSums
+}
+
+// planSums makes one pass over the plan of the potentials (f, g), or of sp's scalings
+// when not nil, and returns its row and column sums and ⟨P,C⟩; it writes the plan into
+// plan when not nil.
+func (p *problem) planSums(f, g []float64, eps float64, sp *scaledPlan, plan *mat.Dense) (rowSums, colSums []float64, linear float64) {
+	n, m := p.n, p.m
 	blocks := parallel.MaxBlocks()
-	colSums := make([][]float64, blocks)
+	blockCols := make([][]float64, blocks)
 	lin := make([]float64, blocks)
-	rowSums := make([]float64, n)
+	rowSums = make([]float64, n)
 	parallel.For(n, m, func(blk, lo, hi int) {
 		cs := make([]float64, m)
-		colSums[blk] = cs
+		blockCols[blk] = cs
 		inv := 1 / eps
 		prow := make([]float64, m)
 		for i := lo; i < hi; i++ {
@@ -689,33 +736,22 @@ func (p *problem) finish(res *SinkhornResult, f, g []float64, eps float64, wantP
 			rowSums[i] = floats.Sum(prow)
 			axpy(1, prow, cs)
 			lin[blk] += dot(prow, row) // per row: the blocks' totals share a cache line
-			if wantPlan {
-				res.Plan.SetRow(i, prow)
+			if plan != nil {
+				plan.SetRow(i, prow)
 			}
 		}
 	})
-	colErr, dotG := 0.0, 0.0
-	for j := 0; j < m; j++ {
+	colSums = make([]float64, m)
+	for j := range colSums {
 		s := 0.0
-		for _, cs := range colSums {
+		for _, cs := range blockCols {
 			if cs != nil {
 				s += cs[j]
 			}
 		}
-		colErr += math.Abs(s - p.b[j])
-		if s > 0 {
-			dotG += s * g[j]
-		}
+		colSums[j] = s
 	}
-	rowErr, dotF := 0.0, 0.0
-	for i, s := range rowSums {
-		rowErr += math.Abs(s - p.a[i])
-		if s > 0 {
-			dotF += s * f[i]
-		}
-	}
-	p.setResult(res, f, g, eps, floats.Sum(lin), dotF+dotG, rowErr+colErr)
-	return rowSums
+	return rowSums, colSums, floats.Sum(lin)
 }
 
 // setResult fills in the result from the potentials, ⟨P,C⟩, ⟨P1,f⟩ + ⟨Pᵀ1,g⟩ and the

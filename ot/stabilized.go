@@ -20,6 +20,36 @@ import (
 // when the sweeps have computed them (the row sums u_i (Kv)_i come with the error
 // test, the column sums v_j (Kᵀu)_j with the v-update), so finish needs no pass for them.
 func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, done int, res *SinkhornResult) (_, _ []float64, plan *scaledPlan, iters int, converged, ok bool) {
+	return p.stabilizedRelaxed(f, g, eps, o, done, res, nil)
+}
+
+// relaxation is the unbalanced form of the scaling updates (see Unbalanced): with
+// damping λ = ρ/(ρ+ε), u_i = a_i (K v)_i^(−λ) e^((λ−1)α_i/ε), and the row sums are
+// compared with a_i e^(−f_i/ρ) = a_i e^(−α_i/ρ) (u_i/a_i)^(−ε/ρ). The per-point factors
+// depend on the absorbed potentials only, and are rebuilt with the kernel.
+type relaxation struct {
+	lamA, lamB, rhoA, rhoB float64
+	ca, ta, cb, tb         []float64 // e^((λ−1)α/ε) and a e^(−α/ρ), and b's
+}
+
+// factors recomputes the per-point factors from the absorbed potentials.
+func (rl *relaxation) factors(p *problem, alpha, beta []float64, eps float64) {
+	set := func(c, t, w, pot []float64, lam, rho float64) {
+		for i, x := range pot {
+			c[i] = math.Exp((lam - 1) * x / eps)
+			t[i] = w[i] * math.Exp(-x/rho)
+		}
+	}
+	if rl.ca == nil {
+		rl.ca, rl.ta = make([]float64, p.n), make([]float64, p.n)
+		rl.cb, rl.tb = make([]float64, p.m), make([]float64, p.m)
+	}
+	set(rl.ca, rl.ta, p.a, alpha, rl.lamA, rl.rhoA)
+	set(rl.cb, rl.tb, p.b, beta, rl.lamB, rl.rhoB)
+}
+
+// stabilizedRelaxed is stabilized, with the unbalanced updates of rl when not nil.
+func (p *problem) stabilizedRelaxed(f, g []float64, eps float64, o SinkhornOptions, done int, res *SinkhornResult, rl *relaxation) (_, _ []float64, plan *scaledPlan, iters int, converged, ok bool) {
 	n, m := p.n, p.m
 	alpha, beta := append([]float64(nil), f...), append([]float64(nil), g...)
 	K := parallel.Float64.Get(n * m) // every row is written before it is read
@@ -40,6 +70,9 @@ func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, don
 	}
 	stats := make([]sweepStats, blocks)
 	hiS, loS := math.Exp(o.AbsorbAt), math.Exp(-o.AbsorbAt)
+	if rl != nil {
+		rl.factors(p, alpha, beta, eps)
+	}
 	potentials := func() ([]float64, []float64, *scaledPlan) {
 		f, g := p.fromScalings(alpha, beta, u, v, eps)
 		sp := &scaledPlan{K: K, u: u, v: v}
@@ -58,12 +91,16 @@ func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, don
 			ai := p.a[i]
 			r := u[i] * s
 			rows[i] = r
-			d := math.Abs(r - ai)
+			target, x := ai, ai/s
+			if rl != nil {
+				target = rl.ta[i] * math.Pow(u[i]/ai, -eps/rl.rhoA)
+				x = ai * math.Pow(s, -rl.lamA) * rl.ca[i]
+			}
+			d := math.Abs(r - target)
 			if o.ErrorNorm == 2 {
 				d *= d
 			}
 			st.err += d
-			x := ai / s
 			uNew[i] = x
 			if !(x > 0 && x <= math.MaxFloat64) {
 				st.bad = true
@@ -156,6 +193,9 @@ func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, don
 				continue
 			}
 			x := bj / s
+			if rl != nil {
+				x = bj * math.Pow(s, -rl.lamB) * rl.cb[j]
+			}
 			vNew[j], cols[j] = x, x*s
 			if !(x > 0 && x <= math.MaxFloat64) {
 				vBad = true
@@ -174,6 +214,9 @@ func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, don
 		if st.out || vOut {
 			absorb(alpha, u, p.a, eps)
 			absorb(beta, v, p.b, eps)
+			if rl != nil {
+				rl.factors(p, alpha, beta, eps)
+			}
 			stale, colsKnown = true, false
 			res.Absorptions++
 		}

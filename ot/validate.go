@@ -115,29 +115,52 @@ func Uniform(n int) []float64 {
 
 // weights checks a probability vector of length n named field; nil means uniform.
 func weights(field string, w []float64, n int) ([]float64, error) {
-	if n == 0 {
-		return nil, invalid("%s: the measure has no points", field)
-	}
-	if w == nil {
-		return Uniform(n), nil
-	}
-	if len(w) != n {
-		return nil, invalid("%s: %d weights for %d points", field, len(w), n)
-	}
-	sum := 0.0
-	for i, v := range w {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, invalid("%s[%d] is %v", field, i, v)
-		}
-		if v < 0 {
-			return nil, invalid("%s[%d] = %g is negative", field, i, v)
-		}
-		sum += v
+	w, sum, err := weightList(field, w, n)
+	if err != nil {
+		return nil, err
 	}
 	if math.Abs(sum-1) > weightSumTol {
 		return nil, invalid("%s sums to %.10g, not 1 (tolerance %g)", field, sum, weightSumTol)
 	}
 	return w, nil
+}
+
+// masses checks the weights of a positive measure of n points named field, of any
+// positive finite mass (unbalanced OT); nil means uniform.
+func masses(field string, w []float64, n int) ([]float64, error) {
+	w, sum, err := weightList(field, w, n)
+	if err != nil {
+		return nil, err
+	}
+	if !(sum > 0) || math.IsInf(sum, 0) {
+		return nil, invalid("%s sums to %v: the measure needs a positive, finite mass", field, sum)
+	}
+	return w, nil
+}
+
+// weightList checks n finite, non-negative weights named field (nil: uniform, 1/n
+// each) and returns them with their sum.
+func weightList(field string, w []float64, n int) ([]float64, float64, error) {
+	if n == 0 {
+		return nil, 0, invalid("%s: the measure has no points", field)
+	}
+	if w == nil {
+		return Uniform(n), 1, nil
+	}
+	if len(w) != n {
+		return nil, 0, invalid("%s: %d weights for %d points", field, len(w), n)
+	}
+	sum := 0.0
+	for i, v := range w {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, 0, invalid("%s[%d] is %v", field, i, v)
+		}
+		if v < 0 {
+			return nil, 0, invalid("%s[%d] = %g is negative", field, i, v)
+		}
+		sum += v
+	}
+	return w, sum, nil
 }
 
 // maxSqNorm bounds the squared norm |x_i|² of every point, so that the squared

@@ -253,7 +253,8 @@ func (d DataConfig) loadData(progress io.Writer) (*data.Dataset, error) {
 
 // LossConfig chooses the loss (package losses) and its ε schedule.
 type LossConfig struct {
-	// Kind is one of losses.Kinds: sinkhorn, sinkhorn-primal, entropic, mmd, energy.
+	// Kind is one of losses.Kinds: sinkhorn, sinkhorn-primal, entropic, mmd, energy,
+	// sliced, unbalanced.
 	Kind string `toml:"kind"`
 	// Eps is a constant ε (+inf: the closed-form MMD limit). Ignored when Schedule is set.
 	Eps float64 `toml:"eps"`
@@ -272,6 +273,12 @@ type LossConfig struct {
 	EpsStart float64 `toml:"eps_start"`
 	// Bandwidths of the Gaussian kernels for kind "mmd" (empty: losses.DefaultBandwidths).
 	Bandwidths []float64 `toml:"bandwidths"`
+	// Rho is kind "unbalanced"'s KL marginal penalty ρ (inf: balanced).
+	Rho float64 `toml:"rho"`
+	// Projections and Seed: kind "sliced"'s number of random directions (0: 50) and
+	// the seed that, with each data batch, draws them.
+	Projections int    `toml:"projections"`
+	Seed        uint64 `toml:"seed"`
 }
 
 // OptimizerConfig chooses the optimizer and its learning-rate schedule.
@@ -715,7 +722,7 @@ func (l LossConfig) losses(prefix string) (losses.Config, losses.Schedule, error
 	cfg, sched, err := losses.Config{
 		Kind: losses.Kind(l.Kind), Eps: l.Eps, Iters: l.Iters, Backward: losses.BackwardMode(l.Backward),
 		Cost: ot.Cost{Power: l.CostPower, Scale: l.CostScale}, EpsScaling: l.EpsScaling, EpsStart: l.EpsStart,
-		Bandwidths: l.Bandwidths,
+		Bandwidths: l.Bandwidths, Rho: l.Rho, Projections: l.Projections, Seed: l.Seed,
 	}.WithSchedule(l.Schedule)
 	var fe *losses.FieldError
 	if errors.As(err, &fe) {
