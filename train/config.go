@@ -262,7 +262,9 @@ type LossConfig struct {
 	Schedule *losses.Schedule `toml:"schedule"`
 	// Iters is L, the number of unrolled Sinkhorn iterations.
 	Iters int `toml:"iters"`
-	// Backward is "unrolled" (autograd of the L iterations) or "envelope".
+	// Backward is "unrolled" (autograd of the L iterations) or "envelope"; "" is the
+	// kind's own: unrolled, envelope for "unbalanced" (differentiated at its final
+	// potentials only).
 	Backward string `toml:"backward"`
 	// CostPower and CostScale give the ground cost CostScale·|x−y|^CostPower.
 	CostPower float64 `toml:"cost_power"`
@@ -351,7 +353,7 @@ var defaultFinetune = OptimizerConfig{Kind: "adam", LR: 2e-4, Beta1: 0.9, Beta2:
 	Momentum: 0.9, Decay: "cosine", LRFinal: 5e-5}
 
 // defaultLoss is the default [loss] but for its kind.
-var defaultLoss = LossConfig{Eps: 1, Iters: 50, Backward: string(losses.Unrolled), CostPower: 2, CostScale: 0.5}
+var defaultLoss = LossConfig{Eps: 1, Iters: 50, CostPower: 2, CostScale: 0.5}
 
 // defaultOptimizer is the generator's default optimizer.
 var defaultOptimizer = OptimizerConfig{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Alpha: 0.99,

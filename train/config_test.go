@@ -266,3 +266,18 @@ func TestValidateSizesReadAsKeys(t *testing.T) {
 		}
 	}
 }
+
+// An empty backward is the loss kind's own: unrolled for the Sinkhorn kinds, envelope
+// for unbalanced (which has no unrolled derivative), so that kind = "unbalanced" alone
+// trains; an explicit unrolled backward for it is still refused by name.
+func TestBackwardDefaultsToTheKinds(t *testing.T) {
+	for _, kind := range []string{"sinkhorn", "unbalanced"} {
+		tr := newTestTrainer(t, toyConfig(t, "loss.kind="+kind, "loss.rho=1", "steps=2", "batch_size=32"))
+		if _, err := tr.Step(); err != nil {
+			t.Errorf("%s with the default backward: %v", kind, err)
+		}
+	}
+	if _, err := ParseConfig([]byte("[loss]\nkind = \"unbalanced\"\nrho = 1.0\nbackward = \"unrolled\"\n"), "x.toml", nil); err == nil || !strings.Contains(err.Error(), "loss.backward") {
+		t.Errorf("unbalanced with an unrolled backward: %v, want an error naming loss.backward", err)
+	}
+}
