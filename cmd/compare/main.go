@@ -5,6 +5,7 @@
 // and writes a report:
 //
 //	go run ./cmd/compare [-config configs/compare.toml] [-quick] [-out DIR] [-retrain] [-q]
+//	                     [-executor local|slurm] [-jobs N] [-threads N]
 //
 // Outputs go to checkpoints/<name>/ (checkpoints/<name>-quick/ with -quick; -out to
 // change): report.md with a metrics table per experiment (mean ± sample standard
@@ -14,10 +15,16 @@
 // loss of every run), results.json (every number), and the runs in runs/<exp>/<variant>/
 // seed-<s>/ (cmd/train's run directories: cmd/eval and cmd/sample read them).
 //
-// A run whose directory holds a final checkpoint of the same configuration is reused
-// (-retrain retrains it); one interrupted midway is resumed. -quick applies the
-// [quick] table and each experiment's quick_set: fewer seeds, samples and steps,
-// finishing in under 10 minutes on 2 cores.
+// The comparison is a sweep (package sweep) with a named point per experiment and
+// variant: the runs train through the sweep's executors, each its own process (-jobs
+// at once locally, or one Slurm array job), with the sweep's run identities, logs/,
+// plan.json, bin/ and directory lock in the output directory; the evaluation, figures
+// and report are computed here once every run has finished. By default one run trains
+// at a time with every core (-threads: cores / jobs); a run's numbers depend on its
+// threads. A finished run of the same identity is reused (-retrain retrains it); one
+// interrupted midway is resumed. -quick applies the [quick] table and each
+// experiment's quick_set: fewer seeds, samples and steps, finishing in under 10
+// minutes on 2 cores.
 package main
 
 import (
