@@ -183,7 +183,11 @@ func (res *Results) writeCSV(w io.Writer) error {
 // writeMarkdown writes report.md: a table per metric (mean ± sd over the seeds, the
 // best point in bold), the first seed's final samples side by side, the failures.
 func (res *Results) writeMarkdown(w io.Writer, s *sweepDir) {
-	fmt.Fprintf(w, "# Sweep %s\n\nBase config `%s`", res.Name, res.Config)
+	base := "Each [[point]]'s base config"
+	if res.Config != "" {
+		base = fmt.Sprintf("Base config `%s`", res.Config)
+	}
+	fmt.Fprintf(w, "# Sweep %s\n\n%s", res.Name, base)
 	if len(s.spec.Set) > 0 {
 		fmt.Fprintf(w, " with `%s`", strings.Join(s.spec.Set, " "))
 	}
