@@ -32,6 +32,12 @@
 //	options = ["--partition=short", "--account=proj"]   # further sbatch options
 //	poll = "5s"                   # how often squeue is asked
 //
+//	[[point]]                     # instead of [grid] and [[zip]]: a point by name
+//	name = "toy: energy"          # its name in the results
+//	config = "toy2d.toml"         # its base config (default: config)
+//	set = ["loss.kind=energy"]    # its overrides, after set
+//	dir = "runs/toy/energy"       # its runs' directories <dir>/seed-<s> (default runs/<name>)
+//
 // A point is named by its overrides, "loss.eps=0.01,optimizer.lr=0.001" ([grid] keys
 // sorted, then the [[zip]] axes in file order, each zip's keys sorted), never by an
 // index: adding a value to an axis leaves the other runs' names — and directories,
@@ -51,8 +57,9 @@
 // it) and the code version: the VCS revision the go command stamped into the train
 // binary ("-dirty-" and a hash of the binary appended for a tree with uncommitted
 // changes), else the module version, else a hash of the binary (as when building with
-// -buildvcs=false). A run whose sweep-done.json has its identity is never redone; one
-// whose directory holds a checkpoint of the same identity is resumed from it (train
+// -buildvcs=false). A run whose sweep-done.json has its identity and whose newest
+// checkpoint is the final one is never redone (-retrain: every run is); one whose
+// directory holds a checkpoint of the same identity is resumed from it (train
 // -resume: bit-identical to an uninterrupted run); anything else in its directory is
 // replaced. Results depend on the thread count, so threads is part of the config and of
 // the identity. Its automatic value is cores / runs (at least 1) locally and 1 on
@@ -82,5 +89,7 @@
 // results.json (the same with failures and the mean, sample standard deviation and
 // count per point and metric) and report.md (a table per metric, mean ± sd over the
 // seeds, the best point in bold; the first seed's final samples side by side; the runs
-// that did not finish with the end of their logs).
+// that did not finish with the end of their logs). A program with a report of its own
+// passes Options.Report instead (cmd/compare: a sweep of [[point]]s, trained here and
+// evaluated in its process).
 package sweep

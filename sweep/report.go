@@ -26,6 +26,7 @@ type RunResult struct {
 	Status    string             `json:"status"` // "done" or "failed"
 	Failure   *Failure           `json:"failure,omitempty"`
 	Resumed   bool               `json:"resumed,omitempty"`
+	Reused    bool               `json:"reused,omitempty"` // finished before this invocation, not run again
 	TrainSecs float64            `json:"train_seconds,omitempty"`
 	EvalSecs  float64            `json:"eval_seconds,omitempty"`
 	Metrics   map[string]float64 `json:"metrics,omitempty"` // eval's headline metrics, computed ones only
@@ -60,6 +61,7 @@ func (s *sweepDir) gather(failures map[int]Failure) *Results {
 		var rec runRecord
 		if readJSON(filepath.Join(rdir, resultFile), &rec) == nil && rec.ID == r.ID {
 			rr.Status, rr.Resumed, rr.TrainSecs, rr.EvalSecs = "done", rec.Resumed, rec.TrainSec, rec.EvalSec
+			rr.Reused = !s.ran[r.Index]
 			var ev struct {
 				Metrics *eval.Metrics `json:"metrics"`
 			}
@@ -123,6 +125,9 @@ func (res *Results) points() []string {
 // when a run is not finished.
 func (s *sweepDir) report(failures map[int]Failure) error {
 	res := s.gather(failures)
+	if s.opts.Report != nil {
+		return s.opts.Report(res)
+	}
 	if err := writeJSON(filepath.Join(s.dir, "results.json"), res); err != nil {
 		return err
 	}
@@ -178,7 +183,11 @@ func (res *Results) writeCSV(w io.Writer) error {
 // writeMarkdown writes report.md: a table per metric (mean ± sd over the seeds, the
 // best point in bold), the first seed's final samples side by side, the failures.
 func (res *Results) writeMarkdown(w io.Writer, s *sweepDir) {
-	fmt.Fprintf(w, "# Sweep %s\n\nBase config `%s`", res.Name, res.Config)
+	base := "Each [[point]]'s base config"
+	if res.Config != "" {
+		base = fmt.Sprintf("Base config `%s`", res.Config)
+	}
+	fmt.Fprintf(w, "# Sweep %s\n\n%s", res.Name, base)
 	if len(s.spec.Set) > 0 {
 		fmt.Fprintf(w, " with `%s`", strings.Join(s.spec.Set, " "))
 	}

@@ -35,7 +35,7 @@ const (
 type Plan struct {
 	Name    string   `json:"name"`
 	Root    string   `json:"root"`   // working directory of train and eval (the module)
-	Config  string   `json:"config"` // the base training config, absolute
+	Config  string   `json:"config"` // the base training config, absolute ("" with [[point]]s: each run's Config)
 	Version string   `json:"version"`
 	Threads int      `json:"threads"`
 	Eval    EvalSpec `json:"eval"`
@@ -178,10 +178,16 @@ type runRecord struct {
 	EvalSec  float64  `json:"eval_seconds,omitempty"`
 }
 
-// finished reports whether the run directory holds a trained and evaluated run of id.
-func finished(dir, id string) bool {
-	var r runRecord
-	return readJSON(filepath.Join(dir, resultFile), &r) == nil && r.ID == id
+// finished reports whether the run directory holds a trained and evaluated run r: its
+// sweep-done.json has r's identity and its newest checkpoint is the final one (one
+// lost since is resumed from the one before).
+func finished(dir string, r Run) bool {
+	var rec runRecord
+	if readJSON(filepath.Join(dir, resultFile), &rec) != nil || rec.ID != r.ID {
+		return false
+	}
+	ck, err := train.FindCheckpoint(dir, nil)
+	return err == nil && ck.Step == r.Steps
 }
 
 // Task trains and evaluates run index of the sweep at dir: `sweep -task INDEX DIR`, the
@@ -199,7 +205,7 @@ func Task(ctx context.Context, dir string, index int, log io.Writer) error {
 	r := p.Runs[index]
 	rdir := filepath.Join(dir, r.Dir)
 	fmt.Fprintf(log, "sweep task %d: %s seed %d in %s (id %s)\n", index, r.Point, r.Seed, rdir, r.ID)
-	if finished(rdir, r.ID) {
+	if finished(rdir, r) {
 		fmt.Fprintln(log, "already trained and evaluated")
 		return nil
 	}
@@ -222,7 +228,7 @@ func Task(ctx context.Context, dir string, index int, log io.Writer) error {
 	bin := filepath.Join(dir, binDir)
 	t0 := time.Now()
 	if steps != r.Steps {
-		args := []string{"-config", p.Config, "-out", rdir, "-q", mode}
+		args := []string{"-config", r.Config, "-out", rdir, "-q", mode}
 		for _, s := range r.Set {
 			args = append(args, "-set", s)
 		}

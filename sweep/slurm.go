@@ -63,7 +63,7 @@ func (slurm) run(ctx context.Context, s *sweepDir, pending []Run) (map[int]Failu
 		done, failed, running := 0, 0, 0
 		for _, r := range pending {
 			switch {
-			case finished(filepath.Join(s.dir, r.Dir), r.ID):
+			case finished(filepath.Join(s.dir, r.Dir), r):
 				done++
 			case states[r.Index] == "":
 				failed++
@@ -86,7 +86,7 @@ func (slurm) run(ctx context.Context, s *sweepDir, pending []Run) (map[int]Failu
 	bar.Finish()
 	failures := map[int]Failure{}
 	for _, r := range pending {
-		if !finished(filepath.Join(s.dir, r.Dir), r.ID) {
+		if !finished(filepath.Join(s.dir, r.Dir), r) {
 			failures[r.Index] = s.failure(ctx, id, r.Index)
 		}
 	}
@@ -219,7 +219,7 @@ func collectFailures(s *sweepDir) map[int]Failure {
 	id, active := activeJob(context.Background(), s.dir)
 	failures := map[int]Failure{}
 	for _, r := range s.plan.Runs {
-		if finished(filepath.Join(s.dir, r.Dir), r.ID) {
+		if finished(filepath.Join(s.dir, r.Dir), r) {
 			continue
 		}
 		t := tail(s.logPath(r.Index), 20)

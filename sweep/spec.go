@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -24,6 +25,7 @@ type Spec struct {
 	Set      []string           `toml:"set"`
 	Grid     map[string][]any   `toml:"grid"`
 	Zip      []map[string][]any `toml:"zip"`
+	Named    []NamedPoint       `toml:"point"`
 	Seeds    []uint64           `toml:"seeds"`
 	Threads  int                `toml:"threads"`
 	Jobs     int                `toml:"jobs"`
@@ -50,6 +52,16 @@ type SlurmSpec struct {
 	Poll    string   `toml:"poll"`
 }
 
+// NamedPoint is a grid point given by name ([[point]]) rather than expanded from
+// [grid] and [[zip]]: its own base config and run directories (cmd/compare's
+// runs/<experiment>/<variant>/seed-<s>).
+type NamedPoint struct {
+	Name   string   `toml:"name"`
+	Config string   `toml:"config"` // base training config ("": the sweep's)
+	Set    []string `toml:"set"`    // overrides after the sweep's set
+	Dir    string   `toml:"dir"`    // run directories <dir>/seed-<s>, relative to the sweep directory ("": runs/<name>)
+}
+
 // maxRuns bounds a sweep's expansion: a file cannot ask for more runs than a
 // person could mean (nor exhaust memory expanding them).
 const maxRuns = 100000
@@ -73,13 +85,19 @@ func LoadSpec(path string) (*Spec, error) {
 	if err := strict.Decode(src, s); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if s.Config == "" {
-		return nil, fmt.Errorf("%s: config (the base training config) is missing", path)
+	// a path in the sweep file is relative to the file
+	relative := func(c string) string {
+		if !filepath.IsAbs(c) && strings.ContainsRune(c, filepath.Separator) {
+			if _, err := os.Stat(c); err != nil {
+				return filepath.Join(filepath.Dir(path), c)
+			}
+		}
+		return c
 	}
-	if !filepath.IsAbs(s.Config) && strings.ContainsRune(s.Config, filepath.Separator) {
-		// a path in the sweep file is relative to the file
-		if _, err := os.Stat(s.Config); err != nil {
-			s.Config = filepath.Join(filepath.Dir(path), s.Config)
+	s.Config = relative(s.Config)
+	for i := range s.Named {
+		if s.Named[i].Config != "" {
+			s.Named[i].Config = relative(s.Named[i].Config)
 		}
 	}
 	if s.Name == "" {
@@ -92,6 +110,29 @@ func LoadSpec(path string) (*Spec, error) {
 }
 
 func (s *Spec) check() error {
+	if len(s.Named) > 0 && (len(s.Grid) > 0 || len(s.Zip) > 0) {
+		return errors.New("[[point]] names the points itself: it cannot be combined with [grid] or [[zip]]")
+	}
+	names := map[string]bool{}
+	for i, p := range s.Named {
+		switch {
+		case p.Name == "" || names[p.Name]:
+			return fmt.Errorf("[[point]] %d: name %q: want a non-empty name that no other point has", i+1, p.Name)
+		case p.Config == "" && s.Config == "":
+			return fmt.Errorf("[[point]] %s: config is missing (and the sweep has none)", p.Name)
+		case p.Dir != "" && !filepath.IsLocal(p.Dir):
+			return fmt.Errorf("[[point]] %s: dir %q must be a relative path inside the sweep directory", p.Name, p.Dir)
+		}
+		names[p.Name] = true
+		for _, o := range p.Set {
+			if k, _, _ := strings.Cut(o, "="); strings.TrimSpace(k) == "seed" {
+				return fmt.Errorf("[[point]] %s: set %q: seed is not a point's; list the seeds in seeds", p.Name, o)
+			}
+		}
+	}
+	if s.Config == "" && len(s.Named) == 0 {
+		return errors.New("config (the base training config) is missing")
+	}
 	if strings.ContainsAny(s.Name, `/\`) || s.Name == "." || s.Name == ".." {
 		return fmt.Errorf("name %q must not be a path", s.Name)
 	}
@@ -159,8 +200,10 @@ func (s *Spec) check() error {
 
 // Point is one grid point: its overrides, in a fixed order.
 type Point struct {
-	Name string   // "loss.eps=0.1,optimizer.lr=0.001" ("base" for an empty grid)
-	Set  []string // key=value, the -set arguments
+	Name   string   // "loss.eps=0.1,optimizer.lr=0.001" ("base" for an empty grid), or a [[point]]'s name
+	Set    []string // key=value, the -set arguments
+	Config string   // a [[point]]'s base config ("": the sweep's)
+	Dir    string   // a [[point]]'s directory ("": runs/<name>)
 }
 
 // Run is one training run of the sweep: a grid point and a seed.
@@ -168,8 +211,11 @@ type Run struct {
 	Index int    `json:"index"`
 	Point string `json:"point"`
 	Seed  uint64 `json:"seed"`
-	// Dir is the run directory relative to the sweep directory: runs/<point>/seed-<s>.
+	// Dir is the run directory relative to the sweep directory: runs/<point>/seed-<s>
+	// (a [[point]]'s dir/seed-<s>).
 	Dir string `json:"dir"`
+	// Config is the run's base training config, absolute.
+	Config string `json:"config"`
 	// Set is every override of the run, in order: the sweep's set, the point's, seed
 	// and threads.
 	Set []string `json:"set"`
@@ -204,6 +250,16 @@ func value(v any) (string, error) {
 // axes) into points, in a stable order: [grid] keys sorted, then the zip axes in file
 // order, the last axis varying fastest.
 func (s *Spec) Points() ([]Point, error) {
+	if len(s.Named) > 0 {
+		if len(s.Named)*max(len(s.Seeds), 1) > maxRuns {
+			return nil, fmt.Errorf("the sweep has more than %d runs", maxRuns)
+		}
+		points := make([]Point, len(s.Named))
+		for i, p := range s.Named {
+			points[i] = Point{Name: p.Name, Set: p.Set, Config: p.Config, Dir: p.Dir}
+		}
+		return points, nil
+	}
 	type axis struct {
 		keys []string
 		vals [][]string // vals[i][j]: the i-th value of keys[j]
@@ -305,33 +361,36 @@ func dirName(name string) string {
 // slowest. threads is written into every run's config; version is the code version
 // that enters each run's identity.
 func (s *Spec) Runs(threads int, version string) ([]Run, error) {
-	base, err := train.ResolveConfigPath(s.Config)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
 	points, err := s.Points()
 	if err != nil {
 		return nil, err
 	}
-	seeds := s.Seeds
-	if len(seeds) == 0 {
-		cfg, err := train.LoadConfig(base, s.Set)
-		if err != nil {
-			return nil, err
-		}
-		seeds = []uint64{cfg.Seed}
-	}
 	var runs []Run
 	dirs := map[string]string{}
 	for _, p := range points {
-		d := dirName(p.Name)
+		base, err := train.ResolveConfigPath(cmp.Or(p.Config, s.Config))
+		if err != nil {
+			return nil, fmt.Errorf("point %s: config: %w", p.Name, err)
+		}
+		if base, err = filepath.Abs(base); err != nil {
+			return nil, err
+		}
+		pset := append(append([]string(nil), s.Set...), p.Set...)
+		seeds := s.Seeds
+		if len(seeds) == 0 {
+			cfg, err := train.LoadConfig(base, pset)
+			if err != nil {
+				return nil, fmt.Errorf("point %s: %w", p.Name, err)
+			}
+			seeds = []uint64{cfg.Seed}
+		}
+		d := filepath.Clean(cmp.Or(p.Dir, filepath.Join("runs", dirName(p.Name))))
 		if prev, ok := dirs[d]; ok {
-			return nil, fmt.Errorf("points %q and %q would share the directory runs/%s", prev, p.Name, d)
+			return nil, fmt.Errorf("points %q and %q would share the directory %s", prev, p.Name, d)
 		}
 		dirs[d] = p.Name
 		for _, seed := range seeds {
-			set := append(append(append([]string(nil), s.Set...), p.Set...),
-				fmt.Sprintf("seed=%d", seed), fmt.Sprintf("threads=%d", threads))
+			set := append(append([]string(nil), pset...), fmt.Sprintf("seed=%d", seed), fmt.Sprintf("threads=%d", threads))
 			cfg, err := train.LoadConfig(base, set)
 			if err != nil {
 				return nil, fmt.Errorf("point %s, seed %d: %w", p.Name, seed, err)
@@ -341,7 +400,7 @@ func (s *Spec) Runs(threads int, version string) ([]Run, error) {
 				return nil, err
 			}
 			runs = append(runs, Run{Index: len(runs), Point: p.Name, Seed: seed,
-				Dir: filepath.Join("runs", d, fmt.Sprintf("seed-%d", seed)), Set: set, ID: id, Steps: cfg.Steps})
+				Dir: filepath.Join(d, fmt.Sprintf("seed-%d", seed)), Config: base, Set: set, ID: id, Steps: cfg.Steps})
 		}
 	}
 	if len(runs) == 0 {

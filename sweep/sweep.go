@@ -25,11 +25,16 @@ type Options struct {
 	Bin        string   // copy train, eval and sweep from here instead of building them
 	SubmitOnly bool     // slurm: submit, print the job id, return
 	Collect    bool     // only gather the results and write the report
+	Retrain    bool     // train every run again, finished or not
 	Sbatch     []string // further sbatch options
 	Cores      int      // 0: runtime.NumCPU()
 	Poll       time.Duration
 	Stdout     io.Writer // what happened; with SubmitOnly the job id alone
 	Progress   io.Writer // progress lines (nil: none)
+	// Report, when set, is called instead of writing results.csv, results.json and
+	// report.md, with the directory still locked: a sweep with a report of its own
+	// (cmd/compare). Its error is Execute's.
+	Report func(*Results) error
 }
 
 // Failure is a run that did not finish: why, and the end of its task's log.
@@ -49,6 +54,7 @@ type sweepDir struct {
 	spec *Spec
 	plan Plan
 	opts Options
+	ran  map[int]bool // the runs this invocation trained (the others were finished before)
 }
 
 func (s *sweepDir) logPath(index int) string {
@@ -107,9 +113,20 @@ func Execute(ctx context.Context, spec *Spec, opts Options) error {
 		return err
 	}
 	var pending []Run
+	s.ran = map[int]bool{}
 	for _, r := range s.plan.Runs {
-		if !finished(filepath.Join(dir, r.Dir), r.ID) {
+		rdir := filepath.Join(dir, r.Dir)
+		if opts.Retrain {
+			// without its records a run's task trains it from scratch (train -force)
+			for _, f := range []string{resultFile, runFile} {
+				if err := os.Remove(filepath.Join(rdir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return err
+				}
+			}
+		}
+		if !finished(rdir, r) {
 			pending = append(pending, r)
+			s.ran[r.Index] = true
 		}
 	}
 	info := opts.Stdout
@@ -148,12 +165,14 @@ func (s *sweepDir) planRuns(ctx context.Context, exe string) error {
 	if err != nil {
 		return err
 	}
-	base, err := train.ResolveConfigPath(s.spec.Config)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	if base, err = filepath.Abs(base); err != nil {
-		return err
+	base := s.spec.Config // "" when every [[point]] has its own
+	if base != "" {
+		if base, err = train.ResolveConfigPath(base); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		if base, err = filepath.Abs(base); err != nil {
+			return err
+		}
 	}
 	threads := s.opts.Threads
 	if threads == 0 {

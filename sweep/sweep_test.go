@@ -61,6 +61,57 @@ config = "toy2d.toml"
 }
 
 // A value written for -set reads back as the value the sweep file gave.
+// [[point]]s are the points by name, each with its own base config and run directory
+// (cmd/compare's layout); a run's config is its point's config with the sweep's set,
+// the point's set, the seed and the threads, in that order.
+func TestNamedPoints(t *testing.T) {
+	t.Chdir("..") // configs/ resolve from the module root
+	s, err := parseSpec(t, `
+set = ["steps=7"]
+seeds = [4, 5]
+[[point]]
+name = "toy: S_ε"
+config = "toy2d.toml"
+set = ["loss.kind=energy"]
+dir = "runs/toy/s-eps"
+[[point]]
+name = "mnist: MMD"
+config = "mnist.toml"
+set = ["loss.kind=mmd", "steps=9"]
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := s.Runs(3, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range runs {
+		got = append(got, strings.Join([]string{r.Point, r.Dir, filepath.Base(r.Config), strconv.Itoa(r.Steps), strings.Join(r.Set, " ")}, " | "))
+		cfg, err := train.LoadConfig(r.Config, r.Set)
+		if err != nil || cfg.Seed != r.Seed || cfg.Threads != 3 || !filepath.IsAbs(r.Config) {
+			t.Errorf("run %d: config %s (seed %d, threads %d): %v", r.Index, r.Config, cfg.Seed, cfg.Threads, err)
+		}
+	}
+	want := []string{
+		"toy: S_ε | runs/toy/s-eps/seed-4 | toy2d.toml | 7 | steps=7 loss.kind=energy seed=4 threads=3",
+		"toy: S_ε | runs/toy/s-eps/seed-5 | toy2d.toml | 7 | steps=7 loss.kind=energy seed=5 threads=3",
+		"mnist: MMD | runs/mnist:_MMD/seed-4 | mnist.toml | 9 | steps=7 loss.kind=mmd steps=9 seed=4 threads=3",
+		"mnist: MMD | runs/mnist:_MMD/seed-5 | mnist.toml | 9 | steps=7 loss.kind=mmd steps=9 seed=5 threads=3",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("runs\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if n, _ := s.Count(); n != 4 {
+		t.Errorf("Count %d, want 4", n)
+	}
+	s.Named[1].Dir = "runs/toy/s-eps/"
+	if _, err := s.Runs(1, "test"); err == nil || !strings.Contains(err.Error(), "would share the directory runs/toy/s-eps") {
+		t.Errorf("two points in one directory: %v", err)
+	}
+}
+
 func TestValueReadsBackThroughSet(t *testing.T) {
 	base, err := train.ResolveConfigPath("toy2d.toml")
 	if err != nil {
@@ -108,6 +159,10 @@ func TestSpecErrors(t *testing.T) {
 		{"executor = \"pbs\"", "executor \"pbs\""},
 		{"[slurm]\noptions = [\"partition=x\"]", "want one sbatch option"},
 		{"name = \"../x\"", "must not be a path"},
+		{"[grid]\n\"loss.eps\" = [1.0]\n[[point]]\nname = \"a\"", "cannot be combined"},
+		{"[[point]]\nname = \"a\"\n[[point]]\nname = \"a\"", "name \"a\": want a non-empty name that no other point has"},
+		{"[[point]]\nname = \"a\"\ndir = \"../a\"", "must be a relative path inside the sweep directory"},
+		{"[[point]]\nname = \"a\"\nset = [\"seed=3\"]", "seed is not a point's"},
 	} {
 		_, err := parseSpec(t, "config = \"toy2d.toml\"\n"+c.src)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

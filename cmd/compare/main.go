@@ -5,6 +5,7 @@
 // and writes a report:
 //
 //	go run ./cmd/compare [-config configs/compare.toml] [-quick] [-out DIR] [-retrain] [-q]
+//	                     [-executor local|slurm] [-jobs N] [-threads N]
 //
 // Outputs go to checkpoints/<name>/ (checkpoints/<name>-quick/ with -quick; -out to
 // change): report.md with a metrics table per experiment (mean ± sample standard
@@ -14,10 +15,16 @@
 // loss of every run), results.json (every number), and the runs in runs/<exp>/<variant>/
 // seed-<s>/ (cmd/train's run directories: cmd/eval and cmd/sample read them).
 //
-// A run whose directory holds a final checkpoint of the same configuration is reused
-// (-retrain retrains it); one interrupted midway is resumed. -quick applies the
-// [quick] table and each experiment's quick_set: fewer seeds, samples and steps,
-// finishing in under 10 minutes on 2 cores.
+// The comparison is a sweep (package sweep) with a named point per experiment and
+// variant: the runs train through the sweep's executors, each its own process (-jobs
+// at once locally, or one Slurm array job), with the sweep's run identities, logs/,
+// plan.json, bin/ and directory lock in the output directory; the evaluation, figures
+// and report are computed here once every run has finished. By default one run trains
+// at a time with every core (-threads: cores / jobs); a run's numbers depend on its
+// threads. A finished run of the same identity is reused (-retrain retrains it); one
+// interrupted midway is resumed. -quick applies the [quick] table and each
+// experiment's quick_set: fewer seeds, samples and steps, finishing in under 10
+// minutes on 2 cores.
 package main
 
 import (
@@ -42,6 +49,7 @@ import (
 	"github.com/sinkgen/sinkgen/eval"
 	"github.com/sinkgen/sinkgen/internal/atomicfile"
 	"github.com/sinkgen/sinkgen/internal/process"
+	"github.com/sinkgen/sinkgen/sweep"
 	"github.com/sinkgen/sinkgen/train"
 )
 
@@ -65,8 +73,9 @@ func main() {
 }
 
 type flags struct {
-	config, out, classifier string
-	quick, retrain, quiet   bool
+	config, out, classifier, executor string
+	quick, retrain, quiet             bool
+	jobs, threads                     int
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -77,6 +86,9 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.out, "out", "", "output directory (default checkpoints/<name>, or checkpoints/<name>-quick with -quick)")
 	fs.BoolVar(&f.quick, "quick", false, "the quick comparison (the config's [quick] table and quick_set keys)")
 	fs.BoolVar(&f.retrain, "retrain", false, "retrain runs even when a finished run of the same config exists")
+	fs.StringVar(&f.executor, "executor", "local", "where the runs train: local or slurm (as cmd/sweep)")
+	fs.IntVar(&f.jobs, "jobs", 1, "local: runs at once")
+	fs.IntVar(&f.threads, "threads", 0, "threads per run (0: local, the cores / jobs; slurm, 1)")
 	fs.StringVar(&f.classifier, "classifier", "", "MNIST classifier cache (default: checkpoints/eval/mnist-classifier.bin in the module)")
 	fs.BoolVar(&f.quiet, "q", false, "no progress report")
 	if err := fs.Parse(args); err != nil {
@@ -84,6 +96,14 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if f.jobs < 1 || f.threads < 0 {
+		return nil, fmt.Errorf("-jobs %d and -threads %d: want at least 1 job and threads ≥ 0", f.jobs, f.threads)
+	}
+	if f.threads == 0 && f.executor == "local" {
+		// the cores shared out: one run at a time (the default) uses them all, as a
+		// run trained in-process did before compare ran its runs as a sweep
+		f.threads = max(1, runtime.NumCPU()/f.jobs)
 	}
 	if f.classifier == "" {
 		f.classifier = filepath.Join(eval.ModuleRoot(), eval.DefaultClassifierPath)
@@ -135,7 +155,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	process.Setup(0) // the classifier's BLAS; each run sets its threads
+	process.Setup(0) // the evaluation's BLAS; the runs are processes of their own
 	out := f.out
 	if out == "" {
 		name := cc.Name
@@ -149,19 +169,65 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		progress = nil
 	}
 	start := time.Now()
-	var mnist *data.MNIST
-	var clf *eval.Classifier
+	// The comparison is a sweep with a point per experiment and variant, trained by
+	// the sweep's executors and evaluated here, in-process, for the report below.
+	spec := &sweep.Spec{Name: cc.Name, Seeds: cc.Seeds, Eval: sweep.EvalSpec{Skip: true}, Slurm: sweep.SlurmSpec{Poll: "5s"}}
 	var results []*expResult
-	total := 0
-	for _, e := range cc.Experiments {
-		total += len(e.Variants) * len(cc.Seeds)
-	}
-	k := 0
 	for _, e := range cc.Experiments {
 		er, err := planExperiment(cc, e)
 		if err != nil {
 			return err
 		}
+		results = append(results, er)
+		for _, v := range e.Variants {
+			spec.Named = append(spec.Named, sweep.NamedPoint{Name: pointName(e, v), Config: er.Config,
+				Set: runSet(e, v), Dir: filepath.Join("runs", e.Name, slug(v.Name))})
+		}
+	}
+	opts := sweep.Options{Dir: out, Executor: f.executor, Jobs: f.jobs, Threads: f.threads, Retrain: f.retrain,
+		Stdout: stdout, Progress: progress}
+	opts.Report = func(res *sweep.Results) error {
+		rep := &report{Config: f.config, Quick: f.quick, Out: out, Samples: cc.Samples, EvalSeed: cc.EvalSeed, Seeds: cc.Seeds,
+			Threads: res.Threads, Started: start.UTC().Format(time.RFC3339), Experiments: results, Grid: cc.Grid}
+		if err := evaluate(cc, rep, res, f, progress, stdout); err != nil {
+			return err
+		}
+		rep.Seconds = time.Since(start).Seconds()
+		if err := writeReport(rep); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "report: %s (%.0f s)\n", filepath.Join(out, "report.md"), rep.Seconds)
+		return nil
+	}
+	return sweep.Execute(ctx, spec, opts)
+}
+
+// pointName names an experiment's variant among the sweep's points.
+func pointName(e experiment, v variant) string { return e.Name + ": " + v.Name }
+
+// evaluate evaluates every trained run against its experiment's held-out sample; an
+// error names the runs that did not finish.
+func evaluate(cc *compareConfig, rep *report, res *sweep.Results, f *flags, progress, stdout io.Writer) error {
+	var failed []string
+	for _, r := range res.Runs {
+		if r.Failure != nil {
+			failed = append(failed, fmt.Sprintf("%s, seed %d: %s\n    %s", r.Point, r.Seed, r.Failure.Reason,
+				strings.ReplaceAll(r.Failure.Tail, "\n", "\n    ")))
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d run(s) did not finish (run compare again to resume them):\n%s", len(failed), strings.Join(failed, "\n"))
+	}
+	byPoint := map[string]sweep.RunResult{}
+	for _, r := range res.Runs {
+		byPoint[fmt.Sprintf("%s\x00%d", r.Point, r.Seed)] = r
+	}
+	var mnist *data.MNIST
+	var clf *eval.Classifier
+	k := 0
+	for i, er := range rep.Experiments {
+		e := cc.Experiments[i]
+		var err error
 		// The held-out sample, one per experiment.
 		switch er.Data {
 		case "mnist":
@@ -179,6 +245,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				if trained {
 					fmt.Fprintf(stdout, "trained the MNIST classifier (%.2f%% test accuracy), cached in %s\n", 100*clf.Info.TestAccuracy, f.classifier)
 				}
+				rep.Classifier = &clf.Info
 			}
 			if er.target, err = eval.MNISTTarget(mnist, clf, cc.Samples, cc.EvalSeed); err != nil {
 				return err
@@ -203,27 +270,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		for _, v := range e.Variants {
 			for _, seed := range cc.Seeds {
 				k++
-				dir := filepath.Join(out, "runs", e.Name, slug(v.Name), fmt.Sprintf("seed-%d", seed))
-				fmt.Fprintf(stdout, "[%d/%d] %s: %s, seed %d\n", k, total, e.Name, v.Name, seed)
-				r, err := trainAndEvaluate(ctx, cc, e, v, seed, dir, er.target, f, progress, stdout)
-				if err != nil {
+				sr := byPoint[fmt.Sprintf("%s\x00%d", pointName(e, v), seed)]
+				r := &runResult{Variant: v.Name, Seed: seed, Dir: filepath.Join(rep.Out, sr.Dir), Steps: er.Steps, Reused: sr.Reused}
+				fmt.Fprintf(stdout, "[%d/%d] %s: %s, seed %d\n", k, len(res.Runs), e.Name, v.Name, seed)
+				if err := evaluateRun(cc, er.target, r, stdout); err != nil {
 					return fmt.Errorf("%s, %s, seed %d: %w", e.Name, v.Name, seed, err)
 				}
 				er.Runs = append(er.Runs, r)
 			}
 		}
-		results = append(results, er)
 	}
-	rep := &report{Config: f.config, Quick: f.quick, Out: out, Samples: cc.Samples, EvalSeed: cc.EvalSeed, Seeds: cc.Seeds,
-		Threads: runtime.GOMAXPROCS(0), Started: start.UTC().Format(time.RFC3339), Seconds: time.Since(start).Seconds(),
-		Experiments: results, Grid: cc.Grid}
-	if clf != nil {
-		rep.Classifier = &clf.Info
-	}
-	if err := writeReport(rep); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "report: %s (%.0f s)\n", filepath.Join(out, "report.md"), rep.Seconds)
 	return nil
 }
 
@@ -277,99 +333,51 @@ func lastPerKey(set []string) []string {
 	return out
 }
 
+// runSet is the overrides of a variant's runs but the seed (and threads), which the
+// sweep adds.
+func runSet(e experiment, v variant) []string {
+	return append(append(append([]string(nil), e.Set...), v.Set...), fmt.Sprintf("name=%s-%s", e.Name, slug(v.Name)))
+}
+
 // runConfig is the training config of one run.
 func runConfig(path string, e experiment, v variant, seed uint64) (train.Config, error) {
-	set := append(append(append([]string(nil), e.Set...), v.Set...),
-		fmt.Sprintf("seed=%d", seed), fmt.Sprintf("name=%s-%s-seed%d", e.Name, slug(v.Name), seed))
-	cfg, err := train.LoadConfig(path, set)
+	cfg, err := train.LoadConfig(path, append(runSet(e, v), fmt.Sprintf("seed=%d", seed)))
 	if err != nil {
 		return cfg, fmt.Errorf("experiment %s, variant %q: %w", e.Name, v.Name, err)
 	}
 	return cfg, nil
 }
 
-// sameRun reports whether two configs train the same run: equal but for log.* keys
-// (what is written, not what is computed).
-func sameRun(a, b train.Config) (bool, error) {
-	diff, err := train.DiffConfigs(a, b)
+// evaluateRun evaluates a trained run's final generator into r.
+func evaluateRun(cc *compareConfig, target *eval.Target, r *runResult, stdout io.Writer) error {
+	ck, err := train.FindCheckpoint(r.Dir, nil)
 	if err != nil {
-		return false, err
+		return err
 	}
-	for _, d := range diff {
-		if !strings.HasPrefix(d.Key, "log.") {
-			return false, nil
-		}
+	if ck.Step != r.Steps {
+		return fmt.Errorf("%s: the newest checkpoint is of step %d of %d", r.Dir, ck.Step, r.Steps)
 	}
-	return true, nil
-}
-
-// trainAndEvaluate trains (or reuses, or resumes) one run and evaluates its final
-// generator.
-func trainAndEvaluate(ctx context.Context, cc *compareConfig, e experiment, v variant, seed uint64, dir string,
-	target *eval.Target, f *flags, progress, stdout io.Writer) (*runResult, error) {
-	path, err := train.ResolveConfigPath(e.Config)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := runConfig(path, e, v, seed)
-	if err != nil {
-		return nil, err
-	}
-	r := &runResult{Variant: v.Name, Seed: seed, Dir: dir, Steps: cfg.Steps}
-	var ck *train.Checkpoint
-	resume := ""
-	if !f.retrain {
-		if c, err := train.FindCheckpoint(dir, nil); err == nil {
-			same, err := sameRun(c.Config, cfg)
-			if err != nil {
-				return nil, err
-			}
-			switch {
-			case same && c.Step == cfg.Steps:
-				ck, r.Reused = c, true
-			case same:
-				resume = "latest"
-			}
-		}
-	}
-	if ck == nil {
-		opts := train.Options{Dir: dir, Force: resume == "", Resume: resume, Progress: progress, Stdout: io.Discard}
-		process.Setup(cfg.Threads)
-		tr, err := train.New(cfg, opts)
-		if err != nil {
-			return nil, err
-		}
-		if err := tr.Run(ctx); err != nil {
-			return nil, err
-		}
-		if ck, err = train.FindCheckpoint(dir, nil); err != nil {
-			return nil, err
-		}
-		if ck.Step != cfg.Steps {
-			return nil, fmt.Errorf("the run stopped at step %d of %d", ck.Step, cfg.Steps)
-		}
-	}
-	metrics := filepath.Join(dir, "metrics.csv")
+	metrics := filepath.Join(r.Dir, "metrics.csv")
 	cols, err := train.ReadMetrics(metrics, "step", "loss", "elapsed_s")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	r.curveSteps, r.curveLosses = cols[0], cols[1]
 	n := len(r.curveSteps)
 	if n == 0 {
-		return nil, fmt.Errorf("%s: no rows", metrics)
+		return fmt.Errorf("%s: no rows", metrics)
 	}
 	r.FinalLoss, r.TrainSecs = r.curveLosses[n-1], cols[2][n-1]
 	g, err := ck.Generator()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	gen, err := eval.Sample(g, cc.Samples, cc.EvalSeed)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if r.Metrics, err = target.Evaluate(gen); err != nil {
-		return nil, err
+		return err
 	}
 	if target.Data == "mnist" {
 		r.samples = float32s(gen, cc.Grid)
@@ -381,7 +389,7 @@ func trainAndEvaluate(ctx context.Context, cc *compareConfig, e experiment, v va
 		state = "reused"
 	}
 	fmt.Fprintf(stdout, "    %s in %.0f s; %s\n", state, r.TrainSecs, summary(r.Metrics))
-	return r, nil
+	return nil
 }
 
 // summary is a one-line digest of the metrics.

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -211,6 +213,30 @@ func TestCompareEndToEnd(t *testing.T) {
 	for i, r := range read().Experiments[0].Runs {
 		if r.Reused {
 			t.Errorf("-retrain reused run %d", i)
+		}
+	}
+}
+
+// -jobs shares the cores out among the runs unless -threads says otherwise; one run
+// at a time (the default) uses them all, as compare did before it ran a sweep.
+func TestJobsAndThreads(t *testing.T) {
+	for _, c := range []struct {
+		args    []string
+		threads int
+	}{
+		{nil, runtime.NumCPU()},
+		{[]string{"-jobs", "2"}, max(1, runtime.NumCPU()/2)},
+		{[]string{"-jobs", "2", "-threads", "3"}, 3},
+		{[]string{"-executor", "slurm"}, 0}, // the sweep's default on Slurm
+	} {
+		f, err := parseFlags(c.args, io.Discard)
+		if err != nil || f.threads != c.threads {
+			t.Errorf("%q: threads %v, %v; want %d", c.args, f, err, c.threads)
+		}
+	}
+	for _, args := range [][]string{{"-jobs", "0"}, {"-threads", "-1"}} {
+		if _, err := parseFlags(args, io.Discard); err == nil {
+			t.Errorf("%q accepted", args)
 		}
 	}
 }

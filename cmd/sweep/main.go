@@ -8,7 +8,7 @@
 // A bare file name is looked up in configs/sweeps/. Outputs go to checkpoints/sweeps/<name>/
 // (-out to change): results.csv, results.json, report.md, the runs in runs/<point>/seed-<s>/,
 // the task logs in logs/, plan.json, bin/ and, with Slurm, job.sh. Running the sweep
-// again skips finished runs and resumes interrupted ones. -sbatch passes an option to
+// again skips finished runs and resumes interrupted ones (-retrain trains them all again). -sbatch passes an option to
 // sbatch (repeatable), e.g. -sbatch --partition=short -sbatch --account=proj.
 //
 // `sweep -task INDEX DIR` is what each run's process executes; it is not for people.
@@ -43,6 +43,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Bin, "bin", "", "directory with prebuilt train, eval and sweep binaries (default: build them with go)")
 	fs.BoolVar(&o.SubmitOnly, "submit-only", false, "slurm: submit the array job, print its id and exit")
 	fs.BoolVar(&o.Collect, "collect", false, "only gather the finished runs and write the report")
+	fs.BoolVar(&o.Retrain, "retrain", false, "train every run again, even the finished ones")
 	fs.DurationVar(&o.Poll, "poll", 0, "slurm: how often to ask squeue (0: the file's slurm.poll, 5s by default)")
 	var sb cli.List
 	fs.Var(&sb, "sbatch", "an extra sbatch option such as --partition=short (repeatable)")
