@@ -36,11 +36,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -48,28 +46,19 @@ import (
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/eval"
 	"github.com/sinkgen/sinkgen/internal/atomicfile"
+	"github.com/sinkgen/sinkgen/internal/cli"
 	"github.com/sinkgen/sinkgen/internal/process"
 	"github.com/sinkgen/sinkgen/sweep"
 	"github.com/sinkgen/sinkgen/train"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return
+	err := run(cli.SignalContext(), os.Args[1:], os.Stdout, os.Stderr)
+	status := cli.Status("compare", err, os.Stderr)
+	if errors.Is(err, train.ErrInterrupted) {
+		status = 130 // as cmd/train: runs stopped by a signal, checkpoints kept
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "compare:", err)
-		if errors.Is(err, train.ErrInterrupted) {
-			os.Exit(130)
-		}
-		os.Exit(1)
-	}
+	os.Exit(status)
 }
 
 type flags struct {
@@ -189,7 +178,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	opts.Report = func(res *sweep.Results) error {
 		rep := &report{Config: f.config, Quick: f.quick, Out: out, Samples: cc.Samples, EvalSeed: cc.EvalSeed, Seeds: cc.Seeds,
 			Threads: res.Threads, Started: start.UTC().Format(time.RFC3339), Experiments: results, Grid: cc.Grid}
-		if err := evaluate(cc, rep, res, f, progress, stdout); err != nil {
+		if err := evaluate(cc, rep, res, f, progress, stdout, stderr); err != nil {
 			return err
 		}
 		rep.Seconds = time.Since(start).Seconds()
@@ -207,7 +196,7 @@ func pointName(e experiment, v variant) string { return e.Name + ": " + v.Name }
 
 // evaluate evaluates every trained run against its experiment's held-out sample; an
 // error names the runs that did not finish.
-func evaluate(cc *compareConfig, rep *report, res *sweep.Results, f *flags, progress, stdout io.Writer) error {
+func evaluate(cc *compareConfig, rep *report, res *sweep.Results, f *flags, progress, stdout, stderr io.Writer) error {
 	var failed []string
 	for _, r := range res.Runs {
 		if r.Failure != nil {
