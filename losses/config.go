@@ -204,14 +204,6 @@ func (c Config) WithSchedule(s *Schedule) (Config, Schedule, error) {
 	return c, sched, nil
 }
 
-// schedule returns the Iters values of ε of each solve and its in-solver annealing,
-// which the unrolled solvers resolve against the batch's largest cost when EpsStart
-// is 0.
-func (c Config) schedule() ([]float64, ot.Annealing, error) {
-	sched, err := ot.EpsSchedule(c.Eps, c.Iters, 0, 0)
-	return sched, ot.Annealing{Scaling: c.EpsScaling, Start: c.EpsStart}, err
-}
-
 // sinkhorn reports whether the kind runs ot's unrolled Sinkhorn iterations at finite ε.
 func (c Config) sinkhorn() bool {
 	return c.Kind.HasEps() && c.Kind != Unbalanced && !math.IsInf(c.Eps, 1)

@@ -278,27 +278,6 @@ func dot3Go(x, y, z []float64) float64 {
 	return s0 + s1
 }
 
-// scalingsOK reports that every scaling of a positive weight is finite and positive.
-func scalingsOK(u, w []float64) bool {
-	for i, x := range u {
-		if w[i] > 0 && !(x > 0 && x <= math.MaxFloat64) {
-			return false
-		}
-	}
-	return true
-}
-
-// outside reports a scaling of a positive weight with |log u| > tau.
-func outside(u, w []float64, tau float64) bool {
-	hi, lo := math.Exp(tau), math.Exp(-tau)
-	for i, x := range u {
-		if w[i] > 0 && (x > hi || x < lo) {
-			return true
-		}
-	}
-	return false
-}
-
 // absorb moves scalings into the potential: α += ε log u, u = 1.
 func absorb(alpha, u, w []float64, eps float64) {
 	for i := range u {
