@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/sinkgen/sinkgen/internal/atomicfile"
-	"github.com/sinkgen/sinkgen/internal/fastblas"
 	"github.com/sinkgen/sinkgen/internal/filelock"
+	"github.com/sinkgen/sinkgen/internal/process"
 	"github.com/sinkgen/sinkgen/internal/progress"
 )
 
@@ -135,7 +135,7 @@ func (t *Trainer) begin() {
 	if t.step > 0 {
 		what += fmt.Sprintf(", resumed at step %d from %s", t.step, t.lastCheckpoint)
 	}
-	t.note("%s; %d threads; BLAS: %s", what, runtime.GOMAXPROCS(0), map[bool]string{true: "AVX2 Sgemm", false: "gonum"}[fastblas.Accelerated()])
+	t.note("%s; %d threads; BLAS: %s", what, runtime.GOMAXPROCS(0), process.BLAS())
 	if !t.opts.NoFiles {
 		fmt.Fprintf(t.opts.Stdout, "%s\noutputs in %s\n", what, t.dir)
 		if _, shape := c.outShape(); shape[0] > 0 && t.reference != nil {

@@ -6,13 +6,30 @@ package process
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	G "gorgonia.org/gorgonia"
 
 	"github.com/sinkgen/sinkgen/internal/fastblas"
 )
 
-var useFastBLAS = sync.OnceFunc(func() { G.Use(fastblas.Implementation{}) })
+var (
+	installed   atomic.Bool
+	useFastBLAS = sync.OnceFunc(func() { G.Use(fastblas.Implementation{}); installed.Store(true) })
+)
+
+// BLAS names the float32 matrix product gorgonia runs, for run logs: fastblas's
+// AVX2 kernel or its portable path once Setup has run, gorgonia's default before.
+func BLAS() string {
+	switch {
+	case !installed.Load():
+		return "gorgonia's default"
+	case fastblas.Accelerated():
+		return "AVX2 Sgemm"
+	default:
+		return "gonum"
+	}
+}
 
 // Setup makes gorgonia's float32 matrix products those of package fastblas (an AVX2
 // kernel, deterministic, gonum's without AVX2) and sets GOMAXPROCS to threads (0:

@@ -3,6 +3,8 @@ package process
 import (
 	"runtime"
 	"testing"
+
+	"github.com/sinkgen/sinkgen/internal/fastblas"
 )
 
 func TestSetup(t *testing.T) {
@@ -14,5 +16,17 @@ func TestSetup(t *testing.T) {
 	Setup(0) // leaves it
 	if n := runtime.GOMAXPROCS(0); n != 1 {
 		t.Errorf("GOMAXPROCS %d after Setup(0), want it left at 1", n)
+	}
+}
+
+// After Setup the run log names fastblas's product, as the machine runs it.
+func TestBLASAfterSetup(t *testing.T) {
+	Setup(0)
+	want := "gonum"
+	if fastblas.Accelerated() {
+		want = "AVX2 Sgemm"
+	}
+	if got := BLAS(); got != want {
+		t.Errorf("BLAS() = %q after Setup, want %q", got, want)
 	}
 }
