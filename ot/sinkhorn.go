@@ -70,6 +70,17 @@ type SinkhornOptions struct {
 
 	// AbsorbAt is Stabilized's absorption threshold on |log u|, |log v|; 0 means DefaultAbsorbAt.
 	AbsorbAt float64
+
+	// NoNewton switches off the Newton finisher (see newton.go): by default, when the
+	// marginal error stops decreasing, or decreases too slowly to reach Tol within
+	// MaxIter, or MaxIter is reached after at least max(MinStallWindow, MaxIter/20)
+	// iterations at ε, Sinkhorn hands its iterate to Newton steps on the dual, which
+	// converge quadratically where Sinkhorn creeps (small ε). It never runs for a Tol
+	// below the rounding of the marginals, for min(n, m) > NewtonMaxPoints, or when its
+	// matrices would exceed MaxDenseBytes; nor for unbalanced problems.
+	NoNewton bool
+	// NewtonMaxIter caps the finisher's Newton steps; 0 means DefaultNewtonMaxIter.
+	NewtonMaxIter int
 }
 
 func (o *SinkhornOptions) withDefaults() SinkhornOptions {
@@ -98,6 +109,8 @@ func (o *SinkhornOptions) check(n, m int) error {
 		return invalid("sinkhorn: unknown method %d", int(o.Method))
 	case o.MaxIter < 0:
 		return invalid("sinkhorn: MaxIter = %d is negative", o.MaxIter)
+	case o.NewtonMaxIter < 0:
+		return invalid("sinkhorn: NewtonMaxIter = %d is negative", o.NewtonMaxIter)
 	case o.ErrorNorm != 1 && o.ErrorNorm != 2:
 		return invalid("sinkhorn: ErrorNorm = %d must be 1 or 2", o.ErrorNorm)
 	case !(o.Tol > 0):
@@ -141,7 +154,9 @@ type SinkhornResult struct {
 	Dual float64
 	// MarginalError is ‖P1−a‖₁ + ‖Pᵀ1−b‖₁ of the returned plan, whatever ErrorNorm.
 	MarginalError float64
-	Iterations    int
+	// Iterations counts Sinkhorn's iterations (ε-scaling's included), NewtonIterations
+	// the Newton finisher's steps after them (0 when it did not run).
+	Iterations, NewtonIterations int
 	// Converged reports that the stopping tolerance was met, checked on the returned
 	// plan's row sums, and that every number of the result is finite.
 	Converged bool
@@ -619,10 +634,11 @@ func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {
 	}
 	var converged bool
 	var sp *scaledPlan
+	w := p.stallWatch(o)
 	if res.Method == Stabilized {
 		var ok bool
 		var used int
-		f, g, sp, used, converged, ok = p.stabilized(f, g, eps, o, it, res)
+		f, g, sp, used, converged, ok = p.stabilized(f, g, eps, o, it, res, w)
 		it += used
 		if p.badCost {
 			return nil
@@ -631,15 +647,23 @@ func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {
 			// The kernel underflowed: finish in the log domain from the last finite iterate.
 			var more int
 			res.Method = LogDomain
-			f, g, more, converged = p.logDomain(f, g, eps, o, it)
+			f, g, more, converged = p.logDomain(f, g, eps, o, it, w)
 			it += more
 		}
 	} else {
 		var used int
-		f, g, used, converged = p.logDomain(f, g, eps, o, it)
+		f, g, used, converged = p.logDomain(f, g, eps, o, it, w)
 		it += used
 	}
 	res.Iterations = it
+	if !converged && w.handsOver(it, o) {
+		if sp != nil {
+			parallel.Float64.Put(sp.K)
+			sp = nil
+		}
+		f, g, res.NewtonIterations = p.newton(f, g, eps, o)
+		converged = true // if the returned plan meets Tol: metTol below
+	}
 	rows := p.finish(res, f, g, eps, o.Plan, sp)
 	if sp != nil {
 		parallel.Float64.Put(sp.K)
@@ -650,8 +674,9 @@ func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {
 
 // logDomain alternates f- and g-updates from (f, g) until the row marginal error of
 // the current iterate is at most Tol (see done), or MaxIter counting the done iterations already
-// spent. The returned pair always has g = c-transform of f, so Pᵀ1 = b.
-func (p *problem) logDomain(f, g []float64, eps float64, o SinkhornOptions, done int) (_, _ []float64, iters int, converged bool) {
+// spent, or w (when not nil) hands over to Newton. The returned pair always has
+// g = c-transform of f, so Pᵀ1 = b.
+func (p *problem) logDomain(f, g []float64, eps float64, o SinkhornOptions, done int, w *stallWatch) (_, _ []float64, iters int, converged bool) {
 	fNew := make([]float64, p.n)
 	// The error is only measured once a g-update at this ε has made Pᵀ1 = b.
 	measured := false
@@ -662,7 +687,7 @@ func (p *problem) logDomain(f, g []float64, eps float64, o SinkhornOptions, done
 			if p.done(e, ePot, eps, o) {
 				return f, g, iters, true
 			}
-			if math.IsNaN(e) || done+iters >= o.MaxIter {
+			if math.IsNaN(e) || w.observe(e, done+iters, o) || done+iters >= o.MaxIter {
 				return f, g, iters, false
 			}
 		}

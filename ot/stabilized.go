@@ -19,8 +19,11 @@ import (
 // sets p.badCost and ends the solve at once. The returned plan carries its marginals
 // when the sweeps have computed them (the row sums u_i (Kv)_i come with the error
 // test, the column sums v_j (Kᵀu)_j with the v-update), so finish needs no pass for them.
-func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, done int, res *SinkhornResult) (_, _ []float64, plan *scaledPlan, iters int, converged, ok bool) {
-	return p.stabilizedRelaxed(f, g, eps, o, done, res, nil)
+//
+// w, when not nil, watches the errors and may stop the iteration for the Newton
+// finisher (see stallWatch).
+func (p *problem) stabilized(f, g []float64, eps float64, o SinkhornOptions, done int, res *SinkhornResult, w *stallWatch) (_, _ []float64, plan *scaledPlan, iters int, converged, ok bool) {
+	return p.stabilizedRelaxed(f, g, eps, o, done, res, nil, w)
 }
 
 // relaxation is the unbalanced form of the scaling updates (see Unbalanced): with
@@ -49,7 +52,7 @@ func (rl *relaxation) factors(p *problem, alpha, beta []float64, eps float64) {
 }
 
 // stabilizedRelaxed is stabilized, with the unbalanced updates of rl when not nil.
-func (p *problem) stabilizedRelaxed(f, g []float64, eps float64, o SinkhornOptions, done int, res *SinkhornResult, rl *relaxation) (_, _ []float64, plan *scaledPlan, iters int, converged, ok bool) {
+func (p *problem) stabilizedRelaxed(f, g []float64, eps float64, o SinkhornOptions, done int, res *SinkhornResult, rl *relaxation, w *stallWatch) (_, _ []float64, plan *scaledPlan, iters int, converged, ok bool) {
 	n, m := p.n, p.m
 	alpha, beta := append([]float64(nil), f...), append([]float64(nil), g...)
 	K := parallel.Float64.Get(n * m) // every row is written before it is read
@@ -176,6 +179,10 @@ func (p *problem) stabilizedRelaxed(f, g []float64, eps float64, o SinkhornOptio
 			if math.IsNaN(e) {
 				f, g, _ := potentials()
 				return f, g, nil, iters, false, false
+			}
+			if w.observe(e, done+iters, o) {
+				f, g, sp := potentials()
+				return f, g, sp, iters, false, true
 			}
 		}
 		if done+iters >= o.MaxIter {

@@ -230,7 +230,7 @@ func (p *problem) solveUnbalanced(eps, rhoA, rhoB float64, o SinkhornOptions) *U
 		rl := &relaxation{lamA: damping(rhoA, eps), lamB: damping(rhoB, eps), rhoA: rhoA, rhoB: rhoB}
 		var sp *scaledPlan
 		var sres SinkhornResult
-		f, g, sp, used, converged, ok = p.stabilizedRelaxed(f, g, eps, o, it, &sres, rl)
+		f, g, sp, used, converged, ok = p.stabilizedRelaxed(f, g, eps, o, it, &sres, rl, nil)
 		it += used
 		if sp != nil {
 			parallel.Float64.Put(sp.K)
