@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"errors"
 	"math"
 
 	"gonum.org/v1/gonum/mat"
@@ -30,6 +31,8 @@ const (
 	stallMargin = 2
 	// newtonHalvings bounds the line search: a step shorter than 2^-30 is no progress.
 	newtonHalvings = 30
+	// newtonDoublings bounds the extension of a full step, to 2^10 times.
+	newtonDoublings = 10
 )
 
 // stallWatch decides when Sinkhorn hands over to the Newton finisher. Every window of
@@ -137,7 +140,8 @@ func (q *problem) semiDualNewton(f, g []float64, eps float64, o SinkhornOptions)
 	S := mat.NewSymDense(n, nil)
 	var ch mat.Cholesky
 	delta, rhs := mat.NewVecDense(n, nil), mat.NewVecDense(n, nil)
-	ft, gt := make([]float64, n), make([]float64, m)
+	ft, gt := make([]float64, n), make([]float64, m) // a trial step
+	nf, ng := make([]float64, n), make([]float64, m) // the best step so far
 	// eval sets g to the c-transform of f and returns the plan's marginals (the plan in
 	// P), the row error in the options' norm and in ℓ2.
 	eval := func(f, g []float64) (r, c []float64, e, e2 float64) {
@@ -157,22 +161,39 @@ func (q *problem) semiDualNewton(f, g []float64, eps float64, o SinkhornOptions)
 		if !q.newtonStep(S, P, &ch, r, c, delta, rhs, eps) {
 			break
 		}
-		t, accepted := 1.0, false
-		for range newtonHalvings {
+		// try takes f + tδ as the best step so far if its ℓ2 row error is below limit.
+		var nr, nc []float64
+		ne, ne2 := 0.0, math.Inf(1)
+		planOf := false // P is the plan of the best step
+		try := func(t, limit float64) bool {
 			for i := range ft {
 				ft[i] = f[i] + t*delta.AtVec(i)
 			}
 			rt, ct, et, et2 := eval(ft, gt)
-			if et2 <= (1-1e-4*t)*e2 {
-				f, g, ft, gt = ft, gt, f, g
-				r, c, e, e2 = rt, ct, et, et2
-				accepted = true
-				break
+			if planOf = false; !(et2 < limit) {
+				return false
 			}
+			ft, gt, nf, ng = nf, ng, ft, gt
+			nr, nc, ne, ne2, planOf = rt, ct, et, et2, true
+			return true
+		}
+		t := 1.0
+		for k := 0; k < newtonHalvings && !try(t, (1-1e-4*t)*e2); k++ {
 			t /= 2
 		}
-		if !accepted {
-			break
+		if math.IsInf(ne2, 1) {
+			break // no step down to 2^-30 reduces the error
+		}
+		// A full step is doubled for as long as that reduces the error further: along
+		// a direction in which the marginals depend exponentially on the potentials
+		// (blocks of the plan coupled by tiny entries, the cause of Sinkhorn's stall)
+		// a Newton step is about ε long and gains a factor e only.
+		for k := 0; t == 1 && k < newtonDoublings && try(float64(int(2)<<k), ne2); k++ {
+		}
+		f, g, nf, ng = nf, ng, f, g
+		r, c, e, e2 = nr, nc, ne, ne2
+		if !planOf {
+			eval(f, g) // the next step needs the plan in P
 		}
 	}
 	return f, g, steps
@@ -228,5 +249,9 @@ func (q *problem) newtonStep(S *mat.SymDense, P *mat.Dense, ch *mat.Cholesky, r,
 			return false
 		}
 	}
-	return ch.SolveVecTo(delta, rhs) == nil
+	// A Condition error (an estimated condition number above 1e16) still comes with
+	// the solution: the line search judges the step.
+	var cond mat.Condition
+	err := ch.SolveVecTo(delta, rhs)
+	return err == nil || errors.As(err, &cond)
 }
