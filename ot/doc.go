@@ -38,7 +38,9 @@
 //
 //	OT_ε(α,β) = min_P ⟨P,C⟩ + ε·KL(P | a⊗b)
 //
-// by Sinkhorn iterations (Sinkhorn). Potentials follow the a⊗b convention of GeomLoss:
+// by Sinkhorn iterations (Sinkhorn), which hand over to a Newton finisher on the dual
+// when they stall (see SinkhornOptions.NoNewton; the result counts its steps in
+// NewtonIterations beside Sinkhorn's Iterations). Potentials follow the a⊗b convention of GeomLoss:
 // P_ij = a_i b_j exp((f_i + g_j − C_ij)/ε), and at convergence OT_ε = ⟨a,f⟩ + ⟨b,g⟩.
 // The debiased Sinkhorn divergence (Feydy et al. 2019)
 //
@@ -83,7 +85,8 @@
 // "Learning Generative Models with Sinkhorn Divergences", AISTATS 2018; Feydy et al.,
 // "Interpolating between Optimal Transport and MMD using Sinkhorn Divergences",
 // AISTATS 2019; Chizat, Peyré, Schmitzer, Vialard, "Scaling Algorithms for Unbalanced
-// Optimal Transport Problems", Math. Comp. 2018; Séjourné, Feydy, Vialard, Trouvé, Peyré,
+// Optimal Transport Problems", Math. Comp. 2018; Brauer, Clason, Lorenz, Wirth,
+// "A Sinkhorn-Newton method for entropic optimal transport", arXiv:1710.06635, 2017; Séjourné, Feydy, Vialard, Trouvé, Peyré,
 // "Sinkhorn Divergences for Unbalanced Optimal Transport", arXiv:1910.12958, 2019; Schmitzer, "Stabilized Sparse Scaling Algorithms for Entropy
 // Regularized Transport Problems", SIAM J. Sci. Comput. 2019; Rabin, Peyré, Delon, Bernot,
 // "Wasserstein Barycenter and its Application to Texture Mixing", SSVM 2011; Kolouri et

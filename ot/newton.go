@@ -12,7 +12,9 @@ import (
 // and the marginal error creeps (4e-8 after 2 000 000 iterations on 25 vs 25 normal
 // points at ε = 0.01). Newton's method on the dual converges quadratically there. The
 // finisher below takes over from the Sinkhorn iterate when Sinkhorn will not reach Tol
-// in its budget (see stallWatch).
+// in its budget (see stallWatch). Its steps solve the Newton system directly, by a
+// dense Cholesky factorization of its min(n,m)-sized Schur complement, in
+// O(n·m·min(n,m)) operations (see NewtonMaxPoints).
 
 // Defaults and limits of the Newton finisher.
 const (
@@ -42,8 +44,12 @@ const (
 // Tol at that rate, W·ln(Tol/e)/ln ρ more iterations, would take more than twice the
 // iterations left before MaxIter. It also hands over at MaxIter, once one window has
 // been watched: with fewer than W iterations at ε, MaxIter is a plain cap. A problem
-// that converges steadily within its budget never triggers it.
+// that converges steadily within its budget never triggers it. If Newton ends short of
+// Tol (started in Sinkhorn's transient, where rows of the plan underflow and its
+// quadratic model is useless), Sinkhorn resumes from Newton's iterate and the watch
+// starts again with twice the window (rearm).
 type stallWatch struct {
+	maxNewton    int // NewtonMaxIter or its default
 	window, next int
 	e0           float64
 	watched      bool // a whole window has passed
@@ -63,7 +69,18 @@ func (p *problem) stallWatch(o SinkhornOptions) *stallWatch {
 	if denseFits("newton", area(p.n, p.m)*(sinkhornMatrices(&o)+1)+area(k, k)) != nil {
 		return nil
 	}
-	return &stallWatch{window: max(MinStallWindow, o.MaxIter/20)}
+	maxNewton := o.NewtonMaxIter
+	if maxNewton == 0 {
+		maxNewton = DefaultNewtonMaxIter
+	}
+	return &stallWatch{maxNewton: maxNewton, window: max(MinStallWindow, o.MaxIter/20)}
+}
+
+// rearm restarts the watch, with twice the window, after a Newton attempt that ended
+// short of Tol: each attempt needs twice the iterations of the one before, so that
+// failing attempts cost at most a few factorizations.
+func (w *stallWatch) rearm() {
+	*w = stallWatch{maxNewton: w.maxNewton, window: 2 * w.window}
 }
 
 // observe takes the error e of the iterate after k iterations in all (annealing
@@ -95,21 +112,23 @@ func (w *stallWatch) handsOver(it int, o SinkhornOptions) bool {
 }
 
 // newton is the finisher: Newton steps on the semi-dual of the smaller side, started
-// from (f, g), until the row error is at most Tol/2 (in the options' norm) or
-// NewtonMaxIter steps. The returned pair has g = c-transform of f, so Pᵀ1 = b, as
-// Sinkhorn's; zero-weight points get the c-transforms of the other side's potential.
-func (p *problem) newton(f, g []float64, eps float64, o SinkhornOptions) (_, _ []float64, steps int) {
+// from (f, g), until the row error is at most Tol/2 (in the options' norm), no step
+// reduces it, or NewtonMaxIter steps counting the done ones of earlier attempts. met
+// reports an error at most Tol. The returned pair has g = c-transform of f, so
+// Pᵀ1 = b, as Sinkhorn's; zero-weight points get the c-transforms of the other
+// side's potential.
+func (p *problem) newton(f, g []float64, eps float64, o SinkhornOptions, done int) (_, _ []float64, steps int, met bool) {
 	q := p
 	if p.m < p.n {
 		q, f, g = p.transposed(), g, f
 	}
-	f, g, steps = q.semiDualNewton(f, g, eps, o)
+	f, g, steps, met = q.semiDualNewton(f, g, eps, o, done)
 	if q != p {
 		f, g = g, f
 	}
 	p.updateG(g, f, eps)
 	fillZeroWeight(f, p.a, g, p.logb, eps, func(i int, _ []float64) []float64 { return p.C[i*p.m : (i+1)*p.m] })
-	return f, g, steps
+	return f, g, steps, met
 }
 
 // transposed is p with the roles of its sides exchanged.
@@ -124,18 +143,19 @@ func (p *problem) transposed() *problem {
 //
 //	S = diag(r) − P diag(1/c) Pᵀ,   c = Pᵀ1,
 //
-// the Schur complement of the dual's Hessian [diag(r) P; Pᵀ diag(c)] (Brauer, Lorenz,
-// Tirado 2017, eliminated to the n ≤ m side). S is positive semi-definite with S·1 = 0
+// the Schur complement of the dual's Hessian [diag(r) P; Pᵀ diag(c)] (Brauer, Clason,
+// Lorenz, Wirth 2017, eliminated to the n ≤ m side). S is positive semi-definite with S·1 = 0
 // (the potentials' shift); the step solves (S + τ11ᵀ) δ = ε(a − r) by Cholesky, where
 // τ = mean(r)/n fills that null direction without changing the step (a − r ⊥ 1). A
 // backtracking line search accepts f + tδ when the ℓ2 row error falls by the factor
 // 1 − 10⁻⁴t. Everything is in the log domain: the plan is exp(log a + log b + (f+g−C)/ε).
-func (q *problem) semiDualNewton(f, g []float64, eps float64, o SinkhornOptions) (_, _ []float64, steps int) {
+func (q *problem) semiDualNewton(f, g []float64, eps float64, o SinkhornOptions, done int) (_, _ []float64, steps int, met bool) {
 	n, m := q.n, q.m
 	maxIter := o.NewtonMaxIter
 	if maxIter == 0 {
 		maxIter = DefaultNewtonMaxIter
 	}
+	maxIter -= done
 	P := mat.NewDense(n, m, nil)
 	S := mat.NewSymDense(n, nil)
 	var ch mat.Cholesky
@@ -196,7 +216,7 @@ func (q *problem) semiDualNewton(f, g []float64, eps float64, o SinkhornOptions)
 			eval(f, g) // the next step needs the plan in P
 		}
 	}
-	return f, g, steps
+	return f, g, steps, e <= o.Tol
 }
 
 // newtonStep solves (S + τ11ᵀ) δ = ε(a − r) for the plan in P with marginals r, c (see

@@ -635,35 +635,46 @@ func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {
 	var converged bool
 	var sp *scaledPlan
 	w := p.stallWatch(o)
-	if res.Method == Stabilized {
-		var ok bool
-		var used int
-		f, g, sp, used, converged, ok = p.stabilized(f, g, eps, o, it, res, w)
-		it += used
-		if p.badCost {
-			return nil
+	for {
+		if res.Method == Stabilized {
+			var ok bool
+			var used int
+			f, g, sp, used, converged, ok = p.stabilized(f, g, eps, o, it, res, w)
+			it += used
+			if p.badCost {
+				return nil
+			}
+			if !ok {
+				// The kernel underflowed: finish in the log domain from the last finite iterate.
+				var more int
+				res.Method = LogDomain
+				f, g, more, converged = p.logDomain(f, g, eps, o, it, w)
+				it += more
+			}
+		} else {
+			var used int
+			f, g, used, converged = p.logDomain(f, g, eps, o, it, w)
+			it += used
 		}
-		if !ok {
-			// The kernel underflowed: finish in the log domain from the last finite iterate.
-			var more int
-			res.Method = LogDomain
-			f, g, more, converged = p.logDomain(f, g, eps, o, it, w)
-			it += more
+		if converged || !w.handsOver(it, o) {
+			break
 		}
-	} else {
-		var used int
-		f, g, used, converged = p.logDomain(f, g, eps, o, it, w)
-		it += used
-	}
-	res.Iterations = it
-	if !converged && w.handsOver(it, o) {
 		if sp != nil {
 			parallel.Float64.Put(sp.K)
 			sp = nil
 		}
-		f, g, res.NewtonIterations = p.newton(f, g, eps, o)
-		converged = true // if the returned plan meets Tol: metTol below
+		var steps int
+		f, g, steps, converged = p.newton(f, g, eps, o, res.NewtonIterations)
+		res.NewtonIterations += steps
+		if converged || it >= o.MaxIter || res.NewtonIterations >= w.maxNewton {
+			break
+		}
+		// Newton ended short of Tol (typically from an iterate still in Sinkhorn's
+		// transient, where the plan has rows that underflow): Sinkhorn resumes from
+		// Newton's iterate, watched over twice the window.
+		w.rearm()
 	}
+	res.Iterations = it
 	rows := p.finish(res, f, g, eps, o.Plan, sp)
 	if sp != nil {
 		parallel.Float64.Put(sp.K)
