@@ -331,3 +331,38 @@ func TestNewtonOptions(t *testing.T) {
 		t.Errorf("without room for the Newton matrices: %d steps, converged %v", res.NewtonIterations, res.Converged)
 	}
 }
+
+// Zero-weight points take no part in the Newton system (their rows are held fixed)
+// and get the c-transforms of the other side's potential, as in Sinkhorn's results.
+func TestNewtonZeroWeights(t *testing.T) {
+	fx := loadFixture(t, "newton_25x25_eps0.01_uniform")
+	C, eps := fixtureDense(t, fx, "C"), fixtureFloat(t, fx, "eps")
+	n, m := C.Dims()
+	a, b := uniformWeights(n), make([]float64, m)
+	a[3], a[17] = 0, 0
+	for i := range a {
+		a[i] *= float64(n) / float64(n-2)
+	}
+	for j := range b {
+		b[j] = 1 / float64(m-2)
+	}
+	b[5], b[11] = 0, 0 // 23 points of equal weight on both sides: still degenerate
+	for _, method := range []SinkhornMethod{LogDomain, Stabilized} {
+		res, err := Sinkhorn(a, b, C, eps, &SinkhornOptions{Method: method, Tol: 1e-12})
+		if err != nil {
+			t.Fatal(err)
+		}
+		marg, primal, _ := planCheck(a, b, C, eps, res.F, res.G)
+		if !res.Converged || res.NewtonIterations == 0 || marg > 1e-12+float64(n+m)*0x1p-52 || !gapOK(primal, res.Dual, marg, res.F, res.G) {
+			t.Errorf("%v: converged %v after %d+%d iterations, marginal error %g", method, res.Converged, res.Iterations, res.NewtonIterations, marg)
+		}
+		// f_3 is the c-transform of g: −ε log Σ_j b_j exp((g_j − C_3j)/ε).
+		s := 0.0
+		for j := range m {
+			s += b[j] * math.Exp((res.G[j]-C.At(3, j))/eps)
+		}
+		if want := -eps * math.Log(s); math.Abs(res.F[3]-want) > 1e-12 {
+			t.Errorf("%v: zero-weight potential %.15g, c-transform %.15g", method, res.F[3], want)
+		}
+	}
+}
