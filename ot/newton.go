@@ -239,7 +239,9 @@ func (q *problem) newtonStep(S *mat.SymDense, P *mat.Dense, ch *mat.Cholesky, r,
 		}
 		rmax, rsum = max(rmax, r[i]), rsum+r[i]
 	}
-	S.SymOuterK(1, P) // P diag(1/c) Pᵀ
+	// P diag(1/c) Pᵀ, by the package's product (fastblas) into S's storage: the upper
+	// triangle is S's, the lower one is overwritten at the next step.
+	mulNT(mat.NewDense(n, n, S.RawSymmetric().Data), P, P)
 	tau := rsum / float64(n*n)
 	for i := range n {
 		for j := i; j < n; j++ {

@@ -320,6 +320,14 @@ func TestNewtonOptions(t *testing.T) {
 	if res.NewtonIterations != 1 || res.Converged {
 		t.Errorf("one Newton step: %d steps, converged %v (marginal error %g)", res.NewtonIterations, res.Converged, res.MarginalError)
 	}
+	// ErrorNorm 2 (POT's criterion): Newton stops on the ℓ2 error.
+	res, err = Sinkhorn(nil, nil, C, eps, &SinkhornOptions{Tol: 1e-13, ErrorNorm: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Converged || res.NewtonIterations == 0 {
+		t.Errorf("ErrorNorm 2: converged %v after %d+%d iterations, marginal error %g", res.Converged, res.Iterations, res.NewtonIterations, res.MarginalError)
+	}
 	// Too large for the finisher's matrices: Sinkhorn's result as without it.
 	defer func(old int64) { MaxDenseBytes = old }(MaxDenseBytes)
 	MaxDenseBytes = 8 * 25 * 25 * 3
