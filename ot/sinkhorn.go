@@ -664,7 +664,7 @@ func (p *problem) solve(eps float64, o SinkhornOptions) *SinkhornResult {
 			sp = nil
 		}
 		var steps int
-		f, g, steps, converged = p.newton(f, g, eps, o, res.NewtonIterations)
+		f, g, steps, converged = p.newton(f, g, eps, o, w.maxNewton-res.NewtonIterations)
 		res.NewtonIterations += steps
 		if converged || it >= o.MaxIter || res.NewtonIterations >= w.maxNewton {
 			break
