@@ -74,8 +74,11 @@ type Config struct {
 	EpsStart float64
 	Cost     ot.Cost      // ground cost, default ½|x−y|²
 	Backward BackwardMode // default Unrolled
-	// Bandwidths of the Gaussian mixture for Kind MMD (default DefaultBandwidths).
+	// Bandwidths of the kernel mixture for Kind MMD (default DefaultBandwidths).
 	Bandwidths []float64
+	// Kernel is Kind MMD's kernel: "gaussian" (default), Σ_σ exp(−|x−y|²/2σ²), or
+	// "laplacian", Σ_σ exp(−|x−y|/σ) (GeomLoss's), over Bandwidths.
+	Kernel string
 	// DataWeights and GenWeights weight the data and generated points (nil: uniform).
 	DataWeights, GenWeights []float64
 	// Rho is Kind Unbalanced's KL marginal penalty ρ (GeomLoss's reach^p, POT's reg_m),
@@ -123,6 +126,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Kind == MMD && len(c.Bandwidths) == 0 {
 		c.Bandwidths = DefaultBandwidths
+	}
+	if c.Kind == MMD && c.Kernel == "" {
+		c.Kernel = "gaussian"
+	}
+	if c.Kind == MMD && c.Kernel != "gaussian" && c.Kernel != "laplacian" {
+		return c, bad("kernel", fmt.Sprintf("%q", c.Kernel), "unknown MMD kernel (want \"gaussian\" or \"laplacian\")")
 	}
 	if c.Kind == Sliced && c.Projections == 0 {
 		c.Projections = ot.DefaultProjections

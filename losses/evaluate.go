@@ -109,6 +109,9 @@ func evaluate(cfg Config, x, y ot.Points) (*evaluation, error) {
 	switch cfg.Kind {
 	case MMD:
 		k, ev.stats.Eps = ot.GaussianMixture(cfg.Bandwidths), 0
+		if cfg.Kernel == "laplacian" {
+			k = ot.LaplacianMixture(cfg.Bandwidths)
+		}
 	case Energy:
 		k, ev.stats.Eps = ot.EnergyKernel{}, 0
 	default:
