@@ -54,6 +54,13 @@ const (
 	// Envelope differentiates each OT_ε term at its final potentials as if they had
 	// converged (∂OT_ε/∂C = P), ignoring the iterations' dependence on the points.
 	Envelope BackwardMode = "envelope"
+	// Implicit differentiates the converged solution: the optimality conditions of each
+	// OT_ε term's dual at its final potentials, solved as a linear system by the implicit
+	// function theorem (ot.Unrolled.BackwardImplicit, as OTT-JAX's implicit
+	// differentiation). For the dual kinds it equals Envelope at convergence; for the
+	// primal kind, a function of the plan, it is the exact gradient of the converged
+	// loss, which Envelope is not. Sinkhorn kinds at finite ε.
+	Implicit BackwardMode = "implicit"
 )
 
 // DefaultBandwidths are MMD-GAN's Gaussian bandwidths (Li et al. 2017).
@@ -136,7 +143,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Kind == Sliced && c.Projections == 0 {
 		c.Projections = ot.DefaultProjections
 	}
-	if c.Kind == Unbalanced && c.Backward == Unrolled {
+	if c.Kind == Unbalanced && c.Backward != Envelope && c.Backward != "" {
 		return c, bad("backward", fmt.Sprintf("%q", c.Backward), "kind %q is differentiated at its final potentials only; set backward = %q", c.Kind, Envelope)
 	}
 	switch c.Kind {
@@ -169,8 +176,8 @@ func (c Config) withDefaults() (Config, error) {
 	case c.Kind != MMD && c.Kind != Energy && c.Kind != Sliced:
 		return c, bad("kind", fmt.Sprintf("%q", c.Kind), "unknown kind (want one of %v)", Kinds)
 	}
-	if c.Backward != Unrolled && c.Backward != Envelope {
-		return c, bad("backward", fmt.Sprintf("%q", c.Backward), "unknown backward mode (want %q or %q)", Unrolled, Envelope)
+	if c.Backward != Unrolled && c.Backward != Envelope && c.Backward != Implicit {
+		return c, bad("backward", fmt.Sprintf("%q", c.Backward), "unknown backward mode (want %q, %q or %q)", Unrolled, Envelope, Implicit)
 	}
 	if c.EpsScaling != 0 && !(c.EpsScaling > 0 && c.EpsScaling < 1) {
 		return c, bad("eps_scaling", c.EpsScaling, "must lie in (0,1)")

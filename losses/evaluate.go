@@ -40,6 +40,8 @@ type evaluation struct {
 	grad     [2]*mat.Dense // ∂value/∂x, ∂value/∂y for a unit seed, computed on request
 	// err: the points or ε are beyond float64's range (see outOfRange).
 	err error
+	// bwdErr: why an implicit backward pass failed (its gradient is NaN).
+	bwdErr error
 }
 
 // outOfRange turns an error of package ot wrapping ot.ErrOutOfRange (points whose
@@ -174,21 +176,32 @@ func (ev *evaluation) unbalanced() (*evaluation, error) {
 }
 
 // backward adds ∂value/∂x (side 0) or ∂value/∂y (side 1) into g, through the Sinkhorn
-// records (which must be present).
+// records (which must be present). An implicit backward pass that fails (a plan
+// underflowed into blocks) is remembered in bwdErr; the callers then fill g with NaN.
 func (ev *evaluation) backward(side int, g ot.Points) {
 	gs := [2]ot.Points{}
 	gs[side] = g
+	var err error
 	switch {
 	case ev.ent != nil && ev.cfg.Backward == Envelope:
 		ev.ent.BackwardEnvelope(1, gs[0], gs[1])
+	case ev.ent != nil && ev.cfg.Backward == Implicit:
+		err = ev.ent.BackwardImplicit(1, 0, gs[0], gs[1])
 	case ev.ent != nil:
 		ev.ent.Backward(1, 0, gs[0], gs[1])
 	case ev.cfg.Backward == Envelope:
 		ev.div.BackwardEnvelope(1, gs[0], gs[1])
+	case ev.cfg.Backward == Implicit && ev.cfg.Kind == Primal:
+		err = ev.div.BackwardImplicit(0, 1, gs[0], gs[1])
+	case ev.cfg.Backward == Implicit:
+		err = ev.div.BackwardImplicit(1, 0, gs[0], gs[1])
 	case ev.cfg.Kind == Primal:
 		ev.div.Backward(0, 1, gs[0], gs[1])
 	default:
 		ev.div.Backward(1, 0, gs[0], gs[1])
+	}
+	if err != nil {
+		ev.bwdErr = err
 	}
 }
 
@@ -219,6 +232,11 @@ func (ev *evaluation) gradient32(side int) []float32 {
 		}
 	default:
 		ev.backward(side, ot.FromFloat32(r, c, g))
+		if ev.bwdErr != nil {
+			for i := range g {
+				g[i] = float32(math.NaN())
+			}
+		}
 	}
 	return g
 }
@@ -233,12 +251,13 @@ func (ev *evaluation) gradient(side int) *mat.Dense {
 	}
 	r, c := ev.points(side).Dims()
 	g := mat.NewDense(r, c, nil)
-	if ev.err != nil {
+	if ev.err == nil {
+		ev.backward(side, ot.FromDense(g))
+	}
+	if ev.err != nil || ev.bwdErr != nil {
 		for i := range g.RawMatrix().Data {
 			g.RawMatrix().Data[i] = math.NaN()
 		}
-	} else {
-		ev.backward(side, ot.FromDense(g))
 	}
 	ev.grad[side] = g
 	return g
@@ -272,6 +291,9 @@ func Evaluate(data, generated *mat.Dense, cfg Config, want Want) (value float64,
 	}
 	if want&WantGenerated != 0 {
 		gGen = ev.gradient(1)
+	}
+	if ev.bwdErr != nil {
+		return ev.stats.Value, gData, gGen, ev.stats, ev.bwdErr
 	}
 	if math.IsNaN(ev.stats.Value) || math.IsInf(ev.stats.Value, 0) {
 		return ev.stats.Value, gData, gGen, ev.stats, errNonFinite(ev.stats)

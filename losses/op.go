@@ -312,10 +312,16 @@ func (op *lossGradOp) Do(inputs ...G.Value) (G.Value, error) {
 				g[i] *= s
 			}
 		}
+		if ev.bwdErr != nil {
+			return nil, ev.bwdErr
+		}
 		r, c := ev.points(op.input).Dims()
 		return tensor.New(tensor.WithShape(r, c), tensor.WithBacking(g)), nil
 	}
 	g := ev.gradient(op.input)
+	if ev.bwdErr != nil {
+		return nil, ev.bwdErr
+	}
 	var scaled mat.Dense
 	scaled.Scale(seed, g)
 	return fromDense(&scaled, inputs[0].Dtype()), nil
