@@ -33,15 +33,21 @@ const (
 	// (ot.UnbalancedDivergence, Séjourné et al. 2019) after at most Iters iterations,
 	// differentiated at its final potentials (Envelope only). Finite ε only.
 	Unbalanced Kind = "unbalanced"
+	// Hausdorff is the entropic Hausdorff divergence ½⟨α − β, p_β − p_α⟩ of Feydy et al.
+	// (2019), GeomLoss's "hausdorff" (ot.Hausdorff): p_μ the symmetric OT_ε(μ,μ)
+	// potentials, solved to convergence in at most Iters iterations, differentiated
+	// through their fixed point (Implicit, its only backward mode). Between the ICP
+	// loss (ε → 0) and, at ε = +Inf, the kernel norm, half the MMD of −c.
+	Hausdorff Kind = "hausdorff"
 )
 
 // Kinds lists every loss kind, for help texts and validation.
-var Kinds = []Kind{Divergence, Primal, Entropic, MMD, Energy, Sliced, Unbalanced}
+var Kinds = []Kind{Divergence, Primal, Entropic, MMD, Energy, Sliced, Unbalanced, Hausdorff}
 
 // HasEps reports whether the kind has an ε: the Sinkhorn kinds do, MMD, Energy and
 // Sliced do not.
 func (k Kind) HasEps() bool {
-	return k == Divergence || k == Primal || k == Entropic || k == Unbalanced
+	return k == Divergence || k == Primal || k == Entropic || k == Unbalanced || k == Hausdorff
 }
 
 // BackwardMode chooses how the Sinkhorn losses are differentiated.
@@ -127,6 +133,9 @@ func (c Config) withDefaults() (Config, error) {
 		if c.Kind == Unbalanced {
 			c.Backward = Envelope
 		}
+		if c.Kind == Hausdorff {
+			c.Backward = Implicit
+		}
 	}
 	if c.Cost == (ot.Cost{}) {
 		c.Cost = ot.SqEuclidean
@@ -145,6 +154,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Kind == Unbalanced && c.Backward != Envelope && c.Backward != "" {
 		return c, bad("backward", fmt.Sprintf("%q", c.Backward), "kind %q is differentiated at its final potentials only; set backward = %q", c.Kind, Envelope)
+	}
+	if c.Kind == Hausdorff && c.Backward != Implicit {
+		return c, bad("backward", fmt.Sprintf("%q", c.Backward), "kind %q is differentiated through its converged potentials only; set backward = %q", c.Kind, Implicit)
 	}
 	switch c.Kind {
 	case Unbalanced:
@@ -222,7 +234,7 @@ func (c Config) WithSchedule(s *Schedule) (Config, Schedule, error) {
 
 // sinkhorn reports whether the kind runs ot's unrolled Sinkhorn iterations at finite ε.
 func (c Config) sinkhorn() bool {
-	return c.Kind.HasEps() && c.Kind != Unbalanced && !math.IsInf(c.Eps, 1)
+	return c.Kind.HasEps() && c.Kind != Unbalanced && c.Kind != Hausdorff && !math.IsInf(c.Eps, 1)
 }
 
 // Validate reports the first problem with the configuration (after defaults), a

@@ -103,6 +103,10 @@ func evaluate(cfg Config, x, y ot.Points) (*evaluation, error) {
 		return ev.sliced()
 	case Unbalanced:
 		return ev.unbalanced()
+	case Hausdorff:
+		if !math.IsInf(cfg.Eps, 1) {
+			return ev.hausdorff()
+		}
 	}
 	// Closed forms: MMD kinds and the ε = +Inf limits. Their gradients are cheap next
 	// to the value, so they are computed now.
@@ -118,7 +122,7 @@ func evaluate(cfg Config, x, y ot.Points) (*evaluation, error) {
 		k, ev.stats.Eps = ot.EnergyKernel{}, 0
 	default:
 		k = ot.CostKernel{Cost: cfg.Cost}
-		if cfg.Kind == Divergence {
+		if cfg.Kind == Divergence || cfg.Kind == Hausdorff {
 			scale = 0.5
 		}
 	}
@@ -171,6 +175,21 @@ func (ev *evaluation) unbalanced() (*evaluation, error) {
 		return ev.outOfRange(err)
 	}
 	ev.stats.Value, ev.stats.Iterations, ev.stats.MarginalError = r.Value, r.Iterations, r.XY.MarginalError
+	ev.grad = [2]*mat.Dense{r.Grad.X, r.Grad.Y}
+	return ev, nil
+}
+
+// hausdorff evaluates Kind Hausdorff by ot.Hausdorff, its symmetric solves capped at
+// Iters iterations, with its gradients.
+func (ev *evaluation) hausdorff() (*evaluation, error) {
+	cfg := ev.cfg
+	o := &ot.DivergenceOptions{Grad: true, SinkhornOptions: ot.SinkhornOptions{
+		MaxIter: cfg.Iters, EpsScaling: cfg.EpsScaling, EpsStart: cfg.EpsStart}}
+	r, err := ot.Hausdorff(ev.x.Dense(), ev.y.Dense(), cfg.DataWeights, cfg.GenWeights, cfg.Cost, cfg.Eps, o)
+	if err != nil {
+		return ev.outOfRange(err)
+	}
+	ev.stats.Value, ev.stats.Iterations, ev.stats.MarginalError = r.Value, r.Iterations, r.MarginalError
 	ev.grad = [2]*mat.Dense{r.Grad.X, r.Grad.Y}
 	return ev, nil
 }
