@@ -102,6 +102,10 @@ type Config struct {
 	// batch gets fresh ones while a run stays reproducible.
 	Projections int
 	Seed        uint64
+	// Batch is the number B of pairs of clouds stacked in the data and generated
+	// matrices (see batch.go): the loss is the mean of the B pairs' losses, computed in
+	// parallel. 0 or 1: one pair.
+	Batch int
 }
 
 // FieldError is an invalid value of a Config or Schedule field, named by its key in a
@@ -136,6 +140,12 @@ func (c Config) withDefaults() (Config, error) {
 		if c.Kind == Hausdorff {
 			c.Backward = Implicit
 		}
+	}
+	if c.Batch == 0 {
+		c.Batch = 1
+	}
+	if c.Batch < 1 || c.Batch > 1<<20 {
+		return c, bad("batch", c.Batch, "must be in [1, %d] pairs", 1<<20)
 	}
 	if c.Cost == (ot.Cost{}) {
 		c.Cost = ot.SqEuclidean

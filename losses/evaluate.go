@@ -42,6 +42,8 @@ type evaluation struct {
 	err error
 	// bwdErr: why an implicit backward pass failed (its gradient is NaN).
 	bwdErr error
+	// pairs: the pairs of a batched loss (see batch.go), which hold the records.
+	pairs []*evaluation
 }
 
 // outOfRange turns an error of package ot wrapping ot.ErrOutOfRange (points whose
@@ -69,6 +71,9 @@ func (ev *evaluation) release() {
 	if ev.ent != nil {
 		ev.ent.Release()
 	}
+	for _, p := range ev.pairs {
+		p.release()
+	}
 	ev.div, ev.ent, ev.released = nil, nil, true
 }
 
@@ -77,6 +82,9 @@ func (ev *evaluation) release() {
 // products as float32 matrix products, the iterations in float64); the closed forms
 // run in float64.
 func evaluate(cfg Config, x, y ot.Points) (*evaluation, error) {
+	if cfg.Batch > 1 {
+		return evaluateBatch(cfg, x, y)
+	}
 	ev := &evaluation{cfg: cfg, x: x, y: y, stats: Stats{Eps: cfg.Eps}}
 	if cfg.sinkhorn() {
 		ev.stats.Iterations = cfg.Iters
@@ -245,6 +253,8 @@ func (ev *evaluation) gradient32(side int) []float32 {
 		for i := range g {
 			g[i] = float32(math.NaN())
 		}
+	case ev.pairs != nil:
+		_, g = ev.pairGradient(side, true)
 	case ev.ent == nil && ev.div == nil:
 		for i, v := range ev.grad[side].RawMatrix().Data {
 			g[i] = float32(v)
@@ -270,7 +280,10 @@ func (ev *evaluation) gradient(side int) *mat.Dense {
 	}
 	r, c := ev.points(side).Dims()
 	g := mat.NewDense(r, c, nil)
-	if ev.err == nil {
+	switch {
+	case ev.err == nil && ev.pairs != nil:
+		g, _ = ev.pairGradient(side, false)
+	case ev.err == nil:
 		ev.backward(side, ot.FromDense(g))
 	}
 	if ev.err != nil || ev.bwdErr != nil {
