@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -207,4 +208,20 @@ func toFloat32Points(x *mat.Dense) Points {
 		d[i] = float32(v)
 	}
 	return FromFloat32(r, c, d)
+}
+
+// Clusters 100 apart at ε = 0.01 (4 points against 3: the plan cannot balance the
+// clusters' masses and underflows into two blocks): the optimality conditions do not
+// determine the potentials, an error wrapping ErrOutOfRange rather than a gradient.
+func TestImplicitDisconnected(t *testing.T) {
+	x := mat.NewDense(4, 1, []float64{0, 0.2, 100, 100.3})
+	y := mat.NewDense(3, 1, []float64{0.1, 100.1, 100.2})
+	u, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, SqEuclidean, 1e-2, &UnrolledOptions{Iterations: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := mat.NewDense(3, 1, nil)
+	if err := u.BackwardImplicit(0, 1, Points{}, FromDense(g)); !errors.Is(err, ErrOutOfRange) {
+		t.Errorf("disconnected plan: %v (gradient %v)", err, g.RawMatrix().Data)
+	}
 }
