@@ -210,18 +210,43 @@ func toFloat32Points(x *mat.Dense) Points {
 	return FromFloat32(r, c, d)
 }
 
-// Clusters 100 apart at ε = 0.01 (4 points against 3: the plan cannot balance the
-// clusters' masses and underflows into two blocks): the optimality conditions do not
-// determine the potentials, an error wrapping ErrOutOfRange rather than a gradient.
-func TestImplicitDisconnected(t *testing.T) {
+// Clusters 100 apart at ε = 0.01: the plan underflows into two blocks, each with its
+// own free shift of the potentials. Balanced blocks (2 + 2 points against 2 + 2) at
+// convergence: the implicit gradient is the unrolled one and the finite differences'
+// (to 1e-9); unbalanced ones (4 against 3 points, no fixed point) still give a finite
+// gradient. A system that is singular all the same (inconsistent sums) is an error
+// wrapping ErrOutOfRange.
+func TestImplicitBlocks(t *testing.T) {
 	x := mat.NewDense(4, 1, []float64{0, 0.2, 100, 100.3})
-	y := mat.NewDense(3, 1, []float64{0.1, 100.1, 100.2})
-	u, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, SqEuclidean, 1e-2, &UnrolledOptions{Iterations: 100})
+	y := mat.NewDense(4, 1, []float64{0.1, 0.15, 100.1, 100.2})
+	const eps = 1e-2
+	u, err := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, SqEuclidean, eps, &UnrolledOptions{Iterations: convergedL})
+	if err != nil || u.MarginalError > 1e-13 {
+		t.Fatalf("%v, marginal error %v", err, u.MarginalError)
+	}
+	gi, gu := mat.NewDense(4, 1, nil), mat.NewDense(4, 1, nil)
+	if err := u.BackwardImplicit(0, 1, Points{}, FromDense(gi)); err != nil {
+		t.Fatal(err)
+	}
+	u.Backward(0, 1, Points{}, FromDense(gu))
+	fd := fdPoints(x, y, 1e-6, func() float64 {
+		v, _ := UnrolledSinkhorn(FromDense(x), FromDense(y), nil, nil, SqEuclidean, eps, &UnrolledOptions{Iterations: convergedL})
+		return v.Primal()
+	})
+	if maxDiff(gi, gu) > 1e-9 || maxDiff(gi, fd[1]) > 1e-7 {
+		t.Errorf("blocks: implicit %v, unrolled %v, finite differences %v", gi.RawMatrix().Data, gu.RawMatrix().Data, fd[1].RawMatrix().Data)
+	}
+	u3, err := UnrolledSinkhorn(FromDense(x), FromDense(y.Slice(1, 4, 0, 1).(*mat.Dense)), nil, nil, SqEuclidean, eps, &UnrolledOptions{Iterations: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := mat.NewDense(3, 1, nil)
-	if err := u.BackwardImplicit(0, 1, Points{}, FromDense(g)); !errors.Is(err, ErrOutOfRange) {
-		t.Errorf("disconnected plan: %v (gradient %v)", err, g.RawMatrix().Data)
+	g3 := mat.NewDense(3, 1, nil)
+	if err := u3.BackwardImplicit(0, 1, Points{}, FromDense(g3)); err != nil || !allFinite(g3.RawMatrix().Data) {
+		t.Errorf("unbalanced blocks: %v, gradient %v", err, g3.RawMatrix().Data)
+	}
+	// Column sums ½ for a plan of ones: diag(½) − 11ᵀ + ½·11ᵀ is indefinite.
+	P := mat.NewDense(2, 2, []float64{1, 1, 1, 1})
+	if _, _, err := solveSaddle(P, false, []float64{2, 2}, []float64{0.5, 0.5}, []float64{1, 1}, []float64{1, 1}); !errors.Is(err, ErrOutOfRange) {
+		t.Errorf("singular system: %v", err)
 	}
 }
