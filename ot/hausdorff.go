@@ -29,14 +29,14 @@ type HausdorffResult struct {
 //
 //	H_ε(α,β) = ½⟨α − β, p_β − p_α⟩,
 //
-// where p_μ is the symmetric potential of OT_ε(μ,μ), −½p_μ = ∇F_ε(μ) for the convex
+// where p_μ is the symmetric potential of OT_ε(μ,μ), −p_μ = ∇F_ε(μ) for
 // F_ε(μ) = −½OT_ε(μ,μ), extended off μ's support by the soft-min that defines it,
 //
 //	p_μ(z) = −ε log Σ_k μ_k exp((p_μ(z_k) − c(z, z_k))/ε).
 //
-// It is ½⟨α − β, ∇F_ε(α) − ∇F_ε(β)⟩ for the convex F_ε, hence ≥ 0; its self-terms
-// debias the one-sided soft-mins as S_ε's do. As ε → 0 it tends
-// to the ICP (chamfer) loss ½(Σ_i a_i min_j c(x_i,y_j) + Σ_j b_j min_i c(x_i,y_j)), as
+// It is ½⟨α − β, ∇F_ε(α) − ∇F_ε(β)⟩, ≥ 0 since F_ε is convex (Feydy et al. 2019); its
+// self-terms debias the one-sided soft-mins as S_ε's do. As ε → 0 it tends to the ICP
+// (chamfer) loss ½(Σ_i a_i min_j c(x_i,y_j) + Σ_j b_j min_i c(x_i,y_j)), as
 // ε → ∞ to the kernel norm ⟨α⊗β,c⟩ − ½⟨α⊗α,c⟩ − ½⟨β⊗β,c⟩ (the Sinkhorn divergence's
 // limit: ½|Δmean|² for ½|x−y|²). Only the two symmetric problems are solved (by the
 // averaged fixed point, with opts' Sinkhorn options); no cross Sinkhorn problem.
