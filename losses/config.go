@@ -33,15 +33,21 @@ const (
 	// (ot.UnbalancedDivergence, Séjourné et al. 2019) after at most Iters iterations,
 	// differentiated at its final potentials (Envelope only). Finite ε only.
 	Unbalanced Kind = "unbalanced"
+	// Hausdorff is the entropic Hausdorff divergence ½⟨α − β, p_β − p_α⟩ of Feydy et al.
+	// (2019), GeomLoss's "hausdorff" (ot.Hausdorff): p_μ the symmetric OT_ε(μ,μ)
+	// potentials, solved to convergence in at most Iters iterations, differentiated
+	// through their fixed point (Implicit, its only backward mode). Between the ICP
+	// loss (ε → 0) and, at ε = +Inf, the kernel norm, half the MMD of −c.
+	Hausdorff Kind = "hausdorff"
 )
 
 // Kinds lists every loss kind, for help texts and validation.
-var Kinds = []Kind{Divergence, Primal, Entropic, MMD, Energy, Sliced, Unbalanced}
+var Kinds = []Kind{Divergence, Primal, Entropic, MMD, Energy, Sliced, Unbalanced, Hausdorff}
 
 // HasEps reports whether the kind has an ε: the Sinkhorn kinds do, MMD, Energy and
 // Sliced do not.
 func (k Kind) HasEps() bool {
-	return k == Divergence || k == Primal || k == Entropic || k == Unbalanced
+	return k == Divergence || k == Primal || k == Entropic || k == Unbalanced || k == Hausdorff
 }
 
 // BackwardMode chooses how the Sinkhorn losses are differentiated.
@@ -54,6 +60,13 @@ const (
 	// Envelope differentiates each OT_ε term at its final potentials as if they had
 	// converged (∂OT_ε/∂C = P), ignoring the iterations' dependence on the points.
 	Envelope BackwardMode = "envelope"
+	// Implicit differentiates the converged solution: the optimality conditions of each
+	// OT_ε term's dual at its final potentials, solved as a linear system by the implicit
+	// function theorem (ot.Unrolled.BackwardImplicit, as OTT-JAX's implicit
+	// differentiation). For the dual kinds it equals Envelope at convergence; for the
+	// primal kind, a function of the plan, it is the exact gradient of the converged
+	// loss, which Envelope is not. Sinkhorn kinds at finite ε.
+	Implicit BackwardMode = "implicit"
 )
 
 // DefaultBandwidths are MMD-GAN's Gaussian bandwidths (Li et al. 2017).
@@ -74,8 +87,11 @@ type Config struct {
 	EpsStart float64
 	Cost     ot.Cost      // ground cost, default ½|x−y|²
 	Backward BackwardMode // default Unrolled
-	// Bandwidths of the Gaussian mixture for Kind MMD (default DefaultBandwidths).
+	// Bandwidths of the kernel mixture for Kind MMD (default DefaultBandwidths).
 	Bandwidths []float64
+	// Kernel is Kind MMD's kernel: "gaussian" (default), Σ_σ exp(−|x−y|²/2σ²), or
+	// "laplacian", Σ_σ exp(−|x−y|/σ) (GeomLoss's), over Bandwidths.
+	Kernel string
 	// DataWeights and GenWeights weight the data and generated points (nil: uniform).
 	DataWeights, GenWeights []float64
 	// Rho is Kind Unbalanced's KL marginal penalty ρ (GeomLoss's reach^p, POT's reg_m),
@@ -86,6 +102,10 @@ type Config struct {
 	// batch gets fresh ones while a run stays reproducible.
 	Projections int
 	Seed        uint64
+	// Batch is the number B of pairs of clouds stacked in the data and generated
+	// matrices (see batch.go): the loss is the mean of the B pairs' losses, computed in
+	// parallel. 0 or 1: one pair.
+	Batch int
 }
 
 // FieldError is an invalid value of a Config or Schedule field, named by its key in a
@@ -117,6 +137,15 @@ func (c Config) withDefaults() (Config, error) {
 		if c.Kind == Unbalanced {
 			c.Backward = Envelope
 		}
+		if c.Kind == Hausdorff {
+			c.Backward = Implicit
+		}
+	}
+	if c.Batch == 0 {
+		c.Batch = 1
+	}
+	if c.Batch < 1 || c.Batch > 1<<20 {
+		return c, bad("batch", c.Batch, "must be in [1, %d] pairs", 1<<20)
 	}
 	if c.Cost == (ot.Cost{}) {
 		c.Cost = ot.SqEuclidean
@@ -124,11 +153,20 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Kind == MMD && len(c.Bandwidths) == 0 {
 		c.Bandwidths = DefaultBandwidths
 	}
+	if c.Kind == MMD && c.Kernel == "" {
+		c.Kernel = "gaussian"
+	}
+	if c.Kind == MMD && c.Kernel != "gaussian" && c.Kernel != "laplacian" {
+		return c, bad("kernel", fmt.Sprintf("%q", c.Kernel), "unknown MMD kernel (want \"gaussian\" or \"laplacian\")")
+	}
 	if c.Kind == Sliced && c.Projections == 0 {
 		c.Projections = ot.DefaultProjections
 	}
-	if c.Kind == Unbalanced && c.Backward == Unrolled {
+	if c.Kind == Unbalanced && c.Backward != Envelope && c.Backward != "" {
 		return c, bad("backward", fmt.Sprintf("%q", c.Backward), "kind %q is differentiated at its final potentials only; set backward = %q", c.Kind, Envelope)
+	}
+	if c.Kind == Hausdorff && c.Backward != Implicit {
+		return c, bad("backward", fmt.Sprintf("%q", c.Backward), "kind %q is differentiated through its converged potentials only; set backward = %q", c.Kind, Implicit)
 	}
 	switch c.Kind {
 	case Unbalanced:
@@ -160,8 +198,8 @@ func (c Config) withDefaults() (Config, error) {
 	case c.Kind != MMD && c.Kind != Energy && c.Kind != Sliced:
 		return c, bad("kind", fmt.Sprintf("%q", c.Kind), "unknown kind (want one of %v)", Kinds)
 	}
-	if c.Backward != Unrolled && c.Backward != Envelope {
-		return c, bad("backward", fmt.Sprintf("%q", c.Backward), "unknown backward mode (want %q or %q)", Unrolled, Envelope)
+	if c.Backward != Unrolled && c.Backward != Envelope && c.Backward != Implicit {
+		return c, bad("backward", fmt.Sprintf("%q", c.Backward), "unknown backward mode (want %q, %q or %q)", Unrolled, Envelope, Implicit)
 	}
 	if c.EpsScaling != 0 && !(c.EpsScaling > 0 && c.EpsScaling < 1) {
 		return c, bad("eps_scaling", c.EpsScaling, "must lie in (0,1)")
@@ -206,7 +244,7 @@ func (c Config) WithSchedule(s *Schedule) (Config, Schedule, error) {
 
 // sinkhorn reports whether the kind runs ot's unrolled Sinkhorn iterations at finite ε.
 func (c Config) sinkhorn() bool {
-	return c.Kind.HasEps() && c.Kind != Unbalanced && !math.IsInf(c.Eps, 1)
+	return c.Kind.HasEps() && c.Kind != Unbalanced && c.Kind != Hausdorff && !math.IsInf(c.Eps, 1)
 }
 
 // Validate reports the first problem with the configuration (after defaults), a

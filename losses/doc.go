@@ -5,16 +5,27 @@
 // through ot.UnrolledSinkhorn, the backward either the exact reverse-mode adjoint of
 // those L iterations (BackwardMode Unrolled, the default: what autograd of the loop
 // gives, Genevay, Peyré, Cuturi, AISTATS 2018) or the envelope gradient at the final
-// potentials (Envelope). The adjoint keeps the L potential vectors, not L transport
-// plans: memory is O(nm + L(n+m)).
+// potentials (Envelope), or the gradient of the converged solution by implicit
+// differentiation of the dual's optimality conditions (Implicit; see
+// ot.Unrolled.BackwardImplicit: equal to Envelope at convergence for the dual kinds,
+// and the exact gradient of the converged primal form, a function of the plan, which
+// Envelope is not). The adjoint keeps the L potential vectors, not L transport plans:
+// memory is O(nm + L(n+m)).
 //
 // Kinds: the debiased Sinkhorn divergence in dual form (Divergence, Feydy et al. 2019),
 // Genevay et al.'s primal form (Primal), the biased entropic OT (Entropic), and the
-// ε = ∞ end: MMD with a Gaussian mixture (MMD) and the energy distance (Energy). The
+// ε = ∞ end: MMD with a Gaussian or Laplacian mixture (MMD, Config.Kernel) and the
+// energy distance (Energy). The
 // Sinkhorn kinds at ε = +Inf use their closed-form limits. Sliced is the sliced OT cost
 // over random directions (ot.SlicedWasserstein), Unbalanced the unbalanced Sinkhorn
 // divergence with KL marginal penalty Rho (ot.UnbalancedDivergence), differentiated at
-// its final potentials; both compute their gradients in the forward pass.
+// its final potentials, Hausdorff the entropic Hausdorff divergence (ot.Hausdorff),
+// differentiated through its converged potentials; the three compute their gradients
+// in the forward pass.
+//
+// Config.Batch = B splits the data and generated matrices into B pairs of clouds
+// (GeomLoss's batch dimension), evaluated in parallel, each bit for bit as alone; the
+// loss is their mean (Loss.PairValues has each).
 //
 // Schedule moves ε across training steps (constant, linear, geometric, cosine, step;
 // +Inf is the MMD limit); Loss.SetEps applies a step. In-solver ε-scaling is

@@ -40,6 +40,10 @@ type evaluation struct {
 	grad     [2]*mat.Dense // ∂value/∂x, ∂value/∂y for a unit seed, computed on request
 	// err: the points or ε are beyond float64's range (see outOfRange).
 	err error
+	// bwdErr: why an implicit backward pass failed (its gradient is NaN).
+	bwdErr error
+	// pairs: the pairs of a batched loss (see batch.go), which hold the records.
+	pairs []*evaluation
 }
 
 // outOfRange turns an error of package ot wrapping ot.ErrOutOfRange (points whose
@@ -67,6 +71,9 @@ func (ev *evaluation) release() {
 	if ev.ent != nil {
 		ev.ent.Release()
 	}
+	for _, p := range ev.pairs {
+		p.release()
+	}
 	ev.div, ev.ent, ev.released = nil, nil, true
 }
 
@@ -75,6 +82,9 @@ func (ev *evaluation) release() {
 // products as float32 matrix products, the iterations in float64); the closed forms
 // run in float64.
 func evaluate(cfg Config, x, y ot.Points) (*evaluation, error) {
+	if cfg.Batch > 1 {
+		return evaluateBatch(cfg, x, y)
+	}
 	ev := &evaluation{cfg: cfg, x: x, y: y, stats: Stats{Eps: cfg.Eps}}
 	if cfg.sinkhorn() {
 		ev.stats.Iterations = cfg.Iters
@@ -101,6 +111,10 @@ func evaluate(cfg Config, x, y ot.Points) (*evaluation, error) {
 		return ev.sliced()
 	case Unbalanced:
 		return ev.unbalanced()
+	case Hausdorff:
+		if !math.IsInf(cfg.Eps, 1) {
+			return ev.hausdorff()
+		}
 	}
 	// Closed forms: MMD kinds and the ε = +Inf limits. Their gradients are cheap next
 	// to the value, so they are computed now.
@@ -109,11 +123,14 @@ func evaluate(cfg Config, x, y ot.Points) (*evaluation, error) {
 	switch cfg.Kind {
 	case MMD:
 		k, ev.stats.Eps = ot.GaussianMixture(cfg.Bandwidths), 0
+		if cfg.Kernel == "laplacian" {
+			k = ot.LaplacianMixture(cfg.Bandwidths)
+		}
 	case Energy:
 		k, ev.stats.Eps = ot.EnergyKernel{}, 0
 	default:
 		k = ot.CostKernel{Cost: cfg.Cost}
-		if cfg.Kind == Divergence {
+		if cfg.Kind == Divergence || cfg.Kind == Hausdorff {
 			scale = 0.5
 		}
 	}
@@ -170,22 +187,48 @@ func (ev *evaluation) unbalanced() (*evaluation, error) {
 	return ev, nil
 }
 
+// hausdorff evaluates Kind Hausdorff by ot.Hausdorff, its symmetric solves capped at
+// Iters iterations, with its gradients.
+func (ev *evaluation) hausdorff() (*evaluation, error) {
+	cfg := ev.cfg
+	o := &ot.DivergenceOptions{Grad: true, SinkhornOptions: ot.SinkhornOptions{
+		MaxIter: cfg.Iters, EpsScaling: cfg.EpsScaling, EpsStart: cfg.EpsStart}}
+	r, err := ot.Hausdorff(ev.x.Dense(), ev.y.Dense(), cfg.DataWeights, cfg.GenWeights, cfg.Cost, cfg.Eps, o)
+	if err != nil {
+		return ev.outOfRange(err)
+	}
+	ev.stats.Value, ev.stats.Iterations, ev.stats.MarginalError = r.Value, r.Iterations, r.MarginalError
+	ev.grad = [2]*mat.Dense{r.Grad.X, r.Grad.Y}
+	return ev, nil
+}
+
 // backward adds ∂value/∂x (side 0) or ∂value/∂y (side 1) into g, through the Sinkhorn
-// records (which must be present).
+// records (which must be present). An implicit backward pass that fails (a plan
+// underflowed into blocks) is remembered in bwdErr; the callers then fill g with NaN.
 func (ev *evaluation) backward(side int, g ot.Points) {
 	gs := [2]ot.Points{}
 	gs[side] = g
+	var err error
 	switch {
 	case ev.ent != nil && ev.cfg.Backward == Envelope:
 		ev.ent.BackwardEnvelope(1, gs[0], gs[1])
+	case ev.ent != nil && ev.cfg.Backward == Implicit:
+		err = ev.ent.BackwardImplicit(1, 0, gs[0], gs[1])
 	case ev.ent != nil:
 		ev.ent.Backward(1, 0, gs[0], gs[1])
 	case ev.cfg.Backward == Envelope:
 		ev.div.BackwardEnvelope(1, gs[0], gs[1])
+	case ev.cfg.Backward == Implicit && ev.cfg.Kind == Primal:
+		err = ev.div.BackwardImplicit(0, 1, gs[0], gs[1])
+	case ev.cfg.Backward == Implicit:
+		err = ev.div.BackwardImplicit(1, 0, gs[0], gs[1])
 	case ev.cfg.Kind == Primal:
 		ev.div.Backward(0, 1, gs[0], gs[1])
 	default:
 		ev.div.Backward(1, 0, gs[0], gs[1])
+	}
+	if err != nil {
+		ev.bwdErr = err
 	}
 }
 
@@ -210,12 +253,19 @@ func (ev *evaluation) gradient32(side int) []float32 {
 		for i := range g {
 			g[i] = float32(math.NaN())
 		}
+	case ev.pairs != nil:
+		_, g = ev.pairGradient(side, true)
 	case ev.ent == nil && ev.div == nil:
 		for i, v := range ev.grad[side].RawMatrix().Data {
 			g[i] = float32(v)
 		}
 	default:
 		ev.backward(side, ot.FromFloat32(r, c, g))
+		if ev.bwdErr != nil {
+			for i := range g {
+				g[i] = float32(math.NaN())
+			}
+		}
 	}
 	return g
 }
@@ -230,12 +280,16 @@ func (ev *evaluation) gradient(side int) *mat.Dense {
 	}
 	r, c := ev.points(side).Dims()
 	g := mat.NewDense(r, c, nil)
-	if ev.err != nil {
+	switch {
+	case ev.err == nil && ev.pairs != nil:
+		g, _ = ev.pairGradient(side, false)
+	case ev.err == nil:
+		ev.backward(side, ot.FromDense(g))
+	}
+	if ev.err != nil || ev.bwdErr != nil {
 		for i := range g.RawMatrix().Data {
 			g.RawMatrix().Data[i] = math.NaN()
 		}
-	} else {
-		ev.backward(side, ot.FromDense(g))
 	}
 	ev.grad[side] = g
 	return g
@@ -269,6 +323,9 @@ func Evaluate(data, generated *mat.Dense, cfg Config, want Want) (value float64,
 	}
 	if want&WantGenerated != 0 {
 		gGen = ev.gradient(1)
+	}
+	if ev.bwdErr != nil {
+		return ev.stats.Value, gData, gGen, ev.stats, ev.bwdErr
 	}
 	if math.IsNaN(ev.stats.Value) || math.IsInf(ev.stats.Value, 0) {
 		return ev.stats.Value, gData, gGen, ev.stats, errNonFinite(ev.stats)

@@ -61,6 +61,9 @@ func New(data, generated *G.Node, cfg Config) (*Loss, error) {
 	if data.Shape()[1] != generated.Shape()[1] {
 		return nil, fmt.Errorf("losses: data has dimension %d but generated has %d", data.Shape()[1], generated.Shape()[1])
 	}
+	if err := cfg.checkBatch(data.Shape()[0], generated.Shape()[0]); err != nil {
+		return nil, err
+	}
 	st := &lossState{cfg: cfg}
 	node, err := G.ApplyOp(&lossOp{st: st, id: opIDs.Add(1)}, data, generated)
 	if err != nil {
@@ -312,10 +315,16 @@ func (op *lossGradOp) Do(inputs ...G.Value) (G.Value, error) {
 				g[i] *= s
 			}
 		}
+		if ev.bwdErr != nil {
+			return nil, ev.bwdErr
+		}
 		r, c := ev.points(op.input).Dims()
 		return tensor.New(tensor.WithShape(r, c), tensor.WithBacking(g)), nil
 	}
 	g := ev.gradient(op.input)
+	if ev.bwdErr != nil {
+		return nil, ev.bwdErr
+	}
 	var scaled mat.Dense
 	scaled.Scale(seed, g)
 	return fromDense(&scaled, inputs[0].Dtype()), nil

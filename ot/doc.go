@@ -15,6 +15,7 @@
 //	SinkhornUnbalanced(a, b, C, ε, ρa, ρb, *SinkhornOptions)   SinkhornUnbalancedPoints(…)
 //	UnbalancedDivergence(x, y, a, b, c, ε, ρ, *DivergenceOptions)
 //	SlicedWasserstein(x, y, a, b, p, *SlicedOptions)           MaxSlicedWasserstein(…)
+//	Hausdorff(x, y, a, b, c, ε, *DivergenceOptions)            SinkhornDivergenceBatch(xs, ys, as, bs, …)
 //	Barycenter(hists, support, ε, λ, *BarycenterOptions) …
 //
 // Gradients are asked for in the options (Grad) or, for the unrolled records, by
@@ -48,8 +49,10 @@
 //
 // interpolates between exact OT (ε → 0) and half the squared distance between means
 // (ε → ∞, cost ½|x−y|²) or half the energy distance (ε → ∞, cost |x−y|)
-// (SinkhornDivergence; MMD with CostKernel gives the limits, GaussianMixture and
-// EnergyKernel the usual kernels). For ε far above the costs' spread the c-transforms
+// (SinkhornDivergence; MMD with CostKernel gives the limits, GaussianMixture,
+// LaplacianMixture and EnergyKernel the usual kernels). The entropic Hausdorff
+// divergence ½⟨α − β, p_β − p_α⟩ (Hausdorff; p_μ the symmetric potential of
+// OT_ε(μ,μ)) interpolates between the ICP loss and the same kernel limit. For ε far above the costs' spread the c-transforms
 // take a form that is exact to rounding (softminRowFlat), so that S_ε reaches its
 // limit up to ε = MaxFloat64; an ε below the float64 resolution of the costs (2^-52
 // of the largest) is an error wrapping ErrOutOfRange rather than a meaningless value. Gradients with respect to points and weights come
@@ -62,7 +65,9 @@
 //
 // For training, UnrolledSinkhorn and UnrolledSinkhornDivergence run a fixed number L
 // of log-domain updates from zero potentials and differentiate them exactly in reverse
-// mode (the gradient autograd of the loop would give), keeping O(L(n+m)) numbers. On
+// mode (the gradient autograd of the loop would give), keeping O(L(n+m)) numbers;
+// BackwardImplicit instead differentiates the converged solution through the linear
+// system of the dual's optimality conditions (implicit differentiation). On
 // float32 Points they run the quadratic cost's x·yᵀ and the gradients' products as
 // float32 matrix products.
 //
@@ -73,6 +78,10 @@
 //
 // The hot loops (exp, dot, axpy, the a·bᵀ product) have AVX2+FMA versions in Go
 // assembly, chosen at run time; the build tag purego selects the portable Go ones.
+//
+// Batch runs B independent problems in parallel, each result bit for bit that of its
+// call alone (SinkhornDivergenceBatch, UnrolledSinkhornDivergenceBatch); a failing
+// pair's error is named "pair k".
 //
 // Every routine validates its input and returns an error wrapping ErrInvalidInput
 // that names the offending argument; none panics on bad data. Point clouds must have

@@ -29,6 +29,24 @@ func (g GaussianMixture) Eval(d2 float64) (k, dk float64) {
 	return k, dk
 }
 
+// LaplacianMixture is k(x,y) = Σ_σ exp(−|x−y|/σ), GeomLoss's "laplacian" kernel (one
+// bandwidth σ, its blur) summed over bandwidths like GaussianMixture.
+type LaplacianMixture []float64
+
+// Eval implements Kernel. The kernel has a cusp at x = y: at d2 = 0 it returns the zero
+// subgradient, as EnergyKernel does.
+func (l LaplacianMixture) Eval(d2 float64) (k, dk float64) {
+	r := math.Sqrt(d2)
+	for _, s := range l {
+		e := math.Exp(-r / s)
+		k += e
+		if r > 0 {
+			dk -= e / (2 * s * r) // d/d(d2) of exp(−√d2/σ)
+		}
+	}
+	return k, dk
+}
+
 // EnergyKernel is k(x,y) = −|x−y|, for which MMD² is the energy distance
 // 2E|X−Y| − E|X−X'| − E|Y−Y'| (Székely & Rizzo 2013).
 type EnergyKernel struct{}
@@ -67,11 +85,21 @@ func MMD(x, y *mat.Dense, a, b []float64, k Kernel, opts *MMDOptions) (*MMDResul
 	if k == nil {
 		return nil, invalid("mmd: nil kernel")
 	}
-	if g, ok := k.(GaussianMixture); ok {
-		if len(g) == 0 {
-			return nil, invalid("mmd: Gaussian mixture has no bandwidth")
+	var bw []float64
+	mixture := true
+	switch g := k.(type) {
+	case GaussianMixture:
+		bw = g
+	case LaplacianMixture:
+		bw = g
+	default:
+		mixture = false
+	}
+	if mixture {
+		if len(bw) == 0 {
+			return nil, invalid("mmd: %T has no bandwidth", k)
 		}
-		for i, s := range g {
+		for i, s := range bw {
 			if !(s > 0) || math.IsInf(s, 0) {
 				return nil, invalid("mmd: bandwidth[%d] = %v must be positive and finite", i, s)
 			}

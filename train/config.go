@@ -254,7 +254,7 @@ func (d DataConfig) loadData(progress io.Writer) (*data.Dataset, error) {
 // LossConfig chooses the loss (package losses) and its ε schedule.
 type LossConfig struct {
 	// Kind is one of losses.Kinds: sinkhorn, sinkhorn-primal, entropic, mmd, energy,
-	// sliced, unbalanced.
+	// sliced, unbalanced, hausdorff.
 	Kind string `toml:"kind"`
 	// Eps is a constant ε (+inf: the closed-form MMD limit). Ignored when Schedule is set.
 	Eps float64 `toml:"eps"`
@@ -262,9 +262,10 @@ type LossConfig struct {
 	Schedule *losses.Schedule `toml:"schedule"`
 	// Iters is L, the number of unrolled Sinkhorn iterations.
 	Iters int `toml:"iters"`
-	// Backward is "unrolled" (autograd of the L iterations) or "envelope"; "" is the
+	// Backward is "unrolled" (autograd of the L iterations), "envelope" or "implicit"
+	// (the converged solution's gradient by the implicit function theorem); "" is the
 	// kind's own: unrolled, envelope for "unbalanced" (differentiated at its final
-	// potentials only).
+	// potentials only), implicit for "hausdorff".
 	Backward string `toml:"backward"`
 	// CostPower and CostScale give the ground cost CostScale·|x−y|^CostPower.
 	CostPower float64 `toml:"cost_power"`
@@ -273,8 +274,13 @@ type LossConfig struct {
 	EpsScaling float64 `toml:"eps_scaling"`
 	// EpsStart is the first ε of the in-solver annealing (0: the largest cost).
 	EpsStart float64 `toml:"eps_start"`
-	// Bandwidths of the Gaussian kernels for kind "mmd" (empty: losses.DefaultBandwidths).
+	// Bandwidths of the kernels for kind "mmd" (empty: losses.DefaultBandwidths).
 	Bandwidths []float64 `toml:"bandwidths"`
+	// Kernel is kind "mmd"'s kernel, "gaussian" (""), or "laplacian".
+	Kernel string `toml:"kernel"`
+	// Batch is the number of pairs of clouds the batches are split into, the loss being
+	// their mean (losses.Config.Batch); 0 or 1: one pair.
+	Batch int `toml:"batch"`
 	// Rho is kind "unbalanced"'s KL marginal penalty ρ (inf: balanced).
 	Rho float64 `toml:"rho"`
 	// Projections and Seed: kind "sliced"'s number of random directions (0: 50) and
@@ -725,6 +731,7 @@ func (l LossConfig) losses(prefix string) (losses.Config, losses.Schedule, error
 		Kind: losses.Kind(l.Kind), Eps: l.Eps, Iters: l.Iters, Backward: losses.BackwardMode(l.Backward),
 		Cost: ot.Cost{Power: l.CostPower, Scale: l.CostScale}, EpsScaling: l.EpsScaling, EpsStart: l.EpsStart,
 		Bandwidths: l.Bandwidths, Rho: l.Rho, Projections: l.Projections, Seed: l.Seed,
+		Kernel: l.Kernel, Batch: l.Batch,
 	}.WithSchedule(l.Schedule)
 	var fe *losses.FieldError
 	if errors.As(err, &fe) {
