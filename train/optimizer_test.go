@@ -29,7 +29,7 @@ func TestOptimizersMatchPyTorch(t *testing.T) {
 		p := []float32{0.5, -1.2, 2.0}
 		o := newOptimizer(tc.cfg, "opt/", []string{"p"}, []int{3})
 		for _, g := range grads {
-			o.step([][]float32{p}, [][]float32{g}, tc.lr)
+			o.step(p, g, tc.lr)
 		}
 		for i := range p {
 			if math.Abs(float64(p[i])-tc.want[i]) > 2e-6*math.Max(1, math.Abs(tc.want[i])) {
