@@ -16,13 +16,15 @@ func chunked(n int, body func(lo, hi int)) {
 	parallel.For(n, 2, func(_, lo, hi int) { body(lo, hi) })
 }
 
-// sigmoid32 is 1/(1+e^−x), evaluated through e^−|x| so that nothing overflows.
+// sigmoid32 is 1/(1+e^−x), evaluated through e^−|x| so that nothing overflows:
+// 1/(1+e) for x ≥ 0, e/(1+e) below. Both are computed and one is picked by x's sign
+// bit, without a branch: the signs of a layer's inputs are random, and a mispredicted
+// branch cost more than the second division.
 func sigmoid32(x float32) float32 {
 	e := expNeg32(-abs32(x))
-	if x >= 0 {
-		return 1 / (1 + e)
-	}
-	return e / (1 + e)
+	pos, neg := math.Float32bits(1/(1+e)), math.Float32bits(e/(1+e))
+	mask := uint32(int32(math.Float32bits(x)) >> 31) // all ones when the sign bit is set
+	return math.Float32frombits(pos&^mask | neg&mask)
 }
 
 func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
