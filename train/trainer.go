@@ -81,10 +81,10 @@ type Trainer struct {
 	// → gradients; nil: the run has no such phase) and the generator's optimizers
 	graphs [2]*lossGraph
 	optims [2]*optimizer
-	sched  schedule    // what applies at each step: phase, learning rates, ε, critic updates
-	params []float32 // the generator's parameter values, in place (models.Generator.Values)
-	grads  []float32 // their gradients, filled by each step
-	adv    *adversary  // the critic of a learned cost (nil: fixed cost)
+	sched  schedule   // what applies at each step: phase, learning rates, ε, critic updates
+	params []float32  // the generator's parameter values, in place (models.Generator.Values)
+	grads  []float32  // their gradients, filled by each step
+	adv    *adversary // the critic of a learned cost (nil: fixed cost)
 
 	// sampling from a fixed latent batch
 	sampler   *models.Sampler
