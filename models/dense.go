@@ -129,7 +129,7 @@ func (b *buffer) get(shape ...int) (*tensor.Dense, []float32) {
 	if b.t == nil || !b.t.Shape().Eq(tensor.Shape(shape)) {
 		b.t, _ = newT(shape...)
 	}
-	return b.t, b.t.Data().([]float32)
+	return b.t, b.t.Float32s()
 }
 
 // matrixOf returns the data and the two sides of a float32 matrix value.
