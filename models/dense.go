@@ -19,7 +19,7 @@ import (
 // its activations' gradients are several elementwise nodes more. These Ops do one
 // product on internal/fastblas and one pass for bias and activation, and keep their
 // results in buffers of their own, reused from pass to pass: a training step allocates
-// nothing for them.
+// no tensors for them.
 //
 //   - denseOp: act(x·W + b) for x (m×k), W (k×n), b (1×n).
 //     Gradients: δ = ∂y ⊙ act′, ∂x = δ·Wᵀ, ∂W = xᵀ·δ, ∂b = Σ_rows δ.
