@@ -300,7 +300,7 @@ func (c *Critic) Decode(params G.Nodes, h *G.Node) (out *G.Node, err error) {
 		}
 	}
 	if c.spec.Image[0] > 0 {
-		h = G.Must(G.ApplyOp(newActOp(activation{kind: "sigmoid"}), h))
+		h = G.Must(G.ApplyOp(newActOp(activation{kind: actSigmoid}), h))
 	}
 	return h, nil
 }

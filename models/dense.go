@@ -36,36 +36,60 @@ import (
 // These Ops have first derivatives only: the critics, which a gradient penalty
 // differentiates twice, keep gorgonia's own ops.
 
-// activation is an elementwise activation: "linear", "relu", "leaky_relu" (slope
-// below 0 for negative inputs), "tanh", "softplus" or "sigmoid".
+// activation is an elementwise activation with, for leaky_relu, its slope below 0.
 type activation struct {
-	kind  string
+	kind  actKind
 	slope float32
 }
 
+// actKind is an activation's function (an integer: the loops switch on it per value).
+type actKind uint8
+
+const (
+	actLinear actKind = iota
+	actReLU
+	actLeakyReLU
+	actTanh
+	actSoftplus
+	actSigmoid
+)
+
+var actNames = [...]string{actLinear: "linear", actReLU: "relu", actLeakyReLU: "leaky_relu", actTanh: "tanh", actSoftplus: "softplus", actSigmoid: "sigmoid"}
+
+// newActivation returns the activation of a Spec's name (validated: an unknown name
+// is linear) with slope for leaky_relu.
+func newActivation(name string, slope float64) activation {
+	for k, n := range actNames {
+		if n == name {
+			return activation{kind: actKind(k), slope: float32(slope)}
+		}
+	}
+	return activation{}
+}
+
 func (a activation) String() string {
-	if a.kind == "leaky_relu" {
+	if a.kind == actLeakyReLU {
 		return fmt.Sprintf("leaky_relu(%g)", a.slope)
 	}
-	return a.kind
+	return actNames[a.kind]
 }
 
 // apply returns the activation of v.
 func (a activation) apply(v float32) float32 {
 	switch a.kind {
-	case "relu":
+	case actReLU:
 		return max(v, 0)
-	case "leaky_relu":
+	case actLeakyReLU:
 		if v > 0 {
 			return v
 		}
 		return a.slope * v
-	case "tanh":
+	case actTanh:
 		return float32(math.Tanh(float64(v)))
-	case "softplus": // log(1+e^v) without overflow
+	case actSoftplus: // log(1+e^v) without overflow
 		x := float64(v)
 		return float32(math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x))))
-	case "sigmoid":
+	case actSigmoid:
 		return sigmoid32(v)
 	}
 	return v
@@ -74,21 +98,21 @@ func (a activation) apply(v float32) float32 {
 // deriv returns the activation's derivative at the input whose output is y.
 func (a activation) deriv(y float32) float32 {
 	switch a.kind {
-	case "relu":
+	case actReLU:
 		if y > 0 {
 			return 1
 		}
 		return 0
-	case "leaky_relu": // the slope is positive: y has the input's sign
+	case actLeakyReLU: // the slope is positive: y has the input's sign
 		if y > 0 {
 			return 1
 		}
 		return a.slope
-	case "tanh":
+	case actTanh:
 		return 1 - y*y
-	case "softplus": // σ(x) = 1 − e^−softplus(x)
+	case actSoftplus: // σ(x) = 1 − e^−softplus(x)
 		return float32(-math.Expm1(-float64(y)))
-	case "sigmoid":
+	case actSigmoid:
 		return y * (1 - y)
 	}
 	return 1
@@ -98,25 +122,36 @@ func (a activation) deriv(y float32) float32 {
 // default generator's, have loops of their own.
 func (a activation) applyTo(y, x, b []float32) {
 	x = x[:len(y)]
-	if b != nil {
-		b = b[:len(y)]
+	if b == nil {
+		switch a.kind {
+		case actReLU:
+			for i, v := range x {
+				y[i] = max(v, 0)
+			}
+		case actSigmoid:
+			for i, v := range x {
+				y[i] = sigmoid32(v)
+			}
+		default:
+			for i, v := range x {
+				y[i] = a.apply(v)
+			}
+		}
+		return
 	}
-	switch {
-	case a.kind == "relu" && b != nil:
+	b = b[:len(y)]
+	switch a.kind {
+	case actReLU:
 		for i, v := range x {
 			y[i] = max(v+b[i], 0)
 		}
-	case a.kind == "sigmoid" && b != nil:
+	case actSigmoid:
 		for i, v := range x {
 			y[i] = sigmoid32(v + b[i])
 		}
-	case b != nil:
-		for i, v := range x {
-			y[i] = a.apply(v + b[i])
-		}
 	default:
 		for i, v := range x {
-			y[i] = a.apply(v)
+			y[i] = a.apply(v + b[i])
 		}
 	}
 }
@@ -203,7 +238,7 @@ func (op denseOp) Do(in ...G.Value) (G.Value, error) {
 
 func (op denseOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	delta := grad
-	if op.act.kind != "linear" {
+	if op.act.kind != actLinear {
 		var err error
 		if delta, err = G.ApplyOp(newActGradOp(op.act), output, grad); err != nil {
 			return nil, err
@@ -310,14 +345,14 @@ func (op actGradOp) Do(in ...G.Value) (G.Value, error) {
 	chunked(len(y), func(lo, hi int) {
 		dx, dy := dx[lo:hi], dy[lo:hi]
 		switch op.act.kind {
-		case "relu":
+		case actReLU:
 			for i, v := range y[lo:hi] {
 				dx[i] = 0
 				if v > 0 {
 					dx[i] = dy[i]
 				}
 			}
-		case "sigmoid":
+		case actSigmoid:
 			for i, v := range y[lo:hi] {
 				dx[i] = dy[i] * (v * (1 - v))
 			}

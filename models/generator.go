@@ -172,8 +172,7 @@ func (g *Generator) Build(graph *G.ExprGraph, z *G.Node) (out *G.Node, params G.
 	}
 	m := z.Shape()[0]
 	params = paramNodes(graph, g.params, "")
-	hidden := activation{kind: s.Activation, slope: float32(s.LeakySlope)}
-	outAct := activation{kind: s.Output}
+	hidden, outAct := newActivation(s.Activation, s.LeakySlope), newActivation(s.Output, 0)
 	dense := func(x *G.Node, i int, act activation) *G.Node {
 		return G.Must(G.ApplyOp(newDenseOp(act), x, params[2*i], params[2*i+1]))
 	}
@@ -202,7 +201,7 @@ func (g *Generator) Build(graph *G.ExprGraph, z *G.Node) (out *G.Node, params G.
 	// consumer overwriting the reshaped view in place would corrupt the output the
 	// activation's backward reads (seen with Sigmoid → Reshape → Square).
 	h = G.Must(G.Reshape(h, tensor.Shape{m, s.OutDim}))
-	if outAct.kind == "linear" {
+	if outAct.kind == actLinear {
 		return h, params, nil
 	}
 	return G.Must(G.ApplyOp(newActOp(outAct), h)), params, nil
