@@ -13,6 +13,7 @@ import (
 	"time"
 
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/internal/progress"
@@ -530,12 +531,15 @@ func readGradients(nodes G.Nodes, dst []float32) (float64, int) {
 	var sq float64
 	off := 0
 	for i, n := range nodes {
-		v := n.Value()
-		if v == nil {
+		v, ok := n.Value().(*tensor.Dense)
+		if !ok {
 			return math.NaN(), i
 		}
+		if v.RequiresIterator() { // a strided view: its values in logical order
+			v = v.Materialize().(*tensor.Dense)
+		}
 		g, ok := v.Data().([]float32)
-		if !ok || off+len(g) > len(dst) {
+		if !ok || off+len(g) > len(dst) || i == len(nodes)-1 && off+len(g) != len(dst) {
 			return math.NaN(), i
 		}
 		var s float64
