@@ -10,16 +10,17 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/sinkgen/sinkgen/internal/fastblas"
 	"github.com/sinkgen/sinkgen/internal/parallel"
 )
 
 // The generators' layers as fused gorgonia Ops. gorgonia's dense layer is three nodes
 // (product, broadcast bias, activation), each allocating its result on every pass, and
 // its activations' gradients are several elementwise nodes more. These Ops do one
-// product on internal/fastblas and one pass for bias and activation, and keep their
-// results in buffers of their own, reused from pass to pass: a training step allocates
-// no tensors for them.
+// product and one pass for bias and activation, and keep their results in buffers of
+// their own, reused from pass to pass: a training step allocates no tensors for them.
+// The products are those of gorgonia's BLAS, as gorgonia's own are: internal/fastblas
+// once process.Setup has run (every training command), gonum's otherwise (whose rows
+// do not depend on how many rows a product has: cmd/sample's chunks rely on it).
 //
 //   - denseOp: act(x·W + b) for x (m×k), W (k×n), b (1×n).
 //     Gradients: δ = ∂y ⊙ act′, ∂x = δ·Wᵀ, ∂W = xᵀ·δ, ∂b = Σ_rows δ.
@@ -226,7 +227,7 @@ func (op denseOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("models: dense layer of %d×%d input, %d×%d weights, %d×%d bias", m, k, k2, n, one, n2)
 	}
 	out, y := op.out.get(m, n)
-	fastblas.Implementation{}.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, x, k, w, n, 0, y, n)
+	G.WhichBLAS().Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, x, k, w, n, 0, y, n)
 	parallel.For(m, 4*n, func(_, lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row := y[r*n : (r+1)*n]
@@ -427,7 +428,7 @@ func (op matMulOp) Do(in ...G.Value) (G.Value, error) {
 		return blas.NoTrans
 	}
 	out, c := op.out.get(m, n)
-	fastblas.Implementation{}.Sgemm(trans(op.tA), trans(op.tB), m, n, k, 1, a, ac, b, bc, 0, c, n)
+	G.WhichBLAS().Sgemm(trans(op.tA), trans(op.tB), m, n, k, 1, a, ac, b, bc, 0, c, n)
 	return out, nil
 }
 

@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"gonum.org/v1/gonum/blas/gonum"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/sinkgen/sinkgen/internal/fastblas"
 	"github.com/sinkgen/sinkgen/internal/process"
 )
 
@@ -126,10 +128,18 @@ func buildGradients(t *testing.T, gen *Generator, z []float32, n int, unfused bo
 }
 
 // The fused MLP computes the gradients gorgonia's own ops do, in float32, on a
-// network large enough for internal/fastblas's kernel: within 2e−5 of each gradient
-// tensor's largest entry (the two sum products in different orders, and the sigmoids
-// differ by float32 rounding).
+// network large enough for internal/fastblas's kernel, with gonum's BLAS and with
+// fastblas: within 2e−5 of each gradient tensor's largest entry (the two sum in
+// different orders, and the sigmoids differ by float32 rounding).
 func TestDenseMatchesGorgonia(t *testing.T) {
+	defer G.Use(G.WhichBLAS())
+	for _, impl := range []G.BLAS{gonum.Implementation{}, fastblas.Implementation{}} {
+		G.Use(impl)
+		denseMatchesGorgonia(t, fmt.Sprintf("%T", impl))
+	}
+}
+
+func denseMatchesGorgonia(t *testing.T, blas string) {
 	for _, ao := range activations() {
 		s := DefaultSpec()
 		s.LatentDim, s.Hidden, s.OutDim = 16, []int{64, 48}, 80
@@ -150,7 +160,7 @@ func TestDenseMatchesGorgonia(t *testing.T) {
 			}
 			for j, v := range w {
 				if d := math.Abs(float64(fused[i][j] - v)); !(d <= 2e-5*scale) {
-					t.Errorf("%s/%s: ∂/∂%s[%d] = %g fused, %g unfused", ao[0], ao[1], gen.params[i].Name, j, fused[i][j], v)
+					t.Errorf("%s, %s/%s: ∂/∂%s[%d] = %g fused, %g unfused", blas, ao[0], ao[1], gen.params[i].Name, j, fused[i][j], v)
 					break
 				}
 			}
@@ -161,7 +171,7 @@ func TestDenseMatchesGorgonia(t *testing.T) {
 // BenchmarkGeneratorStep times the forward and backward passes of the default MLP
 // (16-256-512-784, ReLU, sigmoid) at batch 256 with the objective Σ c⊙y for a fixed c:
 // the generator's share of a training step, fused and as gorgonia's own ops build it
-// (both on internal/fastblas). ms_min is the fastest pass.
+// (both on internal/fastblas, as process.Setup installs it). ms_min is the fastest pass.
 func BenchmarkGeneratorStep(b *testing.B) {
 	process.Setup(0) // gorgonia's products on fastblas too
 	for _, unfused := range []bool{false, true} {

@@ -20,7 +20,7 @@
 //     these about 0.24 s.
 //
 // The generators' dense layers and activations are fused Ops of this package (dense.go):
-// act(x·W + b) in one product on internal/fastblas and one pass, gradients from the
+// act(x·W + b) in one product on gorgonia's BLAS and one pass, gradients from the
 // activation's output, and results kept in buffers reused from pass to pass, so that a
 // training step allocates no tensors for the network. The critics keep gorgonia's own
 // ops, which a gradient penalty can differentiate twice.
