@@ -43,11 +43,10 @@ func f32(v G.Value, what string) ([]float32, tensor.Shape, error) {
 	if t.RequiresIterator() {
 		t = t.Materialize().(*tensor.Dense)
 	}
-	d, ok := t.Data().([]float32)
-	if !ok {
+	if t.Dtype() != tensor.Float32 {
 		return nil, nil, fmt.Errorf("models: %s has dtype %v, want float32", what, t.Dtype())
 	}
-	return d, t.Shape(), nil
+	return t.Float32s(), t.Shape(), nil // Float32s, unlike Data, boxes nothing
 }
 
 func newT(shape ...int) (*tensor.Dense, []float32) {

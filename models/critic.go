@@ -161,6 +161,7 @@ func activate(act string, slope float64, x *G.Node) *G.Node {
 type Critic struct {
 	spec   CriticSpec
 	params []*Param
+	flat   []float32 // every parameter's values: the tensors' shared backing
 }
 
 // NewCritic returns a critic for spec (validated; kind "none" is an error) with
@@ -174,9 +175,7 @@ func NewCritic(spec CriticSpec, seed uint64) (*Critic, error) {
 	}
 	spec.Hidden, spec.Channels, spec.Decoder = slices.Clone(spec.Hidden), slices.Clone(spec.Channels), slices.Clone(spec.Decoder)
 	c := &Critic{spec: spec}
-	for _, l := range c.layers() {
-		c.params = append(c.params, newParam(l.name+".w", l.wShape), newParam(l.name+".b", l.bShape))
-	}
+	c.params, c.flat = newParams(c.layers())
 	c.Init(seed)
 	return c, nil
 }
@@ -234,6 +233,10 @@ func (c *Critic) Spec() CriticSpec {
 // Params returns the parameters in a fixed order (layer by layer, weight then bias;
 // the decoder's last).
 func (c *Critic) Params() []*Param { return c.params }
+
+// Values returns every parameter's values in the order of Params, as one slice: the
+// tensors' shared backing, not a copy.
+func (c *Critic) Values() []float32 { return c.flat }
 
 // OutDim is the dimension of the critic's output: Features, plus InDim with Skip.
 func (c *Critic) OutDim() int {
@@ -297,7 +300,7 @@ func (c *Critic) Decode(params G.Nodes, h *G.Node) (out *G.Node, err error) {
 		}
 	}
 	if c.spec.Image[0] > 0 {
-		h = G.Must(G.ApplyOp(sigmoidOp{}, h))
+		h = G.Must(G.ApplyOp(newActOp(activation{kind: actSigmoid}), h))
 	}
 	return h, nil
 }
@@ -426,6 +429,15 @@ func setParamTensors(params []*Param, f *tensorfile.File, prefix string) error {
 type paramShape struct {
 	name  string
 	shape []int
+}
+
+// size is the number of values of the parameter.
+func (p paramShape) size() int {
+	n := 1
+	for _, d := range p.shape {
+		n *= d
+	}
+	return n
 }
 
 // layerParams lists the parameters of layers, in the order of Params.

@@ -19,11 +19,18 @@
 //     about 1.7 s per step of the default conv generator at batch 256 on two cores,
 //     these about 0.24 s.
 //
-// A Generator owns its parameters (float32 tensors). Build adds the network to a graph
-// on a latent node, binding parameter nodes to those same tensors, so a training graph
-// and any number of sampling graphs share the parameters and an optimizer's in-place
-// update is seen by all. Sampler runs a forward-only graph of a fixed batch size.
-// Save and Load write the parameters and the Spec to a checksummed file.
+// The generators' dense layers and activations are fused Ops of this package (dense.go):
+// act(x·W + b) in one product on gorgonia's BLAS and one pass, gradients from the
+// activation's output, and results kept in buffers reused from pass to pass, so that a
+// training step allocates no tensors for the network. The critics keep gorgonia's own
+// ops, which a gradient penalty can differentiate twice.
+//
+// A Generator owns its parameters (float32 tensors, consecutive ranges of one slice:
+// Values). Build adds the network to a graph on a latent node, binding parameter nodes
+// to those same tensors, so a training graph and any number of sampling graphs share
+// the parameters and an optimizer's in-place update is seen by all. Sampler runs a
+// forward-only graph of a fixed batch size. Save and Load write the parameters and the
+// Spec to a checksummed file.
 //
 // Initialization ("init"): "uniform" is PyTorch's default for nn.Linear and nn.Conv2d
 // (weights and biases uniform in ±1/√fan_in); "he" draws weights from N(0, 2/fan_in)

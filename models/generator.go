@@ -27,6 +27,7 @@ func (p *Param) Data() []float32 { return p.Value.Data().([]float32) }
 type Generator struct {
 	spec   Spec
 	params []*Param
+	flat   []float32 // every parameter's values: the tensors' shared backing
 }
 
 // New returns a generator for spec (validated; zero fields are not defaulted, start
@@ -38,19 +39,30 @@ func New(spec Spec, seed uint64) (*Generator, error) {
 	spec.Hidden = slices.Clone(spec.Hidden)
 	spec.Channels = slices.Clone(spec.Channels)
 	g := &Generator{spec: spec}
-	for _, l := range g.layers() {
-		g.params = append(g.params, newParam(l.name+".w", l.wShape), newParam(l.name+".b", l.bShape))
-	}
+	g.params, g.flat = newParams(g.layers())
 	g.Init(seed)
 	return g, nil
 }
 
-func newParam(name string, shape []int) *Param {
-	n := 1
-	for _, d := range shape {
-		n *= d
+// newParams returns the weight and bias of each layer, in order, as tensors over
+// consecutive ranges of one slice, which it returns too: an optimizer updates them
+// all in one loop.
+func newParams(layers []layer) ([]*Param, []float32) {
+	shapes := layerParams(layers)
+	total := 0
+	for _, ps := range shapes {
+		total += ps.size()
 	}
-	return &Param{Name: name, Shape: shape, Value: tensor.New(tensor.WithShape(shape...), tensor.WithBacking(make([]float32, n)))}
+	flat := make([]float32, total)
+	params := make([]*Param, len(shapes))
+	off := 0
+	for i, ps := range shapes {
+		n := ps.size()
+		params[i] = &Param{Name: ps.name, Shape: ps.shape,
+			Value: tensor.New(tensor.WithShape(ps.shape...), tensor.WithBacking(flat[off:off+n:off+n]))}
+		off += n
+	}
+	return params, flat
 }
 
 // layer describes one dense or convolution layer.
@@ -111,6 +123,10 @@ func (g *Generator) Spec() Spec {
 // Params returns the parameters in a fixed order (layer by layer, weight then bias).
 func (g *Generator) Params() []*Param { return g.params }
 
+// Values returns every parameter's values in the order of Params, as one slice: the
+// tensors' shared backing, not a copy.
+func (g *Generator) Values() []float32 { return g.flat }
+
 // NumParams returns the number of scalar parameters.
 func (g *Generator) NumParams() int { return countParams(g.params) }
 
@@ -156,44 +172,39 @@ func (g *Generator) Build(graph *G.ExprGraph, z *G.Node) (out *G.Node, params G.
 	}
 	m := z.Shape()[0]
 	params = paramNodes(graph, g.params, "")
-	act := func(x *G.Node) *G.Node { return activate(s.Activation, s.LeakySlope, x) }
-	output := func(x *G.Node) *G.Node {
-		switch s.Output {
-		case "sigmoid":
-			return G.Must(G.ApplyOp(sigmoidOp{}, x))
-		case "tanh":
-			return G.Must(G.Tanh(x))
-		}
-		return x
-	}
-	dense := func(x *G.Node, i int) *G.Node {
-		return G.Must(G.BroadcastAdd(G.Must(G.Mul(x, params[2*i])), params[2*i+1], nil, []byte{0}))
+	hidden, outAct := newActivation(s.Activation, s.LeakySlope), newActivation(s.Output, 0)
+	dense := func(x *G.Node, i int, act activation) *G.Node {
+		return G.Must(G.ApplyOp(newDenseOp(act), x, params[2*i], params[2*i+1]))
 	}
 	layers := g.layers()
 	if s.Kind == "mlp" {
 		h := z
 		for i := range layers {
-			h = dense(h, i)
-			if i+1 < len(layers) {
-				h = act(h)
+			act := hidden
+			if i+1 == len(layers) {
+				act = outAct
 			}
+			h = dense(h, i, act)
 		}
-		return output(h), params, nil
+		return h, params, nil
 	}
-	h := act(dense(z, 0))
+	h := dense(z, 0, hidden)
 	h = G.Must(G.Reshape(h, tensor.Shape{m, s.Channels[0], s.Base, s.Base}))
 	for i := 1; i < len(layers); i++ {
 		h = G.Must(G.ApplyOp(upsampleOp{}, h))                                    // 2× nearest neighbour
 		h = G.Must(G.ApplyOp(convOp{k: s.Kernel}, h, params[2*i], params[2*i+1])) // "same" k×k convolution + bias
 		if i+1 < len(layers) {
-			h = act(h)
+			h = G.Must(G.ApplyOp(newActOp(hidden), h))
 		}
 	}
 	// The output activation comes after the reshape: gorgonia reshapes in place, and a
-	// consumer overwriting the reshaped view in place would corrupt the values the
+	// consumer overwriting the reshaped view in place would corrupt the output the
 	// activation's backward reads (seen with Sigmoid → Reshape → Square).
 	h = G.Must(G.Reshape(h, tensor.Shape{m, s.OutDim}))
-	return output(h), params, nil
+	if outAct.kind == actLinear {
+		return h, params, nil
+	}
+	return G.Must(G.ApplyOp(newActOp(outAct), h)), params, nil
 }
 
 // Sampler runs the generator forward on batches of a fixed size.

@@ -22,17 +22,18 @@ type adversary struct {
 	critic *models.Critic
 
 	machine           // the critic's graph: objective and gradients
+	nodes   G.Nodes   // the critic's parameters in it
 	x, y, z []float32 // data batch, generated batch, its latent batch
 	xHat, u []float32 // penalty inputs: interpolated points, unit feature directions
 	loss    *losses.Loss
 	penalty G.Value // the penalty's value after a run (nil without a penalty)
 	ae      G.Value // the autoencoder term's value after a run (nil without one)
 
-	params, grads [][]float32
-	opt           *optimizer
-	pcg           *rand.PCG // interpolation weights and directions of the penalty
-	rng           *rand.Rand
-	sampler       *models.Sampler
+	params, gradValues []float32 // flat: the critic's Values and their gradients
+	opt                *optimizer
+	pcg                *rand.PCG // interpolation weights and directions of the penalty
+	rng                *rand.Rand
+	sampler            *models.Sampler
 }
 
 // criticStats summarizes the critic updates before one generator step.
@@ -111,14 +112,11 @@ func (t *Trainer) buildAdversary() error {
 		return fmt.Errorf("train: differentiating the critic's objective: %w", err)
 	}
 	roots = append(append(roots, objective), grads...)
-	a.vm = G.NewTapeMachine(g.ExactSubgraphRoots(roots...), G.BindDualValues(a.nodes...))
-
-	var names []string
-	var sizes []int
-	for _, p := range critic.Params() {
-		a.params = append(a.params, p.Data())
-		names, sizes = append(names, p.Name), append(sizes, len(p.Data()))
-	}
+	a.vm = G.NewTapeMachine(g.ExactSubgraphRoots(roots...))
+	a.grads = grads
+	names, sizes := paramNames(critic.Params())
+	a.params = critic.Values()
+	a.gradValues = make([]float32, len(a.params))
 	a.opt = newOptimizer(a.cfg.Optimizer, "critic-opt/", names, sizes)
 	t.adv = a
 	return nil
@@ -229,7 +227,7 @@ func (t *Trainer) criticUpdate(lr float64, cs *criticStats) error {
 	}
 	where := fmt.Sprintf("critic update %d", cs.steps+1)
 	var err error
-	cs.norm, err = t.update(a.machine, a.opt, a.params, &a.grads, lr, a.cfg.Optimizer.ClipNorm, where,
+	cs.norm, err = t.update(a.machine, a.opt, a.params, a.gradValues, lr, a.cfg.Optimizer.ClipNorm, where,
 		func(i int) string { return "critic " + a.critic.Params()[i].Name },
 		func() error {
 			ls := a.loss.Stats()

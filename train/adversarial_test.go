@@ -29,7 +29,6 @@ func criticRun(t *testing.T, a *adversary) (float64, [][]float32) {
 		t.Fatal(err)
 	}
 	defer a.vm.Reset()
-	defer zeroGradients(a.nodes)
 	v := -a.loss.Stats().Value
 	if a.penalty != nil {
 		v += a.cfg.Penalty * float64(a.penalty.Data().(float32))
@@ -37,13 +36,14 @@ func criticRun(t *testing.T, a *adversary) (float64, [][]float32) {
 	if a.ae != nil {
 		v += a.cfg.Autoencoder * float64(a.ae.Data().(float32))
 	}
-	grads, _, bad := readGradients(a.nodes, nil)
-	if bad >= 0 {
+	flat := make([]float32, len(a.params))
+	if _, bad := readGradients(a.grads, flat); bad >= 0 {
 		t.Fatalf("gradient %d not finite", bad)
 	}
-	out := make([][]float32, len(grads))
-	for i, g := range grads {
-		out[i] = append([]float32(nil), g...)
+	var out [][]float32
+	for _, p := range a.critic.Params() {
+		out = append(out, flat[:len(p.Data())])
+		flat = flat[len(p.Data()):]
 	}
 	return v, out
 }
@@ -103,9 +103,13 @@ func TestCriticObjectiveGradient(t *testing.T) {
 			}
 			rng := newRand(17)
 			for trial := 0; trial < 3; trial++ {
-				dir := make([][]float32, len(a.params))
+				params := make([][]float32, len(a.critic.Params()))
+				for i, p := range a.critic.Params() {
+					params[i] = p.Data()
+				}
+				dir := make([][]float32, len(params))
 				var want float64
-				for i, p := range a.params {
+				for i, p := range params {
 					dir[i] = make([]float32, len(p))
 					if i < first {
 						continue
@@ -117,7 +121,7 @@ func TestCriticObjectiveGradient(t *testing.T) {
 				}
 				const h = 1e-3
 				move := func(s float32) {
-					for i, p := range a.params {
+					for i, p := range params {
 						for j := range p {
 							p[j] += s * dir[i][j]
 						}
@@ -156,7 +160,6 @@ func TestGeneratorSeesCritic(t *testing.T) {
 	}
 	got := g.loss.Stats().Value
 	g.vm.Reset()
-	zeroGradients(g.nodes)
 	y, err := tr.gen.Generate(g.zBatch)
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +226,6 @@ func TestGradientPenaltyValue(t *testing.T) {
 	}
 	got := float64(a.penalty.Data().(float32))
 	a.vm.Reset()
-	zeroGradients(a.nodes)
 	w := a.critic.Params()[0].Data() // 2×3
 	k := 3
 	var want float64

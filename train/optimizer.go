@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/sinkgen/sinkgen/internal/parallel"
 	"github.com/sinkgen/sinkgen/internal/tensorfile"
@@ -15,60 +16,66 @@ import (
 // estimates in unexported fields keyed by node, so their state cannot be saved and
 // restored for an exact resume; these are small, match PyTorch's update rules
 // (torch.optim.Adam, RMSprop, SGD), and expose their state.
+//
+// The parameters, gradients and each state are one flat slice each (the parameters
+// one after another, as models.Generator.Values holds them): one loop updates them all.
 type optimizer struct {
 	cfg    OptimizerConfig
 	t      int64       // updates done
-	state  [][]float32 // per parameter: Adam m then v; RMSProp v; SGD momentum buffer
-	names  []string
-	per    int    // state tensors per parameter
-	prefix string // of the state's tensor names in checkpoints
+	state  [][]float32 // flat, per kind: Adam m then v; RMSProp v; SGD momentum buffer
+	names  []string    // of the parameters, in order
+	sizes  []int       // their numbers of values
+	prefix string      // of the state's tensor names in checkpoints
 }
 
 func newOptimizer(cfg OptimizerConfig, prefix string, names []string, sizes []int) *optimizer {
-	o := &optimizer{cfg: cfg, names: names, prefix: prefix}
+	o := &optimizer{cfg: cfg, names: names, sizes: sizes, prefix: prefix}
+	per := 0
 	switch cfg.Kind {
 	case "adam":
-		o.per = 2
+		per = 2
 	case "rmsprop":
-		o.per = 1
+		per = 1
 	case "sgd":
 		if cfg.Momentum > 0 {
-			o.per = 1
+			per = 1
 		}
 	}
+	total := 0
 	for _, n := range sizes {
-		for k := 0; k < o.per; k++ {
-			o.state = append(o.state, make([]float32, n))
-		}
+		total += n
+	}
+	for range per {
+		o.state = append(o.state, make([]float32, total))
 	}
 	return o
 }
 
-// step applies one update with learning rate lr to params from grads (same shapes).
-// Large tensors are split between goroutines (each element's arithmetic is the same
-// whatever the split).
-func (o *optimizer) step(params, grads [][]float32, lr float64) {
+// step applies one update with learning rate lr to params from grads (flat, of the
+// same length). The values are split between goroutines in blocks (each element's
+// arithmetic is the same whatever the split).
+func (o *optimizer) step(params, grads []float32, lr float64) {
 	o.t++
 	c := o.cfg
 	bc1 := 1 - math.Pow(c.Beta1, float64(o.t))
 	bc2 := 1 - math.Pow(c.Beta2, float64(o.t))
-	for i, p := range params {
-		i, p := i, p
-		// Split from 2^15 values on (2·2^15 = parallel.MinWork).
-		parallel.For(len(p), 2, func(_, lo, hi int) {
-			o.update(i, p[lo:hi], grads[i][lo:hi], lo, hi, lr, bc1, bc2)
-		})
-	}
+	// Split from 2^15 values on (2·2^15 = parallel.MinWork).
+	parallel.For(len(params), 2, func(_, lo, hi int) {
+		o.update(params[lo:hi], grads[lo:hi:hi], lo, hi, lr, bc1, bc2)
+	})
 }
 
-// update applies the rule to params[i][lo:hi], in float32 as torch.optim does.
-func (o *optimizer) update(i int, p, g []float32, lo, hi int, lr, bc1, bc2 float64) {
+// update applies the rule to the values lo…hi−1, p and g, in float32 as torch.optim
+// does.
+func (o *optimizer) update(p, g []float32, lo, hi int, lr, bc1, bc2 float64) {
 	c := o.cfg
 	wd := float32(c.WeightDecay)
+	g = g[:len(p)]
 	switch c.Kind {
 	case "adam":
 		// p −= lr/bc1 · m / (√(v/bc2) + eps), as lr·√bc2/bc1 · m / (√v + eps·√bc2)
-		m, v := o.state[2*i][lo:hi], o.state[2*i+1][lo:hi]
+		m, v := o.state[0][lo:hi:hi], o.state[1][lo:hi:hi]
+		m, v = m[:len(p)], v[:len(p)]
 		b1, b2 := float32(c.Beta1), float32(c.Beta2)
 		a1, a2 := float32(1-c.Beta1), float32(1-c.Beta2)
 		step := float32(lr * math.Sqrt(bc2) / bc1)
@@ -81,7 +88,8 @@ func (o *optimizer) update(i int, p, g []float32, lo, hi int, lr, bc1, bc2 float
 			p[j] -= step * mj / (float32(math.Sqrt(float64(vj))) + eps)
 		}
 	case "rmsprop":
-		v := o.state[i][lo:hi]
+		v := o.state[0][lo:hi:hi]
+		v = v[:len(p)]
 		alpha, a := float32(c.Alpha), float32(1-c.Alpha)
 		eps, step := float32(c.Eps), float32(lr)
 		for j := range p {
@@ -92,8 +100,8 @@ func (o *optimizer) update(i int, p, g []float32, lo, hi int, lr, bc1, bc2 float
 		}
 	case "sgd":
 		var buf []float32
-		if o.per == 1 {
-			buf = o.state[i][lo:hi]
+		if len(o.state) == 1 {
+			buf = o.state[0][lo:hi:hi]
 		}
 		mom, step := float32(c.Momentum), float32(lr)
 		for j := range p {
@@ -172,18 +180,21 @@ func (c OptimizerConfig) lrRun(step, off int, lengths []runLength) float64 {
 	return lr
 }
 
-// tensors returns the optimizer state for a checkpoint.
+// tensors returns the optimizer state for a checkpoint: per parameter, its range of
+// each state (a copy).
 func (o *optimizer) tensors() []tensorfile.Tensor {
-	suffix := [][]string{{}, {"v"}, {"m", "v"}}[o.per]
+	suffix := [][]string{{}, {"v"}, {"m", "v"}}[len(o.state)]
 	if o.cfg.Kind == "sgd" {
 		suffix = []string{"momentum"}
 	}
 	var out []tensorfile.Tensor
+	off := 0
 	for i, n := range o.names {
-		for k := 0; k < o.per; k++ {
-			s := o.state[o.per*i+k]
-			out = append(out, tensorfile.Tensor{Name: o.prefix + n + "/" + suffix[k], Shape: []int{len(s)}, Data: append([]float32(nil), s...)})
+		size := o.sizes[i]
+		for k, s := range o.state {
+			out = append(out, tensorfile.Tensor{Name: o.prefix + n + "/" + suffix[k], Shape: []int{size}, Data: slices.Clone(s[off : off+size])})
 		}
+		off += size
 	}
 	return out
 }
@@ -194,7 +205,7 @@ func (o *optimizer) restore(f *tensorfile.File, t int64) error {
 		return fmt.Errorf("optimizer step count %d", t)
 	}
 	saved := o.tensors()
-	for k, want := range saved {
+	for _, want := range saved {
 		got := f.Tensor(want.Name)
 		if got == nil {
 			return fmt.Errorf("optimizer state %s missing", want.Name)
@@ -207,7 +218,13 @@ func (o *optimizer) restore(f *tensorfile.File, t int64) error {
 				return fmt.Errorf("optimizer state %s[%d] is %v", want.Name, i, v)
 			}
 		}
-		copy(o.state[k], got.Data)
+	}
+	off, per := 0, len(o.state)
+	for k, want := range saved { // all checked: copy
+		copy(o.state[k%per][off:], f.Tensor(want.Name).Data)
+		if k%per == per-1 {
+			off += len(want.Data)
+		}
 	}
 	o.t = t
 	return nil

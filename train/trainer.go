@@ -13,6 +13,7 @@ import (
 	"time"
 
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/internal/progress"
@@ -81,10 +82,10 @@ type Trainer struct {
 	// → gradients; nil: the run has no such phase) and the generator's optimizers
 	graphs [2]*lossGraph
 	optims [2]*optimizer
-	sched  schedule    // what applies at each step: phase, learning rates, ε, critic updates
-	params [][]float32 // the generator's parameter values, in place
-	grads  [][]float32 // filled by each step
-	adv    *adversary  // the critic of a learned cost (nil: fixed cost)
+	sched  schedule   // what applies at each step: phase, learning rates, ε, critic updates
+	params []float32  // the generator's parameter values, in place (models.Generator.Values)
+	grads  []float32  // their gradients, filled by each step
+	adv    *adversary // the critic of a learned cost (nil: fixed cost)
 
 	// sampling from a fixed latent batch
 	sampler   *models.Sampler
@@ -313,12 +314,9 @@ func (t *Trainer) buildGraph() error {
 		}
 		phases = append(phases, pretrainPhase)
 	}
-	var names []string
-	var sizes []int
-	for _, p := range t.gen.Params() {
-		t.params = append(t.params, p.Data())
-		names, sizes = append(names, p.Name), append(sizes, len(p.Data()))
-	}
+	names, sizes := paramNames(t.gen.Params())
+	t.params = t.gen.Values()
+	t.grads = make([]float32, len(t.params))
 	for _, p := range phases { // fresh state each: fine-tuning starts anew
 		t.optims[p] = newOptimizer(t.sched.optimizer(p), "opt/", names, sizes)
 	}
@@ -365,8 +363,8 @@ func (t *Trainer) buildLossGraph(lc LossConfig, onFeatures bool) (*lossGraph, er
 	// offers a gradient with respect to the data (and the critic's parameters), which
 	// nothing here uses.
 	sub := g.ExactSubgraphRoots(append(G.Nodes{lg.loss.Node()}, grads...)...)
-	lg.vm = G.NewTapeMachine(sub, G.BindDualValues(params...))
-	lg.nodes = params
+	lg.vm = G.NewTapeMachine(sub)
+	lg.grads = grads
 	return lg, nil
 }
 
@@ -426,7 +424,7 @@ func (t *Trainer) Step() (StepStats, error) {
 	models.Latent(t.latentRNG, g.zBatch) // latent batch
 	// generator, loss, backward, optimizer update in place
 	var err error
-	st.GradNorm, err = t.update(g.machine, t.optims[plan.phase], t.params, &t.grads, st.LR, t.sched.optimizer(plan.phase).ClipNorm, "",
+	st.GradNorm, err = t.update(g.machine, t.optims[plan.phase], t.params, t.grads, st.LR, t.sched.optimizer(plan.phase).ClipNorm, "",
 		func(i int) string { return t.gen.Params()[i].Name },
 		func() error {
 			ls := g.loss.Stats()
@@ -446,20 +444,32 @@ func (t *Trainer) Step() (StepStats, error) {
 	return st, nil
 }
 
-// machine is a compiled graph and the parameter nodes whose gradients it computes
-// (in their dual values).
+// machine is a compiled graph and its nodes of the parameters' gradients, in the
+// order of the parameters. They are roots of the graph: no op overwrites their values
+// before the run ends.
 type machine struct {
 	vm    G.VM
-	nodes G.Nodes
+	grads G.Nodes
+}
+
+// paramNames returns the names and sizes of params.
+func paramNames(params []*models.Param) ([]string, []int) {
+	var names []string
+	var sizes []int
+	for _, p := range params {
+		names, sizes = append(names, p.Name), append(sizes, len(p.Data()))
+	}
+	return names, sizes
 }
 
 // update is the gradient step of the generator and of the critic: the forward and
 // backward passes of m; check, which reads the pass's results and returns a
-// non-finite loss as its error; the gradients, which must be finite (name(i) names
-// parameter i); clipping to global norm clip (0: none); opt's step on params at lr.
+// non-finite loss as its error; the gradients, copied into grads, which must be finite
+// (name(i) names parameter i); clipping to global norm clip (0: none); opt's step on
+// params at lr. params and grads are flat, in the order of m.grads.
 // It returns the gradients' global norm. where says which update of the step it is
 // ("": the generator's).
-func (t *Trainer) update(m machine, opt *optimizer, params [][]float32, grads *[][]float32, lr, clip float64,
+func (t *Trainer) update(m machine, opt *optimizer, params, grads []float32, lr, clip float64,
 	where string, name func(int) string, check func() error) (float64, error) {
 	if err := m.vm.RunAll(); err != nil {
 		m.vm.Reset()
@@ -473,13 +483,10 @@ func (t *Trainer) update(m machine, opt *optimizer, params [][]float32, grads *[
 		return 0, fmt.Errorf("step %d: %w", t.step+1, vmCause(err))
 	}
 	defer m.vm.Reset()
-	// gorgonia adds each pass's gradient into the parameters' dual values: clear them
-	// once read, as its own solvers do.
-	defer zeroGradients(m.nodes)
 	if err := check(); err != nil {
 		return 0, err
 	}
-	g, norm, bad := readGradients(m.nodes, (*grads)[:0])
+	norm, bad := readGradients(m.grads, grads)
 	if bad >= 0 {
 		detail := fmt.Sprintf("squared norm %v", norm*norm)
 		if where != "" {
@@ -487,9 +494,8 @@ func (t *Trainer) update(m machine, opt *optimizer, params [][]float32, grads *[
 		}
 		return norm, t.nonFinite("gradient of "+name(bad), detail, nil)
 	}
-	*grads = g
-	clipGradients(g, norm, clip)
-	opt.step(params, g, lr)
+	clipGradients(grads, norm, clip)
+	opt.step(params, grads, lr)
 	return norm, nil
 }
 
@@ -518,51 +524,47 @@ func (t *Trainer) nonFinite(what, detail string, why error) error {
 	return &NonFiniteError{Step: t.step + 1, What: what, Detail: detail, LastCheckpoint: t.lastCheckpoint}
 }
 
-// readGradients appends the gradients of the last forward-backward pass of nodes to
-// dst and returns them with their global ℓ2 norm, and the index of the first
-// non-finite one (−1: all finite).
-func readGradients(nodes G.Nodes, dst [][]float32) ([][]float32, float64, int) {
+// readGradients copies the gradients of the last forward-backward pass, the values of
+// nodes, one after another into dst and returns their global ℓ2 norm and the index of
+// the first non-finite one (−1: all finite).
+func readGradients(nodes G.Nodes, dst []float32) (float64, int) {
 	var sq float64
-	for i, p := range nodes {
-		gv, err := p.Grad()
-		if err != nil {
-			return dst, math.NaN(), i
+	off := 0
+	for i, n := range nodes {
+		v, ok := n.Value().(*tensor.Dense)
+		if !ok {
+			return math.NaN(), i
 		}
-		g := gv.Data().([]float32)
+		if v.RequiresIterator() { // a strided view: its values in logical order
+			v = v.Materialize().(*tensor.Dense)
+		}
+		g, ok := v.Data().([]float32)
+		if !ok || off+len(g) > len(dst) || i == len(nodes)-1 && off+len(g) != len(dst) {
+			return math.NaN(), i
+		}
 		var s float64
-		for _, v := range g {
-			s += float64(v) * float64(v)
+		for j, x := range g {
+			dst[off+j] = x
+			s += float64(x) * float64(x)
 		}
 		if !finite(s) {
-			return dst, math.Sqrt(s), i
+			return math.Sqrt(s), i
 		}
 		sq += s
-		dst = append(dst, g)
+		off += len(g)
 	}
-	return dst, math.Sqrt(sq), -1
+	return math.Sqrt(sq), -1
 }
 
 // clipGradients rescales grads (of global norm norm) to norm limit when larger
 // (limit 0: no clipping).
-func clipGradients(grads [][]float32, norm, limit float64) {
+func clipGradients(grads []float32, norm, limit float64) {
 	if limit <= 0 || norm <= limit {
 		return
 	}
 	scale := float32(limit / norm)
-	for _, g := range grads {
-		for i := range g {
-			g[i] *= scale
-		}
-	}
-}
-
-// zeroGradients clears the dual values of nodes: gorgonia adds each pass's gradient
-// into them.
-func zeroGradients(nodes G.Nodes) {
-	for _, p := range nodes {
-		if gv, err := p.Grad(); err == nil {
-			clear(gv.Data().([]float32))
-		}
+	for i := range grads {
+		grads[i] *= scale
 	}
 }
 
