@@ -82,7 +82,8 @@ func Exact(a, b []float64, C *mat.Dense, opts *ExactOptions) (*ExactResult, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := costMatrix(C, n, m); err != nil {
+	lo, hi, err := costRange(C, n, m)
+	if err != nil {
 		return nil, err
 	}
 	maxIter := exactDefaultMaxIter
@@ -94,7 +95,7 @@ func Exact(a, b []float64, C *mat.Dense, opts *ExactOptions) (*ExactResult, erro
 			maxIter = opts.MaxIter
 		}
 	}
-	return exactSimplex(C, a, exactBalance(a, b), maxIter)
+	return exactSimplex(C, a, exactBalance(a, b), lo, hi, maxIter)
 }
 
 // ExactPoints is Exact on the cost matrix C_ij = c(x_i, y_j).
@@ -181,12 +182,12 @@ func exactCentre(F, G, a, b []float64) {
 }
 
 // exactSimplex runs the network simplex on the nodes of positive weight and maps the
-// solution back.
-func exactSimplex(C *mat.Dense, a, b []float64, maxIter int) (*ExactResult, error) {
+// solution back; lo and hi are the smallest and largest entries of C.
+func exactSimplex(C *mat.Dense, a, b []float64, lo, hi float64, maxIter int) (*ExactResult, error) {
 	N, M := C.Dims()
 	rows := exactPositive(a)
 	cols := exactPositive(b)
-	s, err := newNSTree(C, rows, cols, a, b)
+	s, err := newNSTree(C, rows, cols, a, b, lo, hi)
 	if err != nil {
 		return nil, err
 	}
@@ -291,14 +292,19 @@ type nsTree struct {
 	stem, segStart, segEnd []int32 // scratch for updateTree
 }
 
-func newNSTree(C *mat.Dense, rows, cols []int, a, b []float64) (*nsTree, error) {
+// newNSTree builds the initial tree on the active rows and columns of C, whose
+// entries lie in [lo, hi] (the range is recomputed when a row or column is left out).
+func newNSTree(C *mat.Dense, rows, cols []int, a, b []float64, lo, hi float64) (*nsTree, error) {
 	n, m := len(rows), len(cols)
 	N := n + m + 1
 	s := &nsTree{n: n, m: m, nArcs: n * m, nodes: N, root: int32(n + m)}
 	s.cost = make([]float64, n*m)
 	raw := C.RawMatrix()
-	lo, hi := math.Inf(1), math.Inf(-1)
 	full := len(cols) == raw.Cols
+	own := !full || len(rows) != raw.Rows
+	if own {
+		lo, hi = math.Inf(1), math.Inf(-1)
+	}
 	for k, i := range rows {
 		dst := s.cost[k*m : k*m+m]
 		src := raw.Data[i*raw.Stride : i*raw.Stride+raw.Cols]
@@ -309,9 +315,11 @@ func newNSTree(C *mat.Dense, rows, cols []int, a, b []float64) (*nsTree, error) 
 				dst[q] = src[j]
 			}
 		}
-		for _, v := range dst {
-			lo = min(lo, v)
-			hi = max(hi, v)
+		if own {
+			for _, v := range dst {
+				lo = min(lo, v)
+				hi = max(hi, v)
+			}
 		}
 	}
 	// Potentials are sums of costs along tree paths: keep them far from overflow.
@@ -417,14 +425,7 @@ func (s *nsTree) findEntering() bool {
 		pc = pc[:len(row)]
 		pii := pi[i]
 		// Minimise cost − π_col over the run; compare against bestRC − π_row.
-		thr := bestRC - pii
-		bj := -1
-		for k, c := range row {
-			if d := c - pc[k]; d < thr {
-				thr = d
-				bj = k
-			}
-		}
+		bj, thr := argminDiff(row, pc, bestRC-pii)
 		if bj >= 0 {
 			best = i*m + j + bj
 			bestRC = thr + pii
@@ -615,6 +616,18 @@ func (s *nsTree) updateTree(uIn, vIn, uOut, join int32, inArc int, inUp bool, in
 	succNum[uIn] = size
 	lastSucc[uIn] = newLast
 	s.stem, s.segStart, s.segEnd = stem, segS, segE
+}
+
+// argminDiffGo is the portable argminDiff.
+func argminDiffGo(c, p []float64, thr float64) (int, float64) {
+	p = p[:len(c)]
+	best := -1
+	for k, v := range c {
+		if d := v - p[k]; d < thr {
+			thr, best = d, k
+		}
+	}
+	return best, thr
 }
 
 // recomputePotentials sets π from scratch along the thread, π_root = 0.

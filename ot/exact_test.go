@@ -135,7 +135,11 @@ func TestExactTreeInvariants(t *testing.T) {
 		}
 		b = exactBalance(a, b)
 		rows, cols := exactPositive(a), exactPositive(b)
-		s, err := newNSTree(C, rows, cols, a, b)
+		lo, hi, err := costRange(C, n, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := newNSTree(C, rows, cols, a, b, lo, hi)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -693,4 +697,34 @@ func ExampleExact() {
 	// 0 → 1: 0.25
 	// 1 → 1: 0.25
 	// 1 → 2: 0.25
+}
+
+// argminDiff (the AVX2 kernel where available) picks the same index and value as the
+// scalar loop, ties and +Inf (tree arcs) included, for every length and threshold.
+func TestArgminDiff(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for trial := 0; trial < 2000; trial++ {
+		n := rng.IntN(70)
+		c, p := make([]float64, n), make([]float64, n+rng.IntN(3))
+		for k := range c {
+			c[k] = float64(rng.IntN(5)) // few values: many ties
+			if rng.IntN(8) == 0 {
+				c[k] = math.Inf(1)
+			}
+		}
+		for k := range p {
+			p[k] = float64(rng.IntN(5))
+		}
+		thr := float64(rng.IntN(7) - 5)
+		k, v := argminDiff(c, p, thr)
+		wk, wv := -1, thr
+		for j := range c {
+			if d := c[j] - p[j]; d < wv {
+				wk, wv = j, d
+			}
+		}
+		if k != wk || v != wv {
+			t.Fatalf("n=%d thr=%g: argminDiff = (%d, %g), want (%d, %g)", n, thr, k, v, wk, wv)
+		}
+	}
 }
