@@ -348,7 +348,7 @@ func benchSeedplot(emit func(row) error, bars io.Writer, tm timer, maxDim int) (
 		instances = append(instances, inst)
 		a, b := inst.A, inst.B
 		var exact *ot.ExactResult
-		t, err := tm.timeN(1, func() (err error) { // one run, as reference.py
+		t, err := tm.time(func() (err error) {
 			exact, err = ot.Exact(a, b, C, nil)
 			return err
 		})
