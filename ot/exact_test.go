@@ -281,6 +281,39 @@ func TestExactFixtures(t *testing.T) {
 	}
 }
 
+// TestExactLargeFixtures checks Exact at the benchmark's sizes, n = 1024 and 2048 (and a
+// weighted n = 1024), against POT's emd2 (testdata/gen_exact_large.py) and against the LP
+// certificate: marginals, dual feasibility, complementary slackness, no duality gap.
+func TestExactLargeFixtures(t *testing.T) {
+	fx := loadFixture(t, "exact_large")
+	for _, name := range []string{"uniform_1024", "uniform_2048", "weighted_1024"} {
+		t.Run(name, func(t *testing.T) {
+			c, ok := fx[name].(map[string]any)
+			if !ok {
+				t.Fatalf("fixture has no case %q", name)
+			}
+			x, y := fixtureDense(t, c, "x"), fixtureDense(t, c, "y")
+			a, b := fixtureFloats(t, c, "a"), fixtureFloats(t, c, "b")
+			if len(a) == 0 {
+				a, b = nil, nil
+			}
+			want := fixtureFloat(t, c, "cost")
+			C, err := SqEuclidean.Matrix(x, y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Exact(a, b, C, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(res.Cost-want) > 1e-9*math.Abs(want) {
+				t.Fatalf("cost %.17g, POT %.17g", res.Cost, want)
+			}
+			exactCheckResult(t, res, a, b, C)
+		})
+	}
+}
+
 func TestExact1DFixtures(t *testing.T) {
 	for _, name := range []string{"exact_1d_p1", "exact_1d_p2"} {
 		t.Run(name, func(t *testing.T) {
