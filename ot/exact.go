@@ -71,7 +71,7 @@ func Exact(a, b []float64, C *mat.Dense, opts *ExactOptions) (*ExactResult, erro
 		return nil, invalid("cost matrix is empty")
 	}
 	n, m := C.Dims()
-	if err := denseFits(fmt.Sprintf("exact OT on a %d×%d cost matrix", n, m), 2*area(n, m)); err != nil {
+	if err := denseFits(fmt.Sprintf("exact OT on a %d×%d cost matrix", n, m), exactMatrices*area(n, m)); err != nil {
 		return nil, err
 	}
 	a, err := weights("a", a, n)
@@ -101,7 +101,7 @@ func Exact(a, b []float64, C *mat.Dense, opts *ExactOptions) (*ExactResult, erro
 // ExactPoints is Exact on the cost matrix C_ij = c(x_i, y_j).
 func ExactPoints(x, y *mat.Dense, a, b []float64, c Cost, opts *ExactOptions) (*ExactResult, error) {
 	n, m := rowsOf(x), rowsOf(y)
-	if err := denseFits(fmt.Sprintf("exact OT between %d and %d points", n, m), 2*area(n, m)); err != nil {
+	if err := denseFits(fmt.Sprintf("exact OT between %d and %d points", n, m), exactMatrices*area(n, m)); err != nil {
 		return nil, err
 	}
 	C, err := c.Matrix(x, y)
@@ -110,6 +110,10 @@ func ExactPoints(x, y *mat.Dense, a, b []float64, c Cost, opts *ExactOptions) (*
 	}
 	return Exact(a, b, C, opts)
 }
+
+// exactMatrices counts Exact's n×m float64 matrices: C, the solver's copy of the costs
+// and their float32 copy for pricing.
+const exactMatrices = 2.5
 
 // exactBalance returns b with Σa − Σb added to its largest entry, so that supplies and
 // demands agree to rounding; b is copied, never modified.
@@ -269,17 +273,22 @@ const nsEps = 2.220446049250313e-15
 const nsMaxRange = 1e300
 
 type nsTree struct {
-	n, m   int // active rows and columns
-	nArcs  int // n·m
-	nodes  int // n+m+1
-	root   int32
-	shift  float64   // subtracted from every cost to make them nonnegative
-	bigM   float64   // cost of the artificial root→sink arcs
-	cost   []float64 // n·m arc costs, +Inf while the arc is in the tree
-	block  int       // pricing block size
-	next   int       // arc where the next pricing scan starts
-	inArc  int       // entering arc chosen by findEntering
-	inCost float64   // its reduced cost
+	n, m  int // active rows and columns
+	nArcs int // n·m
+	nodes int // n+m+1
+	root  int32
+	shift float64   // subtracted from every cost to make them nonnegative
+	bigM  float64   // cost of the artificial root→sink arcs
+	cost  []float64 // n·m arc costs, +Inf while the arc is in the tree
+	// cost32 and pi32 are cost and pi rounded to float32, for the first pricing pass
+	// (see findEntering) while fast is set.
+	cost32 []float32
+	pi32   []float32
+	fast   bool
+	block  int     // pricing block size
+	next   int     // arc where the next pricing scan starts
+	inArc  int     // entering arc chosen by findEntering
+	inCost float64 // its reduced cost
 
 	// Per node: the tree arc to the parent, its direction (up: u→parent),
 	// flow and cost, the potential and the thread structure (preorder successor
@@ -342,6 +351,16 @@ func newNSTree(C *mat.Dense, rows, cols []int, a, b []float64, lo, hi float64) (
 		s.bigM = 1
 	}
 	s.block = max(int(math.Sqrt(float64(s.nArcs))), min(s.nArcs, 10)) // as in LEMON and POT
+	// float32 pricing where potentials (sums of costs along tree paths, below
+	// N·bigM) stay far inside float32's range.
+	s.fast = float64(N)*s.bigM < 1e30
+	if s.fast {
+		s.cost32 = make([]float32, n*m)
+		for e, v := range s.cost {
+			s.cost32[e] = float32(v)
+		}
+		s.pi32 = make([]float32, N)
+	}
 
 	s.parent = make([]int32, N)
 	s.thread = make([]int32, N)
@@ -383,6 +402,7 @@ func newNSTree(C *mat.Dense, rows, cols []int, a, b []float64, lo, hi float64) (
 	s.revThread[0] = r
 	s.succNum[r] = int32(N)
 	s.lastSucc[r] = r - 1
+	s.syncPi32()
 	return s, nil
 }
 
@@ -409,8 +429,80 @@ func (s *nsTree) run(maxIter int) (iters int, optimal bool) {
 
 // findEntering scans the arcs cyclically from s.next in blocks of s.block and stops
 // at the end of the first block holding an arc of significantly negative reduced
-// cost, choosing the most negative one of that block.
+// cost, choosing the most negative one of that block. While s.fast is set the scan
+// reads the float32 copies (half the memory traffic: the costs do not fit in cache at
+// n = 2048) and checks its choice in float64; once a whole cycle finds nothing that
+// way, the float64 scan takes over for good, so optimality is always decided on the
+// float64 costs.
 func (s *nsTree) findEntering() bool {
+	if s.fast {
+		if s.findEntering32() {
+			return true
+		}
+		s.fast, s.cost32, s.pi32 = false, nil, nil
+	}
+	return s.findEntering64()
+}
+
+// findEntering32 is findEntering's scan on the float32 copies: in each run of a row
+// the float32 arg-min, kept if its float64 reduced cost beats the block's best.
+func (s *nsTree) findEntering32() bool {
+	n, m := s.n, s.m
+	cost32, pi := s.cost32, s.pi
+	piCol, piCol32 := pi[n:n+m], s.pi32[n:n+m]
+	e := s.next
+	i, j := e/m, e%m
+	best, bestRC := -1, 0.0
+	left := s.block
+	for scanned := 0; scanned < s.nArcs; {
+		end := min(m, j+left, j+s.nArcs-scanned)
+		pii := pi[i]
+		if bj, _ := argminDiff32(cost32[i*m+j:i*m+end], piCol32[j:end], float32(bestRC-pii)); bj >= 0 {
+			k := i*m + j + bj
+			if rc := s.cost[k] - piCol[j+bj] + pii; rc < bestRC {
+				best, bestRC = k, rc
+			}
+		}
+		w := end - j
+		scanned += w
+		left -= w
+		j = end
+		if j == m {
+			j = 0
+			i++
+			if i == n {
+				i = 0
+			}
+		}
+		if left == 0 || scanned == s.nArcs {
+			if s.accept(best, bestRC, i*m+j) {
+				return true
+			}
+			best, bestRC = -1, 0
+			left = s.block
+		}
+	}
+	return false
+}
+
+// accept takes arc best as the entering arc if its reduced cost rc is significantly
+// negative, the next scan starting at arc next.
+func (s *nsTree) accept(best int, rc float64, next int) bool {
+	if best < 0 {
+		return false
+	}
+	bi, bk := best/s.m, best%s.m
+	scale := max(math.Abs(s.cost[best]), math.Abs(s.pi[bi]), math.Abs(s.pi[s.n+bk]))
+	if rc < -nsEps*scale {
+		s.inArc, s.inCost = best, rc
+		s.next = next
+		return true
+	}
+	return false
+}
+
+// findEntering64 is findEntering's scan on the float64 costs.
+func (s *nsTree) findEntering64() bool {
 	n, m := s.n, s.m
 	cost, pi := s.cost, s.pi
 	piCol := pi[n : n+m]
@@ -442,14 +534,8 @@ func (s *nsTree) findEntering() bool {
 			}
 		}
 		if left == 0 || scanned == s.nArcs {
-			if best >= 0 {
-				bi, bk := best/m, best%m
-				scale := max(math.Abs(s.cost[best]), math.Abs(pi[bi]), math.Abs(piCol[bk]))
-				if bestRC < -nsEps*scale {
-					s.inArc, s.inCost = best, bestRC
-					s.next = i*m + j
-					return true
-				}
+			if s.accept(best, bestRC, i*m+j) {
+				return true
 			}
 			best, bestRC = -1, 0
 			left = s.block
@@ -516,9 +602,15 @@ func (s *nsTree) pivot() {
 	// from pricing by an infinite cost.
 	if out := s.pred[uOut]; out < s.nArcs {
 		s.cost[out] = s.predCost[uOut]
+		if s.fast {
+			s.cost32[out] = float32(s.predCost[uOut])
+		}
 	}
 	inCost := s.cost[e]
 	s.cost[e] = math.Inf(1)
+	if s.fast {
+		s.cost32[e] = float32(math.Inf(1))
+	}
 
 	s.updateTree(uIn, vIn, uOut, join, e, inUp, inCost, delta)
 
@@ -529,6 +621,15 @@ func (s *nsTree) pivot() {
 	}
 	pi, thread := s.pi, s.thread
 	x := uIn
+	if s.fast {
+		pi32 := s.pi32
+		for k := succNum[uIn]; k > 0; k-- {
+			pi[x] += sigma
+			pi32[x] = float32(pi[x])
+			x = thread[x]
+		}
+		return
+	}
 	for k := succNum[uIn]; k > 0; k-- {
 		pi[x] += sigma
 		x = thread[x]
@@ -630,6 +731,18 @@ func argminDiffGo(c, p []float64, thr float64) (int, float64) {
 	return best, thr
 }
 
+// argminDiff32Go is the portable argminDiff32.
+func argminDiff32Go(c, p []float32, thr float32) (int, float32) {
+	p = p[:len(c)]
+	best := -1
+	for k, v := range c {
+		if d := v - p[k]; d < thr {
+			thr, best = d, k
+		}
+	}
+	return best, thr
+}
+
 // recomputePotentials sets π from scratch along the thread, π_root = 0.
 func (s *nsTree) recomputePotentials() {
 	r := s.root
@@ -640,6 +753,16 @@ func (s *nsTree) recomputePotentials() {
 			s.pi[u] = s.pi[p] - s.predCost[u]
 		} else {
 			s.pi[u] = s.pi[p] + s.predCost[u]
+		}
+	}
+	s.syncPi32()
+}
+
+// syncPi32 rounds the potentials to pi32 while float32 pricing is on.
+func (s *nsTree) syncPi32() {
+	if s.fast {
+		for u, v := range s.pi {
+			s.pi32[u] = float32(v)
 		}
 	}
 }

@@ -29,3 +29,28 @@ func argminDiff(c, p []float64, thr float64) (int, float64) {
 	}
 	return best, thr
 }
+
+//go:noescape
+func argminDiff32AVX2(c, p *float32, n int, thr float32, val *[16]float32, idx *[16]int32)
+
+// argminDiff32 is argminDiff in float32.
+func argminDiff32(c, p []float32, thr float32) (int, float32) {
+	n := len(c) &^ 15
+	if !useAVX2 || n == 0 {
+		return argminDiff32Go(c, p, thr)
+	}
+	_ = p[len(c)-1]
+	var val [16]float32
+	var idx [16]int32
+	argminDiff32AVX2(&c[0], &p[0], n, thr, &val, &idx)
+	best := -1
+	for l, k := range idx {
+		if k >= 0 && (val[l] < thr || val[l] == thr && int(k) < best) {
+			best, thr = int(k), val[l]
+		}
+	}
+	if k, v := argminDiff32Go(c[n:], p[n:len(c)], thr); k >= 0 {
+		return n + k, v
+	}
+	return best, thr
+}

@@ -732,12 +732,13 @@ func ExampleExact() {
 	// 1 → 2: 0.25
 }
 
-// argminDiff (the AVX2 kernel where available) picks the same index and value as the
-// scalar loop, ties and +Inf (tree arcs) included, for every length and threshold.
+// argminDiff and argminDiff32 (the AVX2 kernels where available) pick the same index
+// and value as the scalar loop, ties and +Inf (tree arcs) included, for every length
+// and threshold.
 func TestArgminDiff(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	for trial := 0; trial < 2000; trial++ {
-		n := rng.IntN(70)
+		n := rng.IntN(100)
 		c, p := make([]float64, n), make([]float64, n+rng.IntN(3))
 		for k := range c {
 			c[k] = float64(rng.IntN(5)) // few values: many ties
@@ -758,6 +759,61 @@ func TestArgminDiff(t *testing.T) {
 		}
 		if k != wk || v != wv {
 			t.Fatalf("n=%d thr=%g: argminDiff = (%d, %g), want (%d, %g)", n, thr, k, v, wk, wv)
+		}
+		// The float32 kernel on the same values (small integers and +Inf are exact).
+		c32, p32 := make([]float32, len(c)), make([]float32, len(p))
+		for j, x := range c {
+			c32[j] = float32(x)
+		}
+		for j, x := range p {
+			p32[j] = float32(x)
+		}
+		k32, v32 := argminDiff32(c32, p32, float32(thr))
+		if k32 != wk || float64(v32) != wv {
+			t.Fatalf("n=%d thr=%g: argminDiff32 = (%d, %g), want (%d, %g)", n, thr, k32, v32, wk, wv)
+		}
+	}
+}
+
+// Costs too large for float32 potentials take the float64 pricing from the start;
+// scaling the costs by 1e30 must scale the cost and keep the (unique) plan.
+func TestExactPricingPaths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	a, b, C := exactRandProblem(rng, 60, 50, false)
+	big := mat.DenseCopyOf(C)
+	big.Scale(1e30, big)
+	for _, c := range []struct {
+		C    *mat.Dense
+		fast bool
+	}{{C, true}, {big, false}} {
+		lo, hi, err := costRange(c.C, 60, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := newNSTree(c.C, exactPositive(a), exactPositive(b), a, exactBalance(a, b), lo, hi)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.fast != c.fast {
+			t.Errorf("costs up to %g: float32 pricing %v, want %v", hi, s.fast, c.fast)
+		}
+	}
+	small, err := Exact(a, b, C, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exactCheckResult(t, small, a, b, C)
+	large, err := Exact(a, b, big, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exactCheckResult(t, large, a, b, big)
+	if math.Abs(large.Cost-1e30*small.Cost) > 1e-12*large.Cost || len(large.Plan) != len(small.Plan) {
+		t.Fatalf("scaled costs: cost %g (want %g), %d plan entries (want %d)", large.Cost, 1e30*small.Cost, len(large.Plan), len(small.Plan))
+	}
+	for k, tr := range small.Plan {
+		if q := large.Plan[k]; q.I != tr.I || q.J != tr.J || math.Abs(q.Mass-tr.Mass) > 1e-12 {
+			t.Fatalf("plan entry %d: %v at scale 1e30, %v at scale 1", k, q, tr)
 		}
 	}
 }
