@@ -54,8 +54,10 @@ func (r *ExactResult) DensePlan(n, m int) *mat.Dense {
 // artificial root with big-M arcs; the entering arc is the best of the first block
 // of about √(nm) arcs that holds a negative reduced cost, and the leaving arc is
 // chosen so that the tree stays strongly feasible, which rules out cycling.
-// Costs live in one row-major slice and flows only on tree arcs, so memory is one
-// copy of C plus O(n+m).
+// The pricing scans a float32 copy of the costs and potentials first (each choice
+// checked in float64) and the float64 costs once that finds nothing, so optimality
+// is decided in float64. Costs live in row-major slices and flows only on tree arcs,
+// so memory is one float64 and one float32 copy of C plus O(n+m).
 //
 // Costs must span less than 1e300, to keep sums of costs finite.
 //
