@@ -1,6 +1,6 @@
 """Reference timings for the workloads of cmd/otbench that ../shared/bench/reference.py lacks.
 
-    /usr/bin/python3 bench/reference_extra.py --threads 2 [--reps 20] [--mnist DIR]
+    /usr/bin/python3 bench/reference_extra.py --threads 2 [--reps 20] [--budget 20] [--mnist DIR]
                                               [--only sliced,exact] [--exact FILE]
 
 sliced: the sliced Wasserstein distance SW_2 in PyTorch (CPU) between 256 generated points
@@ -42,7 +42,7 @@ def sliced_w2(x, y, k, gen):
     return ((px - py) ** 2).mean().sqrt()
 
 
-def bench_sliced(pool, reps):
+def bench_sliced(pool, reps, budget):
     n, k = 256, 128
     for dtype in (torch.float32, torch.float64):
         x = torch.tensor(pool[:n], dtype=dtype, requires_grad=True)
@@ -56,12 +56,12 @@ def bench_sliced(pool, reps):
             v.backward()
             out["value"] = v.item()
 
-        t = timing(fwd_bwd, reps)
+        t = timing(fwd_bwd, reps, budget)
         emit(bench="sliced", impl="pytorch-sliced", dtype=str(dtype)[6:], n=n, d=784, p=2, projections=k,
              phase="fwd+bwd", value=out["value"], **t)
 
 
-def bench_exact(path, reps):
+def bench_exact(path, reps, budget):
     import ot
     with open(path) as fh:
         instances = json.load(fh)
@@ -72,7 +72,7 @@ def bench_exact(path, reps):
         M = ot.dist(x, y) * 0.5  # ½|x−y|², otbench's ot.SqEuclidean
         cost = ot.emd2(a, b, M, numItermax=10**8)
         emit(bench="exact_points", impl="pot-network-simplex-same", n=n, d=2, cost=float(cost),
-             **timing(lambda: ot.emd2(a, b, M, numItermax=10**8), reps))
+             **timing(lambda: ot.emd2(a, b, M, numItermax=10**8), reps, budget))
 
 
 def main():
@@ -81,6 +81,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--mnist", default=None)
     ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--budget", type=float, default=20.0, help="seconds per row past which fewer reps run (0: none)")
     ap.add_argument("--only", default="sliced,exact")
     ap.add_argument("--exact", default=None, help="otbench -dump-exact output (needed for exact)")
     args = ap.parse_args()
@@ -89,11 +90,11 @@ def main():
     if "sliced" in only:
         import torch
         torch.set_num_threads(args.threads)
-        bench_sliced(load_pool(args.mnist, 2048), args.reps)
+        bench_sliced(load_pool(args.mnist, 2048), args.reps, args.budget)
     if "exact" in only:
         if not args.exact:
             ap.error("exact needs --exact FILE (from otbench -dump-exact FILE)")
-        bench_exact(args.exact, args.reps)
+        bench_exact(args.exact, args.reps, args.budget)
 
 
 if __name__ == "__main__":

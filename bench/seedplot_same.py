@@ -5,7 +5,7 @@ at tolerance 1e-2 varies several-fold between instances of one size; this script
 that noise by timing POT on the points and histograms that `otbench -dump FILE` wrote:
 
     go run ./cmd/otbench -only seedplot -dump inst.json > go.jsonl && \\
-        python3 bench/seedplot_same.py inst.json > pot.jsonl
+        python3 bench/seedplot_same.py [--reps 20] [--budget 20] inst.json > pot.jsonl
 
 Two stopping rules, as otbench's rows (keys tol and norm): POT's own, stopThr = 1e-2 on the
 ℓ2 norm of the column-marginal error (often a few iterations); and a converged solve, ℓ1
@@ -16,13 +16,12 @@ Prints one JSON object a line in reference.py's schema ("ms" median, "ms_min" mi
 suffixed "-same". Needs numpy and POT (Debian: python3-pot); never a dependency of the Go
 project.
 """
-import json, sys
+import argparse, json
 import numpy as np
 import ot
 
 from benchtime import emit, timing
 
-REPS = 20  # as otbench's default; fewer where they would exceed benchtime's budget
 MAX_ITER = 10**5
 
 
@@ -33,7 +32,12 @@ def l1_error(a, b, M, gamma, thr):
 
 
 def main():
-    with open(sys.argv[1]) as fh:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("instances", help="otbench -dump output")
+    ap.add_argument("--reps", type=int, default=20, help="as otbench; fewer past the budget")
+    ap.add_argument("--budget", type=float, default=20.0, help="seconds per row past which fewer reps run (0: none)")
+    args = ap.parse_args()
+    with open(args.instances) as fh:
         instances = json.load(fh)
     for inst in instances:
         pts = np.array(inst["pts"])
@@ -42,7 +46,7 @@ def main():
         M /= np.median(M)
         dim = inst["dim"]
         emit(bench="seedplot", impl="pot-network-simplex-same", dim=dim,
-             **timing(lambda: ot.emd2(a, b, M, numItermax=10**8), REPS))
+             **timing(lambda: ot.emd2(a, b, M, numItermax=10**8), args.reps, args.budget))
         for tol, norm in ((1e-2, 2), (1e-6, 1)):
             for gamma in (0.02, 0.1):
                 thr = tol
@@ -50,7 +54,7 @@ def main():
                 while norm == 1 and err > tol and thr > 1e-16:
                     thr /= 2
                     iters, err = l1_error(a, b, M, gamma, thr)
-                t = timing(lambda: ot.sinkhorn2(a, b, M, gamma, stopThr=thr, numItermax=MAX_ITER), REPS)
+                t = timing(lambda: ot.sinkhorn2(a, b, M, gamma, stopThr=thr, numItermax=MAX_ITER), args.reps, args.budget)
                 emit(bench="seedplot", impl="pot-sinkhorn-numpy-same", dim=dim, gamma=gamma, tol=tol, norm=norm,
                      stopThr=thr, iterations=iters, marginal_error_l1=err, **t)
 
