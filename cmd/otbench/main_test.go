@@ -11,6 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/sinkgen/sinkgen/ot"
 )
 
 func TestRunSeedplotAndPlot(t *testing.T) {
@@ -201,5 +205,49 @@ func TestTimer(t *testing.T) {
 	r, err := timer{reps: 4}.time(func() error { calls++; return nil })
 	if err != nil || calls != 5 || r["reps"] != 4 {
 		t.Errorf("time ran fn %d times (want 1 warm-up + 4), row %v, %v", calls, r, err)
+	}
+}
+
+// -dump-exact writes the exact_points instances that the rows solved: the cost of
+// each row is the exact cost between the dumped points.
+func TestRunExactDump(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "exact.json")
+	var out bytes.Buffer
+	if err := run([]string{"-only", "exact", "-reps", "1", "-dump-exact", file}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inst []exactInstance
+	if err := json.Unmarshal(raw, &inst); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(inst) != 3 || len(lines) != 3 {
+		t.Fatalf("%d instances, %d rows, want 3 each", len(inst), len(lines))
+	}
+	for k, l := range lines {
+		var r row
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		in := inst[k]
+		if r["n"] != float64(in.N) || len(in.X) != in.N || len(in.Y) != in.N {
+			t.Fatalf("row %s, instance of n = %d with %d, %d points", l, in.N, len(in.X), len(in.Y))
+		}
+		x, y := mat.NewDense(in.N, 2, nil), mat.NewDense(in.N, 2, nil)
+		for i := range in.X {
+			x.SetRow(i, in.X[i][:])
+			y.SetRow(i, in.Y[i][:])
+		}
+		res, err := ot.ExactPoints(x, y, nil, nil, ot.SqEuclidean, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r["cost"].(float64); math.Abs(got-res.Cost) > 1e-12*res.Cost {
+			t.Errorf("n = %d: row cost %.17g, the dumped instance's %.17g", in.N, got, res.Cost)
+		}
 	}
 }
