@@ -54,8 +54,10 @@ func (r *ExactResult) DensePlan(n, m int) *mat.Dense {
 // artificial root with big-M arcs; the entering arc is the best of the first block
 // of about √(nm) arcs that holds a negative reduced cost, and the leaving arc is
 // chosen so that the tree stays strongly feasible, which rules out cycling.
-// Costs live in one row-major slice and flows only on tree arcs, so memory is one
-// copy of C plus O(n+m).
+// The pricing scans a float32 copy of the costs and potentials first (each choice
+// checked in float64) and the float64 costs once that finds nothing, so optimality
+// is decided in float64. Costs live in row-major slices and flows only on tree arcs,
+// so memory is one float64 and one float32 copy of C plus O(n+m).
 //
 // Costs must span less than 1e300, to keep sums of costs finite.
 //
@@ -71,7 +73,7 @@ func Exact(a, b []float64, C *mat.Dense, opts *ExactOptions) (*ExactResult, erro
 		return nil, invalid("cost matrix is empty")
 	}
 	n, m := C.Dims()
-	if err := denseFits(fmt.Sprintf("exact OT on a %d×%d cost matrix", n, m), 2*area(n, m)); err != nil {
+	if err := denseFits(fmt.Sprintf("exact OT on a %d×%d cost matrix", n, m), exactMatrices*area(n, m)); err != nil {
 		return nil, err
 	}
 	a, err := weights("a", a, n)
@@ -82,7 +84,8 @@ func Exact(a, b []float64, C *mat.Dense, opts *ExactOptions) (*ExactResult, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := costMatrix(C, n, m); err != nil {
+	lo, hi, err := costRange(C, n, m)
+	if err != nil {
 		return nil, err
 	}
 	maxIter := exactDefaultMaxIter
@@ -94,13 +97,13 @@ func Exact(a, b []float64, C *mat.Dense, opts *ExactOptions) (*ExactResult, erro
 			maxIter = opts.MaxIter
 		}
 	}
-	return exactSimplex(C, a, exactBalance(a, b), maxIter)
+	return exactSimplex(C, a, exactBalance(a, b), lo, hi, maxIter)
 }
 
 // ExactPoints is Exact on the cost matrix C_ij = c(x_i, y_j).
 func ExactPoints(x, y *mat.Dense, a, b []float64, c Cost, opts *ExactOptions) (*ExactResult, error) {
 	n, m := rowsOf(x), rowsOf(y)
-	if err := denseFits(fmt.Sprintf("exact OT between %d and %d points", n, m), 2*area(n, m)); err != nil {
+	if err := denseFits(fmt.Sprintf("exact OT between %d and %d points", n, m), exactMatrices*area(n, m)); err != nil {
 		return nil, err
 	}
 	C, err := c.Matrix(x, y)
@@ -109,6 +112,10 @@ func ExactPoints(x, y *mat.Dense, a, b []float64, c Cost, opts *ExactOptions) (*
 	}
 	return Exact(a, b, C, opts)
 }
+
+// exactMatrices counts Exact's n×m float64 matrices: C, the solver's copy of the costs
+// and their float32 copy for pricing.
+const exactMatrices = 2.5
 
 // exactBalance returns b with Σa − Σb added to its largest entry, so that supplies and
 // demands agree to rounding; b is copied, never modified.
@@ -181,12 +188,12 @@ func exactCentre(F, G, a, b []float64) {
 }
 
 // exactSimplex runs the network simplex on the nodes of positive weight and maps the
-// solution back.
-func exactSimplex(C *mat.Dense, a, b []float64, maxIter int) (*ExactResult, error) {
+// solution back; lo and hi are the smallest and largest entries of C.
+func exactSimplex(C *mat.Dense, a, b []float64, lo, hi float64, maxIter int) (*ExactResult, error) {
 	N, M := C.Dims()
 	rows := exactPositive(a)
 	cols := exactPositive(b)
-	s, err := newNSTree(C, rows, cols, a, b)
+	s, err := newNSTree(C, rows, cols, a, b, lo, hi)
 	if err != nil {
 		return nil, err
 	}
@@ -268,17 +275,22 @@ const nsEps = 2.220446049250313e-15
 const nsMaxRange = 1e300
 
 type nsTree struct {
-	n, m   int // active rows and columns
-	nArcs  int // n·m
-	nodes  int // n+m+1
-	root   int32
-	shift  float64   // subtracted from every cost to make them nonnegative
-	bigM   float64   // cost of the artificial root→sink arcs
-	cost   []float64 // n·m arc costs, +Inf while the arc is in the tree
-	block  int       // pricing block size
-	next   int       // arc where the next pricing scan starts
-	inArc  int       // entering arc chosen by findEntering
-	inCost float64   // its reduced cost
+	n, m  int // active rows and columns
+	nArcs int // n·m
+	nodes int // n+m+1
+	root  int32
+	shift float64   // subtracted from every cost to make them nonnegative
+	bigM  float64   // cost of the artificial root→sink arcs
+	cost  []float64 // n·m arc costs, +Inf while the arc is in the tree
+	// cost32 and pi32 are cost and pi rounded to float32, for the first pricing pass
+	// (see findEntering) while fast is set.
+	cost32 []float32
+	pi32   []float32
+	fast   bool
+	block  int     // pricing block size
+	next   int     // arc where the next pricing scan starts
+	inArc  int     // entering arc chosen by findEntering
+	inCost float64 // its reduced cost
 
 	// Per node: the tree arc to the parent, its direction (up: u→parent),
 	// flow and cost, the potential and the thread structure (preorder successor
@@ -291,14 +303,19 @@ type nsTree struct {
 	stem, segStart, segEnd []int32 // scratch for updateTree
 }
 
-func newNSTree(C *mat.Dense, rows, cols []int, a, b []float64) (*nsTree, error) {
+// newNSTree builds the initial tree on the active rows and columns of C, whose
+// entries lie in [lo, hi] (the range is recomputed when a row or column is left out).
+func newNSTree(C *mat.Dense, rows, cols []int, a, b []float64, lo, hi float64) (*nsTree, error) {
 	n, m := len(rows), len(cols)
 	N := n + m + 1
 	s := &nsTree{n: n, m: m, nArcs: n * m, nodes: N, root: int32(n + m)}
 	s.cost = make([]float64, n*m)
 	raw := C.RawMatrix()
-	lo, hi := math.Inf(1), math.Inf(-1)
 	full := len(cols) == raw.Cols
+	own := !full || len(rows) != raw.Rows
+	if own {
+		lo, hi = math.Inf(1), math.Inf(-1)
+	}
 	for k, i := range rows {
 		dst := s.cost[k*m : k*m+m]
 		src := raw.Data[i*raw.Stride : i*raw.Stride+raw.Cols]
@@ -309,9 +326,11 @@ func newNSTree(C *mat.Dense, rows, cols []int, a, b []float64) (*nsTree, error) 
 				dst[q] = src[j]
 			}
 		}
-		for _, v := range dst {
-			lo = min(lo, v)
-			hi = max(hi, v)
+		if own {
+			for _, v := range dst {
+				lo = min(lo, v)
+				hi = max(hi, v)
+			}
 		}
 	}
 	// Potentials are sums of costs along tree paths: keep them far from overflow.
@@ -334,6 +353,16 @@ func newNSTree(C *mat.Dense, rows, cols []int, a, b []float64) (*nsTree, error) 
 		s.bigM = 1
 	}
 	s.block = max(int(math.Sqrt(float64(s.nArcs))), min(s.nArcs, 10)) // as in LEMON and POT
+	// float32 pricing where potentials (sums of costs along tree paths, below
+	// N·bigM) stay far inside float32's range.
+	s.fast = float64(N)*s.bigM < 1e30
+	if s.fast {
+		s.cost32 = make([]float32, n*m)
+		for e, v := range s.cost {
+			s.cost32[e] = float32(v)
+		}
+		s.pi32 = make([]float32, N)
+	}
 
 	s.parent = make([]int32, N)
 	s.thread = make([]int32, N)
@@ -375,6 +404,7 @@ func newNSTree(C *mat.Dense, rows, cols []int, a, b []float64) (*nsTree, error) 
 	s.revThread[0] = r
 	s.succNum[r] = int32(N)
 	s.lastSucc[r] = r - 1
+	s.syncPi32()
 	return s, nil
 }
 
@@ -401,8 +431,80 @@ func (s *nsTree) run(maxIter int) (iters int, optimal bool) {
 
 // findEntering scans the arcs cyclically from s.next in blocks of s.block and stops
 // at the end of the first block holding an arc of significantly negative reduced
-// cost, choosing the most negative one of that block.
+// cost, choosing the most negative one of that block. While s.fast is set the scan
+// reads the float32 copies (half the memory traffic: the costs do not fit in cache at
+// n = 2048) and checks its choice in float64; once a whole cycle finds nothing that
+// way, the float64 scan takes over for good, so optimality is always decided on the
+// float64 costs.
 func (s *nsTree) findEntering() bool {
+	if s.fast {
+		if s.findEntering32() {
+			return true
+		}
+		s.fast, s.cost32, s.pi32 = false, nil, nil
+	}
+	return s.findEntering64()
+}
+
+// findEntering32 is findEntering's scan on the float32 copies: in each run of a row
+// the float32 arg-min, kept if its float64 reduced cost beats the block's best.
+func (s *nsTree) findEntering32() bool {
+	n, m := s.n, s.m
+	cost32, pi := s.cost32, s.pi
+	piCol, piCol32 := pi[n:n+m], s.pi32[n:n+m]
+	e := s.next
+	i, j := e/m, e%m
+	best, bestRC := -1, 0.0
+	left := s.block
+	for scanned := 0; scanned < s.nArcs; {
+		end := min(m, j+left, j+s.nArcs-scanned)
+		pii := pi[i]
+		if bj, _ := argminDiff32(cost32[i*m+j:i*m+end], piCol32[j:end], float32(bestRC-pii)); bj >= 0 {
+			k := i*m + j + bj
+			if rc := s.cost[k] - piCol[j+bj] + pii; rc < bestRC {
+				best, bestRC = k, rc
+			}
+		}
+		w := end - j
+		scanned += w
+		left -= w
+		j = end
+		if j == m {
+			j = 0
+			i++
+			if i == n {
+				i = 0
+			}
+		}
+		if left == 0 || scanned == s.nArcs {
+			if s.accept(best, bestRC, i*m+j) {
+				return true
+			}
+			best, bestRC = -1, 0
+			left = s.block
+		}
+	}
+	return false
+}
+
+// accept takes arc best as the entering arc if its reduced cost rc is significantly
+// negative, the next scan starting at arc next.
+func (s *nsTree) accept(best int, rc float64, next int) bool {
+	if best < 0 {
+		return false
+	}
+	bi, bk := best/s.m, best%s.m
+	scale := max(math.Abs(s.cost[best]), math.Abs(s.pi[bi]), math.Abs(s.pi[s.n+bk]))
+	if rc < -nsEps*scale {
+		s.inArc, s.inCost = best, rc
+		s.next = next
+		return true
+	}
+	return false
+}
+
+// findEntering64 is findEntering's scan on the float64 costs.
+func (s *nsTree) findEntering64() bool {
 	n, m := s.n, s.m
 	cost, pi := s.cost, s.pi
 	piCol := pi[n : n+m]
@@ -417,14 +519,7 @@ func (s *nsTree) findEntering() bool {
 		pc = pc[:len(row)]
 		pii := pi[i]
 		// Minimise cost − π_col over the run; compare against bestRC − π_row.
-		thr := bestRC - pii
-		bj := -1
-		for k, c := range row {
-			if d := c - pc[k]; d < thr {
-				thr = d
-				bj = k
-			}
-		}
+		bj, thr := argminDiff(row, pc, bestRC-pii)
 		if bj >= 0 {
 			best = i*m + j + bj
 			bestRC = thr + pii
@@ -441,14 +536,8 @@ func (s *nsTree) findEntering() bool {
 			}
 		}
 		if left == 0 || scanned == s.nArcs {
-			if best >= 0 {
-				bi, bk := best/m, best%m
-				scale := max(math.Abs(s.cost[best]), math.Abs(pi[bi]), math.Abs(piCol[bk]))
-				if bestRC < -nsEps*scale {
-					s.inArc, s.inCost = best, bestRC
-					s.next = i*m + j
-					return true
-				}
+			if s.accept(best, bestRC, i*m+j) {
+				return true
 			}
 			best, bestRC = -1, 0
 			left = s.block
@@ -515,9 +604,15 @@ func (s *nsTree) pivot() {
 	// from pricing by an infinite cost.
 	if out := s.pred[uOut]; out < s.nArcs {
 		s.cost[out] = s.predCost[uOut]
+		if s.fast {
+			s.cost32[out] = float32(s.predCost[uOut])
+		}
 	}
 	inCost := s.cost[e]
 	s.cost[e] = math.Inf(1)
+	if s.fast {
+		s.cost32[e] = float32(math.Inf(1))
+	}
 
 	s.updateTree(uIn, vIn, uOut, join, e, inUp, inCost, delta)
 
@@ -528,6 +623,15 @@ func (s *nsTree) pivot() {
 	}
 	pi, thread := s.pi, s.thread
 	x := uIn
+	if s.fast {
+		pi32 := s.pi32
+		for k := succNum[uIn]; k > 0; k-- {
+			pi[x] += sigma
+			pi32[x] = float32(pi[x])
+			x = thread[x]
+		}
+		return
+	}
 	for k := succNum[uIn]; k > 0; k-- {
 		pi[x] += sigma
 		x = thread[x]
@@ -617,6 +721,30 @@ func (s *nsTree) updateTree(uIn, vIn, uOut, join int32, inArc int, inUp bool, in
 	s.stem, s.segStart, s.segEnd = stem, segS, segE
 }
 
+// argminDiffGo is the portable argminDiff.
+func argminDiffGo(c, p []float64, thr float64) (int, float64) {
+	p = p[:len(c)]
+	best := -1
+	for k, v := range c {
+		if d := v - p[k]; d < thr {
+			thr, best = d, k
+		}
+	}
+	return best, thr
+}
+
+// argminDiff32Go is the portable argminDiff32.
+func argminDiff32Go(c, p []float32, thr float32) (int, float32) {
+	p = p[:len(c)]
+	best := -1
+	for k, v := range c {
+		if d := v - p[k]; d < thr {
+			thr, best = d, k
+		}
+	}
+	return best, thr
+}
+
 // recomputePotentials sets π from scratch along the thread, π_root = 0.
 func (s *nsTree) recomputePotentials() {
 	r := s.root
@@ -627,6 +755,16 @@ func (s *nsTree) recomputePotentials() {
 			s.pi[u] = s.pi[p] - s.predCost[u]
 		} else {
 			s.pi[u] = s.pi[p] + s.predCost[u]
+		}
+	}
+	s.syncPi32()
+}
+
+// syncPi32 rounds the potentials to pi32 while float32 pricing is on.
+func (s *nsTree) syncPi32() {
+	if s.fast {
+		for u, v := range s.pi {
+			s.pi32[u] = float32(v)
 		}
 	}
 }

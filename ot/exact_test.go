@@ -135,7 +135,11 @@ func TestExactTreeInvariants(t *testing.T) {
 		}
 		b = exactBalance(a, b)
 		rows, cols := exactPositive(a), exactPositive(b)
-		s, err := newNSTree(C, rows, cols, a, b)
+		lo, hi, err := costRange(C, n, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := newNSTree(C, rows, cols, a, b, lo, hi)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -272,6 +276,39 @@ func TestExactFixtures(t *testing.T) {
 				}
 			}
 			C, _ := SqEuclidean.Matrix(x, y)
+			exactCheckResult(t, res, a, b, C)
+		})
+	}
+}
+
+// TestExactLargeFixtures checks Exact at the benchmark's sizes, n = 1024 and 2048 (and a
+// weighted n = 1024), against POT's emd2 (testdata/gen_exact_large.py) and against the LP
+// certificate: marginals, dual feasibility, complementary slackness, no duality gap.
+func TestExactLargeFixtures(t *testing.T) {
+	fx := loadFixture(t, "exact_large")
+	for _, name := range []string{"uniform_1024", "uniform_2048", "weighted_1024"} {
+		t.Run(name, func(t *testing.T) {
+			c, ok := fx[name].(map[string]any)
+			if !ok {
+				t.Fatalf("fixture has no case %q", name)
+			}
+			x, y := fixtureDense(t, c, "x"), fixtureDense(t, c, "y")
+			a, b := fixtureFloats(t, c, "a"), fixtureFloats(t, c, "b")
+			if len(a) == 0 {
+				a, b = nil, nil
+			}
+			want := fixtureFloat(t, c, "cost")
+			C, err := SqEuclidean.Matrix(x, y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Exact(a, b, C, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(res.Cost-want) > 1e-9*math.Abs(want) {
+				t.Fatalf("cost %.17g, POT %.17g", res.Cost, want)
+			}
 			exactCheckResult(t, res, a, b, C)
 		})
 	}
@@ -693,4 +730,90 @@ func ExampleExact() {
 	// 0 → 1: 0.25
 	// 1 → 1: 0.25
 	// 1 → 2: 0.25
+}
+
+// argminDiff and argminDiff32 (the AVX2 kernels where available) pick the same index
+// and value as the scalar loop, ties and +Inf (tree arcs) included, for every length
+// and threshold.
+func TestArgminDiff(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for trial := 0; trial < 2000; trial++ {
+		n := rng.IntN(100)
+		c, p := make([]float64, n), make([]float64, n+rng.IntN(3))
+		for k := range c {
+			c[k] = float64(rng.IntN(5)) // few values: many ties
+			if rng.IntN(8) == 0 {
+				c[k] = math.Inf(1)
+			}
+		}
+		for k := range p {
+			p[k] = float64(rng.IntN(5))
+		}
+		thr := float64(rng.IntN(7) - 5)
+		k, v := argminDiff(c, p, thr)
+		wk, wv := -1, thr
+		for j := range c {
+			if d := c[j] - p[j]; d < wv {
+				wk, wv = j, d
+			}
+		}
+		if k != wk || v != wv {
+			t.Fatalf("n=%d thr=%g: argminDiff = (%d, %g), want (%d, %g)", n, thr, k, v, wk, wv)
+		}
+		// The float32 kernel on the same values (small integers and +Inf are exact).
+		c32, p32 := make([]float32, len(c)), make([]float32, len(p))
+		for j, x := range c {
+			c32[j] = float32(x)
+		}
+		for j, x := range p {
+			p32[j] = float32(x)
+		}
+		k32, v32 := argminDiff32(c32, p32, float32(thr))
+		if k32 != wk || float64(v32) != wv {
+			t.Fatalf("n=%d thr=%g: argminDiff32 = (%d, %g), want (%d, %g)", n, thr, k32, v32, wk, wv)
+		}
+	}
+}
+
+// Costs too large for float32 potentials take the float64 pricing from the start;
+// scaling the costs by 1e30 must scale the cost and keep the (unique) plan.
+func TestExactPricingPaths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	a, b, C := exactRandProblem(rng, 60, 50, false)
+	big := mat.DenseCopyOf(C)
+	big.Scale(1e30, big)
+	for _, c := range []struct {
+		C    *mat.Dense
+		fast bool
+	}{{C, true}, {big, false}} {
+		lo, hi, err := costRange(c.C, 60, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := newNSTree(c.C, exactPositive(a), exactPositive(b), a, exactBalance(a, b), lo, hi)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.fast != c.fast {
+			t.Errorf("costs up to %g: float32 pricing %v, want %v", hi, s.fast, c.fast)
+		}
+	}
+	small, err := Exact(a, b, C, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exactCheckResult(t, small, a, b, C)
+	large, err := Exact(a, b, big, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exactCheckResult(t, large, a, b, big)
+	if math.Abs(large.Cost-1e30*small.Cost) > 1e-12*large.Cost || len(large.Plan) != len(small.Plan) {
+		t.Fatalf("scaled costs: cost %g (want %g), %d plan entries (want %d)", large.Cost, 1e30*small.Cost, len(large.Plan), len(small.Plan))
+	}
+	for k, tr := range small.Plan {
+		if q := large.Plan[k]; q.I != tr.I || q.J != tr.J || math.Abs(q.Mass-tr.Mass) > 1e-12 {
+			t.Fatalf("plan entry %d: %v at scale 1e30, %v at scale 1", k, q, tr)
+		}
+	}
 }

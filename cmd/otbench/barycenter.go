@@ -78,7 +78,7 @@ func baryR2(n, k int) *mat.Dense {
 	return x
 }
 
-func benchBarycenter(emit func(row) error, bars io.Writer, reps int) error {
+func benchBarycenter(emit func(row) error, bars io.Writer, tm timer) error {
 	type job struct {
 		name string
 		run  func() (row, error)
@@ -99,11 +99,14 @@ func benchBarycenter(emit func(row) error, bars io.Writer, reps int) error {
 			jobs = append(jobs, job{fmt.Sprintf("barycenter n=%d %s", n, m.impl), func() (row, error) {
 				o := &ot.BarycenterOptions{Method: m.method, MaxIter: m.iters, Tol: 1e-300}
 				var res *ot.BarycenterResult
-				ms, err := medianMs(reps, func() (err error) {
+				t, err := tm.time(func() (err error) {
 					res, err = ot.Barycenter(hists, ot.DenseSupport(C), 0.01, nil, o)
 					return err
 				})
-				return row{"bench": "barycenter", "impl": m.impl, "n": n, "N": 4, "reg": 0.01, "iters": res.Iterations, "ms": ms}, err
+				if err != nil {
+					return nil, err
+				}
+				return row{"bench": "barycenter", "impl": m.impl, "n": n, "N": 4, "reg": 0.01, "iters": res.Iterations}.with(t), nil
 			}})
 		}
 	}
@@ -119,11 +122,14 @@ func benchBarycenter(emit func(row) error, bars io.Writer, reps int) error {
 			jobs = append(jobs, job{fmt.Sprintf("barycenter_grid %d×%d %s", R, R, m.impl), func() (row, error) {
 				o := &ot.BarycenterOptions{Method: m.method, MaxIter: m.iters, Tol: 1e-300}
 				var res *ot.BarycenterResult
-				ms, err := medianMs(reps, func() (err error) {
+				t, err := tm.time(func() (err error) {
 					res, err = ot.Barycenter(imgs, g, 0.004, nil, o)
 					return err
 				})
-				return row{"bench": "barycenter_grid", "impl": m.impl, "size": R, "N": 4, "reg": 0.004, "iters": res.Iterations, "ms": ms}, err
+				if err != nil {
+					return nil, err
+				}
+				return row{"bench": "barycenter_grid", "impl": m.impl, "size": R, "N": 4, "reg": 0.004, "iters": res.Iterations}.with(t), nil
 			}})
 		}
 	}
@@ -139,11 +145,14 @@ func benchBarycenter(emit func(row) error, bars io.Writer, reps int) error {
 		}{{"go-sag", ot.SemiDualSAG}, {"go-asgd", ot.SemiDualASGD}} {
 			jobs = append(jobs, job{fmt.Sprintf("semi_dual n=%d %s", n, m.impl), func() (row, error) {
 				var res *ot.SemiDualResult
-				ms, err := medianMs(reps, func() (err error) {
+				t, err := tm.time(func() (err error) {
 					res, err = m.fn(nil, nil, C, 0.05, &ot.StochasticOptions{MaxIter: 20000})
 					return err
 				})
-				return row{"bench": "semi_dual", "impl": m.impl, "n": n, "m": n, "reg": 0.05, "iters": 20000, "ms": ms, "value": res.Value}, err
+				if err != nil {
+					return nil, err
+				}
+				return row{"bench": "semi_dual", "impl": m.impl, "n": n, "m": n, "reg": 0.05, "iters": 20000, "value": res.Value}.with(t), nil
 			}})
 		}
 	}
@@ -155,22 +164,28 @@ func benchBarycenter(emit func(row) error, bars io.Writer, reps int) error {
 		}
 		init := baryR2(100, 0)
 		var res *ot.FreeSupportResult
-		ms, err := medianMs(reps, func() (err error) {
+		t, err := tm.time(func() (err error) {
 			res, err = ot.FreeSupportBarycenter(clouds, nil, nil, init, ot.Cost{Power: 2, Scale: 1}, &ot.FreeSupportOptions{MaxIter: 10, Tol: 1e-300})
 			return err
 		})
-		return row{"bench": "free_support", "impl": "go-exact", "n": 200, "N": 3, "m": 100, "iters": res.Iterations, "ms": ms}, err
+		if err != nil {
+			return nil, err
+		}
+		return row{"bench": "free_support", "impl": "go-exact", "n": 200, "N": 3, "m": 100, "iters": res.Iterations}.with(t), nil
 	}})
 	// Barycentric coordinates (no POT counterpart).
 	jobs = append(jobs, job{"coordinates", func() (row, error) {
 		imgs := baryImages(28, 7)
 		g := ot.Grid{Rows: 28, Cols: 28}
 		var res *ot.CoordinatesResult
-		ms, err := medianMs(reps, func() (err error) {
+		t, err := tm.time(func() (err error) {
 			res, err = ot.BarycentricCoordinates(imgs[1:], imgs[0], g, 0.004, &ot.CoordinatesOptions{Iterations: 40})
 			return err
 		})
-		return row{"bench": "coordinates", "impl": "go-lbfgs", "size": 28, "N": 6, "L": 40, "iters": res.Iterations, "evaluations": res.Evaluations, "ms": ms}, err
+		if err != nil {
+			return nil, err
+		}
+		return row{"bench": "coordinates", "impl": "go-lbfgs", "size": 28, "N": 6, "L": 40, "iters": res.Iterations, "evaluations": res.Evaluations}.with(t), nil
 	}})
 	bar := progress.New(bars, "barycenter", len(jobs))
 	defer bar.Finish()

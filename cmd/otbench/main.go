@@ -1,15 +1,27 @@
 // Command otbench times the project's OT workloads and prints one JSON object a line,
-// in the schema of ../shared/bench/reference.py ({"bench", "impl", "ms", sizes…}), so
-// that both can run in one command on one machine and be divided row by row:
+// in the schema of ../shared/bench/reference.py ({"bench", "impl", "ms", "ms_min",
+// sizes…}: ms the median, ms_min the minimum over the repetitions), so that both can
+// run in one command on one machine and be divided row by row (bench/ratios.py;
+// bench/side-by-side.sh runs the whole comparison):
 //
 //	go run ./cmd/otbench -threads 2 > go.jsonl && python3 ../shared/bench/reference.py --threads 2 > ref.jsonl
 //
 // Workloads: exact_points (exact OT between n uniform points in [0,1]², n = 256, 1024,
-// 2048) and seedplot (Cuturi 2013, slide 47 of the seed talk: histograms uniform on the
+// 2048); seedplot (Cuturi 2013, slide 47 of the seed talk: histograms uniform on the
 // simplex over dim random points, Euclidean cost over its median, exact OT against
-// Sinkhorn at γ = 0.02 and 0.1 with marginal tolerance 1e-2). With -plot FILE.png it
-// draws the seedplot as time against dimension (log–log), adding the reference's rows
-// when -ref names its JSONL output.
+// Sinkhorn at γ = 0.02 and 0.1, to ℓ2 marginal error 1e-2 as POT's stopThr and to ℓ1
+// marginal error 1e-6, a converged solve; the rows' tol and norm keys say which);
+// divergence (reference.py's unrolled Sinkhorn divergence, float32 on training's
+// float32 path and float64; -sizes picks the n); sliced (sliced Wasserstein, 128
+// directions, 256 × 784 points, value and gradients, as bench/reference_extra.py);
+// unbalanced (the unbalanced divergence n = 256 against the balanced one, same ε,
+// data and tolerance, timed interleaved); barycenter and train (opt-in). With
+// -plot FILE.png it draws the seedplot as time against dimension (log–log), adding
+// the reference's rows when -ref names its JSONL output.
+//
+// Each row runs once to warm up, then -reps times (default 20); a row whose warm-up
+// shows that -reps runs would take longer than -budget runs fewer (at least 3), and
+// its reps key says how many.
 package main
 
 import (
@@ -43,13 +55,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("otbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	threads := fs.Int("threads", 2, "CPU threads (GOMAXPROCS)")
-	only := fs.String("only", "exact,seedplot,divergence", "comma-separated workloads: exact, seedplot, divergence, barycenter, train")
+	only := fs.String("only", "exact,seedplot,divergence,sliced,unbalanced", "comma-separated workloads: exact, seedplot, divergence, sliced, unbalanced, barycenter, train")
 	mnist := fs.String("mnist", "module", "MNIST idx directory for the divergence workload; \"module\": the GoMNIST module's copy; empty: uniform noise, as reference.py without --mnist")
-	reps := fs.Int("reps", 5, "timed repetitions per Sinkhorn case (median reported)")
+	reps := fs.Int("reps", 20, "timed repetitions per row (median ms and minimum ms_min reported)")
+	budget := fs.Duration("budget", 20*time.Second, "time per row beyond which fewer repetitions run (at least 3)")
+	sizes := fs.String("sizes", "", "divergence sizes n to run, e.g. 4096 (default: 256,1024,4096)")
 	maxDim := fs.Int("maxdim", 4096, "largest seedplot dimension")
 	plotFile := fs.String("plot", "", "draw the seedplot figure to this PNG file")
 	refFile := fs.String("ref", "", "reference.py JSONL output to add to the plot")
 	dumpFile := fs.String("dump", "", "write the seedplot instances (points, a, b) as JSON, for bench/seedplot_same.py")
+	dumpExact := fs.String("dump-exact", "", "write the exact_points instances (x, y) as JSON, for bench/reference_extra.py --exact")
 	quiet := fs.Bool("q", false, "no progress report on standard error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -61,14 +76,22 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *threads < 1 || *reps < 1 {
 		return fmt.Errorf("-threads and -reps must be positive")
 	}
+	if *budget < 0 {
+		return fmt.Errorf("-budget %v is negative", *budget)
+	}
+	tm := timer{reps: *reps, budget: *budget}
+	cases, err := divergenceCases(*sizes)
+	if err != nil {
+		return err
+	}
 	process.Setup(*threads)
 	want := map[string]bool{}
 	for _, w := range strings.Split(*only, ",") {
 		switch w = strings.TrimSpace(w); w {
-		case "exact", "seedplot", "divergence", "barycenter", "train":
+		case "exact", "seedplot", "divergence", "sliced", "unbalanced", "barycenter", "train":
 			want[w] = true
 		default:
-			return fmt.Errorf("-only: unknown workload %q (want exact, seedplot, divergence, barycenter, train)", w)
+			return fmt.Errorf("-only: unknown workload %q (want exact, seedplot, divergence, sliced, unbalanced, barycenter, train)", w)
 		}
 	}
 	ref, err := readRows(*refFile) // before the long runs, so a bad path fails fast
@@ -82,12 +105,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return enc.Encode(r)
 	}
 	if want["exact"] {
-		if err := benchExact(emit, bars); err != nil {
+		instances, err := benchExact(emit, bars, tm)
+		if err != nil {
 			return err
+		}
+		if *dumpExact != "" {
+			if err := writeJSON(*dumpExact, instances); err != nil {
+				return err
+			}
 		}
 	}
 	if want["seedplot"] {
-		instances, err := benchSeedplot(emit, bars, *reps, *maxDim)
+		instances, err := benchSeedplot(emit, bars, tm, *maxDim)
 		if err != nil {
 			return err
 		}
@@ -97,26 +126,38 @@ func run(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	if want["divergence"] {
-		pool, err := loadPool(*mnist, 2048)
-		if err != nil {
+	var pool *mat.Dense // loaded once, and only where a workload needs it
+	needPool := want["sliced"] || want["unbalanced"] || want["train"]
+	for _, c := range cases {
+		needPool = needPool || (want["divergence"] && c.d == 784)
+	}
+	if needPool {
+		if pool, err = loadPool(*mnist, 2048); err != nil {
 			return err
 		}
-		if err := benchDivergence(emit, bars, *reps, pool); err != nil {
+	}
+	if want["divergence"] {
+		if err := benchDivergence(emit, bars, tm, cases, pool); err != nil {
+			return err
+		}
+	}
+	if want["sliced"] { // see extra.go and bench/reference_extra.py
+		if err := benchSliced(emit, bars, tm, pool); err != nil {
+			return err
+		}
+	}
+	if want["unbalanced"] {
+		if err := benchUnbalanced(emit, bars, tm, pool); err != nil {
 			return err
 		}
 	}
 	if want["barycenter"] { // opt-in; see barycenter.go and bench/barycenter.py
-		if err := benchBarycenter(emit, bars, *reps); err != nil {
+		if err := benchBarycenter(emit, bars, tm); err != nil {
 			return err
 		}
 	}
 	if want["train"] { // see train.go
-		pool, err := loadPool(*mnist, 2048)
-		if err != nil {
-			return err
-		}
-		if err := benchTrain(emit, bars, *reps, pool); err != nil {
+		if err := benchTrain(emit, bars, tm, pool); err != nil {
 			return err
 		}
 	}
@@ -126,21 +167,63 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// medianMs runs fn once to warm up, then reps times, and returns the median in ms.
-func medianMs(reps int, fn func() error) (float64, error) {
+// timer runs a row's repetitions.
+type timer struct {
+	reps   int
+	budget time.Duration // 0: no limit
+}
+
+// time runs fn once to warm up, then t.reps times, and returns the row's timing keys
+// in reference.py's convention: ms the median, ms_min the minimum (the steadiest figure
+// on a shared host: stalls only ever add time), reps the repetitions. Where the warm-up
+// shows that t.reps runs would exceed t.budget, fewer run (at least minReps).
+func (t timer) time(fn func() error) (row, error) {
+	return t.timeN(t.reps, fn)
+}
+
+// timeN is time with reps repetitions.
+func (t timer) timeN(reps int, fn func() error) (row, error) {
+	start := time.Now()
 	if err := fn(); err != nil {
-		return 0, err
+		return nil, err
 	}
+	reps = t.fit(reps, time.Since(start))
 	ts := make([]float64, reps)
 	for i := range ts {
-		t := time.Now()
+		start := time.Now()
 		if err := fn(); err != nil {
-			return 0, err
+			return nil, err
 		}
-		ts[i] = float64(time.Since(t).Microseconds()) / 1000
+		ts[i] = msSince(start)
 	}
+	return summary(ts), nil
+}
+
+// fit is the number of repetitions of a run that took warm that fit in the budget.
+func (t timer) fit(reps int, warm time.Duration) int {
+	if t.budget > 0 && time.Duration(reps)*warm > t.budget {
+		return min(reps, max(minReps, int(t.budget/max(warm, 1))))
+	}
+	return reps
+}
+
+func msSince(t time.Time) float64 { return float64(time.Since(t).Nanoseconds()) / 1e6 }
+
+// summary is the timing keys of the times ts (ms), which it sorts.
+func summary(ts []float64) row {
 	slices.Sort(ts)
-	return ts[reps/2], nil
+	return row{"ms": ts[len(ts)/2], "ms_min": ts[0], "reps": len(ts)}
+}
+
+// minReps is the fewest repetitions timing runs, whatever its budget.
+const minReps = 3
+
+// with returns r with the keys of more added.
+func (r row) with(more row) row {
+	for k, v := range more {
+		r[k] = v
+	}
+	return r
 }
 
 func uniformPoints(rng *rand.Rand, n int) *mat.Dense {
@@ -152,34 +235,50 @@ func uniformPoints(rng *rand.Rand, n int) *mat.Dense {
 	return x
 }
 
-func benchExact(emit func(row) error, bars io.Writer) error {
+// exactInstance is one exact_points problem as written by -dump-exact.
+type exactInstance struct {
+	N int          `json:"n"`
+	X [][2]float64 `json:"x"`
+	Y [][2]float64 `json:"y"`
+}
+
+func benchExact(emit func(row) error, bars io.Writer, tm timer) ([]exactInstance, error) {
 	rng := rand.New(rand.NewPCG(0, 0))
 	sizes := []int{256, 1024, 2048}
 	bar := progress.New(bars, "exact_points", len(sizes))
 	defer bar.Finish()
+	var instances []exactInstance
 	for _, n := range sizes {
 		x, y := uniformPoints(rng, n), uniformPoints(rng, n)
+		instances = append(instances, exactInstance{N: n, X: pairs(x), Y: pairs(y)})
 		C, err := ot.SqEuclidean.Matrix(x, y)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		var cost float64
-		ms, err := medianMs(3, func() error {
-			r, err := ot.Exact(nil, nil, C, nil)
-			if err == nil {
-				cost = r.Cost
-			}
+		var res *ot.ExactResult
+		t, err := tm.time(func() (err error) {
+			res, err = ot.Exact(nil, nil, C, nil)
 			return err
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if err := emit(row{"bench": "exact_points", "impl": "go-exact", "n": n, "d": 2, "ms": ms, "cost": cost}); err != nil {
-			return err
+		if err := emit(row{"bench": "exact_points", "impl": "go-exact", "n": n, "d": 2, "cost": res.Cost, "pivots": res.Iterations}.with(t)); err != nil {
+			return nil, err
 		}
 		bar.Add(1)
 	}
-	return nil
+	return instances, nil
+}
+
+// pairs returns the rows of an n×2 matrix.
+func pairs(x *mat.Dense) [][2]float64 {
+	n, _ := x.Dims()
+	out := make([][2]float64, n)
+	for i := range out {
+		out[i] = [2]float64{x.At(i, 0), x.At(i, 1)}
+	}
+	return out
 }
 
 // seedInstance is one seedplot problem as written by -dump.
@@ -203,10 +302,7 @@ func seedProblem(rng *rand.Rand, dim int) (inst seedInstance, C *mat.Dense, err 
 		med = (vals[len(vals)/2-1] + med) / 2
 	}
 	C.Scale(1/med, C)
-	inst = seedInstance{Dim: dim, Pts: make([][2]float64, dim), A: dirichlet(rng, dim), B: dirichlet(rng, dim)}
-	for i := range inst.Pts {
-		inst.Pts[i] = [2]float64{pts.At(i, 0), pts.At(i, 1)}
-	}
+	inst = seedInstance{Dim: dim, Pts: pairs(pts), A: dirichlet(rng, dim), B: dirichlet(rng, dim)}
 	return inst, C, nil
 }
 
@@ -223,11 +319,19 @@ func dirichlet(rng *rand.Rand, n int) []float64 {
 	return w
 }
 
-// seedTol is the seedplot's Sinkhorn tolerance, POT's stopThr of reference.py: the ℓ2
-// norm of the marginal error (the plot's title states the rule).
-const seedTol = 1e-2
+// seedTols are the seedplot's Sinkhorn stopping rules: POT's stopThr of reference.py,
+// the ℓ2 norm of the marginal error below 1e-2 (often 1–2 iterations, the plot's
+// title states the rule), and a converged solve, the ℓ1 norm below 1e-6
+// (bench/seedplot_same.py times POT to the same ℓ1 error on the same instances).
+var seedTols = []struct {
+	tol  float64
+	norm int
+}{{1e-2, 2}, {1e-6, 1}}
 
-func benchSeedplot(emit func(row) error, bars io.Writer, reps, maxDim int) ([]seedInstance, error) {
+// seedMaxIter is the seedplot's Sinkhorn iteration cap, POT's numItermax there.
+const seedMaxIter = 100_000
+
+func benchSeedplot(emit func(row) error, bars io.Writer, tm timer, maxDim int) ([]seedInstance, error) {
 	rng := rand.New(rand.NewPCG(0, 1))
 	var dims []int
 	for d := 64; d <= maxDim; d *= 2 {
@@ -243,35 +347,33 @@ func benchSeedplot(emit func(row) error, bars io.Writer, reps, maxDim int) ([]se
 		}
 		instances = append(instances, inst)
 		a, b := inst.A, inst.B
-		var cost float64
-		ms, err := medianMs(1, func() error {
-			r, err := ot.Exact(a, b, C, nil)
-			if err == nil {
-				cost = r.Cost
-			}
+		var exact *ot.ExactResult
+		t, err := tm.time(func() (err error) {
+			exact, err = ot.Exact(a, b, C, nil)
 			return err
 		})
 		if err != nil {
 			return nil, err
 		}
-		if err := emit(row{"bench": "seedplot", "impl": "go-exact", "dim": dim, "ms": ms, "cost": cost}); err != nil {
+		if err := emit(row{"bench": "seedplot", "impl": "go-exact", "dim": dim, "cost": exact.Cost}.with(t)); err != nil {
 			return nil, err
 		}
-		for _, gamma := range []float64{0.02, 0.1} {
-			var res *ot.SinkhornResult
-			// POT's stopping rule: ℓ2 norm of the marginal error below 1e-2.
-			opts := &ot.SinkhornOptions{Method: ot.Stabilized, Tol: seedTol, ErrorNorm: 2}
-			ms, err := medianMs(reps, func() error {
-				var err error
-				res, err = ot.Sinkhorn(a, b, C, gamma, opts)
-				return err
-			})
-			if err != nil {
-				return nil, err
-			}
-			if err := emit(row{"bench": "seedplot", "impl": "go-sinkhorn-stabilized", "dim": dim, "gamma": gamma,
-				"ms": ms, "iterations": res.Iterations, "marginal_error": res.MarginalError, "cost": res.LinearCost}); err != nil {
-				return nil, err
+		for _, st := range seedTols {
+			for _, gamma := range []float64{0.02, 0.1} {
+				var res *ot.SinkhornResult
+				opts := &ot.SinkhornOptions{Method: ot.Stabilized, Tol: st.tol, ErrorNorm: st.norm, MaxIter: seedMaxIter}
+				t, err := tm.time(func() (err error) {
+					res, err = ot.Sinkhorn(a, b, C, gamma, opts)
+					return err
+				})
+				if err != nil {
+					return nil, err
+				}
+				if err := emit(row{"bench": "seedplot", "impl": "go-sinkhorn-stabilized", "dim": dim, "gamma": gamma,
+					"tol": st.tol, "norm": st.norm, "iterations": res.Iterations, "converged": res.Converged,
+					"marginal_error": res.MarginalError, "cost": res.LinearCost}.with(t)); err != nil {
+					return nil, err
+				}
 			}
 		}
 		bar.Add(1)

@@ -17,9 +17,9 @@ import (
 // (train.ReferenceWorkload: MLP 16-256-512-784 with ReLU and a sigmoid output, 256
 // generated points against the first 256 images of the pool, Sinkhorn divergence with
 // L = 50 at ε = 1, Adam at 1e-3): data batch, latent draw, forward, loss, backward,
-// update, as Trainer.Step runs it in training. The median of 2·reps steps, as
-// reference.py takes the median of 2·reps.
-func benchTrain(emit func(row) error, bars io.Writer, reps int, pool *mat.Dense) error {
+// update, as Trainer.Step runs it in training. Timed over 2·reps steps, as
+// reference.py times 2·reps.
+func benchTrain(emit func(row) error, bars io.Writer, tm timer, pool *mat.Dense) error {
 	const n = 256
 	if r, c := pool.Dims(); r < n || c != data.MNISTPixels {
 		return fmt.Errorf("train_step: the pool is %d×%d, need %d×%d", r, c, n, data.MNISTPixels)
@@ -40,10 +40,10 @@ func benchTrain(emit func(row) error, bars io.Writer, reps int, pool *mat.Dense)
 		return err
 	}
 	defer tr.Close()
-	bar := progress.New(bars, "train_step", 2*reps+1)
+	bar := progress.New(bars, "train_step", 2*tm.reps+1)
 	defer bar.Finish()
 	var peak uint64
-	ms, err := medianMs(2*reps, func() error {
+	t, err := tm.timeN(2*tm.reps, func() error {
 		_, err := tr.Step()
 		peak = max(peak, rssBytes())
 		bar.Add(1)
@@ -53,7 +53,7 @@ func benchTrain(emit func(row) error, bars io.Writer, reps int, pool *mat.Dense)
 		return err
 	}
 	return emit(row{"bench": "train_step", "impl": "go", "dtype": "float32", "batch": n, "L": cfg.Loss.Iters,
-		"eps": cfg.Loss.Eps, "model": "mlp16-256-512-784", "ms": ms, "threads": runtime.GOMAXPROCS(0),
+		"eps": cfg.Loss.Eps, "model": "mlp16-256-512-784", "threads": runtime.GOMAXPROCS(0),
 		"sgemm":        map[bool]string{true: "fastblas-avx2", false: "gonum"}[fastblas.Accelerated()],
-		"loss_compute": "float32 products, float64 iterations", "peak_rss_mib": float64(peak) / (1 << 20)})
+		"loss_compute": "float32 products, float64 iterations", "peak_rss_mib": float64(peak) / (1 << 20)}.with(t))
 }
