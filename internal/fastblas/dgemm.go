@@ -14,7 +14,7 @@ import (
 // between CPUs; each entry is summed in the same order whatever the split. Without
 // them, or for k < 4, it is gonum's Dgemm.
 func DgemmNT(m, n, k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int) {
-	if !useAsm || k < 4 {
+	if active == PureGo || k < 4 {
 		gonum.Implementation{}.Dgemm(blas.NoTrans, blas.Trans, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
 		return
 	}

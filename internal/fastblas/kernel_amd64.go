@@ -7,21 +7,49 @@ import (
 	"gonum.org/v1/gonum/floats"
 )
 
-// useAsm selects the AVX2+FMA micro-kernel.
-var useAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+var (
+	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F
+)
 
-// kernel6x16 sets the 6×16 tile at c (row stride ldc) to alpha·A·B + beta·C, where A
-// is a packed 6×k panel (6 values per k) and B a packed k×16 panel (16 values per k).
-// With beta = 0, C is not read. Implemented in kernel_amd64.s.
+func available(p Path) bool {
+	switch p {
+	case PureGo:
+		return true
+	case AVX2:
+		return hasAVX2
+	case AVX512:
+		return hasAVX512
+	}
+	return false
+}
+
+// kernel6x16 and kernel12x32 are the micro-kernels (see tiling), in kernel_amd64.s and
+// kernel512_amd64.s.
 //
 //go:noescape
 func kernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
 
-func kernel(k int, a, b, c []float32, ldc int, alpha, beta float32) {
-	_ = a[mr*k-1]
-	_ = b[nr*k-1]
-	_ = c[(mr-1)*ldc+nr-1]
-	kernel6x16(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
+//go:noescape
+func kernel12x32(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+var (
+	tiling6x16 = tiling{mr: 6, nr: 16, kern: func(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+		_, _, _ = a[6*k-1], b[16*k-1], c[5*ldc+15]
+		kernel6x16(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
+	}}
+	tiling12x32 = tiling{mr: 12, nr: 32, kern: func(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+		_, _, _ = a[12*k-1], b[32*k-1], c[11*ldc+31]
+		kernel12x32(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
+	}}
+)
+
+// tilingOf returns the Sgemm micro-kernel of an assembly path.
+func tilingOf(p Path) tiling {
+	if p == AVX512 {
+		return tiling12x32
+	}
+	return tiling6x16
 }
 
 //go:noescape
@@ -29,6 +57,12 @@ func dotAVX2(x, y []float64) float64
 
 //go:noescape
 func axpyAVX2(alpha float64, x, y []float64)
+
+//go:noescape
+func dotAVX512(x, y []float64) float64
+
+//go:noescape
+func axpyAVX512(alpha float64, x, y []float64)
 
 // tile3x4AVX2 sets out[4r+c] = Σ_{t<k} x[r·xstride+t]·y[c·ystride+t] for r < 3, c < 4;
 // k is a multiple of 4.
@@ -38,7 +72,11 @@ func tile3x4AVX2(x *float64, xstride int, y *float64, ystride int, k int, out *[
 
 // Dot returns Σ x_i y_i; y must be at least as long as x.
 func Dot(x, y []float64) float64 {
-	if useAsm {
+	switch active {
+	case AVX512:
+		_ = y[len(x)-1]
+		return dotAVX512(x, y)
+	case AVX2:
 		_ = y[len(x)-1]
 		return dotAVX2(x, y)
 	}
@@ -47,7 +85,12 @@ func Dot(x, y []float64) float64 {
 
 // Axpy adds alpha·x to y; y must be at least as long as x.
 func Axpy(alpha float64, x, y []float64) {
-	if useAsm {
+	switch active {
+	case AVX512:
+		_ = y[len(x)-1]
+		axpyAVX512(alpha, x, y)
+		return
+	case AVX2:
 		_ = y[len(x)-1]
 		axpyAVX2(alpha, x, y)
 		return

@@ -4,30 +4,11 @@ package fastblas
 
 import "gonum.org/v1/gonum/floats"
 
-// useAsm is false in portable builds: Sgemm is gonum's.
-const useAsm = false
+// available: portable builds have the pure-Go path only.
+func available(p Path) bool { return p == PureGo }
 
-// kernel is the portable micro-kernel (used only by tests in portable builds).
-func kernel(k int, a, b, c []float32, ldc int, alpha, beta float32) {
-	var acc [mr * nr]float32
-	for q := 0; q < k; q++ {
-		for r := 0; r < mr; r++ {
-			av := a[q*mr+r]
-			for j := 0; j < nr; j++ {
-				acc[r*nr+j] += av * b[q*nr+j]
-			}
-		}
-	}
-	for r := 0; r < mr; r++ {
-		for j := 0; j < nr; j++ {
-			v := alpha * acc[r*nr+j]
-			if beta != 0 {
-				v += beta * c[r*ldc+j]
-			}
-			c[r*ldc+j] = v
-		}
-	}
-}
+// tilingOf is never called in portable builds (Sgemm is gonum's).
+func tilingOf(Path) tiling { panic("fastblas: no assembly kernels in this build") }
 
 // Dot returns Σ x_i y_i; y must be at least as long as x.
 func Dot(x, y []float64) float64 { return floats.Dot(x, y[:len(x)]) }
