@@ -355,7 +355,8 @@ func (u *Unrolled) kernel() []float64 {
 // record.
 func (u *Unrolled) freshCost() []float64 {
 	if u.g32 != nil {
-		return u.g32.matrix(u.cost)
+		C, _, _ := u.g32.matrix(u.cost)
+		return C
 	}
 	return u.cost.matrix(u.x, u.y).RawMatrix().Data
 }

@@ -2,6 +2,7 @@ package ot
 
 import (
 	"fmt"
+	"math"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/floats"
@@ -92,15 +93,26 @@ type gram32 struct {
 var sgemm fastblas.Implementation
 
 // matrix returns the n×m cost s·(|x_i|² + |y_j|² − 2x_i·y_j) with x·yᵀ from one float32
-// product (fastblas's Sgemm: deterministic, so a rebuild is bit for bit the same), the
-// rest in float64, clamped at zero (and exactly zero on the diagonal of x = y).
-func (g *gram32) matrix(c Cost) []float64 {
+// product (fastblas's Sgemm, or its Gram for x = y, which computes the upper triangle
+// and mirrors it: deterministic, so a rebuild is bit for bit the same), the rest in
+// float64, clamped at zero (and exactly zero on the diagonal of x = y), and its
+// smallest and largest entries.
+func (g *gram32) matrix(c Cost) (C []float64, lo, hi float64) {
 	n, m, d := g.x.Rows, g.y.Rows, g.x.Cols
 	xy := parallel.Float32.Get(n * m)
 	defer parallel.Float32.Put(xy)
-	sgemm.Sgemm(blas.NoTrans, blas.Trans, n, m, d, 1, g.x.Data, d, g.y.Data, d, 0, xy, m)
-	C := parallel.Float64.Get(n * m) // every entry is written
-	parallel.For(n, m, func(_, lo, hi int) {
+	if g.sym {
+		fastblas.Gram(n, d, g.x.Data, d, xy, m)
+	} else {
+		sgemm.Sgemm(blas.NoTrans, blas.Trans, n, m, d, 1, g.x.Data, d, g.y.Data, d, 0, xy, m)
+	}
+	C = parallel.Float64.Get(n * m) // every entry is written
+	los, his := make([]float64, parallel.MaxBlocks()), make([]float64, parallel.MaxBlocks())
+	for k := range los {
+		los[k], his[k] = math.Inf(1), math.Inf(-1)
+	}
+	parallel.For(n, m, func(blk, lo, hi int) {
+		rlo, rhi := math.Inf(1), math.Inf(-1)
 		for i := lo; i < hi; i++ {
 			row, src := C[i*m:(i+1)*m], xy[i*m:(i+1)*m]
 			nx := g.nx[i]
@@ -117,9 +129,11 @@ func (g *gram32) matrix(c Cost) []float64 {
 			if g.sym {
 				row[i] = c.fromSq(0)
 			}
+			rlo, rhi = min(rlo, floats.Min(row)), max(rhi, floats.Max(row))
 		}
+		los[blk], his[blk] = rlo, rhi
 	})
-	return C
+	return C, floats.Min(los), floats.Max(his)
 }
 
 // addGrad adds Σ_j C̄_ij ∇_x c(x_i,y_j) to gx and Σ_i C̄_ij ∇_y c(x_i,y_j) to gy for the
@@ -237,7 +251,8 @@ func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps flo
 		}
 	}
 	// The cost is finite: the norms are, and so is every float32 product.
-	p := &problem{n: n, m: m, a: a, b: b, C: g.matrix(c), loga: logs(a), logb: logs(b)}
+	C, lo, hi := g.matrix(c)
+	p := &problem{n: n, m: m, a: a, b: b, C: C, loga: logs(a), logb: logs(b), lo: lo, hi: hi, boundsKnown: true}
 	return newUnrolled(p, c, eps, o, nil, nil, g)
 }
 

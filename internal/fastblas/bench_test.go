@@ -129,3 +129,22 @@ func randFloat64(n int) []float64 {
 	}
 	return out
 }
+
+// BenchmarkGram times the symmetric products x·xᵀ of the loss (d = 784) on each path:
+// Gram's upper triangle against the full product.
+func BenchmarkGram(b *testing.B) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, n := range []int{256, 1024} {
+		const k = 784
+		a, c := randSlice(rng, n*k), make([]float32, n*n)
+		flops := 2 * float64(n*n*k)
+		b.Run(fmt.Sprintf("triangle/%dx%d", n, k), func(b *testing.B) {
+			benchPaths(b, flops, func() { Gram(n, k, a, k, c, n) })
+		})
+		b.Run(fmt.Sprintf("full/%dx%d", n, k), func(b *testing.B) {
+			benchPaths(b, flops, func() {
+				Implementation{}.Sgemm(blas.NoTrans, blas.Trans, n, n, k, 1, a, k, a, k, 0, c, n)
+			})
+		})
+	}
+}
