@@ -23,7 +23,7 @@ func divergence32Case(n, d int) (x, y Points) {
 			continue
 		}
 		xs[i] = float32(1 / (1 + math.Exp(-2*rng.NormFloat64()))) // a sigmoid's output
-		if rng.Float64() < 0.2 {                                    // MNIST: 80% zeros
+		if rng.Float64() < 0.2 {                                  // MNIST: 80% zeros
 			ys[i] = float32(rng.Float64())
 		}
 	}
