@@ -274,7 +274,7 @@ func (u *Unrolled) forwardScaled() bool {
 		case phase == 0:
 			// α_i = min_j C_ij, then K_ij = exp((α_i − C_ij)/ε) in place
 			for i := lo; i < hi; i++ {
-				u.alpha[i] = floats.Min(K[i*m : (i+1)*m])
+				u.alpha[i] = rowMin(K[i*m : (i+1)*m])
 			}
 			u.toKernelRows(K, lo, hi)
 		case phase%2 == 1:
@@ -322,6 +322,21 @@ func (u *Unrolled) forwardScaled() bool {
 		u.G[j] = eps * math.Log(vs[L][j])
 	}
 	return true
+}
+
+// rowMin is floats.Min of a non-empty row with plain comparisons, which skip NaN
+// entries as floats.Min does unless the first is one.
+func rowMin(row []float64) float64 {
+	lo := row[0]
+	for _, v := range row {
+		if v < lo {
+			lo = v
+		}
+	}
+	if lo != lo {
+		return floats.Min(row)
+	}
+	return lo
 }
 
 // toKernel overwrites a cost matrix with K_ij = exp((α_i − C_ij)/ε).

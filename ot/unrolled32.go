@@ -129,7 +129,14 @@ func (g *gram32) matrix(c Cost) (C []float64, lo, hi float64) {
 			if g.sym {
 				row[i] = c.fromSq(0)
 			}
-			rlo, rhi = min(rlo, floats.Min(row)), max(rhi, floats.Max(row))
+			for _, v := range row { // finite: plain comparisons, no NaN cases
+				if v < rlo {
+					rlo = v
+				}
+				if v > rhi {
+					rhi = v
+				}
+			}
 		}
 		los[blk], his[blk] = rlo, rhi
 	})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -57,10 +58,13 @@ func BenchmarkUnrolledDivergence32(b *testing.B) {
 }
 
 // benchPathsMs runs f once per fastblas path in each of b.N rounds and reports each
-// path's minimum and median in ms.
+// path's minimum and median in ms; with SINKGEN_KERNEL set, only on that path.
 func benchPathsMs(b *testing.B, f func()) {
 	paths := fastblas.Paths()
 	old, _ := fastblas.Active()
+	if os.Getenv(fastblas.EnvKernel) != "" {
+		paths = []fastblas.Path{old}
+	}
 	defer fastblas.SetPath(old)
 	times := make([][]float64, len(paths))
 	for b.Loop() {
