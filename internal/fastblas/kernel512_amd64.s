@@ -326,3 +326,104 @@ axpytailloop:
 axpydone:
 	VZEROUPPER
 	RET
+
+// func dot32AVX512(x []float32, y []float64) float64
+// Σ x[i]·y[i] in float64 (each x[i] converted exactly), four 8-lane accumulators.
+TEXT ·dot32AVX512(SB), NOSPLIT, $0-56
+	MOVQ   x_base+0(FP), SI
+	MOVQ   x_len+8(FP), CX
+	MOVQ   y_base+24(FP), DI
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z3, Z3, Z3
+	VXORPD X8, X8, X8
+	MOVQ   CX, BX
+	SHRQ   $5, BX
+	JZ     d32tail
+
+d32loop:
+	VCVTPS2PD   (SI), Z4
+	VFMADD231PD (DI), Z4, Z0
+	VCVTPS2PD   32(SI), Z5
+	VFMADD231PD 64(DI), Z5, Z1
+	VCVTPS2PD   64(SI), Z6
+	VFMADD231PD 128(DI), Z6, Z2
+	VCVTPS2PD   96(SI), Z7
+	VFMADD231PD 192(DI), Z7, Z3
+	ADDQ        $128, SI
+	ADDQ        $256, DI
+	DECQ        BX
+	JNZ         d32loop
+
+d32tail:
+	ANDQ $31, CX
+	JZ   d32reduce
+
+d32tailloop:
+	VCVTSS2SD   (SI), X4, X4
+	VFMADD231SD (DI), X4, X8
+	ADDQ        $4, SI
+	ADDQ        $8, DI
+	DECQ        CX
+	JNZ         d32tailloop
+
+d32reduce:
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z3, Z1, Z1
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VADDPD        X1, X0, X0
+	VHADDPD       X0, X0, X0
+	VADDSD        X8, X0, X0
+	VZEROUPPER
+	MOVSD         X0, ret+48(FP)
+	RET
+
+// func axpy32AVX512(alpha float64, x []float32, y []float64)
+// y[i] += alpha·x[i] in float64 over len(x) entries.
+TEXT ·axpy32AVX512(SB), NOSPLIT, $0-56
+	VBROADCASTSD alpha+0(FP), Z0
+	MOVQ         x_base+8(FP), SI
+	MOVQ         x_len+16(FP), CX
+	MOVQ         y_base+32(FP), DI
+	MOVQ         CX, BX
+	SHRQ         $5, BX
+	JZ           a32tail
+
+a32loop:
+	VCVTPS2PD   (SI), Z5
+	VCVTPS2PD   32(SI), Z6
+	VCVTPS2PD   64(SI), Z7
+	VCVTPS2PD   96(SI), Z8
+	VFMADD213PD (DI), Z0, Z5
+	VFMADD213PD 64(DI), Z0, Z6
+	VFMADD213PD 128(DI), Z0, Z7
+	VFMADD213PD 192(DI), Z0, Z8
+	VMOVUPD     Z5, (DI)
+	VMOVUPD     Z6, 64(DI)
+	VMOVUPD     Z7, 128(DI)
+	VMOVUPD     Z8, 192(DI)
+	ADDQ        $128, SI
+	ADDQ        $256, DI
+	DECQ        BX
+	JNZ         a32loop
+
+a32tail:
+	ANDQ $31, CX
+	JZ   a32done
+
+a32tailloop:
+	VCVTSS2SD   (SI), X1, X1
+	VFMADD213SD (DI), X0, X1
+	VMOVSD      X1, (DI)
+	ADDQ        $4, SI
+	ADDQ        $8, DI
+	DECQ        CX
+	JNZ         a32tailloop
+
+a32done:
+	VZEROUPPER
+	RET

@@ -64,6 +64,53 @@ func dotAVX512(x, y []float64) float64
 //go:noescape
 func axpyAVX512(alpha float64, x, y []float64)
 
+//go:noescape
+func dot32AVX2(x []float32, y []float64) float64
+
+//go:noescape
+func axpy32AVX2(alpha float64, x []float32, y []float64)
+
+//go:noescape
+func dot32AVX512(x []float32, y []float64) float64
+
+//go:noescape
+func axpy32AVX512(alpha float64, x []float32, y []float64)
+
+// Dot32 returns Σ x_i y_i in float64 (each x_i converted exactly); y must be at least as
+// long as x.
+func Dot32(x []float32, y []float64) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	switch active {
+	case AVX512:
+		_ = y[len(x)-1]
+		return dot32AVX512(x, y)
+	case AVX2:
+		_ = y[len(x)-1]
+		return dot32AVX2(x, y)
+	}
+	return dot32Go(x, y)
+}
+
+// Axpy32 adds alpha·x to y in float64; y must be at least as long as x.
+func Axpy32(alpha float64, x []float32, y []float64) {
+	if len(x) == 0 {
+		return
+	}
+	switch active {
+	case AVX512:
+		_ = y[len(x)-1]
+		axpy32AVX512(alpha, x, y)
+		return
+	case AVX2:
+		_ = y[len(x)-1]
+		axpy32AVX2(alpha, x, y)
+		return
+	}
+	axpy32Go(alpha, x, y)
+}
+
 // tile3x4AVX2 sets out[4r+c] = Σ_{t<k} x[r·xstride+t]·y[c·ystride+t] for r < 3, c < 4;
 // k is a multiple of 4.
 //

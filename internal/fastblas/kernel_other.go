@@ -16,6 +16,13 @@ func Dot(x, y []float64) float64 { return floats.Dot(x, y[:len(x)]) }
 // Axpy adds alpha·x to y; y must be at least as long as x.
 func Axpy(alpha float64, x, y []float64) { floats.AddScaled(y[:len(x)], alpha, x) }
 
+// Dot32 returns Σ x_i y_i in float64 (each x_i converted exactly); y must be at least as
+// long as x.
+func Dot32(x []float32, y []float64) float64 { return dot32Go(x, y) }
+
+// Axpy32 adds alpha·x to y in float64; y must be at least as long as x.
+func Axpy32(alpha float64, x []float32, y []float64) { axpy32Go(alpha, x, y) }
+
 // tile3x4 is never called in portable builds (DgemmNT is gonum's).
 func tile3x4(x *float64, xstride int, y *float64, ystride int, k int, out *[12]float64) {
 	panic("fastblas: tile3x4 without AVX2")

@@ -109,3 +109,35 @@ func TestPathsAgree(t *testing.T) {
 		}
 	}
 }
+
+// Dot32 and Axpy32 (float32 x, float64 y and sums) on every path against float64 loops
+// on the converted x: Dot32 within 2n·2⁻⁵³·Σ|x_i y_i|, Axpy32 within one rounding of
+// each entry.
+func TestDot32Axpy32(t *testing.T) {
+	forPaths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(23, 24))
+		for _, n := range []int{0, 1, 3, 15, 16, 17, 31, 32, 33, 100, 1000} {
+			x := randSlice(rng, n)
+			y := randFloat64(n + 2)
+			want, scale := 0.0, 0.0
+			for i, v := range x {
+				want += float64(v) * y[i]
+				scale += math.Abs(float64(v) * y[i])
+			}
+			if got := Dot32(x, y); math.Abs(got-want) > 2*float64(n)*0x1p-53*scale || got != got {
+				t.Errorf("n=%d: Dot32 = %v, want %v", n, got, want)
+			}
+			yy := append([]float64(nil), y...)
+			Axpy32(-0.7, x, yy)
+			for i := range yy {
+				w := y[i]
+				if i < n {
+					w += -0.7 * float64(x[i])
+				}
+				if math.Abs(yy[i]-w) > 0x1p-52*(math.Abs(y[i])+math.Abs(w)) {
+					t.Errorf("n=%d: Axpy32 y[%d] = %v, want %v", n, i, yy[i], w)
+				}
+			}
+		}
+	})
+}
