@@ -20,3 +20,9 @@ func dot(x, y []float64) float64 { return fastblas.Dot(x, y) }
 
 // axpy adds alpha·x to y; y must be at least as long as x.
 func axpy(alpha float64, x, y []float64) { fastblas.Axpy(alpha, x, y) }
+
+// dot32 returns Σ x_i y_i in float64 for a float32 x; y must be at least as long as x.
+func dot32(x []float32, y []float64) float64 { return fastblas.Dot32(x, y) }
+
+// axpy32 adds alpha·x to y in float64 for a float32 x; y must be at least as long as x.
+func axpy32(alpha float64, x []float32, y []float64) { fastblas.Axpy32(alpha, x, y) }

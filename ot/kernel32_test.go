@@ -1,0 +1,71 @@
+package ot
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/sinkgen/sinkgen/internal/fastblas"
+)
+
+// A float32 record whose kernel fits float32's normal range keeps it in float32, and
+// its results stay within the stated bounds of the float64 kernel's: each kernel entry
+// rounds by δ ≤ 2^-24 relative, so after L updates the scalings carry at most 2Lδ
+// relative, the potentials ε·2Lδ and the dual 4Lεδ (uniform weights); the gradients
+// within 8Lδ of their largest entry. On every fastblas path. A kernel that would leave
+// the range (ε small against the costs' spread) stays float64.
+func TestUnrolledKernel32(t *testing.T) {
+	old, _ := fastblas.Active()
+	defer fastblas.SetPath(old)
+	x, y := divergence32Case(70, 784)
+	x2, y2 := divergence32Case(90, 2)
+	for _, p := range fastblas.Paths() {
+		fastblas.SetPath(p)
+		for _, c := range []struct {
+			x, y   Points
+			eps    float64
+			L      int
+			want32 bool
+		}{{x, y, 1, 50, true}, {x, y, 3, 20, true}, {x2, y2, 0.02, 40, true}, {x2, y2, 0.01, 30, false}} {
+			name := fmt.Sprintf("%v/n=%d/eps=%g", p, c.x.f32.Rows, c.eps)
+			run := func(k32 bool) (*UnrolledDivergence, []float32) {
+				defer func(v bool) { useKernel32 = v }(useKernel32)
+				useKernel32 = k32
+				d, err := UnrolledSinkhornDivergence(c.x, c.y, nil, nil, SqEuclidean, c.eps, &UnrolledOptions{Iterations: c.L})
+				if err != nil {
+					t.Fatal(err)
+				}
+				g := make([]float32, len(c.x.f32.Data))
+				d.Backward(1, 0.5, FromFloat32(c.x.f32.Rows, c.x.f32.Cols, g), Points{})
+				return d, g
+			}
+			d32, g32 := run(true)
+			d64, g64 := run(false)
+			if got := d32.XY.k32 != nil; got != c.want32 || !d32.XY.Scaled || d64.XY.k32 != nil {
+				t.Fatalf("%s: float32 kernel %v, want %v (scaled %v)", name, got, c.want32, d32.XY.Scaled)
+			}
+			delta := 0x1p-24
+			L := float64(c.L)
+			if e := math.Abs(d32.Dual - d64.Dual); e > 3*4*L*c.eps*delta { // three problems
+				t.Errorf("%s: dual %v, float64 kernel %v (diff %.2g)", name, d32.Dual, d64.Dual, e)
+			}
+			if e := maxAbsDiff(d32.XY.F, d64.XY.F); e > c.eps*2*L*delta {
+				t.Errorf("%s: potentials differ by %.2g", name, e)
+			}
+			scale, diff := 0.0, 0.0
+			for i := range g64 {
+				scale = math.Max(scale, math.Abs(float64(g64[i])))
+				diff = math.Max(diff, math.Abs(float64(g32[i]-g64[i])))
+			}
+			if diff > 8*L*delta*scale || !(scale > 0) {
+				t.Errorf("%s: gradients differ by %.2g of their largest entry %.2g", name, diff/scale, scale)
+			}
+			if !c.want32 && d32.XY.Dual != d64.XY.Dual {
+				t.Errorf("%s: float64 kernels gave different results", name)
+			}
+			t.Logf("%s: dual diff %.2g, potentials %.2g, gradient %.2g of max", name, math.Abs(d32.Dual-d64.Dual), maxAbsDiff(d32.XY.F, d64.XY.F), diff/scale)
+			d32.Release()
+			d64.Release()
+		}
+	}
+}
