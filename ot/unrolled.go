@@ -49,6 +49,7 @@ type Unrolled struct {
 	// instead (p.C nil), when kernel32 allows.
 	p    *problem
 	k32  []float32
+	no32 bool       // the float32 kernel was tried and its scalings' range ruled it out
 	x, y *mat.Dense // nil for float32 points until a float64 backward asks for them
 	g32  *gram32    // float32 points, or nil
 	cost Cost
@@ -318,12 +319,19 @@ func (u *Unrolled) forwardScaled() bool {
 	}
 	// The backward pass multiplies u_i·v_j before K_ij: where K underflowed to 0 while
 	// u·v overflows that would be 0·Inf. Keep every such product far inside float64.
-	if !ok || maxLog(us)+maxLog(vs) > scaledRangeMax {
+	scaleRange := maxLog(us) + maxLog(vs)
+	if !ok || scaleRange > scaledRangeMax {
 		if kr.k32 != nil {
 			parallel.Float32.Put(kr.k32)
 		}
 		p.C = u.freshCost()
 		return false
+	}
+	if kr.k32 != nil && !u.kernel32Exact() && scaleRange > kernel32Range {
+		// Entries below float32's normal range may weigh: run again on a float64 kernel.
+		parallel.Float32.Put(kr.k32)
+		p.C, u.no32 = u.freshCost(), true
+		return u.forwardScaled()
 	}
 	if kr.k32 != nil { // the float64 kernel is no longer needed
 		parallel.Float64.Put(p.C)
@@ -374,20 +382,32 @@ func (u *Unrolled) toKernelRows(C []float64, lo, hi int) {
 }
 
 // kernel32 reports whether the record keeps its scaling-domain kernel in float32: a
-// float32 record (whose costs already carry float32 rounding) whose kernel entries
-// all lie in float32's normal range, K_ij ≥ e^−(max C − min C)/ε ≥ e^−kernel32Range.
-// Each entry then carries a relative rounding of at most 2^-24 and no entry is lost,
-// whatever the scalings multiplying it (see unrolled32).
+// float32 record (whose costs already carry float32 rounding of about 2^-24·|x||y|)
+// whose kernel's error stays at float32's rounding. A kernel entry stored in float32
+// errs by at most 2^-24·max(K_ij, 2^-126), so a sum u_i Σ_j K_ij b_j v_j (= 1 by the
+// update) errs relatively by at most 2^-24·(1 + u_i v_max 2^-126). Hence the rule:
+// either every entry is normal in float32, (max C − min C)/ε ≤ kernel32Range
+// (kernel32Exact), or the forward pass's scalings keep log max u + log max v ≤
+// kernel32Range, checked after it (forwardScaled reruns it on a float64 kernel
+// otherwise); a spread beyond twice that range is not tried. Either way every sum of
+// the forward and backward sweeps carries a relative error of at most 2^-23.
 func (u *Unrolled) kernel32() bool {
-	if u.g32 == nil || !useKernel32 {
+	if u.g32 == nil || !useKernel32 || u.no32 {
 		return false
 	}
+	lo, hi := u.p.bounds()
+	return hi-lo <= 2*kernel32Range*u.eps[0]
+}
+
+// kernel32Exact reports that every kernel entry is a normal float32 number.
+func (u *Unrolled) kernel32Exact() bool {
 	lo, hi := u.p.bounds()
 	return hi-lo <= kernel32Range*u.eps[0]
 }
 
-// kernel32Range bounds −log K_ij for a float32 kernel: e^-80 ≈ 1.8e-35 is above
-// float32's smallest normal number, 2^-126 ≈ 1.2e-38.
+// kernel32Range bounds −log K_ij, or the scalings' log max u + log max v, for a
+// float32 kernel: e^-80 ≈ 1.8e-35 is above float32's smallest normal number,
+// 2^-126 ≈ 1.2e-38 ≈ e^-87.3.
 const kernel32Range = 80
 
 // useKernel32 is false only in tests that compare against a float64 kernel.
