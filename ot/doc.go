@@ -62,7 +62,9 @@
 // of log-domain updates from zero potentials and differentiate them exactly in reverse
 // mode (the gradient autograd of the loop would give), keeping O(L(n+m)) numbers. On
 // float32 Points they run the quadratic cost's x·yᵀ and the gradients' products as
-// float32 matrix products.
+// float32 matrix products, and keep the kernel in float32 (sums in float64) where its
+// entries' range allows: the potentials then differ from a float64 kernel's by at most
+// ε·L·2^-22, below the float32 rounding of the costs themselves.
 //
 // Barycenter (fixed support, iterative Bregman projections, with a separable kernel on
 // image grids), FreeSupportBarycenter, BarycentricCoordinates (reverse mode through L
@@ -70,7 +72,9 @@
 // (SemiDualSAG, SemiDualASGD, SemiDiscreteASGD) complete the toolbox.
 //
 // The hot loops (exp, dot, axpy, the a·bᵀ product) have AVX2+FMA versions in Go
-// assembly, chosen at run time; the build tag purego selects the portable Go ones.
+// assembly, and the products and dot/axpy AVX-512 ones (internal/fastblas), chosen at
+// run time (SINKGEN_KERNEL=purego|avx2|avx512 forces one); the build tag purego
+// selects the portable Go ones.
 //
 // Every routine validates its input and returns an error wrapping ErrInvalidInput
 // that names the offending argument; none panics on bad data. Point clouds must have

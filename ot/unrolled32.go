@@ -207,9 +207,13 @@ func addScaledRows(dst []float32, s float64, w []float64, x points32) {
 
 // unrolled32 is UnrolledSinkhorn for float32 points, with the squared norms of x and
 // y when known. For the quadratic cost s|x−y|² (the default ½|x−y|²) the cost
-// matrix's x·yᵀ runs as one float32 product (internal/fastblas's AVX2 Sgemm) and the
-// rest (norms, iterations, adjoints) in float64: the cost entries then carry float32
-// rounding of x·yᵀ (about 1e-7·|x||y|), as in a float32 PyTorch loop. Other costs
+// matrix's x·yᵀ runs as one float32 product (internal/fastblas's Sgemm, or its Gram
+// for x = y) and the rest (norms, iterations, adjoints) in float64: the cost entries
+// then carry float32 rounding of x·yᵀ (about 1e-7·|x||y|), as in a float32 PyTorch
+// loop. In the scaling domain the kernel K is stored in float32 where its error stays
+// at that level (see Unrolled.kernel32: every sum of the sweeps, accumulated in
+// float64, within 2^-23 relative, so after L updates the potentials within ε·L·2^-22
+// of a float64 kernel's), halving the memory and bandwidth of the sweeps. Other costs
 // convert the points to float64.
 func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps float64, o UnrolledOptions) (*Unrolled, error) {
 	if err := c.check(); err != nil {
