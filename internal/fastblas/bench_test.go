@@ -148,3 +148,15 @@ func BenchmarkGram(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDgemmNT times the unrolled adjoint's A·Bᵀ (n×2L times 2L×n, L = 50 and 100)
+// on each path.
+func BenchmarkDgemmNT(b *testing.B) {
+	for _, s := range [][2]int{{256, 100}, {1024, 200}} {
+		n, k := s[0], s[1]
+		a, bb, c := randFloat64(n*k), randFloat64(n*k + 1)[:n*k], make([]float64, n*n)
+		b.Run(fmt.Sprintf("%dx%dx%d", n, n, k), func(b *testing.B) {
+			benchPaths(b, 2*float64(n*n*k), func() { DgemmNT(n, n, k, a, k, bb, k, c, n) })
+		})
+	}
+}

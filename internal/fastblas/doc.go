@@ -19,9 +19,9 @@
 //
 //   - avx512 (AVX-512F): a 12×32 Sgemm tile in 24 ZMM accumulators, each k step one
 //     load of 32 values of B and 12 broadcasts of A fused into the multiply-adds;
-//     8-lane Dot and Axpy. DgemmNT is AVX2's.
-//   - avx2 (AVX2 and FMA): a 6×16 tile in 12 YMM accumulators; 4-lane Dot and Axpy,
-//     DgemmNT's 3×4 tiles.
+//     8-lane Dot, Axpy, Dot32, Axpy32 and DgemmNT tiles.
+//   - avx2 (AVX2 and FMA): a 6×16 tile in 12 YMM accumulators; 4-lane Dot, Axpy,
+//     Dot32, Axpy32 and DgemmNT's 3×4 tiles.
 //   - purego (every machine, and builds with the purego tag): gonum's Sgemm, Dgemm
 //     and vector loops.
 //
@@ -38,9 +38,10 @@
 // blocks and give the same bits for β ∈ {0, 1} (every call in ot and gorgonia), within
 // one float32 rounding otherwise; purego rounds each product separately, within the
 // float32 accumulation bound of about √k·2⁻²⁴·Σ|a_ik b_kj|. Dot differs between paths
-// by the order of its partial sums, within 2n·2⁻⁵³·Σ|x_i y_i|; Axpy by at most one
-// rounding of each entry (the assembly fuses the multiply-add). TestPathsAgree checks
-// these bounds.
+// by the order of its partial sums, within 2n·2⁻⁵³·Σ|x_i y_i| (so do Dot32 and
+// DgemmNT's entries); Axpy and Axpy32 by at most one rounding of each entry (the
+// assembly fuses the multiply-add). TestPathsAgree, TestDot32Axpy32 and TestDgemmNT
+// check these bounds.
 //
 // Products below about 2^15 multiply-adds, and thin ones (fewer than nr/2 columns or
 // mr/2 rows), also go to gonum, where packing would cost more than it saves.

@@ -427,3 +427,108 @@ a32tailloop:
 a32done:
 	VZEROUPPER
 	RET
+
+// func tile3x4AVX512(x *float64, xstride int, y *float64, ystride int, k int, out *[12]float64)
+// tile3x4AVX2 with 8-lane accumulators; k is a multiple of 8.
+TEXT ·tile3x4AVX512(SB), NOSPLIT, $0-48
+	MOVQ   x+0(FP), SI
+	MOVQ   xstride+8(FP), BX
+	SHLQ   $3, BX
+	MOVQ   y+16(FP), DI
+	MOVQ   ystride+24(FP), DX
+	SHLQ   $3, DX
+	MOVQ   k+32(FP), CX
+	SHRQ   $3, CX
+	LEAQ   (SI)(BX*1), R8
+	LEAQ   (R8)(BX*1), R9
+	LEAQ   (DI)(DX*1), R10
+	LEAQ   (R10)(DX*1), R11
+	LEAQ   (R11)(DX*1), R12
+	XORQ   AX, AX
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z7, Z7, Z7
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z10, Z10, Z10
+	VPXORQ Z11, Z11, Z11
+	TESTQ  CX, CX
+	JZ     t512reduce
+
+t512loop:
+	VMOVUPD     (SI)(AX*1), Z12
+	VMOVUPD     (R8)(AX*1), Z13
+	VMOVUPD     (R9)(AX*1), Z14
+	VMOVUPD     (DI)(AX*1), Z15
+	VFMADD231PD Z15, Z12, Z0
+	VFMADD231PD Z15, Z13, Z4
+	VFMADD231PD Z15, Z14, Z8
+	VMOVUPD     (R10)(AX*1), Z16
+	VFMADD231PD Z16, Z12, Z1
+	VFMADD231PD Z16, Z13, Z5
+	VFMADD231PD Z16, Z14, Z9
+	VMOVUPD     (R11)(AX*1), Z17
+	VFMADD231PD Z17, Z12, Z2
+	VFMADD231PD Z17, Z13, Z6
+	VFMADD231PD Z17, Z14, Z10
+	VMOVUPD     (R12)(AX*1), Z18
+	VFMADD231PD Z18, Z12, Z3
+	VFMADD231PD Z18, Z13, Z7
+	VFMADD231PD Z18, Z14, Z11
+	ADDQ        $64, AX
+	DECQ        CX
+	JNZ         t512loop
+
+t512reduce:
+	// fold each accumulator's upper four lanes onto its lower four, then reduce as
+	// tile3x4AVX2 does
+	VEXTRACTF64X4 $1, Z0, Y12
+	VADDPD        Y12, Y0, Y0
+	VEXTRACTF64X4 $1, Z1, Y12
+	VADDPD        Y12, Y1, Y1
+	VEXTRACTF64X4 $1, Z2, Y12
+	VADDPD        Y12, Y2, Y2
+	VEXTRACTF64X4 $1, Z3, Y12
+	VADDPD        Y12, Y3, Y3
+	VEXTRACTF64X4 $1, Z4, Y12
+	VADDPD        Y12, Y4, Y4
+	VEXTRACTF64X4 $1, Z5, Y12
+	VADDPD        Y12, Y5, Y5
+	VEXTRACTF64X4 $1, Z6, Y12
+	VADDPD        Y12, Y6, Y6
+	VEXTRACTF64X4 $1, Z7, Y12
+	VADDPD        Y12, Y7, Y7
+	VEXTRACTF64X4 $1, Z8, Y12
+	VADDPD        Y12, Y8, Y8
+	VEXTRACTF64X4 $1, Z9, Y12
+	VADDPD        Y12, Y9, Y9
+	VEXTRACTF64X4 $1, Z10, Y12
+	VADDPD        Y12, Y10, Y10
+	VEXTRACTF64X4 $1, Z11, Y12
+	VADDPD        Y12, Y11, Y11
+	MOVQ          out+40(FP), DI
+	VHADDPD       Y1, Y0, Y0
+	VHADDPD       Y3, Y2, Y2
+	VPERM2F128    $0x21, Y2, Y0, Y1
+	VBLENDPD      $0x0C, Y2, Y0, Y3
+	VADDPD        Y1, Y3, Y0
+	VMOVUPD       Y0, (DI)
+	VHADDPD       Y5, Y4, Y4
+	VHADDPD       Y7, Y6, Y6
+	VPERM2F128    $0x21, Y6, Y4, Y5
+	VBLENDPD      $0x0C, Y6, Y4, Y7
+	VADDPD        Y5, Y7, Y4
+	VMOVUPD       Y4, 32(DI)
+	VHADDPD       Y9, Y8, Y8
+	VHADDPD       Y11, Y10, Y10
+	VPERM2F128    $0x21, Y10, Y8, Y9
+	VBLENDPD      $0x0C, Y10, Y8, Y11
+	VADDPD        Y9, Y11, Y8
+	VMOVUPD       Y8, 64(DI)
+	VZEROUPPER
+	RET

@@ -145,6 +145,18 @@ func Axpy(alpha float64, x, y []float64) {
 	floats.AddScaled(y[:len(x)], alpha, x)
 }
 
-func tile3x4(x *float64, xstride int, y *float64, ystride int, k int, out *[12]float64) {
+//go:noescape
+func tile3x4AVX512(x *float64, xstride int, y *float64, ystride int, k int, out *[12]float64)
+
+// tile3x4 sets out[4r+c] = Σ_{t<k} x[r·xstride+t]·y[c·ystride+t] for r < 3, c < 4 over the
+// first k4 ≤ k values of t (k4 a multiple of 4 or, on AVX-512, 8), and returns k4.
+func tile3x4(x *float64, xstride int, y *float64, ystride int, k int, out *[12]float64) int {
+	if active == AVX512 {
+		k &^= 7
+		tile3x4AVX512(x, xstride, y, ystride, k, out)
+		return k
+	}
+	k &^= 3
 	tile3x4AVX2(x, xstride, y, ystride, k, out)
+	return k
 }

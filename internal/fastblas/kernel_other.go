@@ -24,6 +24,6 @@ func Dot32(x []float32, y []float64) float64 { return dot32Go(x, y) }
 func Axpy32(alpha float64, x []float32, y []float64) { axpy32Go(alpha, x, y) }
 
 // tile3x4 is never called in portable builds (DgemmNT is gonum's).
-func tile3x4(x *float64, xstride int, y *float64, ystride int, k int, out *[12]float64) {
+func tile3x4(x *float64, xstride int, y *float64, ystride int, k int, out *[12]float64) int {
 	panic("fastblas: tile3x4 without AVX2")
 }

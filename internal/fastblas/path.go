@@ -16,8 +16,8 @@ const (
 	PureGo Path = iota
 	// AVX2 is the AVX2+FMA assembly: the 6×16 Sgemm tile, 4-lane float64 kernels.
 	AVX2
-	// AVX512 is the AVX-512 assembly: the 12×32 Sgemm tile, 8-lane Dot and Axpy
-	// (DgemmNT stays AVX2's).
+	// AVX512 is the AVX-512 assembly: the 12×32 Sgemm tile, 8-lane vector kernels
+	// and DgemmNT tiles.
 	AVX512
 )
 

@@ -235,7 +235,7 @@ func TestSgemmSerial(t *testing.T) {
 func TestDgemmNT(t *testing.T) {
 	forPaths(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(13, 14))
-		for _, s := range [][3]int{{1, 1, 1}, {3, 4, 4}, {5, 7, 9}, {12, 9, 17}, {31, 29, 64}, {64, 70, 3}, {100, 2, 101}, {301, 257, 40}} {
+		for _, s := range [][3]int{{1, 1, 1}, {3, 4, 4}, {5, 7, 9}, {12, 9, 17}, {31, 29, 64}, {64, 70, 3}, {100, 2, 101}, {301, 257, 40}, {20, 700, 101}} {
 			m, n, k := s[0], s[1], s[2]
 			lda, ldb, ldc := k+2, k+1, n+3
 			a, b := make([]float64, m*lda), make([]float64, n*ldb)
