@@ -170,16 +170,30 @@ func (g *gram32) addGrad(Cbar *mat.Dense, s float64, gx, gy []float32) {
 		addScaledRows(gx, s, r, g.x)
 		return
 	}
-	r, c := make([]float64, n), make([]float64, m)
-	for i := 0; i < n; i++ {
-		row, dst := raw.Data[i*raw.Stride:i*raw.Stride+m], cb[i*m:(i+1)*m]
-		sum := 0.0
-		for j, v := range row {
-			sum += v
-			c[j] += v
-			dst[j] = float32(v)
+	// Row sums by rows and column sums by columns, each in index order whatever the
+	// split between CPUs.
+	r := make([]float64, n)
+	parallel.For(n, m, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row, dst := raw.Data[i*raw.Stride:i*raw.Stride+m], cb[i*m:(i+1)*m]
+			sum := 0.0
+			for j, v := range row {
+				sum += v
+				dst[j] = float32(v)
+			}
+			r[i] = sum
 		}
-		r[i] = sum
+	})
+	var c []float64
+	if gy != nil {
+		c = make([]float64, m)
+		parallel.For(m, n, func(_, lo, hi int) {
+			for i := 0; i < n; i++ {
+				for j, v := range raw.Data[i*raw.Stride+lo : i*raw.Stride+hi] {
+					c[lo+j] += v
+				}
+			}
+		})
 	}
 	if gx != nil {
 		sgemm.Sgemm(blas.NoTrans, blas.NoTrans, n, d, m, float32(-s), cb, m, g.y.Data, d, 1, gx, d)
