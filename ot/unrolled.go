@@ -330,6 +330,7 @@ func (u *Unrolled) forwardScaled() bool {
 	if kr.k32 != nil && !u.kernel32Exact() && scaleRange > kernel32Range {
 		// Entries below float32's normal range may weigh: run again on a float64 kernel.
 		parallel.Float32.Put(kr.k32)
+		parallel.Float64.Put(p.C)
 		p.C, u.no32 = u.freshCost(), true
 		return u.forwardScaled()
 	}
