@@ -85,73 +85,87 @@ func TestUnrolledKernel32(t *testing.T) {
 	}
 }
 
-// The float32 divergence and its gradient on each fastblas path: the same bits on 1, 2
-// and 3 CPUs; between the assembly paths (the same Sgemm bits, Dot's partial sums in
-// another order) within 1e-10 relative for the value and 1e-9 of the largest gradient
-// entry; between them and the pure-Go path (gonum's Sgemm rounds x·yᵀ otherwise, by
-// about 2^-24·|x||y|) within the float32 path's 1e-4 of the float64 one
-// (losses.TestFloat32PathMatchesFloat64).
+// The float32 divergence and its gradient on each fastblas path, in the scaling domain
+// and (annealed) in the log domain: the same bits on 1, 2 and 3 CPUs; between the
+// assembly paths (the same Sgemm bits, Dot's partial sums in another order) within
+// 1e-10 relative for the value and 1e-9 of the largest gradient entry; between them
+// and the pure-Go path (gonum's Sgemm rounds x·yᵀ otherwise, by about 2^-24·|x||y|)
+// within the float32 path's 1e-4 of the float64 one
+// (losses.TestFloat32PathMatchesFloat64). n = 300 splits the sweeps into blocks.
 func TestUnrolled32PathsAndThreads(t *testing.T) {
 	old, _ := fastblas.Active()
 	defer fastblas.SetPath(old)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	x, y := divergence32Case(150, 784)
-	type result struct {
-		dual float64
-		g    []float32
-	}
-	results := map[fastblas.Path]result{}
-	for _, p := range fastblas.Paths() {
-		fastblas.SetPath(p)
-		var first *result
-		for _, procs := range []int{1, 2, 3} {
-			runtime.GOMAXPROCS(procs)
-			d, err := UnrolledSinkhornDivergence(x, y, nil, nil, SqEuclidean, 1, &UnrolledOptions{Iterations: 20})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d.XY.k32 == nil {
-				t.Fatalf("%v: no float32 kernel", p)
-			}
-			g := make([]float32, len(x.f32.Data))
-			d.Backward(1, 0.5, FromFloat32(150, 784, g), Points{})
-			if first == nil {
-				first = &result{d.Dual, g}
-				continue
-			}
-			if d.Dual != first.dual {
-				t.Errorf("%v, %d CPUs: dual %v, on 1 CPU %v", p, procs, d.Dual, first.dual)
-			}
-			for i := range g {
-				if math.Float32bits(g[i]) != math.Float32bits(first.g[i]) {
-					t.Fatalf("%v, %d CPUs: gradient[%d] %v, on 1 CPU %v", p, procs, i, g[i], first.g[i])
+	const n = 300
+	x, y := divergence32Case(n, 784)
+	for _, opts := range []*UnrolledOptions{{Iterations: 20}, {Iterations: 10, EpsScaling: 0.5, EpsStart: 8}} {
+		type result struct {
+			dual float64
+			g    []float32
+			fg   []float64 // the three problems' final potentials
+		}
+		results := map[fastblas.Path]result{}
+		for _, p := range fastblas.Paths() {
+			fastblas.SetPath(p)
+			var first *result
+			for _, procs := range []int{1, 2, 3} {
+				runtime.GOMAXPROCS(procs)
+				d, err := UnrolledSinkhornDivergence(x, y, nil, nil, SqEuclidean, 1, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d.XY.Scaled != (opts.EpsScaling == 0) || d.XY.Scaled && d.XY.k32 == nil {
+					t.Fatalf("%v: scaled %v, float32 kernel %v", p, d.XY.Scaled, d.XY.k32 != nil)
+				}
+				g := make([]float32, len(x.f32.Data))
+				d.Backward(1, 0.5, FromFloat32(n, 784, g), Points{})
+				var fg []float64
+				for _, u := range []*Unrolled{d.XY, d.XX, d.YY} {
+					fg = append(append(fg, u.F...), u.G...)
+				}
+				if first == nil {
+					first = &result{d.Dual, g, fg}
+					continue
+				}
+				for i := range fg {
+					if math.Float64bits(fg[i]) != math.Float64bits(first.fg[i]) {
+						t.Fatalf("%v, %d CPUs, scaled %v: potential %d %v, on 1 CPU %v", p, procs, d.XY.Scaled, i, fg[i], first.fg[i])
+					}
+				}
+				if d.Dual != first.dual {
+					t.Errorf("%v, %d CPUs, scaled %v: dual %v, on 1 CPU %v", p, procs, d.XY.Scaled, d.Dual, first.dual)
+				}
+				for i := range g {
+					if math.Float32bits(g[i]) != math.Float32bits(first.g[i]) {
+						t.Fatalf("%v, %d CPUs, scaled %v: gradient[%d] %v, on 1 CPU %v", p, procs, d.XY.Scaled, i, g[i], first.g[i])
+					}
 				}
 			}
+			results[p] = *first
 		}
-		results[p] = *first
-	}
-	for _, p := range fastblas.Paths() {
-		for _, q := range fastblas.Paths() {
-			if q <= p {
-				continue
+		for _, p := range fastblas.Paths() {
+			for _, q := range fastblas.Paths() {
+				if q <= p {
+					continue
+				}
+				tolV, tolG := 1e-10, 1e-9
+				if p == fastblas.PureGo {
+					tolV, tolG = 1e-4, 1e-4
+				}
+				a, b := results[p], results[q]
+				if e := relErr(a.dual, b.dual); e > tolV {
+					t.Errorf("dual on %v %v, on %v %v (rel %.2g)", p, a.dual, q, b.dual, e)
+				}
+				scale, diff := 0.0, 0.0
+				for i := range a.g {
+					scale = math.Max(scale, math.Abs(float64(a.g[i])))
+					diff = math.Max(diff, math.Abs(float64(a.g[i]-b.g[i])))
+				}
+				if diff > tolG*scale || !(scale > 0) {
+					t.Errorf("gradients on %v and %v differ by %.2g of their largest entry", p, q, diff/scale)
+				}
+				t.Logf("%v vs %v: dual %v, rel %.2g, gradient %.2g of max", p, q, a.dual, relErr(a.dual, b.dual), diff/scale)
 			}
-			tolV, tolG := 1e-10, 1e-9
-			if p == fastblas.PureGo {
-				tolV, tolG = 1e-4, 1e-4
-			}
-			a, b := results[p], results[q]
-			if e := relErr(a.dual, b.dual); e > tolV {
-				t.Errorf("dual on %v %v, on %v %v (rel %.2g)", p, a.dual, q, b.dual, e)
-			}
-			scale, diff := 0.0, 0.0
-			for i := range a.g {
-				scale = math.Max(scale, math.Abs(float64(a.g[i])))
-				diff = math.Max(diff, math.Abs(float64(a.g[i]-b.g[i])))
-			}
-			if diff > tolG*scale || !(scale > 0) {
-				t.Errorf("gradients on %v and %v differ by %.2g of their largest entry", p, q, diff/scale)
-			}
-			t.Logf("%v vs %v: dual rel %.2g, gradient %.2g of max", p, q, relErr(a.dual, b.dual), diff/scale)
 		}
 	}
 }

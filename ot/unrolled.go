@@ -269,8 +269,8 @@ func (u *Unrolled) forwardScaled() bool {
 		vs[0][j] = 1
 		bv[j] = p.b[j] * vs[0][j]
 	}
-	nb := parallel.Blocks(n, m)
-	acc := blockVectors(m)
+	nb := sweepBlocks(n, m)
+	acc := sweepVectors(nb, m)
 	kr := kernelRows{k64: K, m: m}
 	if u.kernel32() {
 		kr = kernelRows{k32: parallel.Float32.Get(n * m), m: m} // every entry is set in phase 0
@@ -577,8 +577,8 @@ func (u *Unrolled) planRow(src kernelRows, i int, dst []float64) float64 {
 // rowError returns ‖P_L 1 − a‖₁.
 func (u *Unrolled) rowError(src kernelRows) float64 {
 	p := u.p
-	errs := make([]float64, parallel.MaxBlocks())
-	parallel.For(p.n, p.m, func(blk, lo, hi int) {
+	errs := make([]float64, sweepBlocks(p.n, p.m))
+	forBlocks(p.n, p.m, func(blk, lo, hi int) {
 		row := make([]float64, p.m)
 		for i := lo; i < hi; i++ {
 			errs[blk] += math.Abs(u.planRow(src, i, row) - p.a[i])
@@ -601,8 +601,8 @@ func (u *Unrolled) costMatrix() []float64 {
 func (u *Unrolled) Primal() float64 {
 	u.primalOnce.Do(func() {
 		p, C, src := u.p, u.costMatrix(), u.planSource()
-		lin := make([]float64, parallel.MaxBlocks())
-		parallel.For(p.n, p.m, func(blk, lo, hi int) {
+		lin := make([]float64, sweepBlocks(p.n, p.m))
+		forBlocks(p.n, p.m, func(blk, lo, hi int) {
 			row := make([]float64, p.m)
 			for i := lo; i < hi; i++ {
 				u.planRow(src, i, row)
@@ -706,8 +706,8 @@ func (u *Unrolled) addCostGrad(Cbar *mat.Dense, gx, gy *mat.Dense) {
 func (u *Unrolled) seedPrimal(dPrimal float64, fbar, gbar []float64, Cbar *mat.Dense, src kernelRows) {
 	p, m, eps := u.p, u.p.m, u.eps[len(u.eps)-1]
 	C := u.costMatrix()
-	acc := blockVectors(m)
-	parallel.For(p.n, m, func(blk, lo, hi int) {
+	acc := sweepVectors(sweepBlocks(p.n, m), m)
+	forBlocks(p.n, m, func(blk, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row, crow := Cbar.RawRowView(i), C[i*m:(i+1)*m]
 			u.planRow(src, i, row)
@@ -747,13 +747,13 @@ func (u *Unrolled) adjointLog(dDual, dPrimal float64) *mat.Dense {
 	if dPrimal != 0 {
 		u.seedPrimal(dPrimal, fbar, gbar, Cbar, kernelRows{k64: p.C, m: m})
 	}
-	acc := blockVectors(m)
+	acc := sweepVectors(sweepBlocks(n, m), m)
 	for k := L; k >= 1; k-- {
 		eps, f, g, gPrev := u.eps[k-1], u.fs[k], u.gs[k], u.gs[k-1]
 		for _, a := range acc {
 			clear(a)
 		}
-		parallel.For(n, m, func(blk, lo, hi int) {
+		forBlocks(n, m, func(blk, lo, hi int) {
 			pg, pf := make([]float64, m), make([]float64, m)
 			inv := 1 / eps
 			for i := lo; i < hi; i++ {
@@ -805,8 +805,8 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K kernelRows) *mat.Dens
 	A, B := mat.NewDense(n, 2*L, parallel.Float64.Get(n*2*L)), mat.NewDense(m, 2*L, parallel.Float64.Get(m*2*L))
 	w := make([]float64, m) // v^k∘ḡ
 	floats.MulTo(w, u.vs[L], gbar)
-	nb := parallel.Blocks(n, m)
-	acc := blockVectors(m)
+	nb := sweepBlocks(n, m)
+	acc := sweepVectors(nb, m)
 	// Phases 2(L−k) and 2(L−k)+1 are step k's row sweep and column reduction.
 	parallel.Phases(2*L, nb, func(phase, blk int) {
 		k := L - phase/2
@@ -861,6 +861,38 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K kernelRows) *mat.Dens
 		}
 	})
 	return Cbar
+}
+
+// sweepBlocks is the number of blocks the sweeps split the n rows of an n×m matrix
+// into: set by the size, not by the number of CPUs, so that the blocks' partial sums,
+// added in block order, give the same bits on any number of CPUs. maxSweepBlocks
+// blocks keep a few CPUs busy (each claims blocks until none is left).
+func sweepBlocks(n, m int) int {
+	if n*m < parallel.MinWork {
+		return 1
+	}
+	return min(n, maxSweepBlocks)
+}
+
+const maxSweepBlocks = 8
+
+// forBlocks runs body on the sweepBlocks(n, m) blocks of [0, n), concurrently.
+func forBlocks(n, m int, body func(blk, lo, hi int)) {
+	nb := sweepBlocks(n, m)
+	parallel.Phases(1, nb, func(_, blk int) {
+		if lo, hi := parallel.Block(n, nb, blk); lo < hi {
+			body(blk, lo, hi)
+		}
+	})
+}
+
+// sweepVectors returns nb zeroed length-m accumulators, one per sweep block.
+func sweepVectors(nb, m int) [][]float64 {
+	acc := make([][]float64, nb)
+	for k := range acc {
+		acc[k] = make([]float64, m)
+	}
+	return acc
 }
 
 // blockVectors returns one zeroed length-m accumulator per parallel block.
