@@ -294,9 +294,14 @@ func (u *Unrolled) forwardScaled() bool {
 		case phase%2 == 1:
 			// u = 1/(K(b∘v)) over the block's rows; their share of Kᵀ(a∘u)
 			uk, a := us[(phase+1)/2], acc[blk]
-			for i := lo; i < hi; i++ {
-				uk[i] = 1 / kr.dot(i, bv)
-				kr.axpy(i, p.a[i]*uk[i], a)
+			var c [4]float64
+			for i := lo; i < hi; i += 4 {
+				rows := min(4, hi-i)
+				for r := range rows {
+					uk[i+r] = 1 / kr.dot(i+r, bv)
+					c[r] = p.a[i+r] * uk[i+r]
+				}
+				kr.axpyRows(i, rows, &c, a)
 			}
 		default:
 			// v = 1/Kᵀ(a∘u) over the block's columns, the shares summed in block order
@@ -437,6 +442,18 @@ func (k kernelRows) axpy(i int, a float64, y []float64) {
 		return
 	}
 	axpy(a, k.k64[i*k.m:(i+1)*k.m], y)
+}
+
+// axpyRows adds c[r]·K_(i+r)· to y for r < rows ≤ 4, in that order: for four rows of
+// a float32 kernel in one pass over y (the same bits as one row at a time).
+func (k kernelRows) axpyRows(i, rows int, c *[4]float64, y []float64) {
+	if k.k32 != nil && rows == 4 {
+		axpy32x4(c, k.k32[i*k.m:(i+4)*k.m], k.m, y[:k.m])
+		return
+	}
+	for r := range rows {
+		k.axpy(i+r, c[r], y)
+	}
 }
 
 // row returns row i in float64: the matrix's own row, or its float32 row converted
@@ -816,13 +833,18 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K kernelRows) *mat.Dens
 			// the block's rows: f̄ and columns 2k−2, 2k−1 of A; their share of Kᵀ(u∘f̄)
 			lo, hi := parallel.Block(n, nb, blk)
 			a := acc[blk]
-			for i := lo; i < hi; i++ {
-				fbar[i] -= p.a[i] * uk[i] * K.dot(i, w)
-				c := uk[i] * fbar[i]
-				K.axpy(i, c, a)
-				A.Set(i, col, p.a[i]*uk[i])
-				A.Set(i, col+1, c)
-				fbar[i] = 0
+			var c [4]float64
+			for i0 := lo; i0 < hi; i0 += 4 {
+				rows := min(4, hi-i0)
+				for r := range rows {
+					i := i0 + r
+					fbar[i] -= p.a[i] * uk[i] * K.dot(i, w)
+					c[r] = uk[i] * fbar[i]
+					A.Set(i, col, p.a[i]*uk[i])
+					A.Set(i, col+1, c[r])
+					fbar[i] = 0
+				}
+				K.axpyRows(i0, rows, &c, a)
 			}
 			return
 		}

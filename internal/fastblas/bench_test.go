@@ -121,6 +121,30 @@ func BenchmarkAxpy(b *testing.B) {
 	}
 }
 
+// BenchmarkAxpy32x4 times the sweeps' column reduction on a float32 kernel: four rows
+// of 1024 added into one float64 vector, fused against four Axpy32 calls.
+func BenchmarkAxpy32x4(b *testing.B) {
+	const n = 1024
+	x, y := randSlice(rand.New(rand.NewPCG(1, 2)), 4*n), randFloat64(n)
+	c := [4]float64{1e-9, 2e-9, 3e-9, 4e-9}
+	b.Run("fused", func(b *testing.B) {
+		benchPaths(b, 8*256*n, func() {
+			for range 256 {
+				Axpy32x4(&c, x, n, y)
+			}
+		})
+	})
+	b.Run("rows", func(b *testing.B) {
+		benchPaths(b, 8*256*n, func() {
+			for range 256 {
+				for r := range 4 {
+					Axpy32(c[r], x[r*n:(r+1)*n], y)
+				}
+			}
+		})
+	})
+}
+
 func randFloat64(n int) []float64 {
 	rng := rand.New(rand.NewPCG(uint64(n), 1))
 	out := make([]float64, n)

@@ -281,3 +281,80 @@ a32tailloop:
 a32done:
 	VZEROUPPER
 	RET
+
+// func axpy32x4AVX2(c *[4]float64, x *float32, stride int, y []float64)
+// y[i] += c[r]·x[r·stride+i] for r = 0, 1, 2, 3 in turn, each a fused multiply-add
+// into y: four axpy32AVX2 calls in one pass over y.
+TEXT ·axpy32x4AVX2(SB), NOSPLIT, $0-48
+	MOVQ         c+0(FP), AX
+	VBROADCASTSD (AX), Y0
+	VBROADCASTSD 8(AX), Y1
+	VBROADCASTSD 16(AX), Y2
+	VBROADCASTSD 24(AX), Y3
+	MOVQ         x+8(FP), SI
+	MOVQ         stride+16(FP), BX
+	SHLQ         $2, BX
+	LEAQ         (SI)(BX*1), R8
+	LEAQ         (R8)(BX*1), R9
+	LEAQ         (R9)(BX*1), R10
+	MOVQ         y_base+24(FP), DI
+	MOVQ         y_len+32(FP), CX
+	MOVQ         CX, DX
+	SHRQ         $3, DX
+	JZ           a4tail
+
+a4loop:
+	VMOVUPD     (DI), Y4
+	VMOVUPD     32(DI), Y5
+	VCVTPS2PD   (SI), Y6
+	VCVTPS2PD   16(SI), Y7
+	VFMADD231PD Y6, Y0, Y4
+	VFMADD231PD Y7, Y0, Y5
+	VCVTPS2PD   (R8), Y6
+	VCVTPS2PD   16(R8), Y7
+	VFMADD231PD Y6, Y1, Y4
+	VFMADD231PD Y7, Y1, Y5
+	VCVTPS2PD   (R9), Y6
+	VCVTPS2PD   16(R9), Y7
+	VFMADD231PD Y6, Y2, Y4
+	VFMADD231PD Y7, Y2, Y5
+	VCVTPS2PD   (R10), Y6
+	VCVTPS2PD   16(R10), Y7
+	VFMADD231PD Y6, Y3, Y4
+	VFMADD231PD Y7, Y3, Y5
+	VMOVUPD     Y4, (DI)
+	VMOVUPD     Y5, 32(DI)
+	ADDQ        $32, SI
+	ADDQ        $32, R8
+	ADDQ        $32, R9
+	ADDQ        $32, R10
+	ADDQ        $64, DI
+	DECQ        DX
+	JNZ         a4loop
+
+a4tail:
+	ANDQ $7, CX
+	JZ   a4done
+
+a4tailloop:
+	VMOVSD      (DI), X4
+	VCVTSS2SD   (SI), X6, X6
+	VFMADD231SD X6, X0, X4
+	VCVTSS2SD   (R8), X6, X6
+	VFMADD231SD X6, X1, X4
+	VCVTSS2SD   (R9), X6, X6
+	VFMADD231SD X6, X2, X4
+	VCVTSS2SD   (R10), X6, X6
+	VFMADD231SD X6, X3, X4
+	VMOVSD      X4, (DI)
+	ADDQ        $4, SI
+	ADDQ        $4, R8
+	ADDQ        $4, R9
+	ADDQ        $4, R10
+	ADDQ        $8, DI
+	DECQ        CX
+	JNZ         a4tailloop
+
+a4done:
+	VZEROUPPER
+	RET

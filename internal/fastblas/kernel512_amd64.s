@@ -532,3 +532,80 @@ t512reduce:
 	VMOVUPD       Y8, 64(DI)
 	VZEROUPPER
 	RET
+
+// func axpy32x4AVX512(c *[4]float64, x *float32, stride int, y []float64)
+// y[i] += c[r]·x[r·stride+i] for r = 0, 1, 2, 3 in turn, each a fused multiply-add
+// into y: four axpy32AVX512 calls in one pass over y.
+TEXT ·axpy32x4AVX512(SB), NOSPLIT, $0-48
+	MOVQ         c+0(FP), AX
+	VBROADCASTSD (AX), Z0
+	VBROADCASTSD 8(AX), Z1
+	VBROADCASTSD 16(AX), Z2
+	VBROADCASTSD 24(AX), Z3
+	MOVQ         x+8(FP), SI
+	MOVQ         stride+16(FP), BX
+	SHLQ         $2, BX
+	LEAQ         (SI)(BX*1), R8
+	LEAQ         (R8)(BX*1), R9
+	LEAQ         (R9)(BX*1), R10
+	MOVQ         y_base+24(FP), DI
+	MOVQ         y_len+32(FP), CX
+	MOVQ         CX, DX
+	SHRQ         $4, DX
+	JZ           a4tail
+
+a4loop:
+	VMOVUPD     (DI), Z4
+	VMOVUPD     64(DI), Z5
+	VCVTPS2PD   (SI), Z6
+	VCVTPS2PD   32(SI), Z7
+	VFMADD231PD Z6, Z0, Z4
+	VFMADD231PD Z7, Z0, Z5
+	VCVTPS2PD   (R8), Z6
+	VCVTPS2PD   32(R8), Z7
+	VFMADD231PD Z6, Z1, Z4
+	VFMADD231PD Z7, Z1, Z5
+	VCVTPS2PD   (R9), Z6
+	VCVTPS2PD   32(R9), Z7
+	VFMADD231PD Z6, Z2, Z4
+	VFMADD231PD Z7, Z2, Z5
+	VCVTPS2PD   (R10), Z6
+	VCVTPS2PD   32(R10), Z7
+	VFMADD231PD Z6, Z3, Z4
+	VFMADD231PD Z7, Z3, Z5
+	VMOVUPD     Z4, (DI)
+	VMOVUPD     Z5, 64(DI)
+	ADDQ        $64, SI
+	ADDQ        $64, R8
+	ADDQ        $64, R9
+	ADDQ        $64, R10
+	ADDQ        $128, DI
+	DECQ        DX
+	JNZ         a4loop
+
+a4tail:
+	ANDQ $15, CX
+	JZ   a4done
+
+a4tailloop:
+	VMOVSD      (DI), X4
+	VCVTSS2SD   (SI), X6, X6
+	VFMADD231SD X6, X0, X4
+	VCVTSS2SD   (R8), X6, X6
+	VFMADD231SD X6, X1, X4
+	VCVTSS2SD   (R9), X6, X6
+	VFMADD231SD X6, X2, X4
+	VCVTSS2SD   (R10), X6, X6
+	VFMADD231SD X6, X3, X4
+	VMOVSD      X4, (DI)
+	ADDQ        $4, SI
+	ADDQ        $4, R8
+	ADDQ        $4, R9
+	ADDQ        $4, R10
+	ADDQ        $8, DI
+	DECQ        CX
+	JNZ         a4tailloop
+
+a4done:
+	VZEROUPPER
+	RET

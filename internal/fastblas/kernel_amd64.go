@@ -111,6 +111,30 @@ func Axpy32(alpha float64, x []float32, y []float64) {
 	axpy32Go(alpha, x, y)
 }
 
+//go:noescape
+func axpy32x4AVX2(c *[4]float64, x *float32, stride int, y []float64)
+
+//go:noescape
+func axpy32x4AVX512(c *[4]float64, x *float32, stride int, y []float64)
+
+// Axpy32x4 adds c[r]·x[r·stride : r·stride+len(y)] to y for r = 0, 1, 2, 3, in that
+// order: the same bits as four Axpy32 calls, in one pass over y.
+func Axpy32x4(c *[4]float64, x []float32, stride int, y []float64) {
+	if len(y) == 0 {
+		return
+	}
+	_ = x[3*stride+len(y)-1]
+	switch active {
+	case AVX512:
+		axpy32x4AVX512(c, &x[0], stride, y)
+		return
+	case AVX2:
+		axpy32x4AVX2(c, &x[0], stride, y)
+		return
+	}
+	axpy32x4Go(c, x, stride, y)
+}
+
 // tile3x4AVX2 sets out[4r+c] = Σ_{t<k} x[r·xstride+t]·y[c·ystride+t] for r < 3, c < 4;
 // k is a multiple of 4.
 //

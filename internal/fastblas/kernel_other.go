@@ -23,6 +23,12 @@ func Dot32(x []float32, y []float64) float64 { return dot32Go(x, y) }
 // Axpy32 adds alpha·x to y in float64; y must be at least as long as x.
 func Axpy32(alpha float64, x []float32, y []float64) { axpy32Go(alpha, x, y) }
 
+// Axpy32x4 adds c[r]·x[r·stride : r·stride+len(y)] to y for r = 0, 1, 2, 3, in that
+// order: the same bits as four Axpy32 calls, in one pass over y.
+func Axpy32x4(c *[4]float64, x []float32, stride int, y []float64) {
+	axpy32x4Go(c, x, stride, y)
+}
+
 // tile3x4 is never called in portable builds (DgemmNT is gonum's).
 func tile3x4(x *float64, xstride int, y *float64, ystride int, k int, out *[12]float64) int {
 	panic("fastblas: tile3x4 without AVX2")

@@ -24,3 +24,16 @@ func axpy32Go(alpha float64, x []float32, y []float64) {
 		y[i] += alpha * float64(v)
 	}
 }
+
+// axpy32x4Go is Axpy32x4's portable loop: per entry, the four updates of axpy32Go in
+// turn.
+func axpy32x4Go(c *[4]float64, x []float32, stride int, y []float64) {
+	x0, x1 := x[:len(y)], x[stride:stride+len(y)]
+	x2, x3 := x[2*stride:2*stride+len(y)], x[3*stride:3*stride+len(y)]
+	for i := range y {
+		v := y[i] + c[0]*float64(x0[i])
+		v += c[1] * float64(x1[i])
+		v += c[2] * float64(x2[i])
+		y[i] = v + c[3]*float64(x3[i])
+	}
+}

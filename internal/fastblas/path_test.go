@@ -141,3 +141,27 @@ func TestDot32Axpy32(t *testing.T) {
 		}
 	})
 }
+
+// Axpy32x4 gives the bits of four Axpy32 calls on every path, also on rows that overlap
+// (stride < len(y)) and with a short tail.
+func TestAxpy32x4(t *testing.T) {
+	forPaths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(25, 26))
+		for _, s := range [][2]int{{1, 1}, {7, 9}, {16, 16}, {33, 40}, {100, 50}, {1000, 1003}} {
+			n, stride := s[0], s[1]
+			x := randSlice(rng, 3*stride+n)
+			y := randFloat64(n)
+			want := append([]float64(nil), y...)
+			c := [4]float64{0.3, -1.7, 2.5e-3, 11}
+			for r := range 4 {
+				Axpy32(c[r], x[r*stride:r*stride+n], want)
+			}
+			Axpy32x4(&c, x, stride, y)
+			for i := range y {
+				if math.Float64bits(y[i]) != math.Float64bits(want[i]) {
+					t.Fatalf("n=%d stride=%d: y[%d] = %v, four Axpy32 %v", n, stride, i, y[i], want[i])
+				}
+			}
+		}
+	})
+}
