@@ -1,7 +1,9 @@
 // Package fastblas holds the project's matrix products: a BLAS for gorgonia whose
 // single-precision product (Sgemm) runs a register-tiled assembly kernel (every other
-// routine is gonum's), and ot's float64 product DgemmNT (C = A·Bᵀ in 3×4 register
-// tiles) with the vector kernels Dot and Axpy it is built from.
+// routine is gonum's), Gram (x·xᵀ from the upper triangle's tiles), ot's float64
+// product DgemmNT (C = A·Bᵀ in 3×4 register tiles) with the vector kernels Dot and
+// Axpy, and the mixed-precision Dot32, Axpy32 and Axpy32x4 (float32 rows, float64
+// vectors and sums) of ot's sweeps over a float32 kernel matrix.
 //
 // gorgonia's float32 matrix products (the generator's dense layers, their gradients,
 // convolutions after im2col) all go through Sgemm, which in gonum's pure-Go BLAS runs
