@@ -45,8 +45,11 @@ type Unrolled struct {
 
 	// p.C is the cost in the log domain; in the scaling domain it holds the kernel K,
 	// or nil once a large kernel has been dropped after the forward pass (kernel()
-	// rebuilds it, bit for bit, for a backward pass).
+	// rebuilds it, bit for bit, for a backward pass). A float32 record's kernel is k32
+	// instead (p.C nil), when kernel32 allows.
 	p    *problem
+	k32  []float32
+	no32 bool       // the float32 kernel was tried and its scalings' range ruled it out
 	x, y *mat.Dense // nil for float32 points until a float64 backward asks for them
 	g32  *gram32    // float32 points, or nil
 	cost Cost
@@ -213,7 +216,9 @@ func newUnrolled(p *problem, c Cost, e float64, o UnrolledOptions, x, y *mat.Den
 		u.forwardLog()
 	}
 	u.Dual = floats.Dot(p.a, u.F) + floats.Dot(p.b, u.G)
-	u.MarginalError = u.rowError(u.planSource())
+	src := u.planSource()
+	u.MarginalError = u.rowError(src)
+	u.putKernel(src)
 	u.Iterations, u.Converged = len(eps), u.MarginalError <= o.Tol
 	if !allFinite([]float64{u.Dual, u.MarginalError}) || !allFinite(u.F) || !allFinite(u.G) {
 		u.Release()
@@ -264,8 +269,12 @@ func (u *Unrolled) forwardScaled() bool {
 		vs[0][j] = 1
 		bv[j] = p.b[j] * vs[0][j]
 	}
-	nb := parallel.Blocks(n, m)
-	acc := blockVectors(m)
+	nb := sweepBlocks(n, m)
+	acc := sweepVectors(nb, m)
+	kr := kernelRows{k64: K, m: m}
+	if u.kernel32() {
+		kr = kernelRows{k32: parallel.Float32.Get(n * m), m: m} // every entry is set in phase 0
+	}
 	// Phase 0 builds the kernel; phases 2k−1 and 2k are iteration k's row sweep and
 	// column reduction.
 	parallel.Phases(1+2*L, nb, func(phase, blk int) {
@@ -274,16 +283,25 @@ func (u *Unrolled) forwardScaled() bool {
 		case phase == 0:
 			// α_i = min_j C_ij, then K_ij = exp((α_i − C_ij)/ε) in place
 			for i := lo; i < hi; i++ {
-				u.alpha[i] = floats.Min(K[i*m : (i+1)*m])
+				u.alpha[i] = rowMin(K[i*m : (i+1)*m])
 			}
 			u.toKernelRows(K, lo, hi)
+			if kr.k32 != nil {
+				for i, v := range K[lo*m : hi*m] {
+					kr.k32[lo*m+i] = float32(v)
+				}
+			}
 		case phase%2 == 1:
 			// u = 1/(K(b∘v)) over the block's rows; their share of Kᵀ(a∘u)
 			uk, a := us[(phase+1)/2], acc[blk]
-			for i := lo; i < hi; i++ {
-				krow := K[i*m : (i+1)*m]
-				uk[i] = 1 / dot(krow, bv)
-				axpy(p.a[i]*uk[i], krow, a)
+			var c [4]float64
+			for i := lo; i < hi; i += 4 {
+				rows := min(4, hi-i)
+				for r := range rows {
+					uk[i+r] = 1 / kr.dot(i+r, bv)
+					c[r] = p.a[i+r] * uk[i+r]
+				}
+				kr.axpyRows(i, rows, &c, a)
 			}
 		default:
 			// v = 1/Kᵀ(a∘u) over the block's columns, the shares summed in block order
@@ -300,17 +318,30 @@ func (u *Unrolled) forwardScaled() bool {
 			}
 		}
 	})
+	ok := true
 	for k := 1; k <= L; k++ {
-		if !allPositiveFinite(us[k]) || !allPositiveFinite(vs[k]) {
-			p.C = u.freshCost()
-			return false
-		}
+		ok = ok && allPositiveFinite(us[k]) && allPositiveFinite(vs[k])
 	}
 	// The backward pass multiplies u_i·v_j before K_ij: where K underflowed to 0 while
 	// u·v overflows that would be 0·Inf. Keep every such product far inside float64.
-	if maxLog(us)+maxLog(vs) > scaledRangeMax {
+	scaleRange := maxLog(us) + maxLog(vs)
+	if !ok || scaleRange > scaledRangeMax {
+		if kr.k32 != nil {
+			parallel.Float32.Put(kr.k32)
+		}
 		p.C = u.freshCost()
 		return false
+	}
+	if kr.k32 != nil && !u.kernel32Exact() && scaleRange > kernel32Range {
+		// Entries below float32's normal range may weigh: run again on a float64 kernel.
+		parallel.Float32.Put(kr.k32)
+		parallel.Float64.Put(p.C)
+		p.C, u.no32 = u.freshCost(), true
+		return u.forwardScaled()
+	}
+	if kr.k32 != nil { // the float64 kernel is no longer needed
+		parallel.Float64.Put(p.C)
+		p.C, u.k32 = nil, kr.k32
 	}
 	u.Scaled, u.us, u.vs = true, us, vs
 	eps := u.eps[0]
@@ -322,6 +353,21 @@ func (u *Unrolled) forwardScaled() bool {
 		u.G[j] = eps * math.Log(vs[L][j])
 	}
 	return true
+}
+
+// rowMin is floats.Min of a non-empty row with plain comparisons, which skip NaN
+// entries as floats.Min does unless the first is one.
+func rowMin(row []float64) float64 {
+	lo := row[0]
+	for _, v := range row {
+		if v < lo {
+			lo = v
+		}
+	}
+	if lo != lo {
+		return floats.Min(row)
+	}
+	return lo
 }
 
 // toKernel overwrites a cost matrix with K_ij = exp((α_i − C_ij)/ε).
@@ -341,21 +387,126 @@ func (u *Unrolled) toKernelRows(C []float64, lo, hi int) {
 	}
 }
 
-// kernel returns the scaling-domain kernel, rebuilding a dropped one.
-func (u *Unrolled) kernel() []float64 {
+// kernel32 reports whether the record keeps its scaling-domain kernel in float32: a
+// float32 record (whose costs already carry float32 rounding of about 2^-24·|x||y|)
+// whose kernel's error stays at float32's rounding. A kernel entry stored in float32
+// errs by at most 2^-24·max(K_ij, 2^-126), so a sum u_i Σ_j K_ij b_j v_j (= 1 by the
+// update) errs relatively by at most 2^-24·(1 + u_i v_max 2^-126). Hence the rule:
+// either every entry is normal in float32, (max C − min C)/ε ≤ kernel32Range
+// (kernel32Exact), or the forward pass's scalings keep log max u + log max v ≤
+// kernel32Range, checked after it (forwardScaled reruns it on a float64 kernel
+// otherwise); a spread beyond twice that range is not tried. Either way every sum of
+// the forward and backward sweeps carries a relative error of at most 2^-23.
+func (u *Unrolled) kernel32() bool {
+	if u.g32 == nil || !useKernel32 || u.no32 {
+		return false
+	}
+	lo, hi := u.p.bounds()
+	return hi-lo <= 2*kernel32Range*u.eps[0]
+}
+
+// kernel32Exact reports that every kernel entry is a normal float32 number.
+func (u *Unrolled) kernel32Exact() bool {
+	lo, hi := u.p.bounds()
+	return hi-lo <= kernel32Range*u.eps[0]
+}
+
+// kernel32Range bounds −log K_ij, or the scalings' log max u + log max v, for a
+// float32 kernel: e^-80 ≈ 1.8e-35 is above float32's smallest normal number,
+// 2^-126 ≈ 1.2e-38 ≈ e^-87.3.
+const kernel32Range = 80
+
+// useKernel32 is false only in tests that compare against a float64 kernel.
+var useKernel32 = true
+
+// kernelRows is a row-major matrix with m columns in float64 or float32 (k32 not nil),
+// read row by row with float64 arithmetic.
+type kernelRows struct {
+	k64 []float64
+	k32 []float32
+	m   int
+}
+
+// dot returns Σ_j K_ij x_j.
+func (k kernelRows) dot(i int, x []float64) float64 {
+	if k.k32 != nil {
+		return dot32(k.k32[i*k.m:(i+1)*k.m], x)
+	}
+	return dot(k.k64[i*k.m:(i+1)*k.m], x)
+}
+
+// axpy adds a·K_i· to y.
+func (k kernelRows) axpy(i int, a float64, y []float64) {
+	if k.k32 != nil {
+		axpy32(a, k.k32[i*k.m:(i+1)*k.m], y)
+		return
+	}
+	axpy(a, k.k64[i*k.m:(i+1)*k.m], y)
+}
+
+// axpyRows adds c[r]·K_(i+r)· to y for r < rows ≤ 4, in that order: for four rows of
+// a float32 kernel in one pass over y (the same bits as one row at a time).
+func (k kernelRows) axpyRows(i, rows int, c *[4]float64, y []float64) {
+	if k.k32 != nil && rows == 4 {
+		axpy32x4(c, k.k32[i*k.m:(i+4)*k.m], k.m, y[:k.m])
+		return
+	}
+	for r := range rows {
+		k.axpy(i+r, c[r], y)
+	}
+}
+
+// row returns row i in float64: the matrix's own row, or its float32 row converted
+// into scratch.
+func (k kernelRows) row(i int, scratch []float64) []float64 {
+	if k.k32 == nil {
+		return k.k64[i*k.m : (i+1)*k.m]
+	}
+	for j, v := range k.k32[i*k.m : (i+1)*k.m] {
+		scratch[j] = float64(v)
+	}
+	return scratch[:k.m]
+}
+
+// kernel returns the scaling-domain kernel, rebuilding a dropped one (hand it back with
+// putKernel).
+func (u *Unrolled) kernel() kernelRows {
+	m := u.p.m
+	if u.k32 != nil {
+		return kernelRows{k32: u.k32, m: m}
+	}
 	if u.p.C != nil {
-		return u.p.C
+		return kernelRows{k64: u.p.C, m: m}
 	}
 	K := u.freshCost()
 	u.toKernel(K)
-	return K
+	if !u.kernel32() {
+		return kernelRows{k64: K, m: m}
+	}
+	k32 := parallel.Float32.Get(len(K))
+	for i, v := range K {
+		k32[i] = float32(v)
+	}
+	parallel.Float64.Put(K)
+	return kernelRows{k32: k32, m: m}
+}
+
+// putKernel hands back a kernel that kernel() rebuilt and the record does not keep.
+func (u *Unrolled) putKernel(k kernelRows) {
+	switch {
+	case k.k32 != nil && (len(u.k32) == 0 || &k.k32[0] != &u.k32[0]):
+		parallel.Float32.Put(k.k32)
+	case k.k64 != nil && (len(u.p.C) == 0 || &k.k64[0] != &u.p.C[0]):
+		parallel.Float64.Put(k.k64)
+	}
 }
 
 // freshCost returns a newly computed cost matrix, from float32 points for a float32
 // record.
 func (u *Unrolled) freshCost() []float64 {
 	if u.g32 != nil {
-		return u.g32.matrix(u.cost)
+		C, _, _ := u.g32.matrix(u.cost)
+		return C
 	}
 	return u.cost.matrix(u.x, u.y).RawMatrix().Data
 }
@@ -367,7 +518,10 @@ func (u *Unrolled) Release() {
 	if u.p.C != nil {
 		parallel.Float64.Put(u.p.C)
 	}
-	u.p.C, u.p.ctCache = nil, nil
+	if u.k32 != nil {
+		parallel.Float32.Put(u.k32)
+	}
+	u.p.C, u.p.ctCache, u.k32 = nil, nil, nil
 }
 
 // Release releases the three records (see Unrolled.Release).
@@ -380,7 +534,7 @@ func (d *UnrolledDivergence) Release() {
 // dropLargeKernel frees a scaling-domain kernel too large to keep between passes.
 func (u *Unrolled) dropLargeKernel() {
 	if u.Scaled && u.p.n*u.p.m > keepKernelMax {
-		u.p.C = nil
+		u.Release()
 	}
 }
 
@@ -409,18 +563,18 @@ func allPositiveFinite(v []float64) bool {
 }
 
 // planSource returns the matrix planRow reads: the kernel in the scaling domain, the
-// cost in the log domain.
-func (u *Unrolled) planSource() []float64 {
+// cost in the log domain. Hand it back with putKernel.
+func (u *Unrolled) planSource() kernelRows {
 	if u.Scaled {
 		return u.kernel()
 	}
-	return u.p.C
+	return kernelRows{k64: u.p.C, m: u.p.m}
 }
 
 // planRow writes P_L's row i into dst and returns its sum; src is planSource().
-func (u *Unrolled) planRow(src []float64, i int, dst []float64) float64 {
-	p, m, L := u.p, u.p.m, len(u.eps)
-	row := src[i*m : (i+1)*m]
+func (u *Unrolled) planRow(src kernelRows, i int, dst []float64) float64 {
+	p, L := u.p, len(u.eps)
+	row := src.row(i, dst) // dst itself for a float32 kernel: each entry is read before it is written
 	if u.Scaled {
 		// P_ij = a_i u_i K_ij b_j v_j
 		s, v := p.a[i]*u.us[L][i], u.vs[L]
@@ -438,10 +592,10 @@ func (u *Unrolled) planRow(src []float64, i int, dst []float64) float64 {
 }
 
 // rowError returns ‖P_L 1 − a‖₁.
-func (u *Unrolled) rowError(src []float64) float64 {
+func (u *Unrolled) rowError(src kernelRows) float64 {
 	p := u.p
-	errs := make([]float64, parallel.MaxBlocks())
-	parallel.For(p.n, p.m, func(blk, lo, hi int) {
+	errs := make([]float64, sweepBlocks(p.n, p.m))
+	forBlocks(p.n, p.m, func(blk, lo, hi int) {
 		row := make([]float64, p.m)
 		for i := lo; i < hi; i++ {
 			errs[blk] += math.Abs(u.planRow(src, i, row) - p.a[i])
@@ -464,8 +618,8 @@ func (u *Unrolled) costMatrix() []float64 {
 func (u *Unrolled) Primal() float64 {
 	u.primalOnce.Do(func() {
 		p, C, src := u.p, u.costMatrix(), u.planSource()
-		lin := make([]float64, parallel.MaxBlocks())
-		parallel.For(p.n, p.m, func(blk, lo, hi int) {
+		lin := make([]float64, sweepBlocks(p.n, p.m))
+		forBlocks(p.n, p.m, func(blk, lo, hi int) {
 			row := make([]float64, p.m)
 			for i := lo; i < hi; i++ {
 				u.planRow(src, i, row)
@@ -473,6 +627,10 @@ func (u *Unrolled) Primal() float64 {
 			}
 		})
 		u.primal = floats.Sum(lin)
+		u.putKernel(src)
+		if u.Scaled {
+			parallel.Float64.Put(C)
+		}
 	})
 	return u.primal
 }
@@ -500,7 +658,9 @@ func (u *Unrolled) addGradTo(Cbar *mat.Dense, gx, gy Points) {
 // adjoint returns C̄ = ∂(dDual·Dual + dPrimal·Primal)/∂C through all L iterations.
 func (u *Unrolled) adjoint(dDual, dPrimal float64) *mat.Dense {
 	if u.Scaled {
-		return u.adjointScaled(dDual, dPrimal, u.kernel())
+		K := u.kernel()
+		defer u.putKernel(K)
+		return u.adjointScaled(dDual, dPrimal, K)
 	}
 	return u.adjointLog(dDual, dPrimal)
 }
@@ -525,6 +685,7 @@ func (u *Unrolled) envelopeAdjoint(w float64) *mat.Dense {
 			floats.Scale(w, row)
 		}
 	})
+	u.putKernel(src)
 	return Cbar
 }
 
@@ -559,11 +720,11 @@ func (u *Unrolled) addCostGrad(Cbar *mat.Dense, gx, gy *mat.Dense) {
 // seedPrimal adds the primal term's direct derivatives: with P_ij = a_i b_j
 // exp((f_i + g_j − C_ij)/ε), ∂Primal/∂f_i = Σ_j P_ij C_ij/ε, ∂Primal/∂g_j = Σ_i P_ij C_ij/ε
 // and ∂Primal/∂C_ij = P_ij(1 − C_ij/ε), the last written into Cbar.
-func (u *Unrolled) seedPrimal(dPrimal float64, fbar, gbar []float64, Cbar *mat.Dense, src []float64) {
+func (u *Unrolled) seedPrimal(dPrimal float64, fbar, gbar []float64, Cbar *mat.Dense, src kernelRows) {
 	p, m, eps := u.p, u.p.m, u.eps[len(u.eps)-1]
 	C := u.costMatrix()
-	acc := blockVectors(m)
-	parallel.For(p.n, m, func(blk, lo, hi int) {
+	acc := sweepVectors(sweepBlocks(p.n, m), m)
+	forBlocks(p.n, m, func(blk, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row, crow := Cbar.RawRowView(i), C[i*m:(i+1)*m]
 			u.planRow(src, i, row)
@@ -601,15 +762,15 @@ func (u *Unrolled) adjointLog(dDual, dPrimal float64) *mat.Dense {
 	floats.AddScaled(fbar, dDual, p.a)
 	floats.AddScaled(gbar, dDual, p.b)
 	if dPrimal != 0 {
-		u.seedPrimal(dPrimal, fbar, gbar, Cbar, p.C)
+		u.seedPrimal(dPrimal, fbar, gbar, Cbar, kernelRows{k64: p.C, m: m})
 	}
-	acc := blockVectors(m)
+	acc := sweepVectors(sweepBlocks(n, m), m)
 	for k := L; k >= 1; k-- {
 		eps, f, g, gPrev := u.eps[k-1], u.fs[k], u.gs[k], u.gs[k-1]
 		for _, a := range acc {
 			clear(a)
 		}
-		parallel.For(n, m, func(blk, lo, hi int) {
+		forBlocks(n, m, func(blk, lo, hi int) {
 			pg, pf := make([]float64, m), make([]float64, m)
 			inv := 1 / eps
 			for i := lo; i < hi; i++ {
@@ -646,7 +807,7 @@ func (u *Unrolled) adjointLog(dDual, dPrimal float64) *mat.Dense {
 //
 // The 2L rank-one terms are collected as columns of A (n×2L) and B (m×2L) and summed
 // once: C̄ = K ∘ (A·Bᵀ).
-func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K []float64) *mat.Dense {
+func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K kernelRows) *mat.Dense {
 	p := u.p
 	n, m, L := p.n, p.m, len(u.eps)
 	fbar, gbar := make([]float64, n), make([]float64, m)
@@ -661,8 +822,8 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K []float64) *mat.Dense
 	A, B := mat.NewDense(n, 2*L, parallel.Float64.Get(n*2*L)), mat.NewDense(m, 2*L, parallel.Float64.Get(m*2*L))
 	w := make([]float64, m) // v^k∘ḡ
 	floats.MulTo(w, u.vs[L], gbar)
-	nb := parallel.Blocks(n, m)
-	acc := blockVectors(m)
+	nb := sweepBlocks(n, m)
+	acc := sweepVectors(nb, m)
 	// Phases 2(L−k) and 2(L−k)+1 are step k's row sweep and column reduction.
 	parallel.Phases(2*L, nb, func(phase, blk int) {
 		k := L - phase/2
@@ -672,14 +833,18 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K []float64) *mat.Dense
 			// the block's rows: f̄ and columns 2k−2, 2k−1 of A; their share of Kᵀ(u∘f̄)
 			lo, hi := parallel.Block(n, nb, blk)
 			a := acc[blk]
-			for i := lo; i < hi; i++ {
-				krow := K[i*m : (i+1)*m]
-				fbar[i] -= p.a[i] * uk[i] * dot(krow, w)
-				c := uk[i] * fbar[i]
-				axpy(c, krow, a)
-				A.Set(i, col, p.a[i]*uk[i])
-				A.Set(i, col+1, c)
-				fbar[i] = 0
+			var c [4]float64
+			for i0 := lo; i0 < hi; i0 += 4 {
+				rows := min(4, hi-i0)
+				for r := range rows {
+					i := i0 + r
+					fbar[i] -= p.a[i] * uk[i] * K.dot(i, w)
+					c[r] = uk[i] * fbar[i]
+					A.Set(i, col, p.a[i]*uk[i])
+					A.Set(i, col+1, c[r])
+					fbar[i] = 0
+				}
+				K.axpyRows(i0, rows, &c, a)
 			}
 			return
 		}
@@ -704,13 +869,52 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K []float64) *mat.Dense
 	parallel.Float64.Put(B.RawMatrix().Data)
 	parallel.For(n, m, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			floats.Mul(Cbar.RawRowView(i), K[i*m:(i+1)*m])
+			row := Cbar.RawRowView(i)
+			if K.k32 != nil {
+				for j, k := range K.k32[i*m : (i+1)*m] {
+					row[j] *= float64(k)
+				}
+			} else {
+				floats.Mul(row, K.k64[i*m:(i+1)*m])
+			}
 			if direct != nil {
 				floats.Add(Cbar.RawRowView(i), direct.RawRowView(i))
 			}
 		}
 	})
 	return Cbar
+}
+
+// sweepBlocks is the number of blocks the sweeps split the n rows of an n×m matrix
+// into: set by the size, not by the number of CPUs, so that the blocks' partial sums,
+// added in block order, give the same bits on any number of CPUs. maxSweepBlocks
+// blocks keep a few CPUs busy (each claims blocks until none is left).
+func sweepBlocks(n, m int) int {
+	if n*m < parallel.MinWork {
+		return 1
+	}
+	return min(n, maxSweepBlocks)
+}
+
+const maxSweepBlocks = 8
+
+// forBlocks runs body on the sweepBlocks(n, m) blocks of [0, n), concurrently.
+func forBlocks(n, m int, body func(blk, lo, hi int)) {
+	nb := sweepBlocks(n, m)
+	parallel.Phases(1, nb, func(_, blk int) {
+		if lo, hi := parallel.Block(n, nb, blk); lo < hi {
+			body(blk, lo, hi)
+		}
+	})
+}
+
+// sweepVectors returns nb zeroed length-m accumulators, one per sweep block.
+func sweepVectors(nb, m int) [][]float64 {
+	acc := make([][]float64, nb)
+	for k := range acc {
+		acc[k] = make([]float64, m)
+	}
+	return acc
 }
 
 // blockVectors returns one zeroed length-m accumulator per parallel block.

@@ -2,6 +2,7 @@ package ot
 
 import (
 	"fmt"
+	"math"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/floats"
@@ -92,15 +93,26 @@ type gram32 struct {
 var sgemm fastblas.Implementation
 
 // matrix returns the n×m cost s·(|x_i|² + |y_j|² − 2x_i·y_j) with x·yᵀ from one float32
-// product (fastblas's Sgemm: deterministic, so a rebuild is bit for bit the same), the
-// rest in float64, clamped at zero (and exactly zero on the diagonal of x = y).
-func (g *gram32) matrix(c Cost) []float64 {
+// product (fastblas's Sgemm, or its Gram for x = y, which computes the upper triangle
+// and mirrors it: deterministic, so a rebuild is bit for bit the same), the rest in
+// float64, clamped at zero (and exactly zero on the diagonal of x = y), and its
+// smallest and largest entries.
+func (g *gram32) matrix(c Cost) (C []float64, lo, hi float64) {
 	n, m, d := g.x.Rows, g.y.Rows, g.x.Cols
 	xy := parallel.Float32.Get(n * m)
 	defer parallel.Float32.Put(xy)
-	sgemm.Sgemm(blas.NoTrans, blas.Trans, n, m, d, 1, g.x.Data, d, g.y.Data, d, 0, xy, m)
-	C := parallel.Float64.Get(n * m) // every entry is written
-	parallel.For(n, m, func(_, lo, hi int) {
+	if g.sym {
+		fastblas.Gram(n, d, g.x.Data, d, xy, m)
+	} else {
+		sgemm.Sgemm(blas.NoTrans, blas.Trans, n, m, d, 1, g.x.Data, d, g.y.Data, d, 0, xy, m)
+	}
+	C = parallel.Float64.Get(n * m) // every entry is written
+	los, his := make([]float64, parallel.MaxBlocks()), make([]float64, parallel.MaxBlocks())
+	for k := range los {
+		los[k], his[k] = math.Inf(1), math.Inf(-1)
+	}
+	parallel.For(n, m, func(blk, lo, hi int) {
+		rlo, rhi := math.Inf(1), math.Inf(-1)
 		for i := lo; i < hi; i++ {
 			row, src := C[i*m:(i+1)*m], xy[i*m:(i+1)*m]
 			nx := g.nx[i]
@@ -117,9 +129,18 @@ func (g *gram32) matrix(c Cost) []float64 {
 			if g.sym {
 				row[i] = c.fromSq(0)
 			}
+			for _, v := range row { // finite: plain comparisons, no NaN cases
+				if v < rlo {
+					rlo = v
+				}
+				if v > rhi {
+					rhi = v
+				}
+			}
 		}
+		los[blk], his[blk] = rlo, rhi
 	})
-	return C
+	return C, floats.Min(los), floats.Max(his)
 }
 
 // addGrad adds Σ_j C̄_ij ∇_x c(x_i,y_j) to gx and Σ_i C̄_ij ∇_y c(x_i,y_j) to gy for the
@@ -149,16 +170,30 @@ func (g *gram32) addGrad(Cbar *mat.Dense, s float64, gx, gy []float32) {
 		addScaledRows(gx, s, r, g.x)
 		return
 	}
-	r, c := make([]float64, n), make([]float64, m)
-	for i := 0; i < n; i++ {
-		row, dst := raw.Data[i*raw.Stride:i*raw.Stride+m], cb[i*m:(i+1)*m]
-		sum := 0.0
-		for j, v := range row {
-			sum += v
-			c[j] += v
-			dst[j] = float32(v)
+	// Row sums by rows and column sums by columns, each in index order whatever the
+	// split between CPUs.
+	r := make([]float64, n)
+	parallel.For(n, m, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row, dst := raw.Data[i*raw.Stride:i*raw.Stride+m], cb[i*m:(i+1)*m]
+			sum := 0.0
+			for j, v := range row {
+				sum += v
+				dst[j] = float32(v)
+			}
+			r[i] = sum
 		}
-		r[i] = sum
+	})
+	var c []float64
+	if gy != nil {
+		c = make([]float64, m)
+		parallel.For(m, n, func(_, lo, hi int) {
+			for i := 0; i < n; i++ {
+				for j, v := range raw.Data[i*raw.Stride+lo : i*raw.Stride+hi] {
+					c[lo+j] += v
+				}
+			}
+		})
 	}
 	if gx != nil {
 		sgemm.Sgemm(blas.NoTrans, blas.NoTrans, n, d, m, float32(-s), cb, m, g.y.Data, d, 1, gx, d)
@@ -186,9 +221,13 @@ func addScaledRows(dst []float32, s float64, w []float64, x points32) {
 
 // unrolled32 is UnrolledSinkhorn for float32 points, with the squared norms of x and
 // y when known. For the quadratic cost s|x−y|² (the default ½|x−y|²) the cost
-// matrix's x·yᵀ runs as one float32 product (internal/fastblas's AVX2 Sgemm) and the
-// rest (norms, iterations, adjoints) in float64: the cost entries then carry float32
-// rounding of x·yᵀ (about 1e-7·|x||y|), as in a float32 PyTorch loop. Other costs
+// matrix's x·yᵀ runs as one float32 product (internal/fastblas's Sgemm, or its Gram
+// for x = y) and the rest (norms, iterations, adjoints) in float64: the cost entries
+// then carry float32 rounding of x·yᵀ (about 1e-7·|x||y|), as in a float32 PyTorch
+// loop. In the scaling domain the kernel K is stored in float32 where its error stays
+// at that level (see Unrolled.kernel32: every sum of the sweeps, accumulated in
+// float64, within 2^-23 relative, so after L updates the potentials within ε·L·2^-22
+// of a float64 kernel's), halving the memory and bandwidth of the sweeps. Other costs
 // convert the points to float64.
 func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps float64, o UnrolledOptions) (*Unrolled, error) {
 	if err := c.check(); err != nil {
@@ -237,7 +276,8 @@ func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps flo
 		}
 	}
 	// The cost is finite: the norms are, and so is every float32 product.
-	p := &problem{n: n, m: m, a: a, b: b, C: g.matrix(c), loga: logs(a), logb: logs(b)}
+	C, lo, hi := g.matrix(c)
+	p := &problem{n: n, m: m, a: a, b: b, C: C, loga: logs(a), logb: logs(b), lo: lo, hi: hi, boundsKnown: true}
 	return newUnrolled(p, c, eps, o, nil, nil, g)
 }
 

@@ -1,6 +1,8 @@
 package fastblas
 
 import (
+	"math"
+
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 
@@ -12,14 +14,9 @@ type Implementation struct {
 	gonum.Implementation
 }
 
-// Accelerated reports whether Sgemm runs the AVX2+FMA kernel on this machine and build.
-func Accelerated() bool { return useAsm }
-
 const (
-	mr = 6   // rows of the micro-tile
-	nr = 16  // columns of the micro-tile (two YMM registers of float32)
-	kc = 256 // largest k block: a 6×kc panel of A and a kc×16 panel of B stay in L1/L2
-	mc = 120 // rows of A packed at a time (a multiple of mr)
+	kc = 256 // largest k block: an mr×kc panel of A and a kc×nr panel of B stay in L1/L2
+	mc = 120 // rows of A packed at a time (a multiple of every tiling's mr)
 	nc = 2048
 
 	// smallWork is the number of multiply-adds below which gonum's unpacked loops win.
@@ -32,18 +29,17 @@ const (
 // op(B) k×n and C m×n, all row-major with leading dimensions lda, ldb, ldc. It panics
 // on invalid arguments, as every BLAS routine does.
 func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	// Thin products (a few rows or columns) waste most of a 6×16 tile: gonum's loops.
-	if !useAsm || m*n*k < smallWork || alpha == 0 || k == 0 || n < nr/2 || m < mr/2 {
+	if !packed(m, n, k, alpha) {
 		impl.Implementation.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	aT, bT := checkGemm(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
-	p := problem{aT: aT, bT: bT, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, alpha: alpha, beta: beta}
+	p := problem{t: tilingOf(active), aT: aT, bT: bT, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, alpha: alpha, beta: beta}
 	// Split the longer side into whole tiles, one contiguous range of tiles per CPU,
 	// from parallelWork multiply-adds on.
-	split, tile := n, nr
+	split, tile := n, p.t.nr
 	if m > n {
-		split, tile = m, mr
+		split, tile = m, p.t.mr
 	}
 	tileCost := parallel.MinWork // any split pays
 	if m*n*k < parallelWork {
@@ -62,17 +58,30 @@ func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float
 // SgemmSerial is Implementation.Sgemm on the calling goroutine only, for callers that
 // parallelize over many small products themselves.
 func SgemmSerial(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if !useAsm || m*n*k < smallWork || alpha == 0 || k == 0 || n < nr/2 || m < mr/2 {
+	if !packed(m, n, k, alpha) {
 		gonum.Implementation{}.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	aT, bT := checkGemm(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
-	p := problem{aT: aT, bT: bT, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, alpha: alpha, beta: beta}
+	p := problem{t: tilingOf(active), aT: aT, bT: bT, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, alpha: alpha, beta: beta}
 	p.run(0, m, 0, n, k)
+}
+
+// packed reports whether an m×n×k product runs packed on the active path's micro-kernel.
+// Small products and thin ones (a few rows or columns waste most of a tile) run
+// gonum's loops, as does every product on the pure-Go path.
+func packed(m, n, k int, alpha float32) bool {
+	if active == PureGo || m*n*k < smallWork || alpha == 0 || k == 0 {
+		return false
+	}
+	t := tilingOf(active)
+	return n >= t.nr/2 && m >= t.mr/2
 }
 
 // problem is one Sgemm call; run computes the block C[i0:i1, j0:j1].
 type problem struct {
+	t           tiling
+	upper       bool // compute only the tiles that reach the diagonal or lie above it
 	aT, bT      bool
 	a, b, c     []float32
 	lda, ldb    int
@@ -81,6 +90,7 @@ type problem struct {
 }
 
 func (p *problem) run(i0, i1, j0, j1, k int) {
+	mr, nr, kernel := p.t.mr, p.t.nr, p.t.kern
 	// Balanced k blocks: 784 becomes 4×196 rather than 3×256 + 16.
 	kb := (k + kc - 1) / kc
 	kstep := (k + kb - 1) / kb
@@ -89,7 +99,8 @@ func (p *problem) run(i0, i1, j0, j1, k int) {
 	packB := parallel.Float32.Get(roundUp(min(nc, j1-j0), nr) * kstep)
 	defer parallel.Float32.Put(packA)
 	defer parallel.Float32.Put(packB)
-	var edge [mr * nr]float32
+	var edgeTile [12 * 32]float32 // the largest tile: no allocation per call
+	edge := edgeTile[:mr*nr]
 	for jc := j0; jc < j1; jc += nc {
 		ncur := min(nc, j1-jc)
 		npan := (ncur + nr - 1) / nr
@@ -101,6 +112,9 @@ func (p *problem) run(i0, i1, j0, j1, k int) {
 			}
 			p.packB(packB, pc, kcur, jc, ncur)
 			for ic := i0; ic < i1; ic += mc {
+				if p.upper && ic >= jc+ncur {
+					break // the remaining rows lie below every column of this range
+				}
 				mcur := min(mc, i1-ic)
 				mpan := (mcur + mr - 1) / mr
 				p.packA(packA, ic, mcur, pc, kcur)
@@ -111,13 +125,16 @@ func (p *problem) run(i0, i1, j0, j1, k int) {
 					for ip := 0; ip < mpan; ip++ {
 						ap := packA[ip*mr*kcur:]
 						i := ic + ip*mr
+						if p.upper && i >= j+nr {
+							break // this tile and those below it lie under the diagonal
+						}
 						rows := min(mr, i1-i)
 						if rows == mr && cols == nr {
 							kernel(kcur, ap, bp, p.c[i*p.ldc+j:], p.ldc, p.alpha, beta)
 							continue
 						}
 						// Edge tile: compute into a scratch tile, then add the part inside C.
-						kernel(kcur, ap, bp, edge[:], nr, p.alpha, 0)
+						kernel(kcur, ap, bp, edge, nr, p.alpha, 0)
 						for r := 0; r < rows; r++ {
 							crow := p.c[(i+r)*p.ldc+j : (i+r)*p.ldc+j+cols]
 							erow := edge[r*nr : r*nr+cols]
@@ -139,6 +156,7 @@ func (p *problem) run(i0, i1, j0, j1, k int) {
 // packA copies op(A)[i0:i0+rows, p0:p0+kk] into panels of mr rows, each stored k-major
 // (mr values per k), zero-padding the last panel.
 func (p *problem) packA(dst []float32, i0, rows, p0, kk int) {
+	mr := p.t.mr
 	panels := (rows + mr - 1) / mr
 	for ip := 0; ip < panels; ip++ {
 		d := dst[ip*mr*kk : (ip+1)*mr*kk]
@@ -170,34 +188,39 @@ func (p *problem) packA(dst []float32, i0, rows, p0, kk int) {
 }
 
 // packAFull packs one whole panel, rows i..i+mr of op(A), with contiguous writes:
-// mr values per k, read from mr rows (A as stored) or one row of Aᵀ.
+// mr values per k, read from mr rows (A as stored, six at a time) or one row of Aᵀ.
 func (p *problem) packAFull(d []float32, i, p0, kk int) {
+	mr := p.t.mr
 	d = d[:kk*mr]
 	if p.aT { // op(A)[i+r][q] = a[(p0+q)·lda + i + r]: mr contiguous values per q
 		for q := 0; q < kk; q++ {
-			*(*[mr]float32)(d[q*mr:]) = *(*[mr]float32)(p.a[(p0+q)*p.lda+i:])
+			copy(d[q*mr:q*mr+mr], p.a[(p0+q)*p.lda+i:])
 		}
 		return
 	}
 	lda := p.lda
-	s0 := p.a[i*lda+p0:][:kk]
-	s1 := p.a[(i+1)*lda+p0:][:kk]
-	s2 := p.a[(i+2)*lda+p0:][:kk]
-	s3 := p.a[(i+3)*lda+p0:][:kk]
-	s4 := p.a[(i+4)*lda+p0:][:kk]
-	s5 := p.a[(i+5)*lda+p0:][:kk]
-	for q := range s0 {
-		t := (*[mr]float32)(d[q*mr:])
-		t[0], t[1], t[2], t[3], t[4], t[5] = s0[q], s1[q], s2[q], s3[q], s4[q], s5[q]
+	for r := 0; r < mr; r += 6 {
+		s0 := p.a[(i+r)*lda+p0:][:kk]
+		s1 := p.a[(i+r+1)*lda+p0:][:kk]
+		s2 := p.a[(i+r+2)*lda+p0:][:kk]
+		s3 := p.a[(i+r+3)*lda+p0:][:kk]
+		s4 := p.a[(i+r+4)*lda+p0:][:kk]
+		s5 := p.a[(i+r+5)*lda+p0:][:kk]
+		for q := range s0 {
+			t := (*[6]float32)(d[q*mr+r:])
+			t[0], t[1], t[2], t[3], t[4], t[5] = s0[q], s1[q], s2[q], s3[q], s4[q], s5[q]
+		}
 	}
 }
 
 // packBFullT packs one whole panel of nr columns j..j+nr of op(B) = Bᵀ (B stored n×k)
 // with contiguous writes: nr values per k, one from each of nr rows of B.
 func (p *problem) packBFullT(d []float32, p0, kk, j int) {
+	nr := p.t.nr
 	d = d[:kk*nr]
 	ldb := p.ldb
-	var s [nr][]float32
+	var rows [32][]float32
+	s := rows[:nr]
 	for c := range s {
 		s[c] = p.b[(j+c)*ldb+p0:][:kk]
 	}
@@ -214,6 +237,7 @@ func (p *problem) packBFullT(d []float32, p0, kk, j int) {
 // packB copies op(B)[p0:p0+kk, j0:j0+cols] into panels of nr columns, each stored
 // k-major (nr values per k), zero-padding the last panel.
 func (p *problem) packB(dst []float32, p0, kk, j0, cols int) {
+	nr := p.t.nr
 	panels := (cols + nr - 1) / nr
 	for jp := 0; jp < panels; jp++ {
 		d := dst[jp*nr*kk : (jp+1)*nr*kk]
@@ -225,7 +249,7 @@ func (p *problem) packB(dst []float32, p0, kk, j0, cols int) {
 		}
 		if !p.bT && w == nr {
 			for q := 0; q < kk; q++ {
-				*(*[nr]float32)(d[q*nr:]) = *(*[nr]float32)(p.b[(p0+q)*p.ldb+j:])
+				copy(d[q*nr:q*nr+nr], p.b[(p0+q)*p.ldb+j:])
 			}
 			continue
 		}
@@ -284,4 +308,57 @@ func checkGemm(tA, tB blas.Transpose, m, n, k int, a []float32, lda int, b []flo
 		panic("blas: insufficient length of c")
 	}
 	return aT, bT
+}
+
+// gramBlock is the number of rows of a block of Gram's upper triangle: a multiple of
+// every tiling's mr, small enough that the triangle wastes little beside the diagonal.
+const gramBlock = 48
+
+// Gram sets the n×n matrix C = A·Aᵀ for A n×k (row-major, leading dimensions lda and
+// ldc), computing only the micro-tiles that reach the diagonal or lie above it and
+// mirroring them: about half the multiply-adds of a full product for large n, with
+// the same packing. Each computed entry is the one Sgemm computes (the same chain of
+// fused multiply-adds), so the result is as deterministic as Sgemm's, and exactly
+// symmetric.
+func Gram(n, k int, a []float32, lda int, c []float32, ldc int) {
+	if !packed(n, n, k, 1) {
+		Implementation{}.Sgemm(blas.NoTrans, blas.Trans, n, n, k, 1, a, lda, a, lda, 0, c, ldc)
+		mirrorLower(n, c, ldc)
+		return
+	}
+	checkGemm(blas.NoTrans, blas.Trans, n, n, k, a, lda, a, lda, c, ldc)
+	p := problem{t: tilingOf(active), upper: true, bT: true, a: a, lda: lda, b: a, ldb: lda, c: c, ldc: ldc, alpha: 1}
+	// Column tile j costs about j: split the columns where the triangle's area, ∝ j²,
+	// is balanced between the CPUs.
+	nb := 1
+	if n*n*k >= 2*parallelWork {
+		nb = parallel.MaxBlocks()
+	}
+	bound := func(b int) int {
+		return min(n, roundUp(int(float64(n)*math.Sqrt(float64(b)/float64(nb))), p.t.nr))
+	}
+	parallel.Phases(1, nb, func(_, b int) {
+		if lo, hi := bound(b), bound(b+1); lo < hi {
+			p.run(0, min(n, hi), lo, hi, k)
+		}
+	})
+	mirrorLower(n, c, ldc)
+}
+
+// mirrorLower copies the upper triangle of the n×n matrix c onto the lower one, in
+// square tiles so that both the rows read and the rows written stay in cache.
+func mirrorLower(n int, c []float32, ldc int) {
+	const t = 64
+	parallel.For((n+t-1)/t, t*n, func(_, lo, hi int) {
+		for ib := lo * t; ib < min(hi*t, n); ib += t {
+			for jb := 0; jb <= ib; jb += t {
+				for i := ib; i < min(ib+t, n); i++ {
+					row := c[i*ldc:]
+					for j := jb; j < min(jb+t, i); j++ {
+						row[j] = c[j*ldc+i]
+					}
+				}
+			}
+		}
+	})
 }

@@ -1,0 +1,171 @@
+package ot
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"testing"
+
+	"github.com/sinkgen/sinkgen/internal/fastblas"
+)
+
+// A float32 record keeps its kernel in float32 when kernel32 allows, and its results
+// stay within the stated bounds of the float64 kernel's: each sum of the sweeps errs by
+// δ ≤ 2^-23 relative, so after L updates the scalings carry at most 2Lδ relative, the
+// potentials ε·2Lδ and the dual 4Lεδ (uniform weights); the gradients within 8Lδ of
+// their largest entry. On every fastblas path. Cases: all entries normal (ε = 1, 3 in
+// 784-D; ε = 0.02 in 2-D), entries below the normal range with moderate scalings
+// (ε = 0.01 in 2-D, the n = 4096 benchmark's setting), and a kernel whose scalings rule
+// float32 out (ε = 0.1 in 784-D: the forward pass reruns on a float64 kernel).
+func TestUnrolledKernel32(t *testing.T) {
+	old, _ := fastblas.Active()
+	defer fastblas.SetPath(old)
+	x, y := divergence32Case(70, 784)
+	x2, y2 := divergence32Case(90, 2)
+	// 20 points in [0, 0.1]² against 19 such points and one at (1.1, 1.1): at ε = 0.01
+	// the costs spread over 121ε, and the outlier's scaling reaches about e^100.
+	rng := newTestRand(91)
+	xs, ys := make([]float32, 40), make([]float32, 40)
+	for i := range xs {
+		xs[i], ys[i] = float32(0.1*rng.Float64()), float32(0.1*rng.Float64())
+	}
+	ys[38], ys[39] = 1.1, 1.1
+	x3, y3 := FromFloat32(20, 2, xs), FromFloat32(20, 2, ys)
+	for _, p := range fastblas.Paths() {
+		fastblas.SetPath(p)
+		for _, c := range []struct {
+			x, y   Points
+			eps    float64
+			L      int
+			want32 bool
+		}{{x, y, 1, 50, true}, {x, y, 3, 20, true}, {x2, y2, 0.02, 40, true}, {x2, y2, 0.01, 30, true}, {x, y, 0.1, 30, false}, {x3, y3, 0.01, 30, false}} {
+			name := fmt.Sprintf("%v/n=%d/eps=%g", p, c.x.f32.Rows, c.eps)
+			run := func(k32 bool) (*UnrolledDivergence, []float32) {
+				defer func(v bool) { useKernel32 = v }(useKernel32)
+				useKernel32 = k32
+				d, err := UnrolledSinkhornDivergence(c.x, c.y, nil, nil, SqEuclidean, c.eps, &UnrolledOptions{Iterations: c.L})
+				if err != nil {
+					t.Fatal(err)
+				}
+				g := make([]float32, len(c.x.f32.Data))
+				d.Backward(1, 0.5, FromFloat32(c.x.f32.Rows, c.x.f32.Cols, g), Points{})
+				return d, g
+			}
+			d32, g32 := run(true)
+			d64, g64 := run(false)
+			if got := d32.XY.k32 != nil; got != c.want32 || !d32.XY.Scaled || d64.XY.k32 != nil {
+				t.Fatalf("%s: float32 kernel %v, want %v (scaled %v)", name, got, c.want32, d32.XY.Scaled)
+			}
+			delta := 0x1p-23
+			L := float64(c.L)
+			if e := math.Abs(d32.Dual - d64.Dual); e > 3*4*L*c.eps*delta { // three problems
+				t.Errorf("%s: dual %v, float64 kernel %v (diff %.2g)", name, d32.Dual, d64.Dual, e)
+			}
+			if e := maxAbsDiff(d32.XY.F, d64.XY.F); e > c.eps*2*L*delta {
+				t.Errorf("%s: potentials differ by %.2g", name, e)
+			}
+			scale, diff := 0.0, 0.0
+			for i := range g64 {
+				scale = math.Max(scale, math.Abs(float64(g64[i])))
+				diff = math.Max(diff, math.Abs(float64(g32[i]-g64[i])))
+			}
+			if diff > 8*L*delta*scale || !(scale > 0) {
+				t.Errorf("%s: gradients differ by %.2g of their largest entry %.2g", name, diff/scale, scale)
+			}
+			if !c.want32 && d32.XY.Dual != d64.XY.Dual {
+				t.Errorf("%s: float64 kernels gave different results", name)
+			}
+			if rerun := c.x.f32.Rows == 20; d32.XY.no32 != rerun {
+				t.Errorf("%s: float32 kernel tried and ruled out: %v, want %v", name, d32.XY.no32, rerun)
+			}
+			t.Logf("%s: dual diff %.2g, potentials %.2g, gradient %.2g of max", name, math.Abs(d32.Dual-d64.Dual), maxAbsDiff(d32.XY.F, d64.XY.F), diff/scale)
+			d32.Release()
+			d64.Release()
+		}
+	}
+}
+
+// The float32 divergence and its gradient on each fastblas path, in the scaling domain
+// and (annealed) in the log domain: the same bits on 1, 2 and 3 CPUs; between the
+// assembly paths (the same Sgemm bits, Dot's partial sums in another order) within
+// 1e-10 relative for the value and 1e-9 of the largest gradient entry; between them
+// and the pure-Go path (gonum's Sgemm rounds x·yᵀ otherwise, by about 2^-24·|x||y|)
+// within the float32 path's 1e-4 of the float64 one
+// (losses.TestFloat32PathMatchesFloat64). n = 300 splits the sweeps into blocks.
+func TestUnrolled32PathsAndThreads(t *testing.T) {
+	old, _ := fastblas.Active()
+	defer fastblas.SetPath(old)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	const n = 300
+	x, y := divergence32Case(n, 784)
+	for _, opts := range []*UnrolledOptions{{Iterations: 20}, {Iterations: 10, EpsScaling: 0.5, EpsStart: 8}} {
+		type result struct {
+			dual float64
+			g    []float32
+			fg   []float64 // the three problems' final potentials
+		}
+		results := map[fastblas.Path]result{}
+		for _, p := range fastblas.Paths() {
+			fastblas.SetPath(p)
+			var first *result
+			for _, procs := range []int{1, 2, 3} {
+				runtime.GOMAXPROCS(procs)
+				d, err := UnrolledSinkhornDivergence(x, y, nil, nil, SqEuclidean, 1, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d.XY.Scaled != (opts.EpsScaling == 0) || d.XY.Scaled && d.XY.k32 == nil {
+					t.Fatalf("%v: scaled %v, float32 kernel %v", p, d.XY.Scaled, d.XY.k32 != nil)
+				}
+				g := make([]float32, len(x.f32.Data))
+				d.Backward(1, 0.5, FromFloat32(n, 784, g), Points{})
+				var fg []float64
+				for _, u := range []*Unrolled{d.XY, d.XX, d.YY} {
+					fg = append(append(fg, u.F...), u.G...)
+				}
+				if first == nil {
+					first = &result{d.Dual, g, fg}
+					continue
+				}
+				for i := range fg {
+					if math.Float64bits(fg[i]) != math.Float64bits(first.fg[i]) {
+						t.Fatalf("%v, %d CPUs, scaled %v: potential %d %v, on 1 CPU %v", p, procs, d.XY.Scaled, i, fg[i], first.fg[i])
+					}
+				}
+				if d.Dual != first.dual {
+					t.Errorf("%v, %d CPUs, scaled %v: dual %v, on 1 CPU %v", p, procs, d.XY.Scaled, d.Dual, first.dual)
+				}
+				for i := range g {
+					if math.Float32bits(g[i]) != math.Float32bits(first.g[i]) {
+						t.Fatalf("%v, %d CPUs, scaled %v: gradient[%d] %v, on 1 CPU %v", p, procs, d.XY.Scaled, i, g[i], first.g[i])
+					}
+				}
+			}
+			results[p] = *first
+		}
+		for _, p := range fastblas.Paths() {
+			for _, q := range fastblas.Paths() {
+				if q <= p {
+					continue
+				}
+				tolV, tolG := 1e-10, 1e-9
+				if p == fastblas.PureGo {
+					tolV, tolG = 1e-4, 1e-4
+				}
+				a, b := results[p], results[q]
+				if e := relErr(a.dual, b.dual); e > tolV {
+					t.Errorf("dual on %v %v, on %v %v (rel %.2g)", p, a.dual, q, b.dual, e)
+				}
+				scale, diff := 0.0, 0.0
+				for i := range a.g {
+					scale = math.Max(scale, math.Abs(float64(a.g[i])))
+					diff = math.Max(diff, math.Abs(float64(a.g[i]-b.g[i])))
+				}
+				if diff > tolG*scale || !(scale > 0) {
+					t.Errorf("gradients on %v and %v differ by %.2g of their largest entry", p, q, diff/scale)
+				}
+				t.Logf("%v vs %v: dual %v, rel %.2g, gradient %.2g of max", p, q, a.dual, relErr(a.dual, b.dual), diff/scale)
+			}
+		}
+	}
+}
