@@ -52,8 +52,9 @@ func benchTrain(emit func(row) error, bars io.Writer, tm timer, pool *mat.Dense)
 	if err != nil {
 		return err
 	}
+	path, _ := fastblas.Active()
 	return emit(row{"bench": "train_step", "impl": "go", "dtype": "float32", "batch": n, "L": cfg.Loss.Iters,
 		"eps": cfg.Loss.Eps, "model": "mlp16-256-512-784", "threads": runtime.GOMAXPROCS(0),
-		"sgemm":        map[bool]string{true: "fastblas-avx2", false: "gonum"}[fastblas.Accelerated()],
+		"sgemm":        "fastblas-" + path.String(),
 		"loss_compute": "float32 products, float64 iterations", "peak_rss_mib": float64(peak) / (1 << 20)}.with(t))
 }

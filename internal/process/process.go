@@ -4,6 +4,7 @@
 package process
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -19,16 +20,17 @@ var (
 )
 
 // BLAS names the float32 matrix product gorgonia runs, for run logs: fastblas's
-// AVX2 kernel or its portable path once Setup has run, gorgonia's default before.
+// active path (avx512, avx2 or purego, see fastblas.EnvKernel) once Setup has run,
+// gorgonia's default before.
 func BLAS() string {
-	switch {
-	case !installed.Load():
+	if !installed.Load() {
 		return "gorgonia's default"
-	case fastblas.Accelerated():
-		return "AVX2 Sgemm"
-	default:
-		return "gonum"
 	}
+	p, err := fastblas.Active()
+	if err != nil {
+		return fmt.Sprintf("fastblas %v (%v)", p, err)
+	}
+	return "fastblas " + p.String()
 }
 
 // Setup makes gorgonia's float32 matrix products those of package fastblas (an AVX2

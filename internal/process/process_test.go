@@ -22,10 +22,8 @@ func TestSetup(t *testing.T) {
 // After Setup the run log names fastblas's product, as the machine runs it.
 func TestBLASAfterSetup(t *testing.T) {
 	Setup(0)
-	want := "gonum"
-	if fastblas.Accelerated() {
-		want = "AVX2 Sgemm"
-	}
+	p, _ := fastblas.Active()
+	want := "fastblas " + p.String()
 	if got := BLAS(); got != want {
 		t.Errorf("BLAS() = %q after Setup, want %q", got, want)
 	}
