@@ -309,7 +309,7 @@ func TestSlicedThreads(t *testing.T) {
 func TestSortProjections(t *testing.T) {
 	v := []float64{1 + 3e-12, -2, 1, 1 - 1e-12, 5e300, 1 + 1e-12, -5e300, 0}
 	w := []float64{0, 1, 2, 3, 4, 5, 6, 7}
-	at := sortProjections(make([]atom1D, len(v)), make([]uint64, len(v)), v, w)
+	at := sortProjections(make([]atom1D, len(v)), make([]uint64, len(v)), make([]uint64, len(v)), v, w)
 	got := make([]float64, len(at))
 	for r, a := range at {
 		if v[a.i] != a.v || w[a.i] != a.w {
@@ -319,5 +319,23 @@ func TestSortProjections(t *testing.T) {
 	}
 	if want := slices.Sorted(slices.Values(v)); !slices.Equal(got, want) {
 		t.Errorf("sorted %v, want %v", got, want)
+	}
+	// Many values of all signs and scales, with repeats, in every radix byte.
+	rng := newTestRand(15)
+	v = make([]float64, 1000)
+	for i := range v {
+		v[i] = rng.NormFloat64() * math.Exp(20*rng.NormFloat64())
+		if i%7 == 0 {
+			v[i] = v[i/2]
+		}
+	}
+	at = sortProjections(make([]atom1D, len(v)), make([]uint64, len(v)), make([]uint64, len(v)), v, v)
+	for r := range at {
+		if at[r].v != v[at[r].i] {
+			t.Fatalf("position %d: %+v does not match its index", r, at[r])
+		}
+		if r > 0 && (at[r].v < at[r-1].v || at[r].v == at[r-1].v && at[r].i < at[r-1].i) {
+			t.Fatalf("position %d: %+v after %+v", r, at[r], at[r-1])
+		}
 	}
 }
