@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -336,6 +337,23 @@ func TestSortProjections(t *testing.T) {
 		}
 		if r > 0 && (at[r].v < at[r-1].v || at[r].v == at[r-1].v && at[r].i < at[r-1].i) {
 			t.Fatalf("position %d: %+v after %+v", r, at[r], at[r-1])
+		}
+	}
+}
+
+// TestRadixSortHigh: a stable sort on the upper 32 bits, whichever buffer it ends in
+// (sortProjections' insertion pass would hide its mistakes).
+func TestRadixSortHigh(t *testing.T) {
+	rng := newTestRand(16)
+	for _, spread := range []uint64{1 << 8, 1 << 24, 1 << 32} { // one, three, four passes
+		keys := make([]uint64, 500)
+		for i := range keys {
+			keys[i] = (0x80000000+rng.Uint64N(spread))<<32 | uint64(i)
+		}
+		want := slices.Clone(keys)
+		slices.SortStableFunc(want, func(p, q uint64) int { return cmp.Compare(p>>32, q>>32) })
+		if got := radixSortHigh(keys, make([]uint64, len(keys))); !slices.Equal(got, want) {
+			t.Errorf("spread %#x: not sorted stably", spread)
 		}
 	}
 }
