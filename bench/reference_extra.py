@@ -6,7 +6,7 @@
 sliced: the sliced Wasserstein distance SW_2 in PyTorch (CPU) between 256 generated points
 (requiring the gradient) and 256 data points of dimension 784, over 128 directions drawn
 uniformly on the sphere in each run, forward and backward, float32 and float64: the same
-computation as otbench's sliced rows (issue 19; otbench also returns the data side's gradient).
+computation as otbench's sliced rows (issue 19; both compute the generated side's gradient only).
 exact: POT's network simplex (ot.emd2) on the very exact_points instances that
 `otbench -dump-exact FILE` wrote, so that both sides solve the same problems; impl suffixed
 "-same" as bench/seedplot_same.py.

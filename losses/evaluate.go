@@ -44,6 +44,9 @@ type evaluation struct {
 	bwdErr error
 	// pairs: the pairs of a batched loss (see batch.go), which hold the records.
 	pairs []*evaluation
+	// sw: Kind Sliced's record, whose Backward with seed swSeed gives the gradients.
+	sw     *ot.SlicedResult
+	swSeed float64
 }
 
 // outOfRange turns an error of package ot wrapping ot.ErrOutOfRange (points whose
@@ -145,30 +148,38 @@ func evaluate(cfg Config, x, y ot.Points) (*evaluation, error) {
 	return ev, nil
 }
 
-// sliced evaluates Kind Sliced, s·SW_p^p, and its gradients (cheap next to the value)
-// by ot.SlicedWasserstein, on directions seeded by cfg.Seed and the data points.
+// sliced evaluates Kind Sliced, s·SW_p^p, by ot.SlicedWassersteinPoints in the points'
+// precision, on directions seeded by cfg.Seed and the data points. It keeps the
+// record from which gradient and gradient32 compute a side's gradient when asked (the
+// data side's rarely is).
 func (ev *evaluation) sliced() (*evaluation, error) {
 	cfg := ev.cfg
-	x, y := ev.x.Dense(), ev.y.Dense()
 	h := fnv.New64a()
 	var buf [8]byte
-	for _, v := range x.RawMatrix().Data {
+	hash := func(v float64) {
 		binary.LittleEndian.PutUint64(buf[:], math.Float64bits(v))
 		h.Write(buf[:])
 	}
+	// The float64 bits of the data, whatever their precision: the same directions.
+	if ev.x.IsFloat32() {
+		for _, v := range ev.x.Float32() {
+			hash(float64(v))
+		}
+	} else {
+		for _, v := range ev.x.Dense().RawMatrix().Data {
+			hash(v)
+		}
+	}
 	ev.stats.Eps = 0
 	p, s := cfg.Cost.Power, cfg.Cost.Scale
-	r, err := ot.SlicedWasserstein(x, y, cfg.DataWeights, cfg.GenWeights, p,
-		&ot.SlicedOptions{Projections: cfg.Projections, Seed: cfg.Seed ^ h.Sum64(), Grad: true})
+	r, err := ot.SlicedWassersteinPoints(ev.x, ev.y, cfg.DataWeights, cfg.GenWeights, p,
+		&ot.SlicedOptions{Projections: cfg.Projections, Seed: cfg.Seed ^ h.Sum64(), Record: true})
 	if err != nil {
 		return ev.outOfRange(err)
 	}
 	ev.stats.Value = s * floats.Sum(r.PerDirection) / float64(len(r.PerDirection))
 	// ∂(s·SW^p) = s·p·SW^(p−1)·∂SW.
-	k := s * p * math.Pow(r.Value, p-1)
-	r.Grad.X.Scale(k, r.Grad.X)
-	r.Grad.Y.Scale(k, r.Grad.Y)
-	ev.grad = [2]*mat.Dense{r.Grad.X, r.Grad.Y}
+	ev.sw, ev.swSeed = r, s*p*math.Pow(r.Value, p-1)
 	return ev, nil
 }
 
@@ -232,6 +243,15 @@ func (ev *evaluation) backward(side int, g ot.Points) {
 	}
 }
 
+// swBackward adds the sliced loss's gradient of a side to g.
+func (ev *evaluation) swBackward(side int, g ot.Points) {
+	gs := [2]ot.Points{}
+	gs[side] = g
+	if err := ev.sw.Backward(ev.swSeed, gs[0], gs[1]); err != nil {
+		ev.bwdErr = err // a record of the wrong shape: a bug, reported as a NaN gradient
+	}
+}
+
 // points returns the points of a side.
 func (ev *evaluation) points(side int) ot.Points {
 	if side == 1 {
@@ -255,6 +275,8 @@ func (ev *evaluation) gradient32(side int) []float32 {
 		}
 	case ev.pairs != nil:
 		_, g = ev.pairGradient(side, true)
+	case ev.sw != nil:
+		ev.swBackward(side, ot.FromFloat32(r, c, g))
 	case ev.ent == nil && ev.div == nil:
 		for i, v := range ev.grad[side].RawMatrix().Data {
 			g[i] = float32(v)
@@ -283,6 +305,8 @@ func (ev *evaluation) gradient(side int) *mat.Dense {
 	switch {
 	case ev.err == nil && ev.pairs != nil:
 		g, _ = ev.pairGradient(side, false)
+	case ev.err == nil && ev.sw != nil:
+		ev.swBackward(side, ot.FromDense(g))
 	case ev.err == nil:
 		ev.backward(side, ot.FromDense(g))
 	}

@@ -129,3 +129,38 @@ func BenchmarkLossStep32(b *testing.B) {
 		ev.release()
 	}
 }
+
+// Kind Sliced on float32 points (float32 projections and gradient products) agrees
+// with float64 on the same values: the same directions (seeded by the data's values,
+// whatever their precision), the loss within 1e-5 relative, gradients within 1e-4 of
+// their largest entry.
+func TestFloat32Sliced(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	data, gen := mnistLike(rng, 64, true), mnistLike(rng, 48, false)
+	cfg, err := Config{Kind: Sliced, Projections: 16, Seed: 2}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev32, err := evaluate(cfg, data, gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev64, err := evaluate(cfg, ot.FromDense(data.Dense()), ot.FromDense(gen.Dense()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v32, v64 := ev32.stats.Value, ev64.stats.Value; !(math.Abs(v32-v64) <= 1e-5*v64) {
+		t.Errorf("loss: float32 path %.9g, float64 %.9g", v32, v64)
+	}
+	for side := range 2 {
+		g32, g64 := ev32.gradient32(side), ev64.gradient(side).RawMatrix().Data
+		scale, diff := 0.0, 0.0
+		for i, v := range g64 {
+			scale = math.Max(scale, math.Abs(v))
+			diff = math.Max(diff, math.Abs(float64(g32[i])-v))
+		}
+		if diff > 1e-4*scale || !(scale > 0) {
+			t.Errorf("gradient %d: max difference %.3g, largest entry %.3g", side, diff, scale)
+		}
+	}
+}

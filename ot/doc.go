@@ -15,11 +15,12 @@
 //	SinkhornUnbalanced(a, b, C, ε, ρa, ρb, *SinkhornOptions)   SinkhornUnbalancedPoints(…)
 //	UnbalancedDivergence(x, y, a, b, c, ε, ρ, *DivergenceOptions)
 //	SlicedWasserstein(x, y, a, b, p, *SlicedOptions)           MaxSlicedWasserstein(…)
+//	SlicedWassersteinPoints(x, y Points, a, b, p, *SlicedOptions)
 //	Hausdorff(x, y, a, b, c, ε, *DivergenceOptions)            SinkhornDivergenceBatch(xs, ys, as, bs, …)
 //	Barycenter(hists, support, ε, λ, *BarycenterOptions) …
 //
-// Gradients are asked for in the options (Grad) or, for the unrolled records, by
-// Backward. Functions that evaluate rather than solve (EntropicDual, EntropicSemiDual,
+// Gradients are asked for in the options (Grad) or, for the unrolled records and the
+// sliced distances' (SlicedOptions.Record), by Backward, one side at a time. Functions that evaluate rather than solve (EntropicDual, EntropicSemiDual,
 // the closed form Exact1D) return plain values. The stochastic semi-dual solvers run a
 // fixed number of steps and report Iterations and a Value with its standard error, not
 // a convergence flag. The unrolled solvers take their points as Points, float64

@@ -27,6 +27,15 @@ func FromFloat32(rows, cols int, data []float32) Points {
 // IsFloat32 reports whether the points are float32.
 func (p Points) IsFloat32() bool { return p.is32 }
 
+// Float32 returns the row-major data of float32 points (not a copy), nil for float64
+// points.
+func (p Points) Float32() []float32 {
+	if !p.IsFloat32() {
+		return nil
+	}
+	return p.f32.Data[:p.f32.Rows*p.f32.Cols]
+}
+
 // Dims returns the number of points and their dimension.
 func (p Points) Dims() (rows, cols int) {
 	switch {

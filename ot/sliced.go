@@ -5,9 +5,11 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/sinkgen/sinkgen/internal/fastblas"
 	"github.com/sinkgen/sinkgen/internal/parallel"
 )
 
@@ -25,8 +27,13 @@ type SlicedOptions struct {
 	// given like POT's projections: unit rows give the usual distance); Projections
 	// and Seed are then ignored.
 	Directions *mat.Dense
-	// Grad asks for the gradients with respect to the points in the result.
+	// Grad asks for the gradients with respect to both clouds in the result's Grad.
 	Grad bool
+	// Record keeps the per-direction derivatives (k(n+m) numbers) so that
+	// SlicedResult.Backward can add the gradient of either side later, in the
+	// destination's precision, as the unrolled records do; a side never asked for
+	// costs nothing. Grad implies it.
+	Record bool
 }
 
 // SlicedResult is the output of SlicedWasserstein and MaxSlicedWasserstein.
@@ -41,6 +48,11 @@ type SlicedResult struct {
 	// Grad holds ∂Value/∂x and ∂Value/∂y when SlicedOptions.Grad is set (A and B are nil).
 	// Where Value is 0 it is the zero subgradient.
 	Grad *Gradients
+
+	// With Grad or Record: rx (n×k) and ry (m×k) hold ∂Value/∂(θ_t·x_i) and
+	// ∂Value/∂(θ_t·y_j), and theta32 the directions in float32 for float32 clouds.
+	rx, ry  []float64
+	theta32 []float32
 }
 
 // SlicedWasserstein returns the sliced Wasserstein distance (Rabin et al. 2011;
@@ -54,6 +66,39 @@ type SlicedResult struct {
 // (projections = Directionsᵀ). In one dimension, with the direction 1 (or −1), it is
 // W_p exactly. The cost is O(k(n+m)(d + log(n+m))) and needs no n×m matrix.
 func SlicedWasserstein(x, y *mat.Dense, a, b []float64, p float64, opts *SlicedOptions) (*SlicedResult, error) {
+	if err := pointPair(x, y); err != nil {
+		return nil, err
+	}
+	return sliced(FromDense(x), FromDense(y), a, b, p, opts, false)
+}
+
+// SlicedWassersteinPoints is SlicedWasserstein between clouds of either precision. For
+// float32 clouds the projections x·Θᵀ, y·Θᵀ and Backward's products run as float32
+// matrix products (internal/fastblas's Sgemm), the sorting and the costs on the
+// projections in float64: the projections then carry float32 rounding (about
+// 1e-7·|θ||x|), as in a float32 PyTorch loss.
+func SlicedWassersteinPoints(x, y Points, a, b []float64, p float64, opts *SlicedOptions) (*SlicedResult, error) {
+	x, y = samePrecision(x, y)
+	if x.IsFloat32() {
+		if err := x.f32.check("x"); err != nil {
+			return nil, err
+		}
+		if err := y.f32.check("y"); err != nil {
+			return nil, err
+		}
+		// sqNorms names the first entry that is not finite.
+		if _, err := x.f32.sqNorms("x"); err != nil {
+			return nil, err
+		}
+		if _, err := y.f32.sqNorms("y"); err != nil {
+			return nil, err
+		}
+		if x.f32.Cols != y.f32.Cols {
+			return nil, invalid("x has dimension %d but y has %d", x.f32.Cols, y.f32.Cols)
+		}
+	} else if err := pointPair(x.f64, y.f64); err != nil {
+		return nil, err
+	}
 	return sliced(x, y, a, b, p, opts, false)
 }
 
@@ -62,18 +107,19 @@ func SlicedWasserstein(x, y *mat.Dense, a, b []float64, p float64, opts *SlicedO
 // 2019 maximize over the sphere instead). Its gradient is that of the maximizing
 // direction's W_p.
 func MaxSlicedWasserstein(x, y *mat.Dense, a, b []float64, p float64, opts *SlicedOptions) (*SlicedResult, error) {
-	return sliced(x, y, a, b, p, opts, true)
-}
-
-func sliced(x, y *mat.Dense, a, b []float64, p float64, opts *SlicedOptions, maxOnly bool) (*SlicedResult, error) {
-	if !(p >= 1) || math.IsInf(p, 0) {
-		return nil, invalid("sliced wasserstein: p = %v must be finite and ≥ 1", p)
-	}
 	if err := pointPair(x, y); err != nil {
 		return nil, err
 	}
+	return sliced(FromDense(x), FromDense(y), a, b, p, opts, true)
+}
+
+// sliced computes both distances on checked clouds of one precision.
+func sliced(x, y Points, a, b []float64, p float64, opts *SlicedOptions, maxOnly bool) (*SlicedResult, error) {
+	if !(p >= 1) || math.IsInf(p, 0) {
+		return nil, invalid("sliced wasserstein: p = %v must be finite and ≥ 1", p)
+	}
 	n, d := x.Dims()
-	m := rowsOf(y)
+	m, _ := y.Dims()
 	a, err := weights("a", a, n)
 	if err != nil {
 		return nil, err
@@ -86,6 +132,7 @@ func sliced(x, y *mat.Dense, a, b []float64, p float64, opts *SlicedOptions, max
 	if opts != nil {
 		o = *opts
 	}
+	record := o.Grad || o.Record
 	k := o.Projections
 	if o.Directions != nil {
 		if o.Directions.IsEmpty() {
@@ -105,10 +152,11 @@ func sliced(x, y *mat.Dense, a, b []float64, p float64, opts *SlicedOptions, max
 	} else if k == 0 {
 		k = DefaultProjections
 	}
-	// The projections (k×(n+m)) and, with gradients, their derivatives.
+	// The projections (k×(n+m)) and, with gradients, their derivatives and the
+	// gradients.
 	entries := area(k, n+m) + area(k, d)
-	if o.Grad {
-		entries *= 2
+	if record {
+		entries = 2*entries + area(n+m, d)
 	}
 	if err := denseFits(fmt.Sprintf("sliced wasserstein with %d directions between %d and %d points", k, n, m), entries); err != nil {
 		return nil, err
@@ -117,34 +165,45 @@ func sliced(x, y *mat.Dense, a, b []float64, p float64, opts *SlicedOptions, max
 	if theta == nil {
 		theta = randomDirections(k, d, o.Seed)
 	}
-	// Row t of px, py holds the projections θ_t·x_i, θ_t·y_j.
-	px, py := mat.NewDense(k, n, nil), mat.NewDense(k, m, nil)
-	mulNT(px, theta, x)
-	mulNT(py, theta, y)
-	if !allFinite(px.RawMatrix().Data) || !allFinite(py.RawMatrix().Data) {
-		return nil, outOfRange("sliced wasserstein: a projection overflows float64; rescale the points or the directions")
-	}
 	res := &SlicedResult{PerDirection: make([]float64, k), Directions: theta}
-	var gx, gy *mat.Dense // ∂W_p^p(θ_t) / ∂(θ_t·x_i), row t
-	if o.Grad {
-		gx, gy = mat.NewDense(k, n, nil), mat.NewDense(k, m, nil)
+	// Row t of px, py holds the projections θ_t·x_i, θ_t·y_j.
+	px, py := make([]float64, k*n), make([]float64, k*m)
+	if x.IsFloat32() {
+		res.theta32 = make([]float32, k*d)
+		for i, v := range theta.RawMatrix().Data {
+			res.theta32[i] = float32(v)
+		}
+		project32(px, res.theta32, k, x.f32)
+		project32(py, res.theta32, k, y.f32)
+	} else {
+		rt := theta.RawMatrix()
+		for _, s := range []struct {
+			dst []float64
+			x   *mat.Dense
+		}{{px, x.f64}, {py, y.f64}} {
+			r := s.x.RawMatrix()
+			fastblas.DgemmNT(k, r.Rows, d, rt.Data, rt.Stride, r.Data, r.Stride, s.dst, r.Rows)
+		}
+	}
+	if !allFinite(px) || !allFinite(py) {
+		return nil, outOfRange("sliced wasserstein: a projection overflows; rescale the points or the directions")
+	}
+	if record {
+		res.rx, res.ry = make([]float64, n*k), make([]float64, m*k)
 	}
 	parallel.For(k, 8*(n+m), func(_, lo, hi int) {
 		xs, ys := make([]atom1D, n), make([]atom1D, m)
+		keys, tmp := make([]uint64, max(n, m)), make([]uint64, max(n, m))
 		for t := lo; t < hi; t++ {
 			cost := 0.0
-			var dx, dy []float64
-			if gx != nil {
-				dx, dy = gx.RawRowView(t), gy.RawRowView(t)
-			}
-			monotoneCoupling(sortAtoms1D(xs, px.RawRowView(t), a), sortAtoms1D(ys, py.RawRowView(t), b), func(xi, yj atom1D, w float64) {
+			monotoneCoupling(sortProjections(xs, keys, tmp, px[t*n:(t+1)*n], a), sortProjections(ys, keys, tmp, py[t*m:(t+1)*m], b), func(xi, yj atom1D, w float64) {
 				diff := xi.v - yj.v
 				cost += w * exactPowAbs(diff, p)
-				if dx != nil && diff != 0 {
+				if record && diff != 0 {
 					// d/dx |x−y|^p = p|x−y|^(p−1) sign(x−y)
 					g := w * p * exactPowAbs(diff, p-1) * math.Copysign(1, diff)
-					dx[xi.i] += g
-					dy[yj.i] -= g
+					res.rx[xi.i*k+t] += g
+					res.ry[yj.i*k+t] -= g
 				}
 			})
 			res.PerDirection[t] = cost
@@ -164,17 +223,139 @@ func sliced(x, y *mat.Dense, a, b []float64, p float64, opts *SlicedOptions, max
 			floats.AddConst(math.Pow(res.Value, 1-p)/(p*float64(k)), coef)
 		}
 	}
-	if gx != nil {
-		// ∂/∂x_i = Σ_t coef_t gx_ti θ_t: (diag(coef) gx)ᵀ Θ.
-		for t, c := range coef {
-			floats.Scale(c, gx.RawRowView(t))
-			floats.Scale(c, gy.RawRowView(t))
+	if record {
+		for _, r := range [][]float64{res.rx, res.ry} {
+			for i := 0; i < len(r); i += k {
+				floats.Mul(r[i:i+k], coef)
+			}
 		}
+	}
+	if o.Grad {
 		res.Grad = &Gradients{X: mat.NewDense(n, d, nil), Y: mat.NewDense(m, d, nil)}
-		res.Grad.X.Mul(gx.T(), theta)
-		res.Grad.Y.Mul(gy.T(), theta)
+		if err := res.Backward(1, FromDense(res.Grad.X), FromDense(res.Grad.Y)); err != nil {
+			return nil, err
+		}
 	}
 	return res, nil
+}
+
+// project32 sets dst (k×n, row t the projections on θ_t) to Θ·xᵀ by one float32
+// product.
+func project32(dst []float64, theta []float32, k int, x points32) {
+	n, d := x.Rows, x.Cols
+	buf := parallel.Float32.Get(k * n)
+	defer parallel.Float32.Put(buf)
+	sgemm.Sgemm(blas.NoTrans, blas.Trans, k, n, d, 1, theta, d, x.Data, d, 0, buf, n)
+	for i, v := range buf {
+		dst[i] = float64(v)
+	}
+}
+
+// sortProjections is sortAtoms1D for the projections v (finite) with weights w, keys
+// and tmp scratch of len(v): it sorts keys that pack v rounded to float32 (an
+// order-preserving bit pattern) above the index by a radix sort on the upper half,
+// then restores the float64 order within runs of equal float32 keys by insertion sort,
+// a single pass when there are none.
+func sortProjections(at []atom1D, keys, tmp []uint64, v, w []float64) []atom1D {
+	keys = keys[:len(v)]
+	for i, vi := range v {
+		u := math.Float32bits(float32(vi))
+		if u>>31 != 0 {
+			u = ^u
+		} else {
+			u |= 1 << 31
+		}
+		keys[i] = uint64(u)<<32 | uint64(i)
+	}
+	keys = radixSortHigh(keys, tmp[:len(keys)])
+	at = at[:len(v)]
+	for r, key := range keys {
+		i := int(uint32(key))
+		at[r] = atom1D{v[i], w[i], i}
+	}
+	for r := 1; r < len(at); r++ {
+		for q := r; q > 0 && at[q].v < at[q-1].v; q-- {
+			at[q], at[q-1] = at[q-1], at[q]
+		}
+	}
+	return at
+}
+
+// radixSortHigh sorts keys by their upper 32 bits, stably (keys equal there keep their
+// order), by four passes over bytes, skipping those all keys share; it returns the
+// sorted keys, in keys or in tmp. For a few hundred keys it is several times faster
+// than a comparison sort, whose branches the random projections defeat.
+func radixSortHigh(keys, tmp []uint64) []uint64 {
+	src, dst := keys, tmp
+	for shift := 32; shift < 64; shift += 8 {
+		var count [256]int
+		for _, k := range src {
+			count[byte(k>>shift)]++
+		}
+		if count[byte(src[0]>>shift)] == len(src) {
+			continue
+		}
+		pos := 0
+		for i, c := range count {
+			count[i] = pos
+			pos += c
+		}
+		for _, k := range src {
+			b := byte(k >> shift)
+			dst[count[b]] = k
+			count[b]++
+		}
+		src, dst = dst, src
+	}
+	return src
+}
+
+// Backward adds seed·∂Value/∂x to gx (n×d) and seed·∂Value/∂y to gy (m×d), each one
+// matrix product in the destination's precision (float32 for a float32 destination of
+// float32 clouds); the zero Points skips a side. It needs SlicedOptions.Grad or Record.
+func (r *SlicedResult) Backward(seed float64, gx, gy Points) error {
+	if r.rx == nil {
+		return invalid("sliced wasserstein: Backward needs SlicedOptions.Grad or Record")
+	}
+	k, d := r.Directions.Dims()
+	for _, s := range []struct {
+		g     Points
+		resid []float64
+	}{{gx, r.rx}, {gy, r.ry}} {
+		if s.g.none() {
+			continue
+		}
+		rows, cols := s.g.Dims()
+		if rows*k != len(s.resid) || cols != d {
+			return invalid("sliced wasserstein: a %d×%d gradient for %d points of dimension %d", rows, cols, len(s.resid)/k, d)
+		}
+		if s.g.IsFloat32() && r.theta32 != nil {
+			// ∂/∂x_i = Σ_t rx_it θ_t: rx·Θ.
+			rf := parallel.Float32.Get(len(s.resid))
+			for i, v := range s.resid {
+				rf[i] = float32(v)
+			}
+			sgemm.Sgemm(blas.NoTrans, blas.NoTrans, rows, d, k, float32(seed), rf, k, r.theta32, d, 1, s.g.f32.Data, d)
+			parallel.Float32.Put(rf)
+			continue
+		}
+		// rx·Θ = rx·(Θᵀ)ᵀ, the shape of DgemmNT.
+		tt := mat.DenseCopyOf(r.Directions.T())
+		prod := parallel.Float64.Get(rows * d)
+		fastblas.DgemmNT(rows, d, k, s.resid, k, tt.RawMatrix().Data, k, prod, d)
+		if s.g.IsFloat32() {
+			for i, v := range prod {
+				s.g.f32.Data[i] += float32(seed * v)
+			}
+		} else {
+			g := s.g.f64.RawMatrix()
+			for i := 0; i < rows; i++ {
+				floats.AddScaled(g.Data[i*g.Stride:i*g.Stride+d], seed, prod[i*d:(i+1)*d])
+			}
+		}
+		parallel.Float64.Put(prod)
+	}
+	return nil
 }
 
 // randomDirections returns k directions drawn uniformly on the unit sphere of R^d

@@ -28,3 +28,23 @@ func ExampleSlicedWasserstein() {
 	// SW_2 = 1.9306, max-SW_2 = 2.7433
 	// ∂SW_2/∂x_0 = [-0.1960 -0.1412]
 }
+
+// SW_2 between float32 clouds (float32 projections and gradient product, as a
+// training step runs it), and only the second cloud's gradient, by Backward into a
+// float32 buffer: the first cloud's is never computed.
+func ExampleSlicedWassersteinPoints() {
+	x := ot.FromFloat32(3, 2, []float32{0, 0, 1, 0, 0, 1})
+	y := ot.FromFloat32(2, 2, []float32{2, 2, 3, 2})
+	r, err := ot.SlicedWassersteinPoints(x, y, nil, nil, 2, &ot.SlicedOptions{Projections: 64, Seed: 1, Record: true})
+	if err != nil {
+		panic(err)
+	}
+	gy := make([]float32, 4)
+	if err := r.Backward(1, ot.Points{}, ot.FromFloat32(2, 2, gy)); err != nil {
+		panic(err)
+	}
+	fmt.Printf("SW_2 = %.4f\n∂SW_2/∂y_0 = %.4f\n", r.Value, gy[:2])
+	// Output:
+	// SW_2 = 1.9306
+	// ∂SW_2/∂y_0 = [0.2775 0.1793]
+}

@@ -1,9 +1,12 @@
 package ot
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/floats"
@@ -171,5 +174,186 @@ func TestSlicedInvalid(t *testing.T) {
 	ones := mat.NewDense(1, 2, []float64{1e10, 1e10})
 	if _, err := SlicedWasserstein(ones, y, nil, nil, 2, &SlicedOptions{Directions: big}); !errors.Is(err, ErrOutOfRange) {
 		t.Errorf("overflowing directions: err = %v", err)
+	}
+}
+
+// to32 rounds a cloud to float32: the float32 Points and the float64 matrix of the
+// same values.
+func to32(x *mat.Dense) (Points, *mat.Dense) {
+	r, c := x.Dims()
+	data := make([]float32, r*c)
+	for i, v := range x.RawMatrix().Data {
+		data[i] = float32(v)
+	}
+	p := FromFloat32(r, c, data)
+	return p, p.Dense()
+}
+
+// TestSlicedFloat32 compares the float32 path (projections and gradient products in
+// float32) with the float64 one on the same float32 values: the value to 1e-5 and the
+// gradients to 1e-4 relative to their largest entry (float32 rounding of the
+// projections, about 1e-7·|θ||x| each, through W_p^p's differences), for both sides,
+// through Backward into float32 destinations.
+func TestSlicedFloat32(t *testing.T) {
+	rng := newTestRand(12)
+	x32, x := to32(randCloud(rng, 40, 30, 0))
+	y32, y := to32(randCloud(rng, 33, 30, 0.5))
+	a, b := randWeights(rng, 40), randWeights(rng, 33)
+	for _, p := range []float64{1, 2, 3} {
+		o := &SlicedOptions{Projections: 64, Seed: 5, Grad: true}
+		want, err := SlicedWasserstein(x, y, a, b, p, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := SlicedWassersteinPoints(x32, y32, a, b, p, &SlicedOptions{Projections: 64, Seed: 5, Record: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(got.Value-want.Value) > 1e-5*want.Value {
+			t.Errorf("p=%g: float32 %.10g, float64 %.10g", p, got.Value, want.Value)
+		}
+		if got.Grad != nil {
+			t.Error("Record alone filled Grad")
+		}
+		gx, gy := make([]float32, 40*30), make([]float32, 33*30)
+		if err := got.Backward(1, FromFloat32(40, 30, gx), FromFloat32(33, 30, gy)); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []struct {
+			name string
+			got  []float32
+			want *mat.Dense
+		}{{"x", gx, want.Grad.X}, {"y", gy, want.Grad.Y}} {
+			w := s.want.RawMatrix().Data
+			scale := floats.Norm(w, math.Inf(1))
+			for i, v := range s.got {
+				if math.Abs(float64(v)-w[i]) > 1e-4*scale {
+					t.Fatalf("p=%g ∂%s[%d]: float32 %g, float64 %g", p, s.name, i, v, w[i])
+				}
+			}
+		}
+	}
+}
+
+// TestSlicedBackward: Backward adds seed times Grad into either side alone, in
+// float64, and refuses without a record or with a destination of the wrong shape.
+func TestSlicedBackward(t *testing.T) {
+	rng := newTestRand(13)
+	x, y := randCloud(rng, 9, 4, 0), randCloud(rng, 7, 4, 0.3)
+	r, err := SlicedWasserstein(x, y, nil, nil, 2, &SlicedOptions{Projections: 10, Grad: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gy := mat.NewDense(7, 4, nil)
+	gy.Apply(func(i, j int, _ float64) float64 { return float64(i - j) }, gy)
+	start := mat.DenseCopyOf(gy)
+	if err := r.Backward(-2.5, Points{}, FromDense(gy)); err != nil {
+		t.Fatal(err)
+	}
+	want := mat.NewDense(7, 4, nil)
+	want.Scale(-2.5, r.Grad.Y)
+	want.Add(want, start)
+	if !mat.EqualApprox(gy, want, 1e-14) {
+		t.Errorf("Backward into y: %v, want %v", mat.Formatted(gy), mat.Formatted(want))
+	}
+	if err := r.Backward(1, FromDense(mat.NewDense(9, 3, nil)), Points{}); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("wrong shape: err = %v", err)
+	}
+	plain, _ := SlicedWasserstein(x, y, nil, nil, 2, &SlicedOptions{Projections: 10})
+	if err := plain.Backward(1, FromDense(mat.NewDense(9, 4, nil)), Points{}); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("no record: err = %v", err)
+	}
+}
+
+// TestSlicedThreads: the value and the gradients, float64 and float32, are the same
+// bits with one thread and with two, on a problem large enough to split the products
+// and the directions.
+func TestSlicedThreads(t *testing.T) {
+	rng := newTestRand(14)
+	x, y := randCloud(rng, 200, 100, 0), randCloud(rng, 190, 100, 0.2)
+	x32, _ := to32(x)
+	y32, _ := to32(y)
+	run := func(procs int) (vals []float64, grads [][]float64) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		for _, pts := range [][2]Points{{FromDense(x), FromDense(y)}, {x32, y32}} {
+			r, err := SlicedWassersteinPoints(pts[0], pts[1], nil, nil, 2, &SlicedOptions{Projections: 64, Seed: 1, Grad: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			gx := make([]float32, 200*100)
+			if err := r.Backward(1, FromFloat32(200, 100, gx), Points{}); err != nil {
+				t.Fatal(err)
+			}
+			g := make([]float64, len(gx))
+			for i, v := range gx {
+				g[i] = float64(v)
+			}
+			vals = append(vals, r.Value)
+			grads = append(grads, r.Grad.X.RawMatrix().Data, r.Grad.Y.RawMatrix().Data, g)
+		}
+		return vals, grads
+	}
+	v1, g1 := run(1)
+	v2, g2 := run(2)
+	if !slices.Equal(v1, v2) {
+		t.Errorf("values %v with one thread, %v with two", v1, v2)
+	}
+	for i := range g1 {
+		if !slices.Equal(g1[i], g2[i]) {
+			t.Errorf("gradient %d differs between one thread and two", i)
+		}
+	}
+}
+
+// TestSortProjections: values equal in float32 but not in float64 come out in float64
+// order, with their weights and indices.
+func TestSortProjections(t *testing.T) {
+	v := []float64{1 + 3e-12, -2, 1, 1 - 1e-12, 5e300, 1 + 1e-12, -5e300, 0}
+	w := []float64{0, 1, 2, 3, 4, 5, 6, 7}
+	at := sortProjections(make([]atom1D, len(v)), make([]uint64, len(v)), make([]uint64, len(v)), v, w)
+	got := make([]float64, len(at))
+	for r, a := range at {
+		if v[a.i] != a.v || w[a.i] != a.w {
+			t.Fatalf("atom %d = %+v does not match its index", r, a)
+		}
+		got[r] = a.v
+	}
+	if want := slices.Sorted(slices.Values(v)); !slices.Equal(got, want) {
+		t.Errorf("sorted %v, want %v", got, want)
+	}
+	// Many values of all signs and scales, with repeats, in every radix byte.
+	rng := newTestRand(15)
+	v = make([]float64, 1000)
+	for i := range v {
+		v[i] = rng.NormFloat64() * math.Exp(20*rng.NormFloat64())
+		if i%7 == 0 {
+			v[i] = v[i/2]
+		}
+	}
+	at = sortProjections(make([]atom1D, len(v)), make([]uint64, len(v)), make([]uint64, len(v)), v, v)
+	for r := range at {
+		if at[r].v != v[at[r].i] {
+			t.Fatalf("position %d: %+v does not match its index", r, at[r])
+		}
+		if r > 0 && (at[r].v < at[r-1].v || at[r].v == at[r-1].v && at[r].i < at[r-1].i) {
+			t.Fatalf("position %d: %+v after %+v", r, at[r], at[r-1])
+		}
+	}
+}
+
+// TestRadixSortHigh: a stable sort on the upper 32 bits, whichever buffer it ends in
+// (sortProjections' insertion pass would hide its mistakes).
+func TestRadixSortHigh(t *testing.T) {
+	rng := newTestRand(16)
+	for _, spread := range []uint64{1 << 8, 1 << 24, 1 << 32} { // one, three, four passes
+		keys := make([]uint64, 500)
+		for i := range keys {
+			keys[i] = (0x80000000+rng.Uint64N(spread))<<32 | uint64(i)
+		}
+		want := slices.Clone(keys)
+		slices.SortStableFunc(want, func(p, q uint64) int { return cmp.Compare(p>>32, q>>32) })
+		if got := radixSortHigh(keys, make([]uint64, len(keys))); !slices.Equal(got, want) {
+			t.Errorf("spread %#x: not sorted stably", spread)
+		}
 	}
 }

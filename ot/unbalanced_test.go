@@ -271,3 +271,40 @@ func floatsOnes(n int) []float64 {
 	}
 	return o
 }
+
+// TestUnbalancedIterations: the translation of the potentials (translate) and the
+// symmetric shift (shiftSymmetric) remove the slow direction of the damped updates,
+// which contract it by only (ρ/(ρ+ε))² per iteration: at ρ = 10ε the fixture problem
+// needed 112 iterations without them (26 with), and the symmetric terms of distant
+// clouds 6 (1 with), as many as the balanced solves need at most.
+func TestUnbalancedIterations(t *testing.T) {
+	fx := loadFixture(t, "unbalanced_eps1_rho10")
+	x, y := fixtureDense(t, fx, "x"), fixtureDense(t, fx, "y")
+	a, b := fixtureFloats(t, fx, "a"), fixtureFloats(t, fx, "b")
+	r, err := SinkhornUnbalancedPoints(x, y, a, b, SqEuclidean, 1, 10, 10, &SinkhornOptions{Tol: 1e-10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Converged || r.Iterations > 40 {
+		t.Errorf("fixture: converged %v after %d iterations", r.Converged, r.Iterations)
+	}
+	rng := newTestRand(17)
+	x, y = randCloud(rng, 64, 200, 0), randCloud(rng, 64, 200, 0)
+	o := &DivergenceOptions{SinkhornOptions: SinkhornOptions{Tol: 1e-6}}
+	d, err := UnbalancedDivergence(x, y, nil, nil, SqEuclidean, 1, 10, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bal, err := SinkhornDivergence(x, y, nil, nil, SqEuclidean, 1, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		u, bl int
+	}{{"XY", d.XY.Iterations, bal.XY.Iterations}, {"XX", d.XX.Iterations, bal.XX.Iterations}, {"YY", d.YY.Iterations, bal.YY.Iterations}} {
+		if !d.Converged || c.u > max(c.bl, 2) {
+			t.Errorf("%s: %d iterations (converged %v), balanced %d", c.name, c.u, d.Converged, c.bl)
+		}
+	}
+}

@@ -15,9 +15,10 @@ import (
 const slicedProjections = 128
 
 // benchSliced times SW_2 between the first 256 points of the pool (generated) and the
-// next 256 (data), value and gradients, over 128 random directions drawn in each run,
-// as bench/reference_extra.py does in PyTorch. ot.SlicedWasserstein computes in
-// float64: the float32 row rounds the points to float32 first and says so in compute.
+// next 256 (data), the value and the generated side's gradient (as a training step needs
+// and as bench/reference_extra.py computes in PyTorch), over 128 random directions
+// drawn in each run. The float32 row runs ot's float32 path (float32 projections and
+// gradient product), the float64 row float64 throughout.
 func benchSliced(emit func(row) error, bars io.Writer, tm timer, pool *mat.Dense) error {
 	const n, d = 256, 784
 	x := mat.DenseCopyOf(pool.Slice(0, n, 0, d))
@@ -25,25 +26,31 @@ func benchSliced(emit func(row) error, bars io.Writer, tm timer, pool *mat.Dense
 	bar := progress.New(bars, "sliced", 2)
 	defer bar.Finish()
 	for _, dtype := range []string{"float32", "float64"} {
-		xs, ys := x, y
+		xs, ys := ot.FromDense(x), ot.FromDense(y)
 		if dtype == "float32" {
-			xs, ys = float32Points(x).Dense(), float32Points(y).Dense()
+			xs, ys = float32Points(x), float32Points(y)
 		}
 		var value float64
 		seed := uint64(0)
 		t, err := tm.time(func() error {
 			seed++ // fresh directions each run, as a training step draws them
-			r, err := ot.SlicedWasserstein(xs, ys, nil, nil, 2, &ot.SlicedOptions{Projections: slicedProjections, Seed: seed, Grad: true})
-			if err == nil {
-				value = r.Value
+			r, err := ot.SlicedWassersteinPoints(xs, ys, nil, nil, 2, &ot.SlicedOptions{Projections: slicedProjections, Seed: seed, Record: true})
+			if err != nil {
+				return err
 			}
-			return err
+			value = r.Value
+			// A new gradient each run, as PyTorch's x.grad.
+			gx := ot.FromDense(mat.NewDense(n, d, nil))
+			if dtype == "float32" {
+				gx = ot.FromFloat32(n, d, make([]float32, n*d))
+			}
+			return r.Backward(1, gx, ot.Points{})
 		})
 		if err != nil {
 			return err
 		}
 		if err := emit(row{"bench": "sliced", "impl": "go-sliced", "dtype": dtype, "n": n, "d": d, "p": 2,
-			"projections": slicedProjections, "phase": "fwd+bwd", "compute": "float64", "value": value}.with(t)); err != nil {
+			"projections": slicedProjections, "phase": "fwd+bwd", "compute": dtype, "value": value}.with(t)); err != nil {
 			return err
 		}
 		bar.Add(1)
