@@ -51,8 +51,8 @@ func randomMNIST(n int) *data.MNIST {
 	return &data.MNIST{Train: set(n), Test: set(n / 5)}
 }
 
-// Two commands started together (eval and compare) train the cache once: the first
-// trains it, the second says it waits, then loads what the first saved.
+// Two commands started together (eval and compare) train the cache once: one trains
+// it, the other loads what the first saved.
 func TestLoadOrTrainTogether(t *testing.T) {
 	ds := randomMNIST(2000)
 	path := filepath.Join(t.TempDir(), "eval", "clf.bin")
@@ -80,13 +80,9 @@ func TestLoadOrTrainTogether(t *testing.T) {
 	if trained[0] == trained[1] {
 		t.Fatalf("trained %v: want exactly one of the two to train", trained)
 	}
-	waiter := 0
-	if trained[0] {
-		waiter = 1
-	}
-	if !strings.Contains(logs[waiter].String(), "waiting for another process") {
-		t.Errorf("the waiting call did not say so: %q", logs[waiter].String())
-	}
+	// Whether the second call had to wait depends on scheduling (on a loaded machine
+	// it may start after the first has finished); TestClassifierCacheLock checks the
+	// waiting and its message deterministically.
 	if clfs[0].Info.Trained != clfs[1].Info.Trained || clfs[0].Info.TestAccuracy != clfs[1].Info.TestAccuracy {
 		t.Errorf("the two calls returned different classifiers: %+v, %+v", clfs[0].Info, clfs[1].Info)
 	}
