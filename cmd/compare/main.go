@@ -9,8 +9,12 @@
 //
 // Outputs go to checkpoints/<name>/ (checkpoints/<name>-quick/ with -quick; -out to
 // change): report.md with a metrics table per experiment (mean ± sample standard
-// deviation over the seeds, the training wall time per run, and a "real data" row:
-// a second held-out sample, what a perfect generator would score), samples-<exp>.png
+// deviation over the seeds; † on a mean that differs from the column's best by Welch's
+// t-test over the seeds, eval.Welch, at p < SignificanceLevel; L and the training loss's
+// Sinkhorn marginal error over the last 10% of the steps, ⚠ above MarginalTol; the
+// training wall time per run; and a "real data" row: a second held-out sample, what a
+// perfect generator would score) and the held-out sample's median pairwise costs (the
+// scale of ε), samples-<exp>.png
 // (the first seed's samples of every variant side by side), curves-<exp>.png (training
 // loss of every run), results.json (every number), and the runs in runs/<exp>/<variant>/
 // seed-<s>/ (cmd/train's run directories: cmd/eval and cmd/sample read them).
