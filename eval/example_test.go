@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat"
 
 	"github.com/sinkgen/sinkgen/eval"
 )
@@ -60,4 +61,16 @@ func ExampleFrechetDistance() {
 	}
 	fmt.Printf("%.6f (closed form: 1 + 4 + (2−1)² + (1−3)² = 10)\n", fd)
 	// Output: 10.000000 (closed form: 1 + 4 + (2−1)² + (1−3)² = 10)
+}
+
+// Welch's t-test of two groups from their summaries: Wikipedia's example 1 of
+// "Welch's t-test" (t = −2.46, df = 25.0, p = 0.021 there).
+func ExampleWelch() {
+	a := []float64{27.5, 21.0, 19.0, 23.6, 17.0, 17.9, 16.9, 20.1, 21.9, 22.6, 23.1, 19.6, 19.0, 21.7, 21.4}
+	b := []float64{27.1, 22.0, 20.8, 23.4, 23.4, 23.5, 25.8, 22.0, 24.8, 20.2, 21.9, 22.1, 22.9, 20.5, 24.4}
+	ma, sa := stat.MeanStdDev(a, nil)
+	mb, sb := stat.MeanStdDev(b, nil)
+	t, df, p := eval.Welch(ma, sa, len(a), mb, sb, len(b))
+	fmt.Printf("t = %.2f, df = %.1f, p = %.3f\n", t, df, p)
+	// Output: t = -2.46, df = 25.0, p = 0.021
 }

@@ -180,8 +180,13 @@ func (res *Results) writeCSV(w io.Writer) error {
 	return cw.Error()
 }
 
+// SignificanceLevel is the level of the Welch t-tests that mark (†) a point's mean as
+// different from the best point's in report.md.
+const SignificanceLevel = 0.05
+
 // writeMarkdown writes report.md: a table per metric (mean ± sd over the seeds, the
-// best point in bold), the first seed's final samples side by side, the failures.
+// best point in bold, † on the means that differ from it significantly), the first
+// seed's final samples side by side, the failures.
 func (res *Results) writeMarkdown(w io.Writer, s *sweepDir) {
 	base := "Each [[point]]'s base config"
 	if res.Config != "" {
@@ -191,8 +196,9 @@ func (res *Results) writeMarkdown(w io.Writer, s *sweepDir) {
 	if len(s.spec.Set) > 0 {
 		fmt.Fprintf(w, " with `%s`", strings.Join(s.spec.Set, " "))
 	}
-	fmt.Fprintf(w, "; %d runs, %d thread(s) each; code %s. Mean ± sample standard deviation over the seeds; best in bold.\n",
-		len(res.Runs), res.Threads, res.Version)
+	fmt.Fprintf(w, "; %d runs, %d thread(s) each; code %s. Mean ± sample standard deviation over the seeds; best in bold; "+
+		"† marks a mean that differs from the best by Welch's two-sided t-test over the seeds at p < %g (2 seeds or more per point).\n",
+		len(res.Runs), res.Threads, res.Version, SignificanceLevel)
 	points := res.points()
 	for _, h := range res.metrics {
 		dir := ""
@@ -222,6 +228,10 @@ func (res *Results) writeMarkdown(w io.Writer, s *sweepDir) {
 			name := "`" + p + "`"
 			if p == best {
 				name, cell = "**"+name+"**", "**"+cell+"**"
+			} else if b, okb := res.Points[best][h.Key]; ok && okb {
+				if _, _, pv := eval.Welch(sm.Mean, sm.SD, sm.N, b.Mean, b.SD, b.N); pv < SignificanceLevel {
+					cell += " †"
+				}
 			}
 			fmt.Fprintf(w, "| %s | %s | %d |\n", name, cell, sm.N)
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sinkgen/sinkgen/eval"
 	"github.com/sinkgen/sinkgen/internal/strict"
 	"github.com/sinkgen/sinkgen/train"
 )
@@ -276,6 +277,27 @@ func TestExampleSweepFiles(t *testing.T) {
 		runs, err := s.Runs(1, "test")
 		if err != nil || len(runs) != n || n == 0 {
 			t.Errorf("%s: %d runs of %d: %v", f, len(runs), n, err)
+		}
+	}
+}
+
+// report.md marks (†) the means that Welch's test tells apart from the best point's.
+func TestMarkdownSignificance(t *testing.T) {
+	res := &Results{Name: "s", Threads: 1, Version: "v", metrics: []eval.Headline{{Key: "w2", Name: "W2", Better: -1}},
+		Points: map[string]map[string]Summary{
+			"best": {"w2": {Mean: 1, SD: 0.1, N: 5}},
+			"far":  {"w2": {Mean: 2, SD: 0.1, N: 5}},
+			"near": {"w2": {Mean: 1.05, SD: 0.2, N: 5}},
+		}}
+	for _, p := range []string{"best", "far", "near"} {
+		res.Runs = append(res.Runs, RunResult{Point: p})
+	}
+	var b strings.Builder
+	res.writeMarkdown(&b, &sweepDir{spec: &Spec{}})
+	md := b.String()
+	for _, want := range []string{"| **`best`** | **1 ± 0.1** |", "| `far` | 2 ± 0.1 † |", "| `near` | 1.05 ± 0.2 |", "Welch"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
 		}
 	}
 }

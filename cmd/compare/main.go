@@ -9,8 +9,12 @@
 //
 // Outputs go to checkpoints/<name>/ (checkpoints/<name>-quick/ with -quick; -out to
 // change): report.md with a metrics table per experiment (mean ± sample standard
-// deviation over the seeds, the training wall time per run, and a "real data" row:
-// a second held-out sample, what a perfect generator would score), samples-<exp>.png
+// deviation over the seeds; † on a mean that differs from the column's best by Welch's
+// t-test over the seeds, eval.Welch, at p < SignificanceLevel; L and the training loss's
+// Sinkhorn marginal error over the last 10% of the steps, ⚠ above MarginalTol; the
+// training wall time per run; and a "real data" row: a second held-out sample, what a
+// perfect generator would score) and the held-out sample's median pairwise costs (the
+// scale of ε), samples-<exp>.png
 // (the first seed's samples of every variant side by side), curves-<exp>.png (training
 // loss of every run), results.json (every number), and the runs in runs/<exp>/<variant>/
 // seed-<s>/ (cmd/train's run directories: cmd/eval and cmd/sample read them).
@@ -38,6 +42,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,6 +53,7 @@ import (
 	"github.com/sinkgen/sinkgen/internal/atomicfile"
 	"github.com/sinkgen/sinkgen/internal/cli"
 	"github.com/sinkgen/sinkgen/internal/process"
+	"github.com/sinkgen/sinkgen/losses"
 	"github.com/sinkgen/sinkgen/sweep"
 	"github.com/sinkgen/sinkgen/train"
 )
@@ -102,17 +108,20 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 
 // runResult is one trained and evaluated run.
 type runResult struct {
-	Variant     string        `json:"variant"`
-	Seed        uint64        `json:"seed"`
-	Dir         string        `json:"dir"`
-	Reused      bool          `json:"reused"`
-	Steps       int           `json:"steps"`
-	TrainSecs   float64       `json:"train_seconds"`
-	FinalLoss   float64       `json:"final_loss"`
-	Metrics     *eval.Metrics `json:"metrics"`
-	samples     []float32     // the first Grid generated points, for the figures
-	curveSteps  []float64
-	curveLosses []float64
+	Variant   string  `json:"variant"`
+	Seed      uint64  `json:"seed"`
+	Dir       string  `json:"dir"`
+	Reused    bool    `json:"reused"`
+	Steps     int     `json:"steps"`
+	TrainSecs float64 `json:"train_seconds"`
+	FinalLoss float64 `json:"final_loss"`
+	// MarginalError is the mean Sinkhorn marginal error ‖P1 − a‖₁ of the training
+	// loss's cross problem over the last tenth of the steps (absent: no Sinkhorn solve).
+	MarginalError *float64      `json:"marginal_error,omitempty"`
+	Metrics       *eval.Metrics `json:"metrics"`
+	samples       []float32     // the first Grid generated points, for the figures
+	curveSteps    []float64
+	curveLosses   []float64
 }
 
 // expResult is one experiment's runs.
@@ -123,16 +132,22 @@ type expResult struct {
 	Set      []string      `json:"set"`
 	Steps    int           `json:"steps"`
 	Variants []variantInfo `json:"variants"`
-	Real     *eval.Metrics `json:"real,omitempty"`
-	Runs     []*runResult  `json:"runs"`
-	Base     train.Config  `json:"-"`
-	refPts   []float32     // held-out points for the toy scatter plots
-	target   *eval.Target
+	// MedianCost is the median over pairs of the held-out sample of ½|x−y|² and |x−y|:
+	// the scale an ε is compared with.
+	MedianCost [2]float64    `json:"median_cost"`
+	Real       *eval.Metrics `json:"real,omitempty"`
+	Runs       []*runResult  `json:"runs"`
+	Base       train.Config  `json:"-"`
+	refPts     []float32     // held-out points for the toy scatter plots
+	target     *eval.Target
 }
 
 type variantInfo struct {
 	Name string   `json:"name"`
 	Set  []string `json:"set"`
+	// Iters is L, the Sinkhorn iterations per solve of the training loss (0: the loss
+	// solves none — MMD, energy, sliced, ε = ∞).
+	Iters int `json:"iters"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -251,6 +266,7 @@ func evaluate(cc *compareConfig, rep *report, res *sweep.Results, f *flags, prog
 		if len(e.Bandwidths) > 0 {
 			er.target.Options.Distances.Bandwidths = e.Bandwidths
 		}
+		er.MedianCost = medianCosts(er.target.Ref)
 		if er.target.Real != nil {
 			if er.Real, err = er.target.Evaluate(er.target.Real); err != nil {
 				return err
@@ -285,11 +301,15 @@ func planExperiment(cc *compareConfig, e experiment) (*expResult, error) {
 	}
 	er := &expResult{Name: e.Name, Data: base.Data.Kind, Config: path, Set: e.Set, Steps: base.Steps, Base: base}
 	for _, v := range e.Variants {
-		er.Variants = append(er.Variants, variantInfo{Name: v.Name, Set: lastPerKey(v.Set)})
 		cfg, err := runConfig(path, e, v, cc.Seeds[0])
 		if err != nil {
 			return nil, err
 		}
+		vi := variantInfo{Name: v.Name, Set: lastPerKey(v.Set)}
+		if losses.Kind(cfg.Loss.Kind).HasEps() && !math.IsInf(cfg.Loss.Eps, 1) || cfg.Loss.Schedule != nil {
+			vi.Iters = cfg.Loss.Iters
+		}
+		er.Variants = append(er.Variants, vi)
 		diff, err := train.DiffConfigs(base, cfg)
 		if err != nil {
 			return nil, err
@@ -347,7 +367,7 @@ func evaluateRun(cc *compareConfig, target *eval.Target, r *runResult, stdout io
 		return fmt.Errorf("%s: the newest checkpoint is of step %d of %d", r.Dir, ck.Step, r.Steps)
 	}
 	metrics := filepath.Join(r.Dir, "metrics.csv")
-	cols, err := train.ReadMetrics(metrics, "step", "loss", "elapsed_s")
+	cols, err := train.ReadMetrics(metrics, "step", "loss", "elapsed_s", "marginal_error")
 	if err != nil {
 		return err
 	}
@@ -357,6 +377,9 @@ func evaluateRun(cc *compareConfig, target *eval.Target, r *runResult, stdout io
 		return fmt.Errorf("%s: no rows", metrics)
 	}
 	r.FinalLoss, r.TrainSecs = r.curveLosses[n-1], cols[2][n-1]
+	if m := tailMean(cols[3], 0.1); !math.IsNaN(m) {
+		r.MarginalError = &m
+	}
 	g, err := ck.Generator()
 	if err != nil {
 		return err
@@ -379,6 +402,45 @@ func evaluateRun(cc *compareConfig, target *eval.Target, r *runResult, stdout io
 	}
 	fmt.Fprintf(stdout, "    %s in %.0f s; %s\n", state, r.TrainSecs, summary(r.Metrics))
 	return nil
+}
+
+// tailMean is the mean of the last fraction of v (at least one value), NaN when those
+// are all NaN or 0 (a loss without a Sinkhorn solve logs one or the other).
+func tailMean(v []float64, fraction float64) float64 {
+	k := max(1, int(math.Ceil(fraction*float64(len(v)))))
+	s, n := 0.0, 0
+	for _, x := range v[max(0, len(v)-k):] {
+		if !math.IsNaN(x) {
+			s += x
+			n++
+		}
+	}
+	if s == 0 {
+		return math.NaN()
+	}
+	return s / float64(n)
+}
+
+// medianCosts returns the medians over the pairs of rows of x of ½|x−y|² and |x−y|.
+func medianCosts(x *mat.Dense) [2]float64 {
+	r, _ := x.Dims()
+	var d2 []float64
+	for i := 0; i < r; i++ {
+		for j := i + 1; j < r; j++ {
+			var s float64
+			for k, a := range x.RawRowView(i) {
+				d := a - x.At(j, k)
+				s += d * d
+			}
+			d2 = append(d2, s)
+		}
+	}
+	if len(d2) == 0 {
+		return [2]float64{math.NaN(), math.NaN()}
+	}
+	slices.Sort(d2)
+	m := d2[(len(d2)-1)/2] // the lower median, so that it commutes with the square root
+	return [2]float64{m / 2, math.Sqrt(m)}
 }
 
 // summary is a one-line digest of the metrics.

@@ -13,6 +13,10 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/sinkgen/sinkgen/eval"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -152,7 +156,7 @@ func TestCompareEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"## toy", "| S_ε ε=0.1 |", "| MMD |", "*real data (held-out)*", "modes covered (of 8)", "train s/run", "samples-toy.png", "curves-toy.png"} {
+	for _, want := range []string{"## toy", "| S_ε ε=0.1 |", "| MMD |", "*real data (held-out)*", "modes covered (of 8)", "train s/run", "| L | marginal error |", "Median over the pairs of the held-out sample", "Welch", "samples-toy.png", "curves-toy.png"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report lacks %q", want)
 		}
@@ -182,6 +186,16 @@ func TestCompareEndToEnd(t *testing.T) {
 	runs := first.Experiments[0].Runs
 	if len(runs) != 4 || runs[0].Reused || runs[0].Steps != 30 || runs[0].Metrics.Modes == nil {
 		t.Fatalf("runs: %+v", runs)
+	}
+	// S_ε solves with L = 50 (toy2d.toml) and logs its marginal error; MMD solves none
+	if v := first.Experiments[0].Variants; v[0].Iters != 50 || v[1].Iters != 0 {
+		t.Errorf("L: %+v", v)
+	}
+	if me := runs[0].MarginalError; me == nil || !(*me > 0) || runs[2].MarginalError != nil {
+		t.Errorf("marginal errors %v (S_ε), %v (MMD)", me, runs[2].MarginalError)
+	}
+	if mc := first.Experiments[0].MedianCost; !(mc[0] > 0) || math.Abs(mc[1]-math.Sqrt(2*mc[0])) > 1e-12 {
+		t.Errorf("median costs %v", mc)
 	}
 	// Again: every run reused, same numbers.
 	log.Reset()
@@ -238,5 +252,69 @@ func TestJobsAndThreads(t *testing.T) {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("%q accepted", args)
 		}
+	}
+}
+
+// The table marks (†) the rows whose mean differs significantly from the best row's
+// by Welch's test, shows L and the marginal error, and flags (⚠) an error above
+// MarginalTol.
+func TestTableSignificanceAndMarginalError(t *testing.T) {
+	er := &expResult{Variants: []variantInfo{{Name: "best", Iters: 50}, {Name: "far"}, {Name: "near", Iters: 7}}}
+	w2 := map[string][]float64{"best": {1, 1.1, 0.9, 1.05, 0.95}, "far": {2, 2.1, 1.9, 2.05, 1.95}, "near": {1.05, 1.3, 0.8, 1.2, 1}}
+	me := map[string]float64{"best": 0.02, "near": 0.001}
+	for _, v := range er.Variants {
+		for i, w := range w2[v.Name] {
+			r := &runResult{Variant: v.Name, Seed: uint64(i), Metrics: &eval.Metrics{Distances: &eval.Distances{W2: w}}}
+			if m, ok := me[v.Name]; ok {
+				r.MarginalError = &m
+			}
+			er.Runs = append(er.Runs, r)
+		}
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(table(er), "\n") {
+		if f := strings.Split(line, "|"); len(f) > 2 {
+			rows[strings.TrimSpace(f[1])] = line
+		}
+	}
+	if !strings.Contains(rows["best"], "**1 ± 0.079**") || strings.Contains(rows["best"], "†") {
+		t.Errorf("best row: %q", rows["best"])
+	}
+	if !strings.Contains(rows["far"], "2 ± 0.079 †") {
+		t.Errorf("far row not marked significant: %q", rows["far"])
+	}
+	if strings.Contains(rows["near"], "†") {
+		t.Errorf("near row marked significant: %q", rows["near"])
+	}
+	if !strings.Contains(rows["best"], "| 50 | 0.020 ± 0 ⚠ |") || !strings.Contains(rows["far"], "| – | – |") || !strings.Contains(rows["near"], "| 7 | 0.001 ± 0 |") {
+		t.Errorf("L and marginal error:\n%s\n%s\n%s", rows["best"], rows["far"], rows["near"])
+	}
+}
+
+func TestTailMeanAndMedianCosts(t *testing.T) {
+	nan := math.NaN()
+	for _, c := range []struct {
+		v    []float64
+		want float64
+	}{
+		{[]float64{9, 9, 9, 9, 9, 9, 9, 9, 9, 1, 3}, 2}, // the last ⌈1.1⌉ = 2
+		{[]float64{5}, 5},
+		{[]float64{nan, nan}, nan},
+		{[]float64{0, 0, 0}, nan}, // no solve logged
+	} {
+		if got := tailMean(c.v, 0.1); !(got == c.want || math.IsNaN(got) && math.IsNaN(c.want)) {
+			t.Errorf("tailMean(%v) = %v, want %v", c.v, got, c.want)
+		}
+	}
+	// points 0, 1, 3 on a line: distances 1, 3, 2; halved squares 0.5, 4.5, 2
+	x := mat.NewDense(3, 2, []float64{0, 5, 1, 5, 3, 5})
+	if got := medianCosts(x); got != [2]float64{2, 2} {
+		t.Errorf("medianCosts = %v, want [2 2]", got)
+	}
+	// four points: of an even count, the lower of the middle two
+	x = mat.NewDense(4, 1, []float64{0, 1, 2, 4})
+	// |x−y|: 1 2 4 1 3 2 → middle 2, 2; ½|x−y|²: 0.5 2 8 0.5 4.5 2 → 2
+	if got := medianCosts(x); got != [2]float64{2, 2} {
+		t.Errorf("medianCosts = %v, want [2 2]", got)
 	}
 }

@@ -120,15 +120,16 @@ func table(er *expResult) string {
 		arrow := map[int]string{-1: " ↓", 1: " ↑", 0: " (½ best)"}[c.better]
 		b.WriteString(" " + c.name + arrow + " |")
 	}
-	b.WriteString(" train s/run |\n|---|")
+	b.WriteString(" L | marginal error | train s/run |\n|---|")
 	for range cols {
 		b.WriteString("---|")
 	}
-	b.WriteString("---|\n")
+	b.WriteString("---|---|---|\n")
 	stats := make([][]stat, len(er.Variants))
 	times := make([]stat, len(er.Variants))
+	marg := make([]stat, len(er.Variants))
 	for vi, v := range er.Variants {
-		var t []float64
+		var t, me []float64
 		for _, c := range cols {
 			var vals []float64
 			for _, r := range er.Runs {
@@ -141,9 +142,12 @@ func table(er *expResult) string {
 		for _, r := range er.Runs {
 			if r.Variant == v.Name {
 				t = append(t, r.TrainSecs)
+				if r.MarginalError != nil {
+					me = append(me, *r.MarginalError)
+				}
 			}
 		}
-		times[vi] = meanSD(t)
+		times[vi], marg[vi] = meanSD(t), meanSD(me)
 	}
 	best := make([]int, len(cols))
 	for ci, c := range cols {
@@ -178,21 +182,46 @@ func table(er *expResult) string {
 		b.WriteString("| " + v.Name + " |")
 		for ci := range cols {
 			s := stats[vi][ci].String()
-			if best[ci] == vi && len(er.Variants) > 1 {
+			if bi := best[ci]; bi == vi && len(er.Variants) > 1 {
 				s = "**" + s + "**"
+			} else if bi >= 0 && significant(stats[vi][ci], stats[bi][ci]) {
+				s += " †"
 			}
 			b.WriteString(" " + s + " |")
 		}
-		b.WriteString(" " + times[vi].String() + " |\n")
+		l := "–"
+		if v.Iters > 0 {
+			l = fmt.Sprint(v.Iters)
+		}
+		m := marg[vi].String()
+		if marg[vi].mean > MarginalTol {
+			m += " ⚠"
+		}
+		b.WriteString(" " + l + " | " + m + " | " + times[vi].String() + " |\n")
 	}
 	if er.Real != nil {
 		b.WriteString("| *real data (held-out)* |")
 		for _, c := range cols {
 			b.WriteString(" *" + fmtNum(headline(er.Real, c.key)) + "* |")
 		}
-		b.WriteString(" |\n")
+		b.WriteString(" | | |\n")
 	}
 	return b.String()
+}
+
+// SignificanceLevel is the level of the two-sided Welch t-tests that mark (†) a
+// row's mean as different from the best row's.
+const SignificanceLevel = 0.05
+
+// MarginalTol is the tolerance on a training run's final Sinkhorn marginal error
+// above which the report flags (⚠) the loss as an unconverged solve.
+const MarginalTol = 0.01
+
+// significant reports whether Welch's t-test over the seeds rejects equal means of
+// a and b at SignificanceLevel.
+func significant(a, b stat) bool {
+	_, _, p := eval.Welch(a.mean, a.sd, a.n, b.mean, b.sd, b.n)
+	return p < SignificanceLevel
 }
 
 // writeReport writes results.json, the figures and report.md.
@@ -209,10 +238,14 @@ func writeReport(rep *report) error {
 	fmt.Fprintf(&md, "`go run ./cmd/compare -config %s%s` — started %s, %.0f s on %d threads. "+
 		"Seeds %v; each run is evaluated on %d generated points (latent seed %d) against %d held-out points "+
 		"(package eval; cmd/eval prints the same metrics for one run). Mean ± sample standard deviation over the seeds; "+
-		"↓ lower is better, ↑ higher is better; the C2ST accuracy is best at ½; the best mean of each column is in bold. "+
+		"↓ lower is better, ↑ higher is better; the C2ST accuracy is best at ½; the best mean of each column is in bold, "+
+		"and † marks a mean that differs from the bold one by Welch's two-sided t-test over the seeds at p < %g "+
+		"(unmarked: not distinguishable from the best with these seeds; with 2 seeds a group has 1 degree of freedom, so only large, "+
+		"consistent differences are marked). L is the Sinkhorn iterations per solve of the training loss (– for losses without one), "+
+		"the marginal error ‖P1 − a‖₁ of its cross problem is averaged over the last 10%% of the steps, ⚠ above the tolerance %g. "+
 		"The *real data* row evaluates a second held-out sample of the same size: what a perfect generator would score.\n\n",
 		rep.Config, map[bool]string{true: " -quick", false: ""}[rep.Quick], rep.Started, rep.Seconds, rep.Threads,
-		rep.Seeds, rep.Samples, rep.EvalSeed, rep.Samples)
+		rep.Seeds, rep.Samples, rep.EvalSeed, rep.Samples, SignificanceLevel, MarginalTol)
 	if c := rep.Classifier; c != nil {
 		fmt.Fprintf(&md, "MNIST classifier: MLP %v, %.2f%% test accuracy.\n\n", c.Sizes, 100*c.TestAccuracy)
 	}
@@ -227,6 +260,8 @@ func writeReport(rep *report) error {
 			"Evaluation: S_ε at ε = %g, MMD bandwidths %v.\n\n",
 			b.Data.Kind, b.Steps, b.BatchSize, b.Model.Kind, b.Model.Hidden, b.Model.LatentDim, b.Optimizer.Kind, b.Optimizer.LR,
 			er.target.Options.Distances.Eps, er.target.Options.Distances.Bandwidths)
+		fmt.Fprintf(&md, "Median over the pairs of the held-out sample: ½|x−y|² = %s, |x−y| = %s (the scale of ε for each cost).\n\n",
+			fmtNum(er.MedianCost[0]), fmtNum(er.MedianCost[1]))
 		md.WriteString("| loss | keys |\n|---|---|\n")
 		for _, v := range er.Variants {
 			fmt.Fprintf(&md, "| %s | `%s` |\n", v.Name, strings.Join(v.Set, "`, `"))

@@ -60,11 +60,19 @@ func Decode(src []byte, v any) error {
 	switch {
 	case errors.As(err, &missing):
 		var es Errors
+		// one suggestion per distinct key: a file repeating an unknown key in every
+		// element of an array of tables must not cost a search of fields each time
+		suggest := map[string]string{}
 		for i := range missing.Errors {
 			e := &missing.Errors[i]
 			row, _ := e.Position()
 			key := strings.Join(e.Key(), ".")
-			es = append(es, &KeyError{Line: row, Key: key, Msg: "unknown key " + key + Suggest(key, fields)})
+			s, ok := suggest[key]
+			if !ok {
+				s = Suggest(key, fields)
+				suggest[key] = s
+			}
+			es = append(es, &KeyError{Line: row, Key: key, Msg: "unknown key " + key + s})
 		}
 		return es
 	case errors.As(err, &de):
