@@ -99,8 +99,12 @@ func (p *problem) run(i0, i1, j0, j1, k int) {
 	packB := parallel.Float32.Get(roundUp(min(nc, j1-j0), nr) * kstep)
 	defer parallel.Float32.Put(packA)
 	defer parallel.Float32.Put(packB)
-	var edgeTile [12 * 32]float32 // the largest tile: no allocation per call
-	edge := edgeTile[:mr*nr]
+	// A pooled edge tile: an array on the stack would escape to the heap on every call,
+	// through the kernel function value. Zeroed, as that array was, so that no stale
+	// NaN meets the kernel's beta = 0.
+	edge := parallel.Float32.Get(mr * nr)
+	defer parallel.Float32.Put(edge)
+	clear(edge)
 	for jc := j0; jc < j1; jc += nc {
 		ncur := min(nc, j1-jc)
 		npan := (ncur + nr - 1) / nr
