@@ -57,6 +57,7 @@ type Unrolled struct {
 
 	fs, gs [][]float64 // log domain: potentials after update k; gs[0] = 0
 	us, vs [][]float64 // scaling domain: scalings after update k; vs[0] = 1
+	slab   []float64   // backs us and vs; from parallel.Float64, back in Release
 	alpha  []float64   // scaling domain: row offsets of K
 
 	primalOnce sync.Once
@@ -258,7 +259,8 @@ func (u *Unrolled) forwardScaled() bool {
 	u.alpha = make([]float64, n)
 	K := p.C
 	us, vs := make([][]float64, L+1), make([][]float64, L+1)
-	slab := make([]float64, (L+1)*(n+m))
+	slab := parallel.Float64.Get((L + 1) * (n + m))
+	clear(slab)
 	for k := range us {
 		off := k * (n + m)
 		us[k], vs[k] = slab[off:off+n:off+n], slab[off+n:off+n+m:off+n+m]
@@ -329,6 +331,7 @@ func (u *Unrolled) forwardScaled() bool {
 		if kr.k32 != nil {
 			parallel.Float32.Put(kr.k32)
 		}
+		parallel.Float64.Put(slab)
 		p.C = u.freshCost()
 		return false
 	}
@@ -336,6 +339,7 @@ func (u *Unrolled) forwardScaled() bool {
 		// Entries below float32's normal range may weigh: run again on a float64 kernel.
 		parallel.Float32.Put(kr.k32)
 		parallel.Float64.Put(p.C)
+		parallel.Float64.Put(slab)
 		p.C, u.no32 = u.freshCost(), true
 		return u.forwardScaled()
 	}
@@ -343,7 +347,7 @@ func (u *Unrolled) forwardScaled() bool {
 		parallel.Float64.Put(p.C)
 		p.C, u.k32 = nil, kr.k32
 	}
-	u.Scaled, u.us, u.vs = true, us, vs
+	u.Scaled, u.us, u.vs, u.slab = true, us, vs, slab
 	eps := u.eps[0]
 	u.F, u.G = make([]float64, n), make([]float64, m)
 	for i := range u.F {
@@ -515,6 +519,15 @@ func (u *Unrolled) freshCost() []float64 {
 // must not be used afterwards; calling it is optional (a training loop that makes one
 // record per step allocates less).
 func (u *Unrolled) Release() {
+	u.releaseKernel()
+	if u.slab != nil {
+		parallel.Float64.Put(u.slab)
+	}
+	u.slab, u.us, u.vs = nil, nil, nil
+}
+
+// releaseKernel hands the n×m matrix back; the backward pass rebuilds it.
+func (u *Unrolled) releaseKernel() {
 	if u.p.C != nil {
 		parallel.Float64.Put(u.p.C)
 	}
@@ -534,7 +547,7 @@ func (d *UnrolledDivergence) Release() {
 // dropLargeKernel frees a scaling-domain kernel too large to keep between passes.
 func (u *Unrolled) dropLargeKernel() {
 	if u.Scaled && u.p.n*u.p.m > keepKernelMax {
-		u.Release()
+		u.releaseKernel()
 	}
 }
 
