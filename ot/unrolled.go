@@ -273,6 +273,7 @@ func (u *Unrolled) forwardScaled() bool {
 	}
 	nb := sweepBlocks(n, m)
 	acc := sweepVectors(nb, m)
+	defer putVectors(acc)
 	kr := kernelRows{k64: K, m: m}
 	if u.kernel32() {
 		kr = kernelRows{k32: parallel.Float32.Get(n * m), m: m} // every entry is set in phase 0
@@ -609,7 +610,8 @@ func (u *Unrolled) rowError(src kernelRows) float64 {
 	p := u.p
 	errs := make([]float64, sweepBlocks(p.n, p.m))
 	forBlocks(p.n, p.m, func(blk, lo, hi int) {
-		row := make([]float64, p.m)
+		row := parallel.Float64.Get(p.m) // planRow sets every entry
+		defer parallel.Float64.Put(row)
 		for i := lo; i < hi; i++ {
 			errs[blk] += math.Abs(u.planRow(src, i, row) - p.a[i])
 		}
@@ -737,6 +739,7 @@ func (u *Unrolled) seedPrimal(dPrimal float64, fbar, gbar []float64, Cbar *mat.D
 	p, m, eps := u.p, u.p.m, u.eps[len(u.eps)-1]
 	C := u.costMatrix()
 	acc := sweepVectors(sweepBlocks(p.n, m), m)
+	defer putVectors(acc)
 	forBlocks(p.n, m, func(blk, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row, crow := Cbar.RawRowView(i), C[i*m:(i+1)*m]
@@ -778,6 +781,7 @@ func (u *Unrolled) adjointLog(dDual, dPrimal float64) *mat.Dense {
 		u.seedPrimal(dPrimal, fbar, gbar, Cbar, kernelRows{k64: p.C, m: m})
 	}
 	acc := sweepVectors(sweepBlocks(n, m), m)
+	defer putVectors(acc)
 	for k := L; k >= 1; k-- {
 		eps, f, g, gPrev := u.eps[k-1], u.fs[k], u.gs[k], u.gs[k-1]
 		for _, a := range acc {
@@ -837,6 +841,7 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K kernelRows) *mat.Dens
 	floats.MulTo(w, u.vs[L], gbar)
 	nb := sweepBlocks(n, m)
 	acc := sweepVectors(nb, m)
+	defer putVectors(acc)
 	// Phases 2(L−k) and 2(L−k)+1 are step k's row sweep and column reduction.
 	parallel.Phases(2*L, nb, func(phase, blk int) {
 		k := L - phase/2
@@ -921,13 +926,22 @@ func forBlocks(n, m int, body func(blk, lo, hi int)) {
 	})
 }
 
-// sweepVectors returns nb zeroed length-m accumulators, one per sweep block.
+// sweepVectors returns nb zeroed length-m accumulators, one per sweep block, from
+// parallel.Float64: a training step makes several; hand them back with putVectors.
 func sweepVectors(nb, m int) [][]float64 {
 	acc := make([][]float64, nb)
 	for k := range acc {
-		acc[k] = make([]float64, m)
+		acc[k] = parallel.Float64.Get(m)
+		clear(acc[k])
 	}
 	return acc
+}
+
+// putVectors hands sweepVectors' accumulators back.
+func putVectors(acc [][]float64) {
+	for _, a := range acc {
+		parallel.Float64.Put(a)
+	}
 }
 
 // blockVectors returns one zeroed length-m accumulator per parallel block.
