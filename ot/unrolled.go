@@ -1008,8 +1008,8 @@ func UnrolledSinkhornDivergence(x, y Points, a, b []float64, c Cost, eps float64
 		}
 		matrices = unrolled32Matrices(n, m, true)
 	}
-	if err := denseFits(fmt.Sprintf("unrolled sinkhorn divergence between %d and %d points", n, m), matrices); err != nil {
-		return nil, err
+	if !fitsDense(matrices) {
+		return nil, denseFits(fmt.Sprintf("unrolled sinkhorn divergence between %d and %d points", n, m), matrices)
 	}
 	if err := unrolledTapeFits(n, m, o.Iterations, 3); err != nil { // the three problems' potentials
 		return nil, err
