@@ -2,6 +2,7 @@ package fastblas
 
 import (
 	"math"
+	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
@@ -34,25 +35,47 @@ func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float
 		return
 	}
 	aT, bT := checkGemm(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
-	p := problem{t: tilingOf(active), aT: aT, bT: bT, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, alpha: alpha, beta: beta}
+	sc := sgemmCalls.Get().(*sgemmCall)
+	defer sgemmCalls.Put(sc)
+	p := &sc.p
+	*p = problem{t: tilingOf(active), aT: aT, bT: bT, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, alpha: alpha, beta: beta}
+	defer func() { *p = problem{} }() // the pool keeps no caller's matrices alive
 	// Split the longer side into whole tiles, one contiguous range of tiles per CPU,
 	// from parallelWork multiply-adds on.
-	split, tile := n, p.t.nr
+	sc.m, sc.n, sc.k, sc.split, sc.tile = m, n, k, n, p.t.nr
 	if m > n {
-		split, tile = m, p.t.mr
+		sc.split, sc.tile = m, p.t.mr
 	}
 	tileCost := parallel.MinWork // any split pays
 	if m*n*k < parallelWork {
 		tileCost = 0
 	}
-	parallel.For((split+tile-1)/tile, tileCost, func(_, lo, hi int) {
-		lo, hi = lo*tile, min(hi*tile, split)
-		if split == n {
-			p.run(0, m, lo, hi, k)
-		} else {
-			p.run(lo, hi, 0, n, k)
-		}
-	})
+	parallel.For((sc.split+sc.tile-1)/sc.tile, tileCost, sc.body)
+}
+
+// sgemmCall is one Sgemm call and how it is split. It is pooled together with body,
+// its bound run method, so that a call allocates nothing: a closure over the problem
+// would move both to the heap on every call.
+type sgemmCall struct {
+	p                    problem
+	m, n, k, split, tile int
+	body                 func(block, lo, hi int)
+}
+
+var sgemmCalls = sync.Pool{New: func() any {
+	sc := new(sgemmCall)
+	sc.body = sc.run
+	return sc
+}}
+
+// run computes the tiles [lo, hi) of the split side.
+func (sc *sgemmCall) run(_, lo, hi int) {
+	lo, hi = lo*sc.tile, min(hi*sc.tile, sc.split)
+	if sc.split == sc.n {
+		sc.p.run(0, sc.m, lo, hi, sc.k)
+	} else {
+		sc.p.run(lo, hi, 0, sc.n, sc.k)
+	}
 }
 
 // SgemmSerial is Implementation.Sgemm on the calling goroutine only, for callers that

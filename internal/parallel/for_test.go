@@ -327,6 +327,9 @@ func TestPool(t *testing.T) {
 // TestNoAllocs checks that For, Phases and a Get/Put round trip of the pool allocate
 // nothing once warm: they run in every step of a solver.
 func TestNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
 	withProcs(t, 2, func() {
 		sums := make([]float64, MaxBlocks())
 		forBody := func(blk, lo, hi int) { sums[blk] += float64(hi - lo) }
