@@ -354,22 +354,43 @@ func Gram(n, k int, a []float32, lda int, c []float32, ldc int) {
 		return
 	}
 	checkGemm(blas.NoTrans, blas.Trans, n, n, k, a, lda, a, lda, c, ldc)
-	p := problem{t: tilingOf(active), upper: true, bT: true, a: a, lda: lda, b: a, ldb: lda, c: c, ldc: ldc, alpha: 1}
+	gc := gramCalls.Get().(*gramCall)
+	gc.p = problem{t: tilingOf(active), upper: true, bT: true, a: a, lda: lda, b: a, ldb: lda, c: c, ldc: ldc, alpha: 1}
 	// Column tile j costs about j: split the columns where the triangle's area, ∝ j²,
 	// is balanced between the CPUs.
-	nb := 1
+	gc.n, gc.k, gc.nb = n, k, 1
 	if n*n*k >= 2*parallelWork {
-		nb = parallel.MaxBlocks()
+		gc.nb = parallel.MaxBlocks()
 	}
-	bound := func(b int) int {
-		return min(n, roundUp(int(float64(n)*math.Sqrt(float64(b)/float64(nb))), p.t.nr))
-	}
-	parallel.Phases(1, nb, func(_, b int) {
-		if lo, hi := bound(b), bound(b+1); lo < hi {
-			p.run(0, min(n, hi), lo, hi, k)
-		}
-	})
+	parallel.Phases(1, gc.nb, gc.body)
+	gc.p = problem{} // the pool keeps no caller's matrices alive
+	gramCalls.Put(gc)
 	mirrorLower(n, c, ldc)
+}
+
+// gramCall is one Gram call, pooled with body, its bound run method, as sgemmCall is.
+type gramCall struct {
+	p        problem
+	n, k, nb int
+	body     func(phase, block int)
+}
+
+var gramCalls = sync.Pool{New: func() any {
+	gc := new(gramCall)
+	gc.body = gc.run
+	return gc
+}}
+
+// bound is where column block b starts.
+func (gc *gramCall) bound(b int) int {
+	return min(gc.n, roundUp(int(float64(gc.n)*math.Sqrt(float64(b)/float64(gc.nb))), gc.p.t.nr))
+}
+
+// run computes column block b of the upper triangle.
+func (gc *gramCall) run(_, b int) {
+	if lo, hi := gc.bound(b), gc.bound(b+1); lo < hi {
+		gc.p.run(0, min(gc.n, hi), lo, hi, gc.k)
+	}
 }
 
 // mirrorLower copies the upper triangle of the n×n matrix c onto the lower one, in
