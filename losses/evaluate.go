@@ -263,18 +263,28 @@ func (ev *evaluation) points(side int) ot.Points {
 // gradient32 is gradient in float32, in a new slice: the Sinkhorn records accumulate
 // straight into float32 (for float32 points, their products in float32), the closed
 // forms' float64 gradients are rounded.
-func (ev *evaluation) gradient32(side int) []float32 {
+func (ev *evaluation) gradient32(side int) []float32 { return ev.gradient32Into(side, nil) }
+
+// gradient32Into is gradient32 written into buf when it has the gradient's length (a
+// training step reuses the last step's), else into a new slice, which it returns.
+func (ev *evaluation) gradient32Into(side int, buf []float32) []float32 {
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
 	r, c := ev.points(side).Dims()
-	g := make([]float32, r*c)
+	g := buf
+	if len(g) == r*c {
+		clear(g) // the records add into it
+	} else {
+		g = make([]float32, r*c)
+	}
 	switch {
 	case ev.err != nil:
 		for i := range g {
 			g[i] = float32(math.NaN())
 		}
 	case ev.pairs != nil:
-		_, g = ev.pairGradient(side, true)
+		_, pg := ev.pairGradient(side, true)
+		copy(g, pg)
 	case ev.sw != nil:
 		ev.swBackward(side, ot.FromFloat32(r, c, g))
 	case ev.ent == nil && ev.div == nil:
@@ -283,10 +293,10 @@ func (ev *evaluation) gradient32(side int) []float32 {
 		}
 	default:
 		ev.backward(side, ot.FromFloat32(r, c, g))
-		if ev.bwdErr != nil {
-			for i := range g {
-				g[i] = float32(math.NaN())
-			}
+	}
+	if ev.bwdErr != nil {
+		for i := range g {
+			g[i] = float32(math.NaN())
 		}
 	}
 	return g

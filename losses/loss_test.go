@@ -3,6 +3,7 @@ package losses
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -20,6 +21,7 @@ type mlpLoss struct {
 	loss   *Loss
 	vm     G.VM
 	value  G.Value
+	grads  G.Nodes // this run's ∂loss/∂w1, ∂loss/∂w2 (the dual values accumulate over runs)
 }
 
 func randMatrix(rng *rand.Rand, r, c int, scale float64) []float64 {
@@ -55,9 +57,11 @@ func buildMLP(t *testing.T, dt tensor.Dtype, cfg Config, z, w1, w2, data []float
 	}
 	ml := &mlpLoss{g: g, w1: w1N, w2: w2N, loss: loss}
 	G.Read(loss.Node(), &ml.value)
-	if _, err := G.Grad(loss.Node(), w1N, w2N); err != nil {
+	grads, err := G.Grad(loss.Node(), w1N, w2N)
+	if err != nil {
 		t.Fatal(err)
 	}
+	ml.grads = grads
 	ml.vm = G.NewTapeMachine(g, G.BindDualValues(w1N, w2N))
 	return ml
 }
@@ -244,5 +248,37 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if _, err := New(a, v, Config{Eps: 1}); err == nil {
 		t.Error("vector input accepted")
+	}
+}
+
+// A float32 graph's loss gradient Op rewrites its last output in the next run (a
+// training step allocates none): the second run of the same graph must give the
+// bits of the first, not the first plus the second.
+func TestLossFloat32GradientReused(t *testing.T) {
+	const n, m, k, h, d = 20, 16, 4, 8, 6
+	rng := rand.New(rand.NewPCG(7, 8))
+	z, w1, w2 := randMatrix(rng, m, k, 1), randMatrix(rng, k, h, 0.5), randMatrix(rng, h, d, 0.5)
+	data := randMatrix(rng, n, d, 1)
+	for _, kind := range []Kind{Divergence, Primal} {
+		ml := buildMLP(t, tensor.Float32, Config{Kind: kind, Eps: 0.2, Iters: 10}, z, w1, w2, data, n, m, k, h, d)
+		runGrads := func() (g [2][]float32) {
+			if err := ml.vm.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			defer ml.vm.Reset()
+			for w := range g {
+				g[w] = slices.Clone(ml.grads[w].Value().(*tensor.Dense).Float32s())
+			}
+			return g
+		}
+		first := runGrads()
+		second := runGrads()
+		for w := range first {
+			for i := range first[w] {
+				if math.Float32bits(first[w][i]) != math.Float32bits(second[w][i]) {
+					t.Fatalf("%s: ∂/∂w%d[%d] is %v on the second run, %v on the first", kind, w+1, i, second[w][i], first[w][i])
+				}
+			}
+		}
 	}
 }

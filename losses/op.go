@@ -257,6 +257,9 @@ type lossGradOp struct {
 	st    *lossState
 	id    uint64
 	input int // 0 data, 1 generated
+	// out is the last float32 gradient returned, rewritten by the next Do (under st.mu)
+	// so that a training step allocates none: the step that read it is over by then.
+	out *tensor.Dense
 }
 
 func (op *lossGradOp) Arity() int { return 3 }
@@ -308,7 +311,12 @@ func (op *lossGradOp) Do(inputs ...G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("losses: NaN gradient seed")
 	}
 	if ev.x.IsFloat32() && inputs[0].Dtype() == tensor.Float32 {
-		g := ev.gradient32(op.input) // a new slice: the Value owns it
+		r, c := ev.points(op.input).Dims()
+		var buf []float32
+		if op.out != nil && op.out.Shape().Eq(tensor.Shape{r, c}) {
+			buf = op.out.Float32s()
+		}
+		g := ev.gradient32Into(op.input, buf)
 		if seed != 1 {
 			s := float32(seed)
 			for i := range g {
@@ -318,8 +326,10 @@ func (op *lossGradOp) Do(inputs ...G.Value) (G.Value, error) {
 		if ev.bwdErr != nil {
 			return nil, ev.bwdErr
 		}
-		r, c := ev.points(op.input).Dims()
-		return tensor.New(tensor.WithShape(r, c), tensor.WithBacking(g)), nil
+		if len(buf) != r*c { // g is a new slice
+			op.out = tensor.New(tensor.WithShape(r, c), tensor.WithBacking(g))
+		}
+		return op.out, nil
 	}
 	g := ev.gradient(op.input)
 	if ev.bwdErr != nil {
@@ -341,10 +351,10 @@ func (st *lossState) float32Inputs(xv, yv G.Value) (x, y ot.Points, ok bool) {
 		if !isDense || t.Shape().Dims() != 2 {
 			return x, y, false
 		}
-		d, isF32 := t.Data().([]float32)
-		if !isF32 {
+		if t.Dtype() != tensor.Float32 {
 			return x, y, false
 		}
+		d := t.Float32s() // Data() would allocate an interface
 		r, c := t.Shape()[0], t.Shape()[1]
 		if len(d) < r*c {
 			return x, y, false

@@ -57,6 +57,7 @@ type Unrolled struct {
 
 	fs, gs [][]float64 // log domain: potentials after update k; gs[0] = 0
 	us, vs [][]float64 // scaling domain: scalings after update k; vs[0] = 1
+	slab   []float64   // backs us and vs; from parallel.Float64, back in Release
 	alpha  []float64   // scaling domain: row offsets of K
 
 	primalOnce sync.Once
@@ -258,7 +259,8 @@ func (u *Unrolled) forwardScaled() bool {
 	u.alpha = make([]float64, n)
 	K := p.C
 	us, vs := make([][]float64, L+1), make([][]float64, L+1)
-	slab := make([]float64, (L+1)*(n+m))
+	slab := parallel.Float64.Get((L + 1) * (n + m))
+	clear(slab)
 	for k := range us {
 		off := k * (n + m)
 		us[k], vs[k] = slab[off:off+n:off+n], slab[off+n:off+n+m:off+n+m]
@@ -271,6 +273,7 @@ func (u *Unrolled) forwardScaled() bool {
 	}
 	nb := sweepBlocks(n, m)
 	acc := sweepVectors(nb, m)
+	defer putVectors(acc)
 	kr := kernelRows{k64: K, m: m}
 	if u.kernel32() {
 		kr = kernelRows{k32: parallel.Float32.Get(n * m), m: m} // every entry is set in phase 0
@@ -329,6 +332,7 @@ func (u *Unrolled) forwardScaled() bool {
 		if kr.k32 != nil {
 			parallel.Float32.Put(kr.k32)
 		}
+		parallel.Float64.Put(slab)
 		p.C = u.freshCost()
 		return false
 	}
@@ -336,6 +340,7 @@ func (u *Unrolled) forwardScaled() bool {
 		// Entries below float32's normal range may weigh: run again on a float64 kernel.
 		parallel.Float32.Put(kr.k32)
 		parallel.Float64.Put(p.C)
+		parallel.Float64.Put(slab)
 		p.C, u.no32 = u.freshCost(), true
 		return u.forwardScaled()
 	}
@@ -343,7 +348,7 @@ func (u *Unrolled) forwardScaled() bool {
 		parallel.Float64.Put(p.C)
 		p.C, u.k32 = nil, kr.k32
 	}
-	u.Scaled, u.us, u.vs = true, us, vs
+	u.Scaled, u.us, u.vs, u.slab = true, us, vs, slab
 	eps := u.eps[0]
 	u.F, u.G = make([]float64, n), make([]float64, m)
 	for i := range u.F {
@@ -515,6 +520,15 @@ func (u *Unrolled) freshCost() []float64 {
 // must not be used afterwards; calling it is optional (a training loop that makes one
 // record per step allocates less).
 func (u *Unrolled) Release() {
+	u.releaseKernel()
+	if u.slab != nil {
+		parallel.Float64.Put(u.slab)
+	}
+	u.slab, u.us, u.vs = nil, nil, nil
+}
+
+// releaseKernel hands the n×m matrix back; the backward pass rebuilds it.
+func (u *Unrolled) releaseKernel() {
 	if u.p.C != nil {
 		parallel.Float64.Put(u.p.C)
 	}
@@ -534,7 +548,7 @@ func (d *UnrolledDivergence) Release() {
 // dropLargeKernel frees a scaling-domain kernel too large to keep between passes.
 func (u *Unrolled) dropLargeKernel() {
 	if u.Scaled && u.p.n*u.p.m > keepKernelMax {
-		u.Release()
+		u.releaseKernel()
 	}
 }
 
@@ -596,7 +610,8 @@ func (u *Unrolled) rowError(src kernelRows) float64 {
 	p := u.p
 	errs := make([]float64, sweepBlocks(p.n, p.m))
 	forBlocks(p.n, p.m, func(blk, lo, hi int) {
-		row := make([]float64, p.m)
+		row := parallel.Float64.Get(p.m) // planRow sets every entry
+		defer parallel.Float64.Put(row)
 		for i := lo; i < hi; i++ {
 			errs[blk] += math.Abs(u.planRow(src, i, row) - p.a[i])
 		}
@@ -724,6 +739,7 @@ func (u *Unrolled) seedPrimal(dPrimal float64, fbar, gbar []float64, Cbar *mat.D
 	p, m, eps := u.p, u.p.m, u.eps[len(u.eps)-1]
 	C := u.costMatrix()
 	acc := sweepVectors(sweepBlocks(p.n, m), m)
+	defer putVectors(acc)
 	forBlocks(p.n, m, func(blk, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row, crow := Cbar.RawRowView(i), C[i*m:(i+1)*m]
@@ -765,6 +781,7 @@ func (u *Unrolled) adjointLog(dDual, dPrimal float64) *mat.Dense {
 		u.seedPrimal(dPrimal, fbar, gbar, Cbar, kernelRows{k64: p.C, m: m})
 	}
 	acc := sweepVectors(sweepBlocks(n, m), m)
+	defer putVectors(acc)
 	for k := L; k >= 1; k-- {
 		eps, f, g, gPrev := u.eps[k-1], u.fs[k], u.gs[k], u.gs[k-1]
 		for _, a := range acc {
@@ -824,6 +841,7 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K kernelRows) *mat.Dens
 	floats.MulTo(w, u.vs[L], gbar)
 	nb := sweepBlocks(n, m)
 	acc := sweepVectors(nb, m)
+	defer putVectors(acc)
 	// Phases 2(L−k) and 2(L−k)+1 are step k's row sweep and column reduction.
 	parallel.Phases(2*L, nb, func(phase, blk int) {
 		k := L - phase/2
@@ -908,13 +926,22 @@ func forBlocks(n, m int, body func(blk, lo, hi int)) {
 	})
 }
 
-// sweepVectors returns nb zeroed length-m accumulators, one per sweep block.
+// sweepVectors returns nb zeroed length-m accumulators, one per sweep block, from
+// parallel.Float64: a training step makes several; hand them back with putVectors.
 func sweepVectors(nb, m int) [][]float64 {
 	acc := make([][]float64, nb)
 	for k := range acc {
-		acc[k] = make([]float64, m)
+		acc[k] = parallel.Float64.Get(m)
+		clear(acc[k])
 	}
 	return acc
+}
+
+// putVectors hands sweepVectors' accumulators back.
+func putVectors(acc [][]float64) {
+	for _, a := range acc {
+		parallel.Float64.Put(a)
+	}
 }
 
 // blockVectors returns one zeroed length-m accumulator per parallel block.
@@ -981,8 +1008,8 @@ func UnrolledSinkhornDivergence(x, y Points, a, b []float64, c Cost, eps float64
 		}
 		matrices = unrolled32Matrices(n, m, true)
 	}
-	if err := denseFits(fmt.Sprintf("unrolled sinkhorn divergence between %d and %d points", n, m), matrices); err != nil {
-		return nil, err
+	if !fitsDense(matrices) {
+		return nil, denseFits(fmt.Sprintf("unrolled sinkhorn divergence between %d and %d points", n, m), matrices)
 	}
 	if err := unrolledTapeFits(n, m, o.Iterations, 3); err != nil { // the three problems' potentials
 		return nil, err

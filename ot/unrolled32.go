@@ -252,8 +252,8 @@ func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps flo
 		return unrolled64(xd, yd, a, b, c, eps, o)
 	}
 	n, m := x.Rows, y.Rows
-	if err := denseFits(fmt.Sprintf("unrolled sinkhorn between %d and %d points", n, m), unrolled32Matrices(n, m, false)); err != nil {
-		return nil, err
+	if e := unrolled32Matrices(n, m, false); !fitsDense(e) {
+		return nil, denseFits(fmt.Sprintf("unrolled sinkhorn between %d and %d points", n, m), e)
 	}
 	a, err := weights("a", a, n)
 	if err != nil {

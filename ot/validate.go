@@ -36,11 +36,16 @@ var MaxDenseBytes int64 = 8 << 30
 // products of large sizes cannot overflow.
 func denseFits(what string, entries float64) error {
 	need := 8 * entries
-	if MaxDenseBytes <= 0 || need <= float64(MaxDenseBytes) {
+	if fitsDense(entries) {
 		return nil
 	}
 	return fmt.Errorf("%w: %s needs %s for its matrices and potentials, more than ot.MaxDenseBytes = %s",
 		ErrTooLarge, what, byteSize(need), byteSize(float64(MaxDenseBytes)))
+}
+
+// fitsDense is denseFits' test alone, for hot callers whose message costs a Sprintf.
+func fitsDense(entries float64) bool {
+	return MaxDenseBytes <= 0 || 8*entries <= float64(MaxDenseBytes)
 }
 
 // CheckUnrolled returns the error UnrolledSinkhorn (divergence false) or
@@ -66,8 +71,11 @@ func CheckUnrolled(n, m, iters int, divergence bool) error {
 // problems between (at most) n and m points with L iterations keep for the backward
 // pass: L is a user's number and unbounded otherwise.
 func unrolledTapeFits(n, m, L int, problems float64) error {
-	return denseFits(fmt.Sprintf("the potentials of %d unrolled iterations between %d and %d points", L, n, m),
-		problems*(float64(L)+1)*(float64(n)+float64(m)))
+	e := problems * (float64(L) + 1) * (float64(n) + float64(m))
+	if fitsDense(e) {
+		return nil
+	}
+	return denseFits(fmt.Sprintf("the potentials of %d unrolled iterations between %d and %d points", L, n, m), e)
 }
 
 // area is n·m as a float64, for denseFits.

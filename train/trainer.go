@@ -538,8 +538,11 @@ func readGradients(nodes G.Nodes, dst []float32) (float64, int) {
 		if v.RequiresIterator() { // a strided view: its values in logical order
 			v = v.Materialize().(*tensor.Dense)
 		}
-		g, ok := v.Data().([]float32)
-		if !ok || off+len(g) > len(dst) || i == len(nodes)-1 && off+len(g) != len(dst) {
+		if v.Dtype() != tensor.Float32 {
+			return math.NaN(), i
+		}
+		g := v.Float32s() // Data() would allocate an interface
+		if off+len(g) > len(dst) || i == len(nodes)-1 && off+len(g) != len(dst) {
 			return math.NaN(), i
 		}
 		var s float64

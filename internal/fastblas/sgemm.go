@@ -2,6 +2,7 @@ package fastblas
 
 import (
 	"math"
+	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
@@ -34,25 +35,47 @@ func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float
 		return
 	}
 	aT, bT := checkGemm(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
-	p := problem{t: tilingOf(active), aT: aT, bT: bT, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, alpha: alpha, beta: beta}
+	sc := sgemmCalls.Get().(*sgemmCall)
+	defer sgemmCalls.Put(sc)
+	p := &sc.p
+	*p = problem{t: tilingOf(active), aT: aT, bT: bT, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, alpha: alpha, beta: beta}
+	defer func() { *p = problem{} }() // the pool keeps no caller's matrices alive
 	// Split the longer side into whole tiles, one contiguous range of tiles per CPU,
 	// from parallelWork multiply-adds on.
-	split, tile := n, p.t.nr
+	sc.m, sc.n, sc.k, sc.split, sc.tile = m, n, k, n, p.t.nr
 	if m > n {
-		split, tile = m, p.t.mr
+		sc.split, sc.tile = m, p.t.mr
 	}
 	tileCost := parallel.MinWork // any split pays
 	if m*n*k < parallelWork {
 		tileCost = 0
 	}
-	parallel.For((split+tile-1)/tile, tileCost, func(_, lo, hi int) {
-		lo, hi = lo*tile, min(hi*tile, split)
-		if split == n {
-			p.run(0, m, lo, hi, k)
-		} else {
-			p.run(lo, hi, 0, n, k)
-		}
-	})
+	parallel.For((sc.split+sc.tile-1)/sc.tile, tileCost, sc.body)
+}
+
+// sgemmCall is one Sgemm call and how it is split. It is pooled together with body,
+// its bound run method, so that a call allocates nothing: a closure over the problem
+// would move both to the heap on every call.
+type sgemmCall struct {
+	p                    problem
+	m, n, k, split, tile int
+	body                 func(block, lo, hi int)
+}
+
+var sgemmCalls = sync.Pool{New: func() any {
+	sc := new(sgemmCall)
+	sc.body = sc.run
+	return sc
+}}
+
+// run computes the tiles [lo, hi) of the split side.
+func (sc *sgemmCall) run(_, lo, hi int) {
+	lo, hi = lo*sc.tile, min(hi*sc.tile, sc.split)
+	if sc.split == sc.n {
+		sc.p.run(0, sc.m, lo, hi, sc.k)
+	} else {
+		sc.p.run(lo, hi, 0, sc.n, sc.k)
+	}
 }
 
 // SgemmSerial is Implementation.Sgemm on the calling goroutine only, for callers that
@@ -99,8 +122,12 @@ func (p *problem) run(i0, i1, j0, j1, k int) {
 	packB := parallel.Float32.Get(roundUp(min(nc, j1-j0), nr) * kstep)
 	defer parallel.Float32.Put(packA)
 	defer parallel.Float32.Put(packB)
-	var edgeTile [12 * 32]float32 // the largest tile: no allocation per call
-	edge := edgeTile[:mr*nr]
+	// A pooled edge tile: an array on the stack would escape to the heap on every call,
+	// through the kernel function value. Zeroed, as that array was, so that no stale
+	// NaN meets the kernel's beta = 0.
+	edge := parallel.Float32.Get(mr * nr)
+	defer parallel.Float32.Put(edge)
+	clear(edge)
 	for jc := j0; jc < j1; jc += nc {
 		ncur := min(nc, j1-jc)
 		npan := (ncur + nr - 1) / nr
@@ -327,22 +354,43 @@ func Gram(n, k int, a []float32, lda int, c []float32, ldc int) {
 		return
 	}
 	checkGemm(blas.NoTrans, blas.Trans, n, n, k, a, lda, a, lda, c, ldc)
-	p := problem{t: tilingOf(active), upper: true, bT: true, a: a, lda: lda, b: a, ldb: lda, c: c, ldc: ldc, alpha: 1}
+	gc := gramCalls.Get().(*gramCall)
+	gc.p = problem{t: tilingOf(active), upper: true, bT: true, a: a, lda: lda, b: a, ldb: lda, c: c, ldc: ldc, alpha: 1}
 	// Column tile j costs about j: split the columns where the triangle's area, ∝ j²,
 	// is balanced between the CPUs.
-	nb := 1
+	gc.n, gc.k, gc.nb = n, k, 1
 	if n*n*k >= 2*parallelWork {
-		nb = parallel.MaxBlocks()
+		gc.nb = parallel.MaxBlocks()
 	}
-	bound := func(b int) int {
-		return min(n, roundUp(int(float64(n)*math.Sqrt(float64(b)/float64(nb))), p.t.nr))
-	}
-	parallel.Phases(1, nb, func(_, b int) {
-		if lo, hi := bound(b), bound(b+1); lo < hi {
-			p.run(0, min(n, hi), lo, hi, k)
-		}
-	})
+	parallel.Phases(1, gc.nb, gc.body)
+	gc.p = problem{} // the pool keeps no caller's matrices alive
+	gramCalls.Put(gc)
 	mirrorLower(n, c, ldc)
+}
+
+// gramCall is one Gram call, pooled with body, its bound run method, as sgemmCall is.
+type gramCall struct {
+	p        problem
+	n, k, nb int
+	body     func(phase, block int)
+}
+
+var gramCalls = sync.Pool{New: func() any {
+	gc := new(gramCall)
+	gc.body = gc.run
+	return gc
+}}
+
+// bound is where column block b starts.
+func (gc *gramCall) bound(b int) int {
+	return min(gc.n, roundUp(int(float64(gc.n)*math.Sqrt(float64(b)/float64(gc.nb))), gc.p.t.nr))
+}
+
+// run computes column block b of the upper triangle.
+func (gc *gramCall) run(_, b int) {
+	if lo, hi := gc.bound(b), gc.bound(b+1); lo < hi {
+		gc.p.run(0, min(gc.n, hi), lo, hi, gc.k)
+	}
 }
 
 // mirrorLower copies the upper triangle of the n×n matrix c onto the lower one, in

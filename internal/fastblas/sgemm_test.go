@@ -322,3 +322,24 @@ func TestGram(t *testing.T) {
 		}
 	})
 }
+
+// TestSgemmNoAllocs checks that a packed, parallel Sgemm allocates nothing once its
+// pools are warm: the training step makes several per step.
+func TestSgemmNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
+	const n = 192 // m·n·k above parallelWork
+	if !packed(n, n, n, 1) {
+		t.Skip("the active path runs gonum's loops")
+	}
+	a, b, c := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+	for i := range a {
+		a[i], b[i] = float32(i%7), float32(i%5)
+	}
+	sgemm := func() { Implementation{}.Sgemm(blas.NoTrans, blas.Trans, n, n, n, 1, a, n, b, n, 0, c, n) }
+	sgemm()
+	if allocs := testing.AllocsPerRun(50, sgemm); allocs != 0 {
+		t.Fatalf("%v allocations per Sgemm, want 0", allocs)
+	}
+}

@@ -4,7 +4,8 @@ import "sync"
 
 // Pool recycles slices of T by length. The zero value is ready to use.
 type Pool[T any] struct {
-	byLen sync.Map // int → *sync.Pool of *[]T
+	byLen sync.Map  // int → *sync.Pool of *[]T
+	boxes sync.Pool // empty *[]T, so that Put does not allocate one per call
 }
 
 // Float32 and Float64 are the process's scratch pools.
@@ -16,8 +17,11 @@ var (
 // Get returns a slice of length n with arbitrary contents.
 func (p *Pool[T]) Get(n int) []T {
 	if sp, ok := p.byLen.Load(n); ok {
-		if b, ok := sp.(*sync.Pool).Get().(*[]T); ok {
-			return *b
+		if box, ok := sp.(*sync.Pool).Get().(*[]T); ok {
+			b := *box
+			*box = nil
+			p.boxes.Put(box)
+			return b
 		}
 	}
 	return make([]T, n)
@@ -33,5 +37,10 @@ func (p *Pool[T]) Put(b []T) {
 	if !ok {
 		sp, _ = p.byLen.LoadOrStore(len(b), new(sync.Pool))
 	}
-	sp.(*sync.Pool).Put(&b)
+	box, _ := p.boxes.Get().(*[]T)
+	if box == nil {
+		box = new([]T)
+	}
+	*box = b
+	sp.(*sync.Pool).Put(box)
 }

@@ -43,10 +43,10 @@ func For(n, cost int, body func(block, lo, hi int)) {
 		return
 	}
 	step := (n + nb - 1) / nb
-	run((n+step-1)/step, func(b int) {
-		lo := b * step
-		body(b, lo, min(lo+step, n))
-	})
+	j := getJob()
+	j.forBody, j.n, j.step = body, n, step
+	run(j, (n+step-1)/step)
+	putJob(j)
 }
 
 // Phases calls body(phase, block) for every phase in 0…phases−1 and block in
@@ -54,13 +54,19 @@ func For(n, cost int, body func(block, lo, hi int)) {
 // returned. Each phase is one run of the workers: they are still polling from the
 // phase before when the next one starts, so it starts without waking anyone.
 func Phases(phases, blocks int, body func(phase, block int)) {
-	for ph := range phases {
-		if blocks <= 1 {
+	if blocks <= 1 {
+		for ph := range phases {
 			body(ph, 0)
-			continue
 		}
-		run(blocks, func(b int) { body(ph, b) })
+		return
 	}
+	j := getJob()
+	j.phaseBody = body
+	for ph := range phases {
+		j.phase = ph
+		run(j, blocks)
+	}
+	putJob(j)
 }
 
 // Hold wakes the workers and keeps them polling, not sleeping, until Release: for a
@@ -80,20 +86,30 @@ func Hold(n, cost int) bool {
 // Release ends a Hold.
 func Release() { team.holders.Add(-1) }
 
-// run calls body(b) for b in [0,blocks) on the caller and the workers, or on the
+// run calls j.call(b) for b in [0,blocks) on the caller and the workers, or on the
 // caller alone, in order, when another run holds the workers.
-func run(blocks int, body func(b int)) {
-	j := &job{body: body, blocks: int32(blocks)}
-	j.next.Store(1) // block 0 is the caller's
+func run(j *job, blocks int) {
+	if blocks >= 1<<31 {
+		panic("parallel: too many blocks")
+	}
+	j.blocks = int32(blocks)
+	j.gen++
+	j.done.Store(0)
+	j.callerParked.Store(nil)
+	// Nothing is claimable until the workers are ours: a worker still holding j from
+	// an earlier run must not take a block the caller runs inline.
+	j.state.Store(uint64(blocks)<<32 | uint64(blocks))
 	if !team.current.CompareAndSwap(nil, j) {
 		for b := range blocks {
-			body(b)
+			j.call(b)
 		}
 		return
 	}
+	// Publishing the claim state last orders the fields above before any claim.
+	j.state.Store(uint64(blocks)<<32 | 1) // block 0 is the caller's
 	defer team.current.CompareAndSwap(j, nil)
 	team.wake(blocks - 1)
-	body(0)
+	j.call(0)
 	j.finish()
 	// Blocks no worker has claimed yet are the caller's too: a worker that is slow to
 	// wake never delays the loop by more than the block it already started.
@@ -102,38 +118,83 @@ func run(blocks int, body func(b int)) {
 	j.wait()
 }
 
-// job is one run: blocks are claimed by an atomic counter, by the caller and by
-// whichever workers are awake.
+// job is one For or Phases call, reused (through jobs) by later calls so that a
+// step of a solver allocates nothing. Blocks are claimed from state, which packs the
+// run's block count (high 32 bits) with the next unclaimed block (low 32 bits): a
+// worker still holding a job from an earlier run claims either nothing (the count it
+// reads is used up) or a real block of the run in progress, never a mix of two runs,
+// and reads the body only after a successful claim.
 type job struct {
-	body         func(b int)
+	forBody   func(block, lo, hi int) // For's body, with n and step
+	n, step   int
+	phaseBody func(phase, block int) // Phases' body, with the current phase
+	phase     int
+
 	blocks       int32
-	next, done   atomic.Int32
-	callerParked atomic.Pointer[chan struct{}]
+	gen          uint64 // counts runs, to tell a run's parked caller from a later one's
+	state        atomic.Uint64
+	done         atomic.Int32
+	callerParked atomic.Pointer[parking]
+}
+
+// parking is a caller asleep on the last blocks of run gen.
+type parking struct {
+	gen  uint64
+	wake chan struct{}
+}
+
+// jobs recycles jobs. A pointer goes into a sync.Pool without an allocation.
+var jobs = sync.Pool{New: func() any { return new(job) }}
+
+func getJob() *job { return jobs.Get().(*job) }
+
+// putJob drops the body references (so the pool keeps no caller data alive) and
+// recycles j. Workers may still hold j; by the claim state they cannot use it until
+// its next run.
+func putJob(j *job) {
+	j.forBody, j.phaseBody = nil, nil
+	jobs.Put(j)
+}
+
+// call runs block b.
+func (j *job) call(b int) {
+	if j.forBody != nil {
+		lo := b * j.step
+		j.forBody(b, lo, min(lo+j.step, j.n))
+		return
+	}
+	j.phaseBody(j.phase, b)
 }
 
 // work runs blocks until none is left to claim.
 func (j *job) work() {
 	for {
-		b := j.next.Add(1) - 1
-		if b >= j.blocks {
+		s := j.state.Add(1) - 1
+		if uint32(s) >= uint32(s>>32) {
 			return
 		}
-		j.body(int(b))
+		j.call(int(uint32(s)))
 		j.finish()
 	}
 }
 
 // finish counts one block done and wakes the caller if it sleeps on the last one.
 func (j *job) finish() {
-	if j.done.Add(1) == j.blocks {
-		if c := j.callerParked.Load(); c != nil {
-			close(*c)
+	// The run's fields are read before the count: once it reaches blocks, the caller
+	// may start the next run on j. A stale parking (of an earlier run) is skipped by gen.
+	blocks, gen := j.blocks, j.gen
+	if j.done.Add(1) == blocks {
+		if p := j.callerParked.Load(); p != nil && p.gen == gen {
+			close(p.wake)
 		}
 	}
 }
 
 // claimable reports that the job still has unclaimed blocks.
-func (j *job) claimable() bool { return j.next.Load() < j.blocks }
+func (j *job) claimable() bool {
+	s := j.state.Load()
+	return uint32(s) < uint32(s>>32)
+}
 
 // wait returns once every block is done: it spins while the last blocks are being
 // computed, yields, then sleeps if that takes long (a worker descheduled by the OS).
@@ -146,10 +207,10 @@ func (j *job) wait() {
 			runtime.Gosched()
 			continue
 		}
-		c := make(chan struct{})
-		j.callerParked.Store(&c)
+		p := &parking{gen: j.gen, wake: make(chan struct{})}
+		j.callerParked.Store(p)
 		if j.done.Load() != j.blocks {
-			<-c
+			<-p.wake
 		}
 		return
 	}

@@ -323,3 +323,27 @@ func TestPool(t *testing.T) {
 		t.Fatalf("Float32.Get(3) has length %d", len(got))
 	}
 }
+
+// TestNoAllocs checks that For, Phases and a Get/Put round trip of the pool allocate
+// nothing once warm: they run in every step of a solver.
+func TestNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
+	withProcs(t, 2, func() {
+		sums := make([]float64, MaxBlocks())
+		forBody := func(blk, lo, hi int) { sums[blk] += float64(hi - lo) }
+		phaseBody := func(ph, b int) { sums[b] += float64(ph) }
+		var p Pool[float32]
+		p.Put(p.Get(100))
+		for name, f := range map[string]func(){
+			"For":     func() { For(1000, MinWork, forBody) },
+			"Phases":  func() { Phases(3, 2, phaseBody) },
+			"Get/Put": func() { p.Put(p.Get(100)) },
+		} {
+			if a := testing.AllocsPerRun(200, f); a != 0 {
+				t.Errorf("%s: %v allocations per call, want 0", name, a)
+			}
+		}
+	})
+}
