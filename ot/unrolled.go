@@ -233,6 +233,9 @@ func (u *Unrolled) forwardLog() {
 	p, L := u.p, len(u.eps)
 	n, m := p.n, p.m
 	u.Scaled, u.us, u.vs, u.alpha = false, nil, nil, nil
+	if p.C == nil { // a float32 record's cost is made on demand
+		p.C = u.freshCost()
+	}
 	u.fs, u.gs = make([][]float64, L+1), make([][]float64, L+1)
 	u.fs[0], u.gs[0] = make([]float64, n), make([]float64, m)
 	for k := 1; k <= L; k++ {
@@ -272,14 +275,26 @@ func (u *Unrolled) forwardScaled() bool {
 	nb := sweepBlocks(n, m)
 	acc := sweepVectors(nb, m)
 	kr := kernelRows{k64: K, m: m}
-	if u.kernel32() {
+	fromProducts := false // a float32 kernel made in place of x·yᵀ, with no float64 cost
+	switch {
+	case u.kernel32() && K == nil:
+		kr, fromProducts = kernelRows{k32: u.g32.takeProducts(), m: m}, true
+	case u.kernel32():
 		kr = kernelRows{k32: parallel.Float32.Get(n * m), m: m} // every entry is set in phase 0
+	case K == nil:
+		p.C = u.freshCost()
+		K, kr.k64 = p.C, p.C
 	}
 	// Phase 0 builds the kernel; phases 2k−1 and 2k are iteration k's row sweep and
 	// column reduction.
 	parallel.Phases(1+2*L, nb, func(phase, blk int) {
 		lo, hi := parallel.Block(n, nb, blk)
 		switch {
+		case phase == 0 && fromProducts:
+			row := make([]float64, m)
+			for i := lo; i < hi; i++ {
+				u.kernel32Row(i, kr.k32[i*m:(i+1)*m], row, true)
+			}
 		case phase == 0:
 			// α_i = min_j C_ij, then K_ij = exp((α_i − C_ij)/ε) in place
 			for i := lo; i < hi; i++ {
@@ -377,13 +392,33 @@ func (u *Unrolled) toKernel(C []float64) {
 
 // toKernelRows is toKernel on rows [lo, hi).
 func (u *Unrolled) toKernelRows(C []float64, lo, hi int) {
-	m, eps := u.p.m, u.eps[0]
+	m := u.p.m
 	for i := lo; i < hi; i++ {
-		row := C[i*m : (i+1)*m]
-		for j, c := range row {
-			row[j] = (u.alpha[i] - c) / eps
-		}
-		expSlice(row)
+		u.kernelRow(i, C[i*m:(i+1)*m])
+	}
+}
+
+// kernelRow overwrites row i of the cost with K_ij = exp((α_i − C_ij)/ε).
+func (u *Unrolled) kernelRow(i int, row []float64) {
+	eps := u.eps[0]
+	for j, c := range row {
+		row[j] = (u.alpha[i] - c) / eps
+	}
+	expSlice(row)
+}
+
+// kernel32Row overwrites dst, row i of x·yᵀ for a float32 record, with row i of the
+// float32 kernel, through the float64 cost row in scratch: the same bits as the
+// float64 kernel rounded to float32. With setAlpha it first sets α_i = min_j C_ij.
+func (u *Unrolled) kernel32Row(i int, dst []float32, scratch []float64, setAlpha bool) {
+	row := scratch[:len(dst)]
+	u.g32.costRow(u.cost, i, dst, row)
+	if setAlpha {
+		u.alpha[i] = rowMin(row)
+	}
+	u.kernelRow(i, row)
+	for j, v := range row {
+		dst[j] = float32(v)
 	}
 }
 
@@ -478,17 +513,19 @@ func (u *Unrolled) kernel() kernelRows {
 	if u.p.C != nil {
 		return kernelRows{k64: u.p.C, m: m}
 	}
+	if u.kernel32() { // in place of x·yᵀ, with no float64 cost matrix
+		k32 := u.g32.products()
+		parallel.For(u.p.n, m, func(_, lo, hi int) {
+			row := make([]float64, m)
+			for i := lo; i < hi; i++ {
+				u.kernel32Row(i, k32[i*m:(i+1)*m], row, false)
+			}
+		})
+		return kernelRows{k32: k32, m: m}
+	}
 	K := u.freshCost()
 	u.toKernel(K)
-	if !u.kernel32() {
-		return kernelRows{k64: K, m: m}
-	}
-	k32 := parallel.Float32.Get(len(K))
-	for i, v := range K {
-		k32[i] = float32(v)
-	}
-	parallel.Float64.Put(K)
-	return kernelRows{k32: k32, m: m}
+	return kernelRows{k64: K, m: m}
 }
 
 // putKernel hands back a kernel that kernel() rebuilt and the record does not keep.
@@ -505,8 +542,7 @@ func (u *Unrolled) putKernel(k kernelRows) {
 // record.
 func (u *Unrolled) freshCost() []float64 {
 	if u.g32 != nil {
-		C, _, _ := u.g32.matrix(u.cost)
-		return C
+		return u.g32.matrix(u.cost)
 	}
 	return u.cost.matrix(u.x, u.y).RawMatrix().Data
 }

@@ -88,59 +88,89 @@ type gram32 struct {
 	x, y   points32
 	nx, ny []float64
 	sym    bool
+	xy     []float32 // x·yᵀ computed for the bounds, until the forward pass takes it
+}
+
+// takeProducts returns x·yᵀ: the products left from the bounds, or computed afresh.
+func (g *gram32) takeProducts() []float32 {
+	xy := g.xy
+	g.xy = nil
+	if xy == nil {
+		xy = g.products()
+	}
+	return xy
 }
 
 var sgemm fastblas.Implementation
 
-// matrix returns the n×m cost s·(|x_i|² + |y_j|² − 2x_i·y_j) with x·yᵀ from one float32
-// product (fastblas's Sgemm, or its Gram for x = y, which computes the upper triangle
-// and mirrors it: deterministic, so a rebuild is bit for bit the same), the rest in
-// float64, clamped at zero (and exactly zero on the diagonal of x = y), and its
-// smallest and largest entries.
-func (g *gram32) matrix(c Cost) (C []float64, lo, hi float64) {
+// products returns x·yᵀ from one float32 product (fastblas's Sgemm, or its Gram for
+// x = y, which computes the upper triangle and mirrors it: deterministic, so a rebuild
+// is bit for bit the same) in a pooled n×m buffer.
+func (g *gram32) products() []float32 {
 	n, m, d := g.x.Rows, g.y.Rows, g.x.Cols
-	xy := parallel.Float32.Get(n * m)
-	defer parallel.Float32.Put(xy)
+	xy := parallel.Float32.Get(n * m) // every entry is written
 	if g.sym {
 		fastblas.Gram(n, d, g.x.Data, d, xy, m)
 	} else {
 		sgemm.Sgemm(blas.NoTrans, blas.Trans, n, m, d, 1, g.x.Data, d, g.y.Data, d, 0, xy, m)
 	}
-	C = parallel.Float64.Get(n * m) // every entry is written
+	return xy
+}
+
+// costRow writes row i of the cost s·(|x_i|² + |y_j|² − 2x_i·y_j) into dst from src,
+// row i of x·yᵀ: in float64, clamped at zero, and exactly zero on the diagonal of
+// x = y. src may be dst's memory reused (each entry is read before any is written:
+// dst is float64, src float32, so they never alias).
+func (g *gram32) costRow(c Cost, i int, src []float32, dst []float64) {
+	nx, ny, row := g.nx[i], g.ny[:len(src)], dst[:len(src)]
+	if c.Power == 2 {
+		for j, v := range src {
+			row[j] = c.Scale * max(0, nx+ny[j]-2*float64(v))
+		}
+	} else {
+		for j, v := range src {
+			row[j] = c.fromSq(max(0, nx+ny[j]-2*float64(v)))
+		}
+	}
+	if g.sym {
+		row[i] = c.fromSq(0)
+	}
+}
+
+// bounds returns the smallest and largest cost entry, from xy = products(), without
+// storing the costs.
+func (g *gram32) bounds(c Cost, xy []float32) (lo, hi float64) {
+	m := g.y.Rows
 	los, his := make([]float64, parallel.MaxBlocks()), make([]float64, parallel.MaxBlocks())
 	for k := range los {
 		los[k], his[k] = math.Inf(1), math.Inf(-1)
 	}
-	parallel.For(n, m, func(blk, lo, hi int) {
+	parallel.For(g.x.Rows, m, func(blk, lo, hi int) {
+		row := make([]float64, m)
 		rlo, rhi := math.Inf(1), math.Inf(-1)
 		for i := lo; i < hi; i++ {
-			row, src := C[i*m:(i+1)*m], xy[i*m:(i+1)*m]
-			nx := g.nx[i]
-			ny := g.ny[:len(src)]
-			if c.Power == 2 {
-				for j, v := range src {
-					row[j] = c.Scale * max(0, nx+ny[j]-2*float64(v))
-				}
-			} else {
-				for j, v := range src {
-					row[j] = c.fromSq(max(0, nx+ny[j]-2*float64(v)))
-				}
-			}
-			if g.sym {
-				row[i] = c.fromSq(0)
-			}
+			g.costRow(c, i, xy[i*m:(i+1)*m], row)
 			for _, v := range row { // finite: plain comparisons, no NaN cases
-				if v < rlo {
-					rlo = v
-				}
-				if v > rhi {
-					rhi = v
-				}
+				rlo, rhi = min(rlo, v), max(rhi, v)
 			}
 		}
-		los[blk], his[blk] = rlo, rhi
+		los[blk], his[blk] = min(los[blk], rlo), max(his[blk], rhi)
 	})
-	return C, floats.Min(los), floats.Max(his)
+	return floats.Min(los), floats.Max(his)
+}
+
+// matrix returns the n×m float64 cost (see costRow) in a pooled buffer.
+func (g *gram32) matrix(c Cost) []float64 {
+	n, m := g.x.Rows, g.y.Rows
+	xy := g.takeProducts()
+	defer parallel.Float32.Put(xy)
+	C := parallel.Float64.Get(n * m) // every entry is written
+	parallel.For(n, m, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g.costRow(c, i, xy[i*m:(i+1)*m], C[i*m:(i+1)*m])
+		}
+	})
+	return C
 }
 
 // addGrad adds Σ_j C̄_ij ∇_x c(x_i,y_j) to gx and Σ_i C̄_ij ∇_y c(x_i,y_j) to gy for the
@@ -275,9 +305,12 @@ func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps flo
 			return nil, err
 		}
 	}
-	// The cost is finite: the norms are, and so is every float32 product.
-	C, lo, hi := g.matrix(c)
-	p := &problem{n: n, m: m, a: a, b: b, C: C, loga: logs(a), logb: logs(b), lo: lo, hi: hi, boundsKnown: true}
+	// The cost is finite: the norms are, and so is every float32 product. No float64
+	// cost matrix is made here: the forward pass turns the products into a float32
+	// kernel in place when kernel32 allows, and builds p.C from them otherwise.
+	g.xy = g.products()
+	lo, hi := g.bounds(c, g.xy)
+	p := &problem{n: n, m: m, a: a, b: b, loga: logs(a), logb: logs(b), lo: lo, hi: hi, boundsKnown: true}
 	return newUnrolled(p, c, eps, o, nil, nil, g)
 }
 
