@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/sinkgen/sinkgen/internal/fastblas"
 	"github.com/sinkgen/sinkgen/internal/parallel"
 )
 
@@ -676,6 +677,10 @@ func (u *Unrolled) Primal() float64 {
 // the shapes of x and y, in either precision; they may be the same cloud when x and y
 // are (the contributions then add up); a zero Points is not computed.
 func (u *Unrolled) Backward(dDual, dPrimal float64, gx, gy Points) {
+	if u.Scaled && u.g32 != nil && gx.f64 == nil && gy.f64 == nil && u.p.n*u.p.m > keepKernelMax {
+		u.backward32Blocked(dDual, dPrimal, gx.f32.Data, gy.f32.Data)
+		return
+	}
 	Cbar := u.adjoint(dDual, dPrimal)
 	u.addGradTo(Cbar, gx, gy)
 	parallel.Float64.Put(Cbar.RawMatrix().Data)
@@ -844,6 +849,15 @@ func (u *Unrolled) adjointLog(dDual, dPrimal float64) *mat.Dense {
 // The 2L rank-one terms are collected as columns of A (n×2L) and B (m×2L) and summed
 // once: C̄ = K ∘ (A·Bᵀ).
 func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K kernelRows) *mat.Dense {
+	f := u.adjointFactors(dDual, dPrimal, K)
+	defer f.release()
+	Cbar := mat.NewDense(u.p.n, u.p.m, parallel.Float64.Get(u.p.n*u.p.m)) // every entry is set
+	f.fill(0, u.p.n, 0, u.p.m, Cbar.RawMatrix().Data)
+	return Cbar
+}
+
+// adjointFactors runs adjointScaled's sweep and returns C̄ in factored form.
+func (u *Unrolled) adjointFactors(dDual, dPrimal float64, K kernelRows) *cbarFactors {
 	p := u.p
 	n, m, L := p.n, p.m, len(u.eps)
 	fbar, gbar := make([]float64, n), make([]float64, m)
@@ -899,26 +913,64 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K kernelRows) *mat.Dens
 			w[j] = vPrev[j] * s
 		}
 	})
-	Cbar := mat.NewDense(n, m, parallel.Float64.Get(n*m))
-	mulNT(Cbar, A, B)
-	parallel.Float64.Put(A.RawMatrix().Data)
-	parallel.Float64.Put(B.RawMatrix().Data)
-	parallel.For(n, m, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			row := Cbar.RawRowView(i)
-			if K.k32 != nil {
-				for j, k := range K.k32[i*m : (i+1)*m] {
+	return &cbarFactors{A: A, B: B, direct: direct, K: K}
+}
+
+// cbarFactors is the scaling domain's C̄ = K ∘ (A·Bᵀ) + direct, kept factored so that
+// its entries can be made a block at a time (see fill).
+type cbarFactors struct {
+	A, B   *mat.Dense
+	direct *mat.Dense // the primal's own ∂/∂C, or nil
+	K      kernelRows
+}
+
+// fill writes C̄[i0:i1, j0:j1] into dst, row-major with stride j1−j0. Each entry has the
+// same bits as in the whole C̄ when i0 and j0 are multiples of 12 and each side of the
+// block is the whole side or at least 256 (see cbarBlocks): DgemmNT's 3×4 tiles then
+// fall on the same entries, and gonum's Dgemm (the pure-Go path) runs its blocked
+// parallel form, whose sums do not depend on the split.
+func (f *cbarFactors) fill(i0, i1, j0, j1 int, dst []float64) {
+	w, m := j1-j0, f.K.m
+	ra, rb := f.A.RawMatrix(), f.B.RawMatrix()
+	fastblas.DgemmNT(i1-i0, w, ra.Cols, ra.Data[i0*ra.Stride:], ra.Stride, rb.Data[j0*rb.Stride:], rb.Stride, dst, w)
+	parallel.For(i1-i0, w, func(_, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			i, row := i0+r, dst[r*w:(r+1)*w]
+			if f.K.k32 != nil {
+				for j, k := range f.K.k32[i*m+j0 : i*m+j1] {
 					row[j] *= float64(k)
 				}
 			} else {
-				floats.Mul(row, K.k64[i*m:(i+1)*m])
+				floats.Mul(row, f.K.k64[i*m+j0:i*m+j1])
 			}
-			if direct != nil {
-				floats.Add(Cbar.RawRowView(i), direct.RawRowView(i))
+			if f.direct != nil {
+				floats.Add(row, f.direct.RawRowView(i)[j0:j1])
 			}
 		}
 	})
-	return Cbar
+}
+
+// release hands back the factors' buffers.
+func (f *cbarFactors) release() {
+	parallel.Float64.Put(f.A.RawMatrix().Data)
+	parallel.Float64.Put(f.B.RawMatrix().Data)
+}
+
+// cbarBlock is the side of the blocks in which large adjoints are made: a multiple of 12
+// for DgemmNT's tiles and of 64 for gonum's, 4 of whose blocks make it run in parallel.
+const cbarBlock = 384
+
+// cbarBlocks returns the start of each block of [0, n) and n: blocks of cbarBlock, the
+// last one taking the remainder (so every block is at least cbarBlock long, or all of
+// [0, n)).
+func cbarBlocks(n int) []int {
+	nb := max(1, n/cbarBlock)
+	out := make([]int, nb+1)
+	for k := range nb {
+		out[k] = k * cbarBlock
+	}
+	out[nb] = n
+	return out
 }
 
 // sweepBlocks is the number of blocks the sweeps split the n rows of an n×m matrix

@@ -235,6 +235,132 @@ func (g *gram32) addGrad(Cbar *mat.Dense, s float64, gx, gy []float32) {
 	}
 }
 
+// backward32Blocked is Backward for a large float32 record in the scaling domain with
+// float32 destinations (nil ones skipped): C̄ is made a block at a time (see
+// gram32.addGradBlocked), never whole in float64, and its float32 copy overwrites the
+// rebuilt float32 kernel as the kernel is used up. The same bits as Backward's
+// addGrad(adjoint).
+func (u *Unrolled) backward32Blocked(dDual, dPrimal float64, gx, gy []float32) {
+	if gx == nil && gy == nil {
+		return
+	}
+	K := u.kernel()
+	f := u.adjointFactors(dDual, dPrimal, K)
+	defer f.release()
+	cb := K.k32
+	if cb == nil || len(u.k32) > 0 && &cb[0] == &u.k32[0] { // a float64 kernel, or one the record keeps
+		cb = parallel.Float32.Get(u.p.n * u.p.m)
+		defer u.putKernel(K)
+	}
+	defer parallel.Float32.Put(cb)
+	u.g32.addGradBlocked(f, 2*u.cost.Scale, gx, gy, cb)
+}
+
+// addGradBlocked is addGrad for C̄ = f made a block at a time, its float32 copy written
+// to cb (which may be f's kernel: each block of the kernel is read before cb's same
+// block is written). Row and column sums run in index order as in addGrad: the
+// symmetric case takes the blocks (I, J) for J ≥ I by rows I in order, so that row i
+// receives the blocks J = 0, 1, … in turn.
+func (g *gram32) addGradBlocked(f *cbarFactors, s float64, gx, gy, cb []float32) {
+	n, m, d := g.x.Rows, g.y.Rows, g.x.Cols
+	r := make([]float64, n)
+	if g.sym && gx != nil && gy != nil && &gx[0] == &gy[0] {
+		bl := cbarBlocks(n)
+		side := 0
+		for k := 1; k < len(bl); k++ {
+			side = max(side, bl[k]-bl[k-1])
+		}
+		t1, t2 := parallel.Float64.Get(side*side), parallel.Float64.Get(side*side)
+		defer parallel.Float64.Put(t1)
+		defer parallel.Float64.Put(t2)
+		for I := 0; I+1 < len(bl); I++ {
+			i0, i1 := bl[I], bl[I+1]
+			h := i1 - i0
+			for J := I; J+1 < len(bl); J++ {
+				j0, j1 := bl[J], bl[J+1]
+				w := j1 - j0
+				f.fill(i0, i1, j0, j1, t1) // C̄[I,J]
+				tt := t1
+				if I != J {
+					f.fill(j0, j1, i0, i1, t2) // C̄[J,I]
+					tt = t2
+				}
+				parallel.For(h, w, func(_, lo, hi int) {
+					for a := lo; a < hi; a++ {
+						sum, dst := r[i0+a], cb[(i0+a)*n+j0:(i0+a)*n+j1]
+						for b := range dst {
+							v := t1[a*w+b] + tt[b*h+a]
+							sum += v
+							dst[b] = float32(v)
+						}
+						r[i0+a] = sum
+					}
+				})
+				if I == J {
+					continue
+				}
+				parallel.For(w, h, func(_, lo, hi int) {
+					for b := lo; b < hi; b++ {
+						sum, dst := r[j0+b], cb[(j0+b)*n+i0:(j0+b)*n+i1]
+						for a := range dst {
+							v := t2[b*h+a] + t1[a*w+b]
+							sum += v
+							dst[a] = float32(v)
+						}
+						r[j0+b] = sum
+					}
+				})
+			}
+		}
+		sgemm.Sgemm(blas.NoTrans, blas.NoTrans, n, d, n, float32(-s), cb, n, g.x.Data, d, 1, gx, d)
+		addScaledRows(gx, s, r, g.x)
+		return
+	}
+	var c []float64
+	if gy != nil {
+		c = make([]float64, m)
+	}
+	bl := cbarBlocks(n)
+	side := 0
+	for k := 1; k < len(bl); k++ {
+		side = max(side, bl[k]-bl[k-1])
+	}
+	t := parallel.Float64.Get(side * m)
+	defer parallel.Float64.Put(t)
+	for k := 0; k+1 < len(bl); k++ {
+		i0, i1 := bl[k], bl[k+1]
+		f.fill(i0, i1, 0, m, t)
+		parallel.For(i1-i0, m, func(_, lo, hi int) {
+			for a := lo; a < hi; a++ {
+				row, dst := t[a*m:(a+1)*m], cb[(i0+a)*m:(i0+a+1)*m]
+				sum := 0.0
+				for j, v := range row {
+					sum += v
+					dst[j] = float32(v)
+				}
+				r[i0+a] = sum
+			}
+		})
+		if c != nil {
+			parallel.For(m, i1-i0, func(_, lo, hi int) {
+				for a := 0; a < i1-i0; a++ {
+					for j, v := range t[a*m+lo : a*m+hi] {
+						c[lo+j] += v
+					}
+				}
+			})
+		}
+	}
+	if gx != nil {
+		sgemm.Sgemm(blas.NoTrans, blas.NoTrans, n, d, m, float32(-s), cb, m, g.y.Data, d, 1, gx, d)
+		addScaledRows(gx, s, r, g.x)
+	}
+	if gy != nil {
+		sgemm.Sgemm(blas.Trans, blas.NoTrans, m, d, n, float32(-s), cb, m, g.x.Data, d, 1, gy, d)
+		addScaledRows(gy, s, c, g.y)
+	}
+}
+
 // addScaledRows adds s·w_i·x_i to row i of dst.
 func addScaledRows(dst []float32, s float64, w []float64, x points32) {
 	d := x.Cols
