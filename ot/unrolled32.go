@@ -266,10 +266,7 @@ func (g *gram32) addGradBlocked(f *cbarFactors, s float64, gx, gy, cb []float32)
 	r := make([]float64, n)
 	if g.sym && gx != nil && gy != nil && &gx[0] == &gy[0] {
 		bl := cbarBlocks(n)
-		side := 0
-		for k := 1; k < len(bl); k++ {
-			side = max(side, bl[k]-bl[k-1])
-		}
+		side := maxBlock(bl)
 		t1, t2 := parallel.Float64.Get(side*side), parallel.Float64.Get(side*side)
 		defer parallel.Float64.Put(t1)
 		defer parallel.Float64.Put(t2)
@@ -316,39 +313,40 @@ func (g *gram32) addGradBlocked(f *cbarFactors, s float64, gx, gy, cb []float32)
 		addScaledRows(gx, s, r, g.x)
 		return
 	}
+	// Blocks (I, J) by rows I in order, then columns J in order: row i's sum takes
+	// j = 0, 1, … in turn, and so does column j's over i.
 	var c []float64
 	if gy != nil {
 		c = make([]float64, m)
 	}
-	bl := cbarBlocks(n)
-	side := 0
-	for k := 1; k < len(bl); k++ {
-		side = max(side, bl[k]-bl[k-1])
-	}
-	t := parallel.Float64.Get(side * m)
+	bi, bj := cbarBlocks(n), cbarBlocks(m)
+	t := parallel.Float64.Get(maxBlock(bi) * maxBlock(bj))
 	defer parallel.Float64.Put(t)
-	for k := 0; k+1 < len(bl); k++ {
-		i0, i1 := bl[k], bl[k+1]
-		f.fill(i0, i1, 0, m, t)
-		parallel.For(i1-i0, m, func(_, lo, hi int) {
-			for a := lo; a < hi; a++ {
-				row, dst := t[a*m:(a+1)*m], cb[(i0+a)*m:(i0+a+1)*m]
-				sum := 0.0
-				for j, v := range row {
-					sum += v
-					dst[j] = float32(v)
-				}
-				r[i0+a] = sum
-			}
-		})
-		if c != nil {
-			parallel.For(m, i1-i0, func(_, lo, hi int) {
-				for a := 0; a < i1-i0; a++ {
-					for j, v := range t[a*m+lo : a*m+hi] {
-						c[lo+j] += v
+	for I := 0; I+1 < len(bi); I++ {
+		i0, i1 := bi[I], bi[I+1]
+		for J := 0; J+1 < len(bj); J++ {
+			j0, j1 := bj[J], bj[J+1]
+			w := j1 - j0
+			f.fill(i0, i1, j0, j1, t)
+			parallel.For(i1-i0, w, func(_, lo, hi int) {
+				for a := lo; a < hi; a++ {
+					sum, dst := r[i0+a], cb[(i0+a)*m+j0:(i0+a)*m+j1]
+					for b, v := range t[a*w : (a+1)*w] {
+						sum += v
+						dst[b] = float32(v)
 					}
+					r[i0+a] = sum
 				}
 			})
+			if c != nil {
+				parallel.For(w, i1-i0, func(_, lo, hi int) {
+					for a := 0; a < i1-i0; a++ {
+						for b, v := range t[a*w+lo : a*w+hi] {
+							c[j0+lo+b] += v
+						}
+					}
+				})
+			}
 		}
 	}
 	if gx != nil {
@@ -359,6 +357,15 @@ func (g *gram32) addGradBlocked(f *cbarFactors, s float64, gx, gy, cb []float32)
 		sgemm.Sgemm(blas.Trans, blas.NoTrans, m, d, n, float32(-s), cb, m, g.x.Data, d, 1, gy, d)
 		addScaledRows(gy, s, c, g.y)
 	}
+}
+
+// maxBlock returns the longest block of cbarBlocks' bounds bl.
+func maxBlock(bl []int) int {
+	side := 0
+	for k := 1; k < len(bl); k++ {
+		side = max(side, bl[k]-bl[k-1])
+	}
+	return side
 }
 
 // addScaledRows adds s·w_i·x_i to row i of dst.
