@@ -447,10 +447,19 @@ func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps flo
 	return newUnrolled(p, c, eps, o, nil, nil, g)
 }
 
-// unrolled32Matrices is unrolledMatrices plus the float32 product x·yᵀ (and the float32
-// adjoint of the gradients' products), counted as half a float64 matrix.
+// unrolled32Matrices is unrolledMatrices for float32 points, float32 entries counted as
+// half. The log domain (annealing, a flat or underflowing kernel) holds the most: each
+// record's float64 cost and its transpose, and in the backward pass C̄ with its
+// float32 copy (1½ of the largest). The scaling domain holds a float32 kernel per
+// record, made in place of x·yᵀ (½ each, one at a time above keepKernelMax), and in the
+// backward pass besides the kernel at most the primal's direct term and cost, then C̄
+// and its float32 copy (2½ of the largest; above keepKernelMax without the primal, only
+// the kernel, overwritten by the float32 copy of C̄ made a block at a time).
 func unrolled32Matrices(n, m int, div bool) float64 {
-	return unrolledMatrices(n, m, div) + max(area(n, m), area(n, n), area(m, m))/2
+	if !div {
+		return 3.5 * area(n, m)
+	}
+	return 2*(area(n, m)+area(n, n)+area(m, m)) + 1.5*max(area(n, m), area(n, n), area(m, m))
 }
 
 // addCostGrad32 maps ∂/∂C to float32 point gradients: by float32 products for a
