@@ -47,7 +47,8 @@ type Unrolled struct {
 	// p.C is the cost in the log domain; in the scaling domain it holds the kernel K,
 	// or nil once a large kernel has been dropped after the forward pass (kernel()
 	// rebuilds it, bit for bit, for a backward pass). A float32 record's kernel is k32
-	// instead (p.C nil), when kernel32 allows.
+	// instead (p.C nil), when kernel32 allows: made in place of x·yᵀ, so that no float64
+	// cost matrix exists (p.C is nil until a pass needs the float64 cost).
 	p    *problem
 	k32  []float32
 	no32 bool       // the float32 kernel was tried and its scalings' range ruled it out
@@ -250,7 +251,8 @@ func (u *Unrolled) forwardLog() {
 
 // keepKernelMax is the largest kernel (entries) kept from the forward pass to the
 // backward pass; larger ones are rebuilt there (one product and one exp pass), so that
-// a divergence holds one n×m matrix at a time rather than three.
+// a divergence holds one n×m matrix at a time rather than three. Above it a float32
+// record's backward pass also makes C̄ a block at a time (backward32Blocked).
 var keepKernelMax = 1 << 22 // a variable only so that tests can exercise the rebuild
 
 // forwardScaled runs the updates in the scaling domain, turning p.C into the kernel in
