@@ -169,3 +169,84 @@ func TestUnrolled32PathsAndThreads(t *testing.T) {
 		}
 	}
 }
+
+// A large float32 divergence in the scaling domain holds no float64 n×m matrix: its
+// forward and backward passes allocate at most two float32 matrices per record (the
+// kernel made in place of x·yᵀ, and its rebuild for the backward pass, whose float32
+// copy of C̄ overwrites it) besides the potentials and blocks of C̄ (reused from the
+// pools or not). Before, a float64 cost, kernel and C̄ were made. And the float32
+// bound CheckUnrolled applies covers at least that.
+func TestUnrolled32ScaledAllocations(t *testing.T) {
+	defer func(v int) { keepKernelMax = v }(keepKernelMax)
+	keepKernelMax = 1000           // the large-problem form, at a test's size
+	const n, m, L = 1201, 1203, 20 // sizes no other test uses: no pooled matrices to reuse
+	xs, _ := divergence32Case(n, 2)
+	_, ys := divergence32Case(m, 2)
+	g := make([]float32, 2*n)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	d, err := UnrolledSinkhornDivergence(xs, ys, nil, nil, SqEuclidean, 0.01, &UnrolledOptions{Iterations: L})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Backward(1, 0, FromFloat32(n, 2, g), Points{})
+	runtime.ReadMemStats(&after)
+	if !d.XY.Scaled || d.XY.no32 || !d.XX.Scaled || !d.YY.Scaled {
+		t.Fatalf("not the float32 kernel's scaling domain")
+	}
+	d.Release()
+	sum := area(n, m) + area(n, n) + area(m, m)
+	tape := 3 * float64(L+1) * float64(n+m)         // the scalings
+	ab := 3 * 2 * float64(2*L) * float64(max(n, m)) // the adjoints' factors A, B
+	side := float64(max(maxBlock(cbarBlocks(n)), maxBlock(cbarBlocks(m))))
+	limit := 4*2*sum + 8*(tape+ab+2*side*side) + (1 << 20) // and two blocks of C̄
+	got := float64(after.TotalAlloc - before.TotalAlloc)
+	t.Logf("allocated %.1f MiB; two float32 matrices per record: %.1f MiB; limit %.1f MiB", got/(1<<20), 4*2*sum/(1<<20), limit/(1<<20))
+	if got > limit {
+		t.Errorf("fwd+bwd allocated %.1f MiB, more than %.1f MiB", got/(1<<20), limit/(1<<20))
+	}
+	if e := 8 * unrolled32Matrices(n, m, true); e < 4*2*sum {
+		t.Errorf("unrolled32Matrices: %.0f bytes, below the scaling domain's %.0f", e, 4*2*sum)
+	}
+}
+
+// The blocked backward pass of a large float32 record (C̄ made a block at a time over
+// the rebuilt kernel) gives the same bits as the whole-matrix one on every fastblas
+// path: cross and symmetric terms, both destinations, with the primal's direct term,
+// on one block and on several (n = 900: blocks of 384 and 516), and on a float64
+// kernel (ε = 0.1 in 784-D rules float32 out).
+func TestUnrolled32BlockedBackward(t *testing.T) {
+	old, _ := fastblas.Active()
+	defer fastblas.SetPath(old)
+	defer func(v int) { keepKernelMax = v }(keepKernelMax)
+	x2, y2 := divergence32Case(900, 2)
+	x7, y7 := divergence32Case(300, 784)
+	grads := func(x, y Points, eps float64, keep int) ([]float32, []float32) {
+		keepKernelMax = keep
+		d, err := UnrolledSinkhornDivergence(x, y, nil, nil, SqEuclidean, eps, &UnrolledOptions{Iterations: 15})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Release()
+		r, c := x.Dims()
+		gx, gy := make([]float32, r*c), make([]float32, r*c)
+		d.Backward(1, 0.5, FromFloat32(r, c, gx), FromFloat32(r, c, gy))
+		return gx, gy
+	}
+	for _, p := range fastblas.Paths() {
+		fastblas.SetPath(p)
+		for _, c := range []struct {
+			x, y Points
+			eps  float64
+		}{{x2, y2, 0.01}, {x7, y7, 1}, {x7, y7, 0.1}} {
+			wx, wy := grads(c.x, c.y, c.eps, 1<<22)
+			gx, gy := grads(c.x, c.y, c.eps, 1000)
+			for i := range wx {
+				if math.Float32bits(gx[i]) != math.Float32bits(wx[i]) || math.Float32bits(gy[i]) != math.Float32bits(wy[i]) {
+					t.Fatalf("%v, n = %d, ε = %g: gradient %d is (%v, %v) blocked, (%v, %v) whole", p, c.x.f32.Rows, c.eps, i, gx[i], gy[i], wx[i], wy[i])
+				}
+			}
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/sinkgen/sinkgen/internal/fastblas"
 	"github.com/sinkgen/sinkgen/internal/parallel"
 )
 
@@ -46,7 +47,8 @@ type Unrolled struct {
 	// p.C is the cost in the log domain; in the scaling domain it holds the kernel K,
 	// or nil once a large kernel has been dropped after the forward pass (kernel()
 	// rebuilds it, bit for bit, for a backward pass). A float32 record's kernel is k32
-	// instead (p.C nil), when kernel32 allows.
+	// instead (p.C nil), when kernel32 allows: made in place of x·yᵀ, so that no float64
+	// cost matrix exists (p.C is nil until a pass needs the float64 cost).
 	p    *problem
 	k32  []float32
 	no32 bool       // the float32 kernel was tried and its scalings' range ruled it out
@@ -234,6 +236,9 @@ func (u *Unrolled) forwardLog() {
 	p, L := u.p, len(u.eps)
 	n, m := p.n, p.m
 	u.Scaled, u.us, u.vs, u.alpha = false, nil, nil, nil
+	if p.C == nil { // a float32 record's cost is made on demand
+		p.C = u.freshCost()
+	}
 	u.fs, u.gs = make([][]float64, L+1), make([][]float64, L+1)
 	u.fs[0], u.gs[0] = make([]float64, n), make([]float64, m)
 	for k := 1; k <= L; k++ {
@@ -247,7 +252,8 @@ func (u *Unrolled) forwardLog() {
 
 // keepKernelMax is the largest kernel (entries) kept from the forward pass to the
 // backward pass; larger ones are rebuilt there (one product and one exp pass), so that
-// a divergence holds one n×m matrix at a time rather than three.
+// a divergence holds one n×m matrix at a time rather than three. Above it a float32
+// record's backward pass also makes C̄ a block at a time (backward32Blocked).
 var keepKernelMax = 1 << 22 // a variable only so that tests can exercise the rebuild
 
 // forwardScaled runs the updates in the scaling domain, turning p.C into the kernel in
@@ -275,14 +281,26 @@ func (u *Unrolled) forwardScaled() bool {
 	acc := sweepVectors(nb, m)
 	defer putVectors(acc)
 	kr := kernelRows{k64: K, m: m}
-	if u.kernel32() {
+	fromProducts := false // a float32 kernel made in place of x·yᵀ, with no float64 cost
+	switch {
+	case u.kernel32() && K == nil:
+		kr, fromProducts = kernelRows{k32: u.g32.takeProducts(), m: m}, true
+	case u.kernel32():
 		kr = kernelRows{k32: parallel.Float32.Get(n * m), m: m} // every entry is set in phase 0
+	case K == nil:
+		p.C = u.freshCost()
+		K, kr.k64 = p.C, p.C
 	}
 	// Phase 0 builds the kernel; phases 2k−1 and 2k are iteration k's row sweep and
 	// column reduction.
 	parallel.Phases(1+2*L, nb, func(phase, blk int) {
 		lo, hi := parallel.Block(n, nb, blk)
 		switch {
+		case phase == 0 && fromProducts:
+			row := make([]float64, m)
+			for i := lo; i < hi; i++ {
+				u.kernel32Row(i, kr.k32[i*m:(i+1)*m], row, true)
+			}
 		case phase == 0:
 			// α_i = min_j C_ij, then K_ij = exp((α_i − C_ij)/ε) in place
 			for i := lo; i < hi; i++ {
@@ -382,13 +400,33 @@ func (u *Unrolled) toKernel(C []float64) {
 
 // toKernelRows is toKernel on rows [lo, hi).
 func (u *Unrolled) toKernelRows(C []float64, lo, hi int) {
-	m, eps := u.p.m, u.eps[0]
+	m := u.p.m
 	for i := lo; i < hi; i++ {
-		row := C[i*m : (i+1)*m]
-		for j, c := range row {
-			row[j] = (u.alpha[i] - c) / eps
-		}
-		expSlice(row)
+		u.kernelRow(i, C[i*m:(i+1)*m])
+	}
+}
+
+// kernelRow overwrites row i of the cost with K_ij = exp((α_i − C_ij)/ε).
+func (u *Unrolled) kernelRow(i int, row []float64) {
+	eps := u.eps[0]
+	for j, c := range row {
+		row[j] = (u.alpha[i] - c) / eps
+	}
+	expSlice(row)
+}
+
+// kernel32Row overwrites dst, row i of x·yᵀ for a float32 record, with row i of the
+// float32 kernel, through the float64 cost row in scratch: the same bits as the
+// float64 kernel rounded to float32. With setAlpha it first sets α_i = min_j C_ij.
+func (u *Unrolled) kernel32Row(i int, dst []float32, scratch []float64, setAlpha bool) {
+	row := scratch[:len(dst)]
+	u.g32.costRow(u.cost, i, dst, row)
+	if setAlpha {
+		u.alpha[i] = rowMin(row)
+	}
+	u.kernelRow(i, row)
+	for j, v := range row {
+		dst[j] = float32(v)
 	}
 }
 
@@ -483,17 +521,19 @@ func (u *Unrolled) kernel() kernelRows {
 	if u.p.C != nil {
 		return kernelRows{k64: u.p.C, m: m}
 	}
+	if u.kernel32() { // in place of x·yᵀ, with no float64 cost matrix
+		k32 := u.g32.products()
+		parallel.For(u.p.n, m, func(_, lo, hi int) {
+			row := make([]float64, m)
+			for i := lo; i < hi; i++ {
+				u.kernel32Row(i, k32[i*m:(i+1)*m], row, false)
+			}
+		})
+		return kernelRows{k32: k32, m: m}
+	}
 	K := u.freshCost()
 	u.toKernel(K)
-	if !u.kernel32() {
-		return kernelRows{k64: K, m: m}
-	}
-	k32 := parallel.Float32.Get(len(K))
-	for i, v := range K {
-		k32[i] = float32(v)
-	}
-	parallel.Float64.Put(K)
-	return kernelRows{k32: k32, m: m}
+	return kernelRows{k64: K, m: m}
 }
 
 // putKernel hands back a kernel that kernel() rebuilt and the record does not keep.
@@ -510,8 +550,7 @@ func (u *Unrolled) putKernel(k kernelRows) {
 // record.
 func (u *Unrolled) freshCost() []float64 {
 	if u.g32 != nil {
-		C, _, _ := u.g32.matrix(u.cost)
-		return C
+		return u.g32.matrix(u.cost)
 	}
 	return u.cost.matrix(u.x, u.y).RawMatrix().Data
 }
@@ -655,6 +694,10 @@ func (u *Unrolled) Primal() float64 {
 // the shapes of x and y, in either precision; they may be the same cloud when x and y
 // are (the contributions then add up); a zero Points is not computed.
 func (u *Unrolled) Backward(dDual, dPrimal float64, gx, gy Points) {
+	if u.Scaled && u.g32 != nil && gx.f64 == nil && gy.f64 == nil && u.p.n*u.p.m > keepKernelMax {
+		u.backward32Blocked(dDual, dPrimal, gx.f32.Data, gy.f32.Data)
+		return
+	}
 	Cbar := u.adjoint(dDual, dPrimal)
 	u.addGradTo(Cbar, gx, gy)
 	parallel.Float64.Put(Cbar.RawMatrix().Data)
@@ -825,6 +868,15 @@ func (u *Unrolled) adjointLog(dDual, dPrimal float64) *mat.Dense {
 // The 2L rank-one terms are collected as columns of A (n×2L) and B (m×2L) and summed
 // once: C̄ = K ∘ (A·Bᵀ).
 func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K kernelRows) *mat.Dense {
+	f := u.adjointFactors(dDual, dPrimal, K)
+	defer f.release()
+	Cbar := mat.NewDense(u.p.n, u.p.m, parallel.Float64.Get(u.p.n*u.p.m)) // every entry is set
+	f.fill(0, u.p.n, 0, u.p.m, Cbar.RawMatrix().Data)
+	return Cbar
+}
+
+// adjointFactors runs adjointScaled's sweep and returns C̄ in factored form.
+func (u *Unrolled) adjointFactors(dDual, dPrimal float64, K kernelRows) *cbarFactors {
 	p := u.p
 	n, m, L := p.n, p.m, len(u.eps)
 	fbar, gbar := make([]float64, n), make([]float64, m)
@@ -881,26 +933,64 @@ func (u *Unrolled) adjointScaled(dDual, dPrimal float64, K kernelRows) *mat.Dens
 			w[j] = vPrev[j] * s
 		}
 	})
-	Cbar := mat.NewDense(n, m, parallel.Float64.Get(n*m))
-	mulNT(Cbar, A, B)
-	parallel.Float64.Put(A.RawMatrix().Data)
-	parallel.Float64.Put(B.RawMatrix().Data)
-	parallel.For(n, m, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			row := Cbar.RawRowView(i)
-			if K.k32 != nil {
-				for j, k := range K.k32[i*m : (i+1)*m] {
+	return &cbarFactors{A: A, B: B, direct: direct, K: K}
+}
+
+// cbarFactors is the scaling domain's C̄ = K ∘ (A·Bᵀ) + direct, kept factored so that
+// its entries can be made a block at a time (see fill).
+type cbarFactors struct {
+	A, B   *mat.Dense
+	direct *mat.Dense // the primal's own ∂/∂C, or nil
+	K      kernelRows
+}
+
+// fill writes C̄[i0:i1, j0:j1] into dst, row-major with stride j1−j0. Each entry has the
+// same bits as in the whole C̄ when i0 and j0 are multiples of 12 and each side of the
+// block is the whole side or at least 256 (see cbarBlocks): DgemmNT's 3×4 tiles then
+// fall on the same entries, and gonum's Dgemm (the pure-Go path) runs its blocked
+// parallel form, whose sums do not depend on the split.
+func (f *cbarFactors) fill(i0, i1, j0, j1 int, dst []float64) {
+	w, m := j1-j0, f.K.m
+	ra, rb := f.A.RawMatrix(), f.B.RawMatrix()
+	fastblas.DgemmNT(i1-i0, w, ra.Cols, ra.Data[i0*ra.Stride:], ra.Stride, rb.Data[j0*rb.Stride:], rb.Stride, dst, w)
+	parallel.For(i1-i0, w, func(_, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			i, row := i0+r, dst[r*w:(r+1)*w]
+			if f.K.k32 != nil {
+				for j, k := range f.K.k32[i*m+j0 : i*m+j1] {
 					row[j] *= float64(k)
 				}
 			} else {
-				floats.Mul(row, K.k64[i*m:(i+1)*m])
+				floats.Mul(row, f.K.k64[i*m+j0:i*m+j1])
 			}
-			if direct != nil {
-				floats.Add(Cbar.RawRowView(i), direct.RawRowView(i))
+			if f.direct != nil {
+				floats.Add(row, f.direct.RawRowView(i)[j0:j1])
 			}
 		}
 	})
-	return Cbar
+}
+
+// release hands back the factors' buffers.
+func (f *cbarFactors) release() {
+	parallel.Float64.Put(f.A.RawMatrix().Data)
+	parallel.Float64.Put(f.B.RawMatrix().Data)
+}
+
+// cbarBlock is the side of the blocks in which large adjoints are made: a multiple of 12
+// for DgemmNT's tiles and of 64 for gonum's, 4 of whose blocks make it run in parallel.
+const cbarBlock = 384
+
+// cbarBlocks returns the start of each block of [0, n) and n: blocks of cbarBlock, the
+// last one taking the remainder (so every block is at least cbarBlock long, or all of
+// [0, n)).
+func cbarBlocks(n int) []int {
+	nb := max(1, n/cbarBlock)
+	out := make([]int, nb+1)
+	for k := range nb {
+		out[k] = k * cbarBlock
+	}
+	out[nb] = n
+	return out
 }
 
 // sweepBlocks is the number of blocks the sweeps split the n rows of an n×m matrix

@@ -88,59 +88,89 @@ type gram32 struct {
 	x, y   points32
 	nx, ny []float64
 	sym    bool
+	xy     []float32 // x·yᵀ computed for the bounds, until the forward pass takes it
+}
+
+// takeProducts returns x·yᵀ: the products left from the bounds, or computed afresh.
+func (g *gram32) takeProducts() []float32 {
+	xy := g.xy
+	g.xy = nil
+	if xy == nil {
+		xy = g.products()
+	}
+	return xy
 }
 
 var sgemm fastblas.Implementation
 
-// matrix returns the n×m cost s·(|x_i|² + |y_j|² − 2x_i·y_j) with x·yᵀ from one float32
-// product (fastblas's Sgemm, or its Gram for x = y, which computes the upper triangle
-// and mirrors it: deterministic, so a rebuild is bit for bit the same), the rest in
-// float64, clamped at zero (and exactly zero on the diagonal of x = y), and its
-// smallest and largest entries.
-func (g *gram32) matrix(c Cost) (C []float64, lo, hi float64) {
+// products returns x·yᵀ from one float32 product (fastblas's Sgemm, or its Gram for
+// x = y, which computes the upper triangle and mirrors it: deterministic, so a rebuild
+// is bit for bit the same) in a pooled n×m buffer.
+func (g *gram32) products() []float32 {
 	n, m, d := g.x.Rows, g.y.Rows, g.x.Cols
-	xy := parallel.Float32.Get(n * m)
-	defer parallel.Float32.Put(xy)
+	xy := parallel.Float32.Get(n * m) // every entry is written
 	if g.sym {
 		fastblas.Gram(n, d, g.x.Data, d, xy, m)
 	} else {
 		sgemm.Sgemm(blas.NoTrans, blas.Trans, n, m, d, 1, g.x.Data, d, g.y.Data, d, 0, xy, m)
 	}
-	C = parallel.Float64.Get(n * m) // every entry is written
+	return xy
+}
+
+// costRow writes row i of the cost s·(|x_i|² + |y_j|² − 2x_i·y_j) into dst from src,
+// row i of x·yᵀ: in float64, clamped at zero, and exactly zero on the diagonal of
+// x = y. src may be dst's memory reused (each entry is read before any is written:
+// dst is float64, src float32, so they never alias).
+func (g *gram32) costRow(c Cost, i int, src []float32, dst []float64) {
+	nx, ny, row := g.nx[i], g.ny[:len(src)], dst[:len(src)]
+	if c.Power == 2 {
+		for j, v := range src {
+			row[j] = c.Scale * max(0, nx+ny[j]-2*float64(v))
+		}
+	} else {
+		for j, v := range src {
+			row[j] = c.fromSq(max(0, nx+ny[j]-2*float64(v)))
+		}
+	}
+	if g.sym {
+		row[i] = c.fromSq(0)
+	}
+}
+
+// bounds returns the smallest and largest cost entry, from xy = products(), without
+// storing the costs.
+func (g *gram32) bounds(c Cost, xy []float32) (lo, hi float64) {
+	m := g.y.Rows
 	los, his := make([]float64, parallel.MaxBlocks()), make([]float64, parallel.MaxBlocks())
 	for k := range los {
 		los[k], his[k] = math.Inf(1), math.Inf(-1)
 	}
-	parallel.For(n, m, func(blk, lo, hi int) {
+	parallel.For(g.x.Rows, m, func(blk, lo, hi int) {
+		row := make([]float64, m)
 		rlo, rhi := math.Inf(1), math.Inf(-1)
 		for i := lo; i < hi; i++ {
-			row, src := C[i*m:(i+1)*m], xy[i*m:(i+1)*m]
-			nx := g.nx[i]
-			ny := g.ny[:len(src)]
-			if c.Power == 2 {
-				for j, v := range src {
-					row[j] = c.Scale * max(0, nx+ny[j]-2*float64(v))
-				}
-			} else {
-				for j, v := range src {
-					row[j] = c.fromSq(max(0, nx+ny[j]-2*float64(v)))
-				}
-			}
-			if g.sym {
-				row[i] = c.fromSq(0)
-			}
+			g.costRow(c, i, xy[i*m:(i+1)*m], row)
 			for _, v := range row { // finite: plain comparisons, no NaN cases
-				if v < rlo {
-					rlo = v
-				}
-				if v > rhi {
-					rhi = v
-				}
+				rlo, rhi = min(rlo, v), max(rhi, v)
 			}
 		}
-		los[blk], his[blk] = rlo, rhi
+		los[blk], his[blk] = min(los[blk], rlo), max(his[blk], rhi)
 	})
-	return C, floats.Min(los), floats.Max(his)
+	return floats.Min(los), floats.Max(his)
+}
+
+// matrix returns the n×m float64 cost (see costRow) in a pooled buffer.
+func (g *gram32) matrix(c Cost) []float64 {
+	n, m := g.x.Rows, g.y.Rows
+	xy := g.takeProducts()
+	defer parallel.Float32.Put(xy)
+	C := parallel.Float64.Get(n * m) // every entry is written
+	parallel.For(n, m, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g.costRow(c, i, xy[i*m:(i+1)*m], C[i*m:(i+1)*m])
+		}
+	})
+	return C
 }
 
 // addGrad adds Σ_j C̄_ij ∇_x c(x_i,y_j) to gx and Σ_i C̄_ij ∇_y c(x_i,y_j) to gy for the
@@ -203,6 +233,139 @@ func (g *gram32) addGrad(Cbar *mat.Dense, s float64, gx, gy []float32) {
 		sgemm.Sgemm(blas.Trans, blas.NoTrans, m, d, n, float32(-s), cb, m, g.x.Data, d, 1, gy, d)
 		addScaledRows(gy, s, c, g.y)
 	}
+}
+
+// backward32Blocked is Backward for a large float32 record in the scaling domain with
+// float32 destinations (nil ones skipped): C̄ is made a block at a time (see
+// gram32.addGradBlocked), never whole in float64, and its float32 copy overwrites the
+// rebuilt float32 kernel as the kernel is used up. The same bits as Backward's
+// addGrad(adjoint).
+func (u *Unrolled) backward32Blocked(dDual, dPrimal float64, gx, gy []float32) {
+	if gx == nil && gy == nil {
+		return
+	}
+	K := u.kernel()
+	f := u.adjointFactors(dDual, dPrimal, K)
+	defer f.release()
+	cb := K.k32
+	if cb == nil || len(u.k32) > 0 && &cb[0] == &u.k32[0] { // a float64 kernel, or one the record keeps
+		cb = parallel.Float32.Get(u.p.n * u.p.m)
+		defer u.putKernel(K)
+	}
+	defer parallel.Float32.Put(cb)
+	u.g32.addGradBlocked(f, 2*u.cost.Scale, gx, gy, cb)
+}
+
+// addGradBlocked is addGrad for C̄ = f made a block at a time, its float32 copy written
+// to cb (which may be f's kernel: each block of the kernel is read before cb's same
+// block is written). Row and column sums run in index order as in addGrad: the
+// symmetric case takes the blocks (I, J) for J ≥ I by rows I in order, so that row i
+// receives the blocks J = 0, 1, … in turn.
+func (g *gram32) addGradBlocked(f *cbarFactors, s float64, gx, gy, cb []float32) {
+	n, m, d := g.x.Rows, g.y.Rows, g.x.Cols
+	r := make([]float64, n)
+	if g.sym && gx != nil && gy != nil && &gx[0] == &gy[0] {
+		bl := cbarBlocks(n)
+		side := maxBlock(bl)
+		t1, t2 := parallel.Float64.Get(side*side), parallel.Float64.Get(side*side)
+		defer parallel.Float64.Put(t1)
+		defer parallel.Float64.Put(t2)
+		for I := 0; I+1 < len(bl); I++ {
+			i0, i1 := bl[I], bl[I+1]
+			h := i1 - i0
+			for J := I; J+1 < len(bl); J++ {
+				j0, j1 := bl[J], bl[J+1]
+				w := j1 - j0
+				f.fill(i0, i1, j0, j1, t1) // C̄[I,J]
+				tt := t1
+				if I != J {
+					f.fill(j0, j1, i0, i1, t2) // C̄[J,I]
+					tt = t2
+				}
+				parallel.For(h, w, func(_, lo, hi int) {
+					for a := lo; a < hi; a++ {
+						sum, dst := r[i0+a], cb[(i0+a)*n+j0:(i0+a)*n+j1]
+						for b := range dst {
+							v := t1[a*w+b] + tt[b*h+a]
+							sum += v
+							dst[b] = float32(v)
+						}
+						r[i0+a] = sum
+					}
+				})
+				if I == J {
+					continue
+				}
+				parallel.For(w, h, func(_, lo, hi int) {
+					for b := lo; b < hi; b++ {
+						sum, dst := r[j0+b], cb[(j0+b)*n+i0:(j0+b)*n+i1]
+						for a := range dst {
+							v := t2[b*h+a] + t1[a*w+b]
+							sum += v
+							dst[a] = float32(v)
+						}
+						r[j0+b] = sum
+					}
+				})
+			}
+		}
+		sgemm.Sgemm(blas.NoTrans, blas.NoTrans, n, d, n, float32(-s), cb, n, g.x.Data, d, 1, gx, d)
+		addScaledRows(gx, s, r, g.x)
+		return
+	}
+	// Blocks (I, J) by rows I in order, then columns J in order: row i's sum takes
+	// j = 0, 1, … in turn, and so does column j's over i.
+	var c []float64
+	if gy != nil {
+		c = make([]float64, m)
+	}
+	bi, bj := cbarBlocks(n), cbarBlocks(m)
+	t := parallel.Float64.Get(maxBlock(bi) * maxBlock(bj))
+	defer parallel.Float64.Put(t)
+	for I := 0; I+1 < len(bi); I++ {
+		i0, i1 := bi[I], bi[I+1]
+		for J := 0; J+1 < len(bj); J++ {
+			j0, j1 := bj[J], bj[J+1]
+			w := j1 - j0
+			f.fill(i0, i1, j0, j1, t)
+			parallel.For(i1-i0, w, func(_, lo, hi int) {
+				for a := lo; a < hi; a++ {
+					sum, dst := r[i0+a], cb[(i0+a)*m+j0:(i0+a)*m+j1]
+					for b, v := range t[a*w : (a+1)*w] {
+						sum += v
+						dst[b] = float32(v)
+					}
+					r[i0+a] = sum
+				}
+			})
+			if c != nil {
+				parallel.For(w, i1-i0, func(_, lo, hi int) {
+					for a := 0; a < i1-i0; a++ {
+						for b, v := range t[a*w+lo : a*w+hi] {
+							c[j0+lo+b] += v
+						}
+					}
+				})
+			}
+		}
+	}
+	if gx != nil {
+		sgemm.Sgemm(blas.NoTrans, blas.NoTrans, n, d, m, float32(-s), cb, m, g.y.Data, d, 1, gx, d)
+		addScaledRows(gx, s, r, g.x)
+	}
+	if gy != nil {
+		sgemm.Sgemm(blas.Trans, blas.NoTrans, m, d, n, float32(-s), cb, m, g.x.Data, d, 1, gy, d)
+		addScaledRows(gy, s, c, g.y)
+	}
+}
+
+// maxBlock returns the longest block of cbarBlocks' bounds bl.
+func maxBlock(bl []int) int {
+	side := 0
+	for k := 1; k < len(bl); k++ {
+		side = max(side, bl[k]-bl[k-1])
+	}
+	return side
 }
 
 // addScaledRows adds s·w_i·x_i to row i of dst.
@@ -275,16 +438,28 @@ func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps flo
 			return nil, err
 		}
 	}
-	// The cost is finite: the norms are, and so is every float32 product.
-	C, lo, hi := g.matrix(c)
-	p := &problem{n: n, m: m, a: a, b: b, C: C, loga: logs(a), logb: logs(b), lo: lo, hi: hi, boundsKnown: true}
+	// The cost is finite: the norms are, and so is every float32 product. No float64
+	// cost matrix is made here: the forward pass turns the products into a float32
+	// kernel in place when kernel32 allows, and builds p.C from them otherwise.
+	g.xy = g.products()
+	lo, hi := g.bounds(c, g.xy)
+	p := &problem{n: n, m: m, a: a, b: b, loga: logs(a), logb: logs(b), lo: lo, hi: hi, boundsKnown: true}
 	return newUnrolled(p, c, eps, o, nil, nil, g)
 }
 
-// unrolled32Matrices is unrolledMatrices plus the float32 product x·yᵀ (and the float32
-// adjoint of the gradients' products), counted as half a float64 matrix.
+// unrolled32Matrices is unrolledMatrices for float32 points, float32 entries counted as
+// half. The log domain (annealing, a flat or underflowing kernel) holds the most: each
+// record's float64 cost and its transpose, and in the backward pass C̄ with its
+// float32 copy (1½ of the largest). The scaling domain holds a float32 kernel per
+// record, made in place of x·yᵀ (½ each, one at a time above keepKernelMax), and in the
+// backward pass besides the kernel at most the primal's direct term and cost, then C̄
+// and its float32 copy (2½ of the largest; above keepKernelMax without the primal, only
+// the kernel, overwritten by the float32 copy of C̄ made a block at a time).
 func unrolled32Matrices(n, m int, div bool) float64 {
-	return unrolledMatrices(n, m, div) + max(area(n, m), area(n, n), area(m, m))/2
+	if !div {
+		return 3.5 * area(n, m)
+	}
+	return 2*(area(n, m)+area(n, n)+area(m, m)) + 1.5*max(area(n, m), area(n, n), area(m, m))
 }
 
 // addCostGrad32 maps ∂/∂C to float32 point gradients: by float32 products for a

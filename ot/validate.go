@@ -57,7 +57,7 @@ func CheckUnrolled(n, m, iters int, divergence bool) error {
 	if divergence {
 		what += " divergence"
 	}
-	if err := denseFits(fmt.Sprintf("%s between %d and %d points", what, n, m), unrolled32Matrices(n, m, divergence)); err != nil {
+	if err := denseFits(fmt.Sprintf("%s between %d and %d points", what, n, m), max(unrolledMatrices(n, m, divergence), unrolled32Matrices(n, m, divergence))); err != nil {
 		return err
 	}
 	problems := 1.0 // x–y, and for the divergence x–x and y–y

@@ -250,7 +250,7 @@ func TestValidateSizesReadAsKeys(t *testing.T) {
 		// 65536 generated points × a 65536-wide layer: 2^32 activations
 		{[]string{"loss.kind=mmd", "batch_size=65536", "model.hidden=[65536]"}, "batch_size = 65536: 65536 generated points × 65536 values"},
 		{[]string{"loss.kind=mmd", "batch_size=8", "gen_batch_size=65536", "model.hidden=[65536]"}, "gen_batch_size = 65536: "},
-		{[]string{"batch_size=65536"}, "batch_size = 65536: unrolled sinkhorn divergence between 65536 and 65536 points needs 272 GiB"},
+		{[]string{"batch_size=65536"}, "batch_size = 65536: unrolled sinkhorn divergence between 65536 and 65536 points needs 256 GiB"},
 		{[]string{"loss.kind=entropic", "batch_size=6000", "loss.iters=100000"}, "loss.iters = 100000: the potentials of 100000 unrolled iterations"},
 		{[]string{"data.noise=1e308"}, "data.noise = 1e+308: must be in [0, 1000]"},
 	} {

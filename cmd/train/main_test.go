@@ -386,8 +386,8 @@ func TestTrainStepFailuresReadAsMessages(t *testing.T) {
 		set  string
 		want []string
 	}{
-		// 65536² points: the loss's matrices need 272 GiB; refused before step 1
-		{"batch_size=65536", []string{"-set batch_size=65536: batch_size = 65536: ", "needs 272 GiB", "MaxDenseBytes"}},
+		// 65536² points: the loss's matrices need 256 GiB; refused before step 1
+		{"batch_size=65536", []string{"-set batch_size=65536: batch_size = 65536: ", "needs 256 GiB", "MaxDenseBytes"}},
 		// 6000 points: the matrices fit, 100000 iterations' potentials (18 GiB) do not
 		{"loss.iters=100000", []string{"-set loss.iters=100000: loss.iters = 100000: ", "needs"}},
 		// ot refuses ε = 5e-324 (1/ε overflows) in the loss's op
