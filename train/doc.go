@@ -45,7 +45,7 @@
 // the loss on the points, the critic idle) and then fine-tunes that generator with a
 // fresh optimizer of its own (adversarial.finetune_optimizer).
 //
-// gorgonia's float32 matrix products run on internal/fastblas (an AVX2+FMA Sgemm) when
+// gorgonia's float32 matrix products run on internal/fastblas (an AVX-512 or AVX2 Sgemm) when
 // the command has installed it: process-wide settings (that BLAS, GOMAXPROCS =
 // Config.Threads) are the commands' (internal/process.Setup), not this package's.
 // A run directory is locked (internal/filelock) while a trainer uses it.

@@ -33,8 +33,8 @@ func BLAS() string {
 	return "fastblas " + p.String()
 }
 
-// Setup makes gorgonia's float32 matrix products those of package fastblas (an AVX2
-// kernel, deterministic, gonum's without AVX2) and sets GOMAXPROCS to threads (0:
+// Setup makes gorgonia's float32 matrix products those of package fastblas (AVX-512
+// or AVX2 kernels chosen at run time, deterministic; gonum's without them) and sets GOMAXPROCS to threads (0:
 // leaves it, all CPUs unless the GOMAXPROCS variable says otherwise).
 func Setup(threads int) {
 	useFastBLAS()
