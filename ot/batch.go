@@ -36,18 +36,29 @@ func Batch[R any](B int, solve func(k int) (R, error)) ([]R, error) {
 	return out, nil
 }
 
-// batchWeights checks that a batch's weight lists (nil: uniform for every pair) have
-// one entry per pair, and returns pair k's.
-func batchWeights(field string, ws [][]float64, B int) (func(k int) []float64, error) {
-	if ws != nil && len(ws) != B {
-		return nil, invalid("batch: %s has %d weight vectors for %d pairs", field, len(ws), B)
+// checkBatch checks a batch's sizes: as many y clouds as x clouds, and as and bs nil
+// (uniform weights throughout) or one weight vector per pair. It returns the pairs'
+// weights by index (nil: uniform).
+func checkBatch(nx, ny int, as, bs [][]float64) (a, b func(k int) []float64, err error) {
+	if nx != ny {
+		return nil, nil, invalid("batch: %d x clouds but %d y clouds", nx, ny)
 	}
-	return func(k int) []float64 {
-		if ws == nil {
-			return nil
+	pick := func(field string, ws [][]float64) (func(k int) []float64, error) {
+		if ws != nil && len(ws) != nx {
+			return nil, invalid("batch: %s has %d weight vectors for %d pairs", field, len(ws), nx)
 		}
-		return ws[k]
-	}, nil
+		return func(k int) []float64 {
+			if ws == nil {
+				return nil
+			}
+			return ws[k]
+		}, nil
+	}
+	if a, err = pick("as", as); err != nil {
+		return nil, nil, err
+	}
+	b, err = pick("bs", bs)
+	return a, b, err
 }
 
 // SinkhornDivergenceBatch is SinkhornDivergence on the B pairs (xs[k], as[k]) and
@@ -56,14 +67,7 @@ func batchWeights(field string, ws [][]float64, B int) (func(k int) []float64, e
 // throughout) or hold one vector per pair (each nil or a weight vector). A pair's
 // error names it ("pair 3: …"); the clouds of different pairs may differ in size.
 func SinkhornDivergenceBatch(xs, ys []*mat.Dense, as, bs [][]float64, c Cost, eps float64, opts *DivergenceOptions) ([]*DivergenceResult, error) {
-	if len(xs) != len(ys) {
-		return nil, invalid("batch: %d x clouds but %d y clouds", len(xs), len(ys))
-	}
-	a, err := batchWeights("as", as, len(xs))
-	if err != nil {
-		return nil, err
-	}
-	b, err := batchWeights("bs", bs, len(xs))
+	a, b, err := checkBatch(len(xs), len(ys), as, bs)
 	if err != nil {
 		return nil, err
 	}
@@ -77,14 +81,7 @@ func SinkhornDivergenceBatch(xs, ys []*mat.Dense, as, bs [][]float64, c Cost, ep
 // as[k], bs[k], c, eps, opts), bit for bit, and so are their backward passes, which
 // the caller may run in parallel too (Batch).
 func UnrolledSinkhornDivergenceBatch(xs, ys []Points, as, bs [][]float64, c Cost, eps float64, opts *UnrolledOptions) ([]*UnrolledDivergence, error) {
-	if len(xs) != len(ys) {
-		return nil, invalid("batch: %d x clouds but %d y clouds", len(xs), len(ys))
-	}
-	a, err := batchWeights("as", as, len(xs))
-	if err != nil {
-		return nil, err
-	}
-	b, err := batchWeights("bs", bs, len(xs))
+	a, b, err := checkBatch(len(xs), len(ys), as, bs)
 	if err != nil {
 		return nil, err
 	}
