@@ -143,3 +143,35 @@ func TestPointsRows(t *testing.T) {
 		t.Errorf("float32 rows 2..4: %v", f.f32)
 	}
 }
+
+// A batch whose lists disagree in length is refused before anything runs, and the
+// message names the list at fault.
+func TestBatchSizes(t *testing.T) {
+	xs, ys, as, bs := batchPairs(3)
+	pts := func(ds []*mat.Dense) []Points {
+		out := make([]Points, len(ds))
+		for i, d := range ds {
+			out[i] = FromDense(d)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name   string
+		xs, ys []*mat.Dense
+		as, bs [][]float64
+		want   string
+	}{
+		{"clouds", xs, ys[:2], nil, nil, "3 x clouds but 2 y clouds"},
+		{"as", xs, ys, as[:1], nil, "as has 1 weight vectors for 3 pairs"},
+		{"bs", xs, ys, nil, bs[:2], "bs has 2 weight vectors for 3 pairs"},
+	} {
+		_, err := SinkhornDivergenceBatch(c.xs, c.ys, c.as, c.bs, SqEuclidean, 1, nil)
+		if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: SinkhornDivergenceBatch error %v, want one saying %q", c.name, err, c.want)
+		}
+		_, err = UnrolledSinkhornDivergenceBatch(pts(c.xs), pts(c.ys), c.as, c.bs, SqEuclidean, 1, nil)
+		if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: UnrolledSinkhornDivergenceBatch error %v, want one saying %q", c.name, err, c.want)
+		}
+	}
+}
