@@ -23,8 +23,11 @@ type Spec struct {
 	Output string `toml:"output" json:"output"`
 	// Init is the initialization: "uniform", "he" or "xavier".
 	Init string `toml:"init" json:"init"`
-	// OutputBias is "data_mean" (the trainer sets the last bias so that the initial
-	// output is the data mean, SetOutputBias) or "init" (as drawn by Init).
+	// OutputBias is "init" (as drawn by Init, the default, as PyTorch leaves it) or
+	// "data_mean" (the trainer sets the last bias so that the initial output is the
+	// data mean, SetOutputBias). The default is not data_mean because that start puts
+	// every sample near one point, where the Sinkhorn divergence's gradient vanishes
+	// for every ε: a large-ε run never leaves it (README, the comparison).
 	OutputBias string `toml:"output_bias" json:"output_bias"`
 	// Channels are the conv generator's channel counts after the dense layer and after
 	// each upsampling block but the last.
@@ -46,7 +49,7 @@ type Spec struct {
 func DefaultSpec() Spec {
 	return Spec{
 		Kind: "mlp", LatentDim: 16, Hidden: []int{256, 512}, Activation: "relu", LeakySlope: 0.2,
-		Output: "sigmoid", Init: "uniform", OutputBias: "data_mean", Channels: []int{64, 32}, Base: 7, Kernel: 3,
+		Output: "sigmoid", Init: "uniform", OutputBias: "init", Channels: []int{64, 32}, Base: 7, Kernel: 3,
 	}
 }
 

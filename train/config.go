@@ -827,7 +827,6 @@ func ReferenceWorkload() Config {
 	c := DefaultConfig()
 	c.Name, c.Steps, c.BatchSize = "train_step", 1<<30, 256
 	c.Model = models.DefaultSpec()
-	c.Model.OutputBias = "init"
 	c.Loss = LossConfig{Kind: string(losses.Divergence), Eps: 1, Iters: 50, Backward: string(losses.Unrolled), CostPower: 2, CostScale: 0.5}
 	c.Optimizer = OptimizerConfig{Kind: "adam", LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Decay: "none"}
 	c.Log.Progress = false

@@ -12,6 +12,7 @@ import (
 	"github.com/sinkgen/sinkgen/data"
 	"github.com/sinkgen/sinkgen/eval"
 	"github.com/sinkgen/sinkgen/internal/mnisttest"
+	"github.com/sinkgen/sinkgen/models"
 	"github.com/sinkgen/sinkgen/train"
 )
 
@@ -19,7 +20,7 @@ import (
 // divergence (issue 20): from model.output_bias = "data_mean" every sample starts at
 // the data mean, where the gradient of S_ε vanishes for every ε, and at ε = 10 the
 // generator stays there; from the start compare.toml chooses it moves. A future
-// default that brings the trap back fails here.
+// default (compare.toml's or the code's) that brings the trap back fails here.
 func TestMNISTStartIsNotALargeEpsTrap(t *testing.T) {
 	_, err := data.LocateMNIST()
 	mnisttest.Need(t, err)
@@ -105,5 +106,10 @@ func TestMNISTStartIsNotALargeEpsTrap(t *testing.T) {
 	if chosen.Model.OutputBias == "data_mean" || chSpread < 0.3 || chChange < 1e-3 {
 		t.Errorf("from compare.toml's start (model.output_bias = %q) at ε = 10: spread %.3g, RMS change %.3g over %d steps — a stationary, collapsed start",
 			chosen.Model.OutputBias, chSpread, chChange, window)
+	}
+	// A config that does not set output_bias gets the code's default: it must not be
+	// the trap either (it was data_mean before issue 20).
+	if def := models.DefaultSpec().OutputBias; def == "data_mean" {
+		t.Errorf("models.DefaultSpec's output_bias is %q: configs that do not set it start collapsed at large ε", def)
 	}
 }
