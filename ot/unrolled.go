@@ -29,7 +29,9 @@ import (
 // product K ∘ (A·Bᵀ). Should the kernel underflow (a scaling leaves the float64 range),
 // the record is recomputed in the log domain. Annealed schedules always use the log
 // domain, and so does an ε far above the costs' spread, whose flat kernel's scalings
-// would lose ε·2^-52 of the potentials (see flatRatio).
+// would lose ε·2^-52 of the potentials (see flatRatio). The self problems of an
+// UnrolledSinkhornDivergence run averaged updates of one potential instead, in both
+// domains (see unrolled_sym.go).
 type Unrolled struct {
 	// Dual is ⟨a,f_L⟩ + ⟨b,g_L⟩, the entropic OT value the iterations estimate.
 	Dual float64
@@ -57,7 +59,7 @@ type Unrolled struct {
 	g32  *gram32    // float32 points, or nil
 	cost Cost
 	eps  []float64
-	sym  bool // a self problem run by the averaged updates (see symmetric)
+	sym  bool // a self problem run by the averaged updates (see unrolled_sym.go)
 
 	fs, gs [][]float64 // log domain: potentials after update k; gs[0] = 0 (sym: gs[k] = T(f_{k−1}))
 	us, vs [][]float64 // scaling domain: scalings after update k; vs[0] = 1 (sym: us[k] = 1/s_k, vs[k] = z_k)
@@ -171,7 +173,7 @@ func samePrecision(x, y Points) (Points, Points) {
 }
 
 // unrolled64 is UnrolledSinkhorn for float64 points; with sym, x = y and a = b, the
-// averaged updates of a self problem (see symmetric).
+// averaged updates of a self problem (see unrolled_sym.go).
 func unrolled64(x, y *mat.Dense, a, b []float64, c Cost, eps float64, o UnrolledOptions, sym bool) (*Unrolled, error) {
 	p, c, err := pointProblem(x, y, a, b, c, "unrolled sinkhorn", func(n, m int) float64 {
 		return unrolledMatrices(n, m, false)
@@ -1112,7 +1114,7 @@ func (d *UnrolledDivergence) Primal() float64 {
 // UnrolledSinkhornDivergence runs the three problems of S_ε, each for L iterations
 // (annealed from its own largest cost when EpsStart is 0): OT(α,β) as UnrolledSinkhorn
 // does, the self problems OT(α,α) and OT(β,β) by the averaged updates of one potential
-// (see symmetric), which converge in a few iterations where alternating ones creep
+// (see unrolled_sym.go), which converge in a few iterations where alternating ones creep
 // (and so does OT(α,β) when x and y are the same cloud with the same weights).
 func UnrolledSinkhornDivergence(x, y Points, a, b []float64, c Cost, eps float64, opts *UnrolledOptions) (*UnrolledDivergence, error) {
 	o, err := opts.withDefaults(eps)
