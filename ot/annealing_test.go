@@ -83,7 +83,7 @@ func TestUnrolledAnnealingFromLargestCost(t *testing.T) {
 		}
 	}
 	// A divergence anneals each of its problems from its own largest cost, as
-	// SinkhornDivergence does.
+	// SinkhornDivergence does (the self problems by their averaged updates).
 	d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), a, b, SqEuclidean, eps, an)
 	if err != nil {
 		t.Fatal(err)
@@ -94,8 +94,8 @@ func TestUnrolledAnnealingFromLargestCost(t *testing.T) {
 		a, b []float64
 		w    float64
 	}{{x, y, a, b, 1}, {x, x, a, a, -0.5}, {y, y, b, b, -0.5}} {
-		explicit := &UnrolledOptions{Iterations: L, EpsScaling: scaling, EpsStart: maxPairCost(SqEuclidean, p.x, p.y)}
-		u, err := UnrolledSinkhorn(FromDense(p.x), FromDense(p.y), p.a, p.b, SqEuclidean, eps, explicit)
+		explicit := UnrolledOptions{Iterations: L, EpsScaling: scaling, EpsStart: maxPairCost(SqEuclidean, p.x, p.y), Tol: DefaultSinkhornTol}
+		u, err := unrolled64(p.x, p.y, p.a, p.b, SqEuclidean, eps, explicit, p.x == p.y)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -65,7 +65,8 @@
 // measures of any mass; ρ = +Inf is the balanced problem, whose results it returns.
 //
 // For training, UnrolledSinkhorn and UnrolledSinkhornDivergence run a fixed number L
-// of log-domain updates from zero potentials and differentiate them exactly in reverse
+// of log-domain updates from zero potentials (a divergence's self problems by averaged
+// updates of one potential, as GeomLoss does) and differentiate them exactly in reverse
 // mode (the gradient autograd of the loop would give), keeping O(L(n+m)) numbers;
 // BackwardImplicit instead differentiates the converged solution through the linear
 // system of the dual's optimality conditions (implicit differentiation). On

@@ -51,6 +51,34 @@ func (rl *relaxation) factors(p *problem, alpha, beta []float64, eps float64) {
 	set(rl.cb, rl.tb, p.b, beta, rl.lamB, rl.rhoB)
 }
 
+// translate is problem.translate in the absorbed form: the τ that maximizes the dual
+// along (f+τ, g−τ) moves α to α+τ and β to β−τ, which leaves the kernel, the scalings
+// and the plan unchanged; only the per-point factors follow. Without it the damped
+// updates shrink that direction by only λ_a·λ_b per iteration.
+func (rl *relaxation) translate(p *problem, alpha, beta, u, v []float64, eps float64) {
+	// a e^(−f/ρ_a) = ta (u/a)^(−ε/ρ_a), the row sums' target in the sweep.
+	mass := func(t, w, s []float64, rho float64) float64 {
+		sum := 0.0
+		for i, wi := range w {
+			if wi > 0 {
+				sum += t[i] * math.Pow(s[i]/wi, -eps/rho)
+			}
+		}
+		return sum
+	}
+	tau := math.Log(mass(rl.ta, p.a, u, rl.rhoA)/mass(rl.tb, p.b, v, rl.rhoB)) / (1/rl.rhoA + 1/rl.rhoB)
+	if tau == 0 || math.IsNaN(tau) || math.IsInf(tau, 0) {
+		return
+	}
+	for i := range alpha {
+		alpha[i] += tau
+	}
+	for j := range beta {
+		beta[j] -= tau
+	}
+	rl.factors(p, alpha, beta, eps)
+}
+
 // stabilizedRelaxed is stabilized, with the unbalanced updates of rl when not nil.
 func (p *problem) stabilizedRelaxed(f, g []float64, eps float64, o SinkhornOptions, done int, res *SinkhornResult, rl *relaxation, w *stallWatch) (_, _ []float64, plan *scaledPlan, iters int, converged, ok bool) {
 	n, m := p.n, p.m
@@ -218,6 +246,9 @@ func (p *problem) stabilizedRelaxed(f, g []float64, eps float64, o SinkhornOptio
 		v, vNew = vNew, v
 		iters++
 		measured, colsKnown = true, true
+		if rl != nil {
+			rl.translate(p, alpha, beta, u, v, eps)
+		}
 		if st.out || vOut {
 			absorb(alpha, u, p.a, eps)
 			absorb(beta, v, p.b, eps)

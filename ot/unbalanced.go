@@ -59,10 +59,10 @@ type UnbalancedResult struct {
 // it returns unchanged.
 //
 // opts.Tol bounds the residual of the optimality conditions, MarginalError's (in
-// opts.ErrorNorm), and the move of the potentials as in Sinkhorn. Each log-domain
-// iteration ends with the translation (f+τ, g−τ) that maximizes the dual (Séjourné et
-// al. 2022's translation invariant Sinkhorn), without which the damped updates shrink
-// that direction by only (ρ/(ρ+ε))² per iteration.
+// opts.ErrorNorm), and the move of the potentials as in Sinkhorn. Each iteration, in
+// either method, ends with the translation (f+τ, g−τ) that maximizes the dual
+// (Séjourné et al. 2022's translation invariant Sinkhorn), without which the damped
+// updates shrink that direction by only (ρ/(ρ+ε))² per iteration.
 //
 // POT's sinkhorn_unbalanced(a, b, M, reg, reg_m) solves the same problem with the
 // entropy Σ P(log P − 1) in place of KL(P|a⊗b): with M = C − ε log(a⊗b), reg = ε and

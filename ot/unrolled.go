@@ -29,13 +29,16 @@ import (
 // product K ∘ (A·Bᵀ). Should the kernel underflow (a scaling leaves the float64 range),
 // the record is recomputed in the log domain. Annealed schedules always use the log
 // domain, and so does an ε far above the costs' spread, whose flat kernel's scalings
-// would lose ε·2^-52 of the potentials (see flatRatio).
+// would lose ε·2^-52 of the potentials (see flatRatio). The self problems of an
+// UnrolledSinkhornDivergence run averaged updates of one potential instead, in both
+// domains (see unrolled_sym.go).
 type Unrolled struct {
 	// Dual is ⟨a,f_L⟩ + ⟨b,g_L⟩, the entropic OT value the iterations estimate.
 	Dual float64
 	// F, G are the final potentials f_L, g_L.
 	F, G []float64
-	// MarginalError is ‖P_L 1 − a‖₁ (Pᵀ_L 1 = b holds after the last g-update).
+	// MarginalError is ‖P_L 1 − a‖₁ (Pᵀ_L 1 = b holds after the last g-update); for
+	// the self problems of a divergence, whose plan's two marginals are equal, 2‖P_L 1 − a‖₁.
 	MarginalError float64
 	// Iterations is L, the number of updates run.
 	Iterations int
@@ -56,9 +59,10 @@ type Unrolled struct {
 	g32  *gram32    // float32 points, or nil
 	cost Cost
 	eps  []float64
+	sym  bool // a self problem run by the averaged updates (see unrolled_sym.go)
 
-	fs, gs [][]float64 // log domain: potentials after update k; gs[0] = 0
-	us, vs [][]float64 // scaling domain: scalings after update k; vs[0] = 1
+	fs, gs [][]float64 // log domain: potentials after update k; gs[0] = 0 (sym: gs[k] = T(f_{k−1}))
+	us, vs [][]float64 // scaling domain: scalings after update k; vs[0] = 1 (sym: us[k] = 1/s_k, vs[k] = z_k)
 	slab   []float64   // backs us and vs; from parallel.Float64, back in Release
 	alpha  []float64   // scaling domain: row offsets of K
 
@@ -155,9 +159,9 @@ func UnrolledSinkhorn(x, y Points, a, b []float64, c Cost, eps float64, opts *Un
 	}
 	x, y = samePrecision(x, y)
 	if x.IsFloat32() {
-		return unrolled32(x.f32, y.f32, nil, nil, a, b, c, eps, o)
+		return unrolled32(x.f32, y.f32, nil, nil, a, b, c, eps, o, false)
 	}
-	return unrolled64(x.f64, y.f64, a, b, c, eps, o)
+	return unrolled64(x.f64, y.f64, a, b, c, eps, o, false)
 }
 
 // samePrecision converts a float32 cloud paired with a float64 one to float64.
@@ -168,15 +172,16 @@ func samePrecision(x, y Points) (Points, Points) {
 	return x, y
 }
 
-// unrolled64 is UnrolledSinkhorn for float64 points.
-func unrolled64(x, y *mat.Dense, a, b []float64, c Cost, eps float64, o UnrolledOptions) (*Unrolled, error) {
+// unrolled64 is UnrolledSinkhorn for float64 points; with sym, x = y and a = b, the
+// averaged updates of a self problem (see unrolled_sym.go).
+func unrolled64(x, y *mat.Dense, a, b []float64, c Cost, eps float64, o UnrolledOptions, sym bool) (*Unrolled, error) {
 	p, c, err := pointProblem(x, y, a, b, c, "unrolled sinkhorn", func(n, m int) float64 {
 		return unrolledMatrices(n, m, false)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return newUnrolled(p, c, eps, o, x, y, nil)
+	return newUnrolled(p, c, eps, o, x, y, nil, sym)
 }
 
 // unrolledMatrices is the number of matrix entries an unrolled record between n and m
@@ -193,8 +198,8 @@ func unrolledMatrices(n, m int, div bool) float64 {
 
 // newUnrolled runs the updates on the validated problem p whose cost comes from the
 // float64 points x, y or, when g is not nil, from float32 ones, at ε = e with the
-// options o.
-func newUnrolled(p *problem, c Cost, e float64, o UnrolledOptions, x, y *mat.Dense, g *gram32) (*Unrolled, error) {
+// options o; with sym, by the averaged updates of a self problem.
+func newUnrolled(p *problem, c Cost, e float64, o UnrolledOptions, x, y *mat.Dense, g *gram32, sym bool) (*Unrolled, error) {
 	if err := unrolledTapeFits(p.n, p.m, o.Iterations, 1); err != nil {
 		return nil, err
 	}
@@ -213,7 +218,7 @@ func newUnrolled(p *problem, c Cost, e float64, o UnrolledOptions, x, y *mat.Den
 	if err := p.resolution(floats.Min(eps)); err != nil {
 		return nil, fmt.Errorf("unrolled: %w", err)
 	}
-	u := &Unrolled{p: p, x: x, y: y, g32: g, cost: c, eps: eps}
+	u := &Unrolled{p: p, x: x, y: y, g32: g, cost: c, eps: eps, sym: sym}
 	// A flat kernel's scalings would lose ε·2^-52 of the potentials.
 	if !constant || p.flat(eps[0]) || !u.forwardScaled() {
 		u.forwardLog()
@@ -221,6 +226,9 @@ func newUnrolled(p *problem, c Cost, e float64, o UnrolledOptions, x, y *mat.Den
 	u.Dual = floats.Dot(p.a, u.F) + floats.Dot(p.b, u.G)
 	src := u.planSource()
 	u.MarginalError = u.rowError(src)
+	if sym {
+		u.MarginalError *= 2 // the columns' error equals the rows'
+	}
 	u.putKernel(src)
 	u.Iterations, u.Converged = len(eps), u.MarginalError <= o.Tol
 	if !allFinite([]float64{u.Dual, u.MarginalError}) || !allFinite(u.F) || !allFinite(u.G) {
@@ -241,6 +249,10 @@ func (u *Unrolled) forwardLog() {
 	}
 	u.fs, u.gs = make([][]float64, L+1), make([][]float64, L+1)
 	u.fs[0], u.gs[0] = make([]float64, n), make([]float64, m)
+	if u.sym {
+		u.forwardSymLog()
+		return
+	}
 	for k := 1; k <= L; k++ {
 		f, g := make([]float64, n), make([]float64, m)
 		p.updateF(f, u.gs[k-1], u.eps[k-1])
@@ -292,8 +304,13 @@ func (u *Unrolled) forwardScaled() bool {
 		K, kr.k64 = p.C, p.C
 	}
 	// Phase 0 builds the kernel; phases 2k−1 and 2k are iteration k's row sweep and
-	// column reduction.
-	parallel.Phases(1+2*L, nb, func(phase, blk int) {
+	// column reduction, or for a self problem phase k its sweep (symRows), which
+	// reads one of bz and writes the other.
+	phases, bz := 1+2*L, [2][]float64{bv, nil}
+	if u.sym {
+		phases, bz[1] = 1+L, make([]float64, m)
+	}
+	parallel.Phases(phases, nb, func(phase, blk int) {
 		lo, hi := parallel.Block(n, nb, blk)
 		switch {
 		case phase == 0 && fromProducts:
@@ -312,6 +329,8 @@ func (u *Unrolled) forwardScaled() bool {
 					kr.k32[lo*m+i] = float32(v)
 				}
 			}
+		case u.sym:
+			u.symRows(phase, lo, hi, kr, us, vs, bz)
 		case phase%2 == 1:
 			// u = 1/(K(b∘v)) over the block's rows; their share of Kᵀ(a∘u)
 			uk, a := us[(phase+1)/2], acc[blk]
@@ -339,7 +358,7 @@ func (u *Unrolled) forwardScaled() bool {
 			}
 		}
 	})
-	ok := true
+	ok := !u.sym || floats.Min(u.alpha) == 0 && floats.Max(u.alpha) == 0 // symRows' K = e^(−C/ε)
 	for k := 1; k <= L; k++ {
 		ok = ok && allPositiveFinite(us[k]) && allPositiveFinite(vs[k])
 	}
@@ -369,6 +388,13 @@ func (u *Unrolled) forwardScaled() bool {
 	u.Scaled, u.us, u.vs, u.slab = true, us, vs, slab
 	eps := u.eps[0]
 	u.F, u.G = make([]float64, n), make([]float64, m)
+	if u.sym {
+		for i := range u.F {
+			u.F[i] = eps * math.Log(vs[L][i])
+		}
+		copy(u.G, u.F)
+		return true
+	}
 	for i := range u.F {
 		u.F[i] = u.alpha[i] + eps*math.Log(us[L][i])
 	}
@@ -629,8 +655,8 @@ func (u *Unrolled) planRow(src kernelRows, i int, dst []float64) float64 {
 	p, L := u.p, len(u.eps)
 	row := src.row(i, dst) // dst itself for a float32 kernel: each entry is read before it is written
 	if u.Scaled {
-		// P_ij = a_i u_i K_ij b_j v_j
-		s, v := p.a[i]*u.us[L][i], u.vs[L]
+		// P_ij = a_i u_i K_ij b_j v_j (u = v = z for a self problem)
+		s, v := p.a[i]*u.planU()[i], u.vs[L]
 		for j, k := range row {
 			dst[j] = s * k * p.b[j] * v[j]
 		}
@@ -825,6 +851,10 @@ func (u *Unrolled) adjointLog(dDual, dPrimal float64) *mat.Dense {
 	}
 	acc := sweepVectors(sweepBlocks(n, m), m)
 	defer putVectors(acc)
+	if u.sym {
+		u.adjointSymLog(fbar, gbar, Cbar, acc)
+		return Cbar
+	}
 	for k := L; k >= 1; k-- {
 		eps, f, g, gPrev := u.eps[k-1], u.fs[k], u.gs[k], u.gs[k-1]
 		for _, a := range acc {
@@ -886,6 +916,9 @@ func (u *Unrolled) adjointFactors(dDual, dPrimal float64, K kernelRows) *cbarFac
 	if dPrimal != 0 {
 		direct = mat.NewDense(n, m, nil)
 		u.seedPrimal(dPrimal, fbar, gbar, direct, K)
+	}
+	if u.sym {
+		return u.adjointSymFactors(fbar, gbar, direct, K)
 	}
 	// Every entry of A and B is set below.
 	A, B := mat.NewDense(n, 2*L, parallel.Float64.Get(n*2*L)), mat.NewDense(m, 2*L, parallel.Float64.Get(m*2*L))
@@ -1078,8 +1111,11 @@ func (d *UnrolledDivergence) Primal() float64 {
 	return 2*d.XY.Primal() - d.XX.Primal() - d.YY.Primal()
 }
 
-// UnrolledSinkhornDivergence runs the three problems of S_ε, each as UnrolledSinkhorn
-// does (annealed from its own largest cost when EpsStart is 0).
+// UnrolledSinkhornDivergence runs the three problems of S_ε, each for L iterations
+// (annealed from its own largest cost when EpsStart is 0): OT(α,β) as UnrolledSinkhorn
+// does, the self problems OT(α,α) and OT(β,β) by the averaged updates of one potential
+// (see unrolled_sym.go), which converge in a few iterations where alternating ones creep
+// (and so does OT(α,β) when x and y are the same cloud with the same weights).
 func UnrolledSinkhornDivergence(x, y Points, a, b []float64, c Cost, eps float64, opts *UnrolledOptions) (*UnrolledDivergence, error) {
 	o, err := opts.withDefaults(eps)
 	if err != nil {
@@ -1105,13 +1141,16 @@ func UnrolledSinkhornDivergence(x, y Points, a, b []float64, c Cost, eps float64
 		return nil, err
 	}
 	// For float32 points the symmetric problems reuse the cross problem's squared norms.
-	run := func(p, q Points, np, nq, a, b []float64) (*Unrolled, error) {
+	run := func(p, q Points, np, nq, a, b []float64, sym bool) (*Unrolled, error) {
 		if p.IsFloat32() {
-			return unrolled32(p.f32, q.f32, np, nq, a, b, c, eps, o)
+			return unrolled32(p.f32, q.f32, np, nq, a, b, c, eps, o, sym)
 		}
-		return unrolled64(p.f64, q.f64, a, b, c, eps, o)
+		return unrolled64(p.f64, q.f64, a, b, c, eps, o, sym)
 	}
-	xy, err := run(x, y, nil, nil, a, b)
+	// Identical clouds and weights make OT(α,β) a self problem, run as one, so that
+	// S_ε(α,α) is exactly 0 at every L.
+	same := x.IsFloat32() && x.f32.same(y.f32) || !x.IsFloat32() && x.f64 == y.f64
+	xy, err := run(x, y, nil, nil, a, b, same && (a == nil) == (b == nil) && floats.Equal(a, b))
 	if err != nil {
 		return nil, err
 	}
@@ -1119,11 +1158,11 @@ func UnrolledSinkhornDivergence(x, y Points, a, b []float64, c Cost, eps float64
 	if xy.g32 != nil {
 		nx, ny = xy.g32.nx, xy.g32.ny
 	}
-	xx, err := run(x, x, nx, nx, xy.p.a, xy.p.a)
+	xx, err := run(x, x, nx, nx, xy.p.a, xy.p.a, true)
 	if err != nil {
 		return nil, err
 	}
-	yy, err := run(y, y, ny, ny, xy.p.b, xy.p.b)
+	yy, err := run(y, y, ny, ny, xy.p.b, xy.p.b, true)
 	if err != nil {
 		return nil, err
 	}

@@ -391,8 +391,8 @@ func addScaledRows(dst []float32, s float64, w []float64, x points32) {
 // at that level (see Unrolled.kernel32: every sum of the sweeps, accumulated in
 // float64, within 2^-23 relative, so after L updates the potentials within ε·L·2^-22
 // of a float64 kernel's), halving the memory and bandwidth of the sweeps. Other costs
-// convert the points to float64.
-func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps float64, o UnrolledOptions) (*Unrolled, error) {
+// convert the points to float64. sym as in unrolled64.
+func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps float64, o UnrolledOptions, sym bool) (*Unrolled, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -412,7 +412,7 @@ func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps flo
 		if !x.same(y) {
 			yd = y.dense()
 		}
-		return unrolled64(xd, yd, a, b, c, eps, o)
+		return unrolled64(xd, yd, a, b, c, eps, o, sym)
 	}
 	n, m := x.Rows, y.Rows
 	if e := unrolled32Matrices(n, m, false); !fitsDense(e) {
@@ -444,7 +444,7 @@ func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps flo
 	g.xy = g.products()
 	lo, hi := g.bounds(c, g.xy)
 	p := &problem{n: n, m: m, a: a, b: b, loga: logs(a), logb: logs(b), lo: lo, hi: hi, boundsKnown: true}
-	return newUnrolled(p, c, eps, o, nil, nil, g)
+	return newUnrolled(p, c, eps, o, nil, nil, g, sym)
 }
 
 // unrolled32Matrices is unrolledMatrices for float32 points, float32 entries counted as
