@@ -139,54 +139,58 @@ func (g *gram32) costRow(c Cost, i int, src []float32, dst []float64) {
 }
 
 // bounds returns the smallest and largest cost entry, from xy = products(), without
-// storing the costs.
-func (g *gram32) bounds(c Cost, xy []float32) (lo, hi float64) {
+// storing the costs, and whether some pair other than a point with itself lies closer
+// than resolvedSq allows (always false for p = 2). For p ≠ 2 the cost increases with
+// d², so the bounds are those of d² mapped (one square root or power each, not one per
+// entry).
+func (g *gram32) bounds(c Cost, xy []float32) (lo, hi float64, near bool) {
 	m := g.y.Rows
 	los, his := make([]float64, parallel.MaxBlocks()), make([]float64, parallel.MaxBlocks())
 	for k := range los {
 		los[k], his[k] = math.Inf(1), math.Inf(-1)
 	}
+	if c.Power == 2 {
+		parallel.For(g.x.Rows, m, func(blk, lo, hi int) {
+			row := make([]float64, m)
+			rlo, rhi := math.Inf(1), math.Inf(-1)
+			for i := lo; i < hi; i++ {
+				g.costRow(c, i, xy[i*m:(i+1)*m], row)
+				for _, v := range row { // finite: plain comparisons, no NaN cases
+					rlo, rhi = min(rlo, v), max(rhi, v)
+				}
+			}
+			los[blk], his[blk] = min(los[blk], rlo), max(his[blk], rhi)
+		})
+		return floats.Min(los), floats.Max(his), false
+	}
+	nears := make([]bool, parallel.MaxBlocks())
 	parallel.For(g.x.Rows, m, func(blk, lo, hi int) {
-		row := make([]float64, m)
-		rlo, rhi := math.Inf(1), math.Inf(-1)
+		rlo, rhi, close := math.Inf(1), math.Inf(-1), false
 		for i := lo; i < hi; i++ {
-			g.costRow(c, i, xy[i*m:(i+1)*m], row)
-			for _, v := range row { // finite: plain comparisons, no NaN cases
-				rlo, rhi = min(rlo, v), max(rhi, v)
+			nx := g.nx[i]
+			for j, v := range xy[i*m : (i+1)*m] {
+				s := nx + g.ny[j]
+				d2 := max(0, s-2*float64(v))
+				if g.sym && i == j {
+					d2 = 0
+				} else if d2 < resolvedSq*s {
+					close = true
+				}
+				rlo, rhi = min(rlo, d2), max(rhi, d2)
 			}
 		}
-		los[blk], his[blk] = min(los[blk], rlo), max(his[blk], rhi)
+		los[blk], his[blk], nears[blk] = min(los[blk], rlo), max(his[blk], rhi), nears[blk] || close
 	})
-	return floats.Min(los), floats.Max(his)
+	return c.fromSq(floats.Min(los)), c.fromSq(floats.Max(his)), slices.Contains(nears, true)
 }
 
 // resolvedSq is the smallest squared distance, relative to |x_i|² + |y_j|², at which
 // a float32 record takes a cost power p < 2: the float32 rounding Δ of d² (|Δ| ≤
 // 2^-20·|x_i||y_j|, see unrolled32) is then at most 2^-11 of d², so that the cost errs
-// by at most (p/2)·2^-11 of itself and c'(d²) by (1 − p/2)·2^-11.
+// by at most (p/2)·2^-11 of itself and c'(d²) by (1 − p/2)·2^-11. Closer pairs, and
+// coincident points of x and y (whose float32 squared distance is rounding, for p = 1
+// a cost of up to 2^-10·|x|), make the record run in float64.
 const resolvedSq = 0x1p-10
-
-// unresolved reports whether some pair other than a point with itself (x = y) lies
-// closer than resolvedSq allows, from xy = products(). Coincident points of x and y
-// are such pairs: their float32 squared distance is rounding, whose square root
-// would be a cost of about 2^-12·|x|.
-func (g *gram32) unresolved(xy []float32) bool {
-	m := g.y.Rows
-	found := make([]bool, parallel.MaxBlocks())
-	parallel.For(g.x.Rows, m, func(blk, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			nx := g.nx[i]
-			for j, v := range xy[i*m : (i+1)*m] {
-				s := nx + g.ny[j]
-				if s-2*float64(v) < resolvedSq*s && !(g.sym && i == j) {
-					found[blk] = true
-					return
-				}
-			}
-		}
-	})
-	return slices.Contains(found, true)
-}
 
 // matrix returns the n×m float64 cost (see costRow) in a pooled buffer.
 func (g *gram32) matrix(c Cost) []float64 {
@@ -446,15 +450,19 @@ func (g *gram32) newDerivBlocks(c Cost) *derivBlocks {
 // block returns c'(d²_ij) over [i0,i1)×[j0,j1), row-major with stride j1−j0, or nil
 // for a nil receiver. The squared distances are costRow's, |x_i|² + |y_j|² − 2x_i·y_j
 // clamped at zero and zero on the diagonal of x = y, from one float32 product of the
-// block's rows (whose entries do not depend on the other blocks); c'(0) is 0 (see
-// Cost.derivSq).
+// block's rows (whose entries do not depend on the other blocks; fastblas.Gram for a
+// diagonal block of x = y); c'(0) is 0 (see Cost.derivSq).
 func (db *derivBlocks) block(i0, i1, j0, j1 int) []float64 {
 	if db == nil {
 		return nil
 	}
 	g, h, w, d := db.g, i1-i0, j1-j0, db.g.x.Cols
 	prod, cp := db.prod[:h*w], db.cp[:h*w]
-	sgemm.Sgemm(blas.NoTrans, blas.Trans, h, w, d, 1, g.x.Data[i0*d:], d, g.y.Data[j0*d:], d, 0, prod, w)
+	if g.sym && i0 == j0 && i1 == j1 { // a diagonal block of x·xᵀ: its upper triangle
+		fastblas.Gram(h, d, g.x.Data[i0*d:], d, prod, w)
+	} else {
+		sgemm.Sgemm(blas.NoTrans, blas.Trans, h, w, d, 1, g.x.Data[i0*d:], d, g.y.Data[j0*d:], d, 0, prod, w)
+	}
 	parallel.For(h, w, func(_, lo, hi int) {
 		for a := lo; a < hi; a++ {
 			i, nx := i0+a, g.nx[i0+a]
@@ -554,7 +562,8 @@ func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps flo
 	// cost matrix is made here: the forward pass turns the products into a float32
 	// kernel in place when kernel32 allows, and builds p.C from them otherwise.
 	g.xy = g.products()
-	if c.Power < 2 && g.unresolved(g.xy) {
+	lo, hi, near := g.bounds(c, g.xy)
+	if near && c.Power < 2 {
 		parallel.Float32.Put(g.xy)
 		xd := x.dense()
 		yd := xd
@@ -563,7 +572,6 @@ func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps flo
 		}
 		return unrolled64(xd, yd, a, b, c, eps, o)
 	}
-	lo, hi := g.bounds(c, g.xy)
 	p := &problem{n: n, m: m, a: a, b: b, loga: logs(a), logb: logs(b), lo: lo, hi: hi, boundsKnown: true}
 	return newUnrolled(p, c, eps, o, nil, nil, g)
 }
