@@ -271,8 +271,9 @@ func TestUnrolled32PowersFiniteDifferences(t *testing.T) {
 // (x's alone), matches the float64 record's within TestUnrolled32PowersMatchFloat64's
 // bound. A point of x equal to one of y, or two equal points of x in x's self
 // problem, make a record with p < 2 run in float64 (the float32 squared distance
-// would be rounding): the same bits as the float64 path. With p = 3 (c'(0) = 0) such
-// records stay in float32 and match the float64 path.
+// would be rounding), and so does a pair of x and y at d² = 2^-11·(|x_i|² + |y_j|²),
+// below resolvedSq, but not one at 2^-9: the same bits as the float64 path. With
+// p = 3 (c'(0) = 0) such records stay in float32 and match the float64 path.
 func TestUnrolled32PowersCoincident(t *testing.T) {
 	old, _ := fastblas.Active()
 	defer fastblas.SetPath(old)
@@ -282,6 +283,19 @@ func TestUnrolled32PowersCoincident(t *testing.T) {
 	copy(xc.f32.Data[7*784:8*784], y.f32.Data[3*784:4*784])
 	xd := FromFloat32(50, 784, append([]float32(nil), x.f32.Data...)) // x with x_9 = x_2
 	copy(xd.f32.Data[9*784:10*784], xd.f32.Data[2*784:3*784])
+	// x with x_7 next to y_3: d² = f·(|x_7|² + |y_3|²) for f = 2^-11 (below resolvedSq's
+	// 2^-10: float64) and 2^-9 (above: float32)
+	near := func(f float64) Points {
+		v := append([]float32(nil), x.f32.Data...)
+		xi, yj := v[7*784:8*784], y.f32.Data[3*784:4*784]
+		dir := x.f32.Data[11*784 : 12*784] // a direction: another point, scaled
+		r := math.Sqrt(f * 2 * sqNorm32(yj) / sqNorm32(dir))
+		for k := range xi {
+			xi[k] = yj[k] + float32(r*float64(dir[k]))
+		}
+		return FromFloat32(50, 784, v)
+	}
+	xBelow, xAbove := near(0x1p-11), near(0x1p-9)
 	gradDiff := func(a, b []float32) float64 {
 		scale, diff := 0.0, 0.0
 		for i, v := range b {
@@ -335,7 +349,8 @@ func TestUnrolled32PowersCoincident(t *testing.T) {
 			for _, cs := range []struct {
 				what string
 				x, y Points
-			}{{"x_7 = y_3", xc, y}, {"x_9 = x_2", xd, xd}} {
+				on32 bool // for p < 2
+			}{{"x_7 = y_3", xc, y, false}, {"x_9 = x_2", xd, xd, false}, {"x_7 near y_3, below", xBelow, y, false}, {"x_7 near y_3, above", xAbove, y, true}} {
 				u32, err := UnrolledSinkhorn(cs.x, cs.y, nil, nil, c, eps, opts)
 				if err != nil {
 					t.Fatal(err)
@@ -349,14 +364,14 @@ func TestUnrolled32PowersCoincident(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if on32 := u32.g32 != nil; on32 != (c.Power > 2) {
+				if on32 := u32.g32 != nil; on32 != (c.Power > 2 || cs.on32) {
 					t.Fatalf("%s, %s: on the float32 path %v", name, cs.what, on32)
 				}
 				g32, g64 := make([]float32, 50*784), make([]float32, 50*784)
 				u32.Backward(1, 0.5, FromFloat32(50, 784, g32), Points{})
 				u64.Backward(1, 0.5, FromFloat32(50, 784, g64), Points{})
 				e := gradDiff(g32, g64)
-				if c.Power < 2 && (u32.Dual != u64.Dual || e != 0) {
+				if c.Power < 2 && !cs.on32 && (u32.Dual != u64.Dual || e != 0) {
 					t.Errorf("%s, %s: float64 fallback differs from the float64 path: dual %v vs %v, gradient %.3g", name, cs.what, u32.Dual, u64.Dual, e)
 				}
 				if !(e <= 8*L*0x1p-23) {
