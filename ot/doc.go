@@ -79,10 +79,10 @@
 // the gradient's weights C̄_ij·c'(d²_ij), c'(t) = s·(p/2)·t^{p/2−1}. For p < 2 these
 // grow without bound as d → 0 (for p = 1 the error of √d² near 0 is up to √|Δ| ≈
 // 2^-10·|x|), so a problem in which two distinct points lie within
-// d² < 2^-10·(|x_i|² + |y_j|²) runs in float64 instead: on the float32 path no cost
-// entry errs by more than 2^-11 of itself, nor any weight c'. A point against itself
-// (the symmetric problems) costs exactly 0, and its weight is c'(0) = 0, the zero
-// subgradient of Cost.AddGradX, which the float64 path uses.
+// d² < 2^-10·(|x_i|² + |y_j|²) runs in float64 instead: on the float32 path with
+// p < 2 no cost entry errs by more than 2^-11 of itself, nor any weight c'. A point
+// against itself (the symmetric problems) costs exactly 0, and its weight is
+// c'(0) = 0, the zero subgradient of Cost.AddGradX, which the float64 path uses.
 //
 // Barycenter (fixed support, iterative Bregman projections, with a separable kernel on
 // image grids), FreeSupportBarycenter, BarycentricCoordinates (reverse mode through L
