@@ -32,8 +32,9 @@
 // Config.EpsScaling.
 //
 // float64 graphs compute in float64 throughout. float32 graphs take ot's float32 path
-// for the Sinkhorn kinds (ot.UnrolledSinkhorn on float32 ot.Points): the cost matrices' x·yᵀ and the
-// gradients' C̄·y products run as float32 matrix products (the AVX-512 or AVX2 Sgemm
+// for the Sinkhorn kinds (ot.UnrolledSinkhorn on float32 ot.Points), for every cost
+// power: the squared distances' x·yᵀ and the gradients' C̄·y products (C̄ weighted by
+// c'(d²) for p ≠ 2) run as float32 matrix products (the AVX-512 or AVX2 Sgemm
 // of internal/fastblas), as a float32 PyTorch loop computes them; norms, iterations and
 // adjoints stay in float64, and the gradient is the exact adjoint of that computation.
 // On 256 MNIST-like points it agrees with the float64 path to about 1e-9 in the loss

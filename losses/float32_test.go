@@ -42,14 +42,19 @@ func TestFloat32PathMatchesFloat64(t *testing.T) {
 		eps     float64
 		gen     ot.Points
 		scaling float64
+		cost    ot.Cost
 	}{
-		{Divergence, Unrolled, 1, gen, 0}, {Divergence, Unrolled, 0.5, gen2, 0}, {Divergence, Unrolled, 0.1, gen2, 0},
-		{Divergence, Envelope, 0.5, gen, 0}, {Primal, Unrolled, 1, gen2, 0}, {Entropic, Unrolled, 0.5, gen, 0},
+		{Divergence, Unrolled, 1, gen, 0, ot.Cost{}}, {Divergence, Unrolled, 0.5, gen2, 0, ot.Cost{}}, {Divergence, Unrolled, 0.1, gen2, 0, ot.Cost{}},
+		{Divergence, Envelope, 0.5, gen, 0, ot.Cost{}}, {Primal, Unrolled, 1, gen2, 0, ot.Cost{}}, {Entropic, Unrolled, 0.5, gen, 0, ot.Cost{}},
 		// the log domain: an annealed schedule, and a kernel that underflows
-		{Divergence, Unrolled, 0.5, gen2, 0.7}, {Divergence, Unrolled, 0.01, gen2, 0},
+		{Divergence, Unrolled, 0.5, gen2, 0.7, ot.Cost{}}, {Divergence, Unrolled, 0.01, gen2, 0, ot.Cost{}},
+		// |x−y| and |x−y|^1.5 on the float32 path, each backward mode
+		{Divergence, Unrolled, 0.5, gen2, 0, ot.Euclidean}, {Divergence, Envelope, 0.5, gen, 0, ot.Euclidean},
+		{Divergence, Implicit, 0.5, gen2, 0, ot.Euclidean}, {Primal, Unrolled, 1, gen, 0, ot.PowerCost(1.5)},
+		{Divergence, Unrolled, 0.5, gen2, 0.7, ot.Euclidean},
 	} {
-		t.Run(fmt.Sprintf("%s-%s-eps%g-scaling%g", c.kind, c.back, c.eps, c.scaling), func(t *testing.T) {
-			cfg, err := Config{Kind: c.kind, Eps: c.eps, Iters: 50, Backward: c.back, EpsScaling: c.scaling}.withDefaults()
+		t.Run(fmt.Sprintf("%s-%s-eps%g-scaling%g-%v", c.kind, c.back, c.eps, c.scaling, c.cost), func(t *testing.T) {
+			cfg, err := Config{Kind: c.kind, Eps: c.eps, Iters: 50, Backward: c.back, EpsScaling: c.scaling, Cost: c.cost}.withDefaults()
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -55,6 +55,23 @@ func (c Cost) fromSq(d2 float64) float64 {
 	return c.Scale * math.Pow(d2, c.Power/2)
 }
 
+// derivSq returns c'(s) = Scale·(p/2)·s^(p/2−1), the derivative of the cost as a
+// function of the squared distance s, so that ∇_x c(x,y) = 2c'(|x−y|²)·(x−y). At s = 0
+// it returns 0: the zero subgradient where p < 2 makes c' infinite (as AddGradX), the
+// limit for p > 2, and for p = 2 (never asked: its c' is Scale) a value multiplying
+// x − y = 0.
+func (c Cost) derivSq(s float64) float64 {
+	switch {
+	case s == 0:
+		return 0
+	case c.Power == 1:
+		return c.Scale * 0.5 / math.Sqrt(s)
+	case c.Power == 3:
+		return c.Scale * 1.5 * math.Sqrt(s)
+	}
+	return c.Scale * c.Power / 2 * math.Pow(s, c.Power/2-1)
+}
+
 // Pair returns c(x,y) for two points given as slices of equal length.
 func (c Cost) Pair(x, y []float64) float64 {
 	c = c.orDefault()

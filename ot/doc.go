@@ -70,10 +70,20 @@
 // mode (the gradient autograd of the loop would give), keeping O(L(n+m)) numbers;
 // BackwardImplicit instead differentiates the converged solution through the linear
 // system of the dual's optimality conditions (implicit differentiation). On
-// float32 Points they run the quadratic cost's x·yᵀ and the gradients' products as
+// float32 Points they run the squared distances' x·yᵀ and the gradients' products as
 // float32 matrix products, and keep the kernel in float32 (sums in float64) where its
 // entries' range allows: the potentials then differ from a float64 kernel's by at most
-// ε·L·2^-22, below the float32 rounding of the costs themselves.
+// ε·L·2^-22, below the float32 rounding of the costs themselves. That rounding is an
+// error Δ of the squared distance d² = |x_i|² + |y_j|² − 2x_i·y_j (|Δ| ≤ 2^-20·|x_i||y_j|
+// in the tests, 784-D included), so at most s·(p/2)·(d² ∓ |Δ|)^{p/2−1}·|Δ| in the cost
+// s·|x−y|^p (first order, the larger of the two), and a relative |p/2 − 1|·|Δ|/d² in
+// the gradient's weights C̄_ij·c'(d²_ij), c'(t) = s·(p/2)·t^{p/2−1}. For p < 2 these
+// grow without bound as d → 0 (for p = 1 the error of √d² near 0 is up to √|Δ| ≈
+// 2^-10·|x|), so a problem in which two distinct points lie within
+// d² < 2^-10·(|x_i|² + |y_j|²) runs in float64 instead: on the float32 path with
+// p < 2 no cost entry errs by more than 2^-11 of itself, nor any weight c'. A point
+// against itself (the symmetric problems) costs exactly 0, and its weight is
+// c'(0) = 0, the zero subgradient of Cost.AddGradX, which the float64 path uses.
 //
 // Barycenter (fixed support, iterative Bregman projections, with a separable kernel on
 // image grids), FreeSupportBarycenter, BarycentricCoordinates (reverse mode through L

@@ -215,16 +215,22 @@ func TestUnrolled32ScaledAllocations(t *testing.T) {
 // the rebuilt kernel) gives the same bits as the whole-matrix one on every fastblas
 // path: cross and symmetric terms, both destinations, with the primal's direct term,
 // on one block and on several (n = 900: blocks of 384 and 516), and on a float64
-// kernel (ε = 0.1 in 784-D rules float32 out).
+// kernel (ε = 0.1 in 784-D rules float32 out). The same for the powers p ≠ 2, whose
+// gradient weights c'(d²) are made a block at a time too: on one block (784-D) and on
+// several (16-D Gaussians, whose pairs are far enough apart for p < 2 to stay in
+// float32), at ε a tenth of the mean cost.
 func TestUnrolled32BlockedBackward(t *testing.T) {
 	old, _ := fastblas.Active()
 	defer fastblas.SetPath(old)
 	defer func(v int) { keepKernelMax = v }(keepKernelMax)
 	x2, y2 := divergence32Case(900, 2)
 	x7, y7 := divergence32Case(300, 784)
+	rng := newTestRand(12)
+	x6, y6 := gaussian32(rng, 900, 16, 0), gaussian32(rng, 900, 16, 0.3)
+	cost := SqEuclidean
 	grads := func(x, y Points, eps float64, keep int) ([]float32, []float32) {
 		keepKernelMax = keep
-		d, err := UnrolledSinkhornDivergence(x, y, nil, nil, SqEuclidean, eps, &UnrolledOptions{Iterations: 15})
+		d, err := UnrolledSinkhornDivergence(x, y, nil, nil, cost, eps, &UnrolledOptions{Iterations: 15})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,5 +254,30 @@ func TestUnrolled32BlockedBackward(t *testing.T) {
 				}
 			}
 		}
+		for _, c := range powerCosts {
+			cost = c
+			for _, pts := range [][2]Points{{x7, y7}, {x6, y6}} {
+				x, y := pts[0], pts[1]
+				eps := 0.1 * meanCost(c, x, y)
+				d, err := UnrolledSinkhornDivergence(x, y, nil, nil, c, eps, &UnrolledOptions{Iterations: 15})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, u := range []*Unrolled{d.XY, d.XX, d.YY} {
+					if u.g32 == nil || !u.Scaled {
+						t.Fatalf("%v, %v: a record left the float32 scaling domain", p, c)
+					}
+				}
+				d.Release()
+				wx, wy := grads(x, y, eps, 1<<22)
+				gx, gy := grads(x, y, eps, 1000)
+				for i := range wx {
+					if math.Float32bits(gx[i]) != math.Float32bits(wx[i]) || math.Float32bits(gy[i]) != math.Float32bits(wy[i]) {
+						t.Fatalf("%v, %v, n = %d: gradient %d is (%v, %v) blocked, (%v, %v) whole", p, c, x.f32.Rows, i, gx[i], gy[i], wx[i], wy[i])
+					}
+				}
+			}
+		}
+		cost = SqEuclidean
 	}
 }

@@ -4,9 +4,10 @@ import "gonum.org/v1/gonum/mat"
 
 // Points is a point cloud for the unrolled solvers, float64 (a *mat.Dense, as the other
 // solvers take) or float32 (row-major, as a float32 gorgonia tensor). The precision
-// only chooses the kernels: for float32 clouds under the quadratic cost, x·yᵀ and the
-// gradients' products run as float32 matrix products (internal/fastblas's Sgemm), the
-// rest in float64, with the scaling-domain kernel stored in float32 where that adds
+// only chooses the kernels: for float32 clouds, under any cost s·|x−y|^p, the squared
+// distances' x·yᵀ and the gradients' products run as float32 matrix products
+// (internal/fastblas's Sgemm), the rest in float64 (for p < 2 all of it where two
+// points nearly coincide; see the package doc), with the scaling-domain kernel stored in float32 where that adds
 // no more than float32 rounding (potentials within ε·L·2^-22 of a float64 kernel's). The solvers read the points without copying: they must not
 // change while a record made from them is in use. The zero Points is "none", a
 // gradient destination that is not computed.

@@ -3,6 +3,7 @@ package ot
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/floats"
@@ -138,26 +139,58 @@ func (g *gram32) costRow(c Cost, i int, src []float32, dst []float64) {
 }
 
 // bounds returns the smallest and largest cost entry, from xy = products(), without
-// storing the costs.
-func (g *gram32) bounds(c Cost, xy []float32) (lo, hi float64) {
+// storing the costs, and whether some pair other than a point with itself lies closer
+// than resolvedSq allows (always false for p = 2). For p ≠ 2 the cost increases with
+// d², so the bounds are those of d² mapped (one square root or power each, not one per
+// entry).
+func (g *gram32) bounds(c Cost, xy []float32) (lo, hi float64, near bool) {
 	m := g.y.Rows
 	los, his := make([]float64, parallel.MaxBlocks()), make([]float64, parallel.MaxBlocks())
 	for k := range los {
 		los[k], his[k] = math.Inf(1), math.Inf(-1)
 	}
+	if c.Power == 2 {
+		parallel.For(g.x.Rows, m, func(blk, lo, hi int) {
+			row := make([]float64, m)
+			rlo, rhi := math.Inf(1), math.Inf(-1)
+			for i := lo; i < hi; i++ {
+				g.costRow(c, i, xy[i*m:(i+1)*m], row)
+				for _, v := range row { // finite: plain comparisons, no NaN cases
+					rlo, rhi = min(rlo, v), max(rhi, v)
+				}
+			}
+			los[blk], his[blk] = min(los[blk], rlo), max(his[blk], rhi)
+		})
+		return floats.Min(los), floats.Max(his), false
+	}
+	nears := make([]bool, parallel.MaxBlocks())
 	parallel.For(g.x.Rows, m, func(blk, lo, hi int) {
-		row := make([]float64, m)
-		rlo, rhi := math.Inf(1), math.Inf(-1)
+		rlo, rhi, close := math.Inf(1), math.Inf(-1), false
 		for i := lo; i < hi; i++ {
-			g.costRow(c, i, xy[i*m:(i+1)*m], row)
-			for _, v := range row { // finite: plain comparisons, no NaN cases
-				rlo, rhi = min(rlo, v), max(rhi, v)
+			nx := g.nx[i]
+			for j, v := range xy[i*m : (i+1)*m] {
+				s := nx + g.ny[j]
+				d2 := max(0, s-2*float64(v))
+				if g.sym && i == j {
+					d2 = 0
+				} else if d2 < resolvedSq*s {
+					close = true
+				}
+				rlo, rhi = min(rlo, d2), max(rhi, d2)
 			}
 		}
-		los[blk], his[blk] = min(los[blk], rlo), max(his[blk], rhi)
+		los[blk], his[blk], nears[blk] = min(los[blk], rlo), max(his[blk], rhi), nears[blk] || close
 	})
-	return floats.Min(los), floats.Max(his)
+	return c.fromSq(floats.Min(los)), c.fromSq(floats.Max(his)), slices.Contains(nears, true)
 }
+
+// resolvedSq is the smallest squared distance, relative to |x_i|² + |y_j|², at which
+// a float32 record takes a cost power p < 2: the float32 rounding Δ of d² (|Δ| ≤
+// 2^-20·|x_i||y_j|, see unrolled32) is then at most 2^-11 of d², so that the cost errs
+// by at most (p/2)·2^-11 of itself and c'(d²) by (1 − p/2)·2^-11. Closer pairs, and
+// coincident points of x and y (whose float32 squared distance is rounding, for p = 1
+// a cost of up to 2^-10·|x|), make the record run in float64.
+const resolvedSq = 0x1p-10
 
 // matrix returns the n×m float64 cost (see costRow) in a pooled buffer.
 func (g *gram32) matrix(c Cost) []float64 {
@@ -177,11 +210,18 @@ func (g *gram32) matrix(c Cost) []float64 {
 // quadratic cost s|x−y|²: 2s·(diag(C̄1)x − C̄y) and 2s·(diag(C̄ᵀ1)y − C̄ᵀx), each one
 // float32 product accumulated into the destination. When x = y and gx = gy the two
 // terms are one: 2s·(diag(S1)x − Sx) with S = C̄ + C̄ᵀ. A nil destination is skipped.
-func (g *gram32) addGrad(Cbar *mat.Dense, s float64, gx, gy []float32) {
+// Other powers take the same products with C̄ weighted by c'(d²) (addGradBlocked, on
+// the whole C̄ a block at a time: the same bits as a large record's blocked pass).
+func (g *gram32) addGrad(Cbar *mat.Dense, cost Cost, gx, gy []float32) {
 	n, m, d := g.x.Rows, g.y.Rows, g.x.Cols
-	raw := Cbar.RawMatrix()
 	cb := parallel.Float32.Get(n * m)
 	defer parallel.Float32.Put(cb)
+	if cost.Power != 2 {
+		g.addGradBlocked(denseCbar{Cbar}, cost, gx, gy, cb)
+		return
+	}
+	s := 2 * cost.Scale
+	raw := Cbar.RawMatrix()
 	if g.sym && gx != nil && gy != nil && &gx[0] == &gy[0] {
 		r := make([]float64, n)
 		parallel.For(n, n, func(_, lo, hi int) {
@@ -253,17 +293,40 @@ func (u *Unrolled) backward32Blocked(dDual, dPrimal float64, gx, gy []float32) {
 		defer u.putKernel(K)
 	}
 	defer parallel.Float32.Put(cb)
-	u.g32.addGradBlocked(f, 2*u.cost.Scale, gx, gy, cb)
+	u.g32.addGradBlocked(f, u.cost, gx, gy, cb)
+}
+
+// cbarSource makes C̄ a block at a time (see cbarFactors.fill).
+type cbarSource interface {
+	fill(i0, i1, j0, j1 int, dst []float64)
+}
+
+// denseCbar is a whole C̄ read a block at a time.
+type denseCbar struct{ *mat.Dense }
+
+func (c denseCbar) fill(i0, i1, j0, j1 int, dst []float64) {
+	w := j1 - j0
+	for i := i0; i < i1; i++ {
+		copy(dst[(i-i0)*w:(i-i0+1)*w], c.RawRowView(i)[j0:j1])
+	}
 }
 
 // addGradBlocked is addGrad for C̄ = f made a block at a time, its float32 copy written
 // to cb (which may be f's kernel: each block of the kernel is read before cb's same
 // block is written). Row and column sums run in index order as in addGrad: the
 // symmetric case takes the blocks (I, J) for J ≥ I by rows I in order, so that row i
-// receives the blocks J = 0, 1, … in turn.
-func (g *gram32) addGradBlocked(f *cbarFactors, s float64, gx, gy, cb []float32) {
+// receives the blocks J = 0, 1, … in turn. For a power p ≠ 2, ∇_x c(x,y) =
+// 2c'(|x−y|²)(x − y), so C̄ is replaced by W = C̄ ∘ c'(D) (D the squared distances,
+// derivBlock) and the products are those of the quadratic cost with s = 1.
+func (g *gram32) addGradBlocked(f cbarSource, cost Cost, gx, gy, cb []float32) {
 	n, m, d := g.x.Rows, g.y.Rows, g.x.Cols
 	r := make([]float64, n)
+	s := 2 * cost.Scale
+	var db *derivBlocks // nil for p = 2, whose c' is the constant Scale
+	if cost.Power != 2 {
+		s, db = 2, g.newDerivBlocks(cost)
+		defer db.release()
+	}
 	if g.sym && gx != nil && gy != nil && &gx[0] == &gy[0] {
 		bl := cbarBlocks(n)
 		side := maxBlock(bl)
@@ -282,11 +345,15 @@ func (g *gram32) addGradBlocked(f *cbarFactors, s float64, gx, gy, cb []float32)
 					f.fill(j0, j1, i0, i1, t2) // C̄[J,I]
 					tt = t2
 				}
+				cp := db.block(i0, i1, j0, j1) // c'(D[I,J]), or nil
 				parallel.For(h, w, func(_, lo, hi int) {
 					for a := lo; a < hi; a++ {
 						sum, dst := r[i0+a], cb[(i0+a)*n+j0:(i0+a)*n+j1]
 						for b := range dst {
 							v := t1[a*w+b] + tt[b*h+a]
+							if cp != nil {
+								v *= cp[a*w+b]
+							}
 							sum += v
 							dst[b] = float32(v)
 						}
@@ -301,6 +368,9 @@ func (g *gram32) addGradBlocked(f *cbarFactors, s float64, gx, gy, cb []float32)
 						sum, dst := r[j0+b], cb[(j0+b)*n+i0:(j0+b)*n+i1]
 						for a := range dst {
 							v := t2[b*h+a] + t1[a*w+b]
+							if cp != nil {
+								v *= cp[a*w+b] // D is symmetric: c'(D[J,I]) = c'(D[I,J])ᵀ
+							}
 							sum += v
 							dst[a] = float32(v)
 						}
@@ -328,10 +398,15 @@ func (g *gram32) addGradBlocked(f *cbarFactors, s float64, gx, gy, cb []float32)
 			j0, j1 := bj[J], bj[J+1]
 			w := j1 - j0
 			f.fill(i0, i1, j0, j1, t)
+			cp := db.block(i0, i1, j0, j1)
 			parallel.For(i1-i0, w, func(_, lo, hi int) {
 				for a := lo; a < hi; a++ {
 					sum, dst := r[i0+a], cb[(i0+a)*m+j0:(i0+a)*m+j1]
-					for b, v := range t[a*w : (a+1)*w] {
+					row := t[a*w : (a+1)*w]
+					if cp != nil { // W for the row and, below, the column sums
+						floats.Mul(row, cp[a*w:(a+1)*w])
+					}
+					for b, v := range row {
 						sum += v
 						dst[b] = float32(v)
 					}
@@ -359,6 +434,55 @@ func (g *gram32) addGradBlocked(f *cbarFactors, s float64, gx, gy, cb []float32)
 	}
 }
 
+// derivBlocks makes c'(d²_ij) a block at a time for addGradBlocked.
+type derivBlocks struct {
+	g    *gram32
+	c    Cost
+	prod []float32 // the block's x·yᵀ
+	cp   []float64
+}
+
+func (g *gram32) newDerivBlocks(c Cost) *derivBlocks {
+	side := maxBlock(cbarBlocks(g.x.Rows)) * maxBlock(cbarBlocks(g.y.Rows))
+	return &derivBlocks{g: g, c: c, prod: parallel.Float32.Get(side), cp: parallel.Float64.Get(side)}
+}
+
+// block returns c'(d²_ij) over [i0,i1)×[j0,j1), row-major with stride j1−j0, or nil
+// for a nil receiver. The squared distances are costRow's, |x_i|² + |y_j|² − 2x_i·y_j
+// clamped at zero and zero on the diagonal of x = y, from one float32 product of the
+// block's rows (whose entries do not depend on the other blocks; fastblas.Gram for a
+// diagonal block of x = y); c'(0) is 0 (see Cost.derivSq).
+func (db *derivBlocks) block(i0, i1, j0, j1 int) []float64 {
+	if db == nil {
+		return nil
+	}
+	g, h, w, d := db.g, i1-i0, j1-j0, db.g.x.Cols
+	prod, cp := db.prod[:h*w], db.cp[:h*w]
+	if g.sym && i0 == j0 && i1 == j1 { // a diagonal block of x·xᵀ: its upper triangle
+		fastblas.Gram(h, d, g.x.Data[i0*d:], d, prod, w)
+	} else {
+		sgemm.Sgemm(blas.NoTrans, blas.Trans, h, w, d, 1, g.x.Data[i0*d:], d, g.y.Data[j0*d:], d, 0, prod, w)
+	}
+	parallel.For(h, w, func(_, lo, hi int) {
+		for a := lo; a < hi; a++ {
+			i, nx := i0+a, g.nx[i0+a]
+			for b, v := range prod[a*w : (a+1)*w] {
+				s := max(0, nx+g.ny[j0+b]-2*float64(v))
+				if g.sym && i == j0+b {
+					s = 0
+				}
+				cp[a*w+b] = db.c.derivSq(s)
+			}
+		}
+	})
+	return cp
+}
+
+func (db *derivBlocks) release() {
+	parallel.Float32.Put(db.prod)
+	parallel.Float64.Put(db.cp)
+}
+
 // maxBlock returns the longest block of cbarBlocks' bounds bl.
 func maxBlock(bl []int) int {
 	side := 0
@@ -383,15 +507,19 @@ func addScaledRows(dst []float32, s float64, w []float64, x points32) {
 }
 
 // unrolled32 is UnrolledSinkhorn for float32 points, with the squared norms of x and
-// y when known. For the quadratic cost s|x−y|² (the default ½|x−y|²) the cost
-// matrix's x·yᵀ runs as one float32 product (internal/fastblas's Sgemm, or its Gram
-// for x = y) and the rest (norms, iterations, adjoints) in float64: the cost entries
-// then carry float32 rounding of x·yᵀ (about 1e-7·|x||y|), as in a float32 PyTorch
-// loop. In the scaling domain the kernel K is stored in float32 where its error stays
-// at that level (see Unrolled.kernel32: every sum of the sweeps, accumulated in
-// float64, within 2^-23 relative, so after L updates the potentials within ε·L·2^-22
-// of a float64 kernel's), halving the memory and bandwidth of the sweeps. Other costs
-// convert the points to float64. sym as in unrolled64.
+// y when known. The squared distances |x_i|² + |y_j|² − 2x_i·y_j come from one float32
+// product x·yᵀ (internal/fastblas's Sgemm, or its Gram for x = y) and the rest (norms,
+// costs s·(d²)^{p/2}, iterations, adjoints) runs in float64: the squared distances then
+// carry the float32 rounding Δ of x_i·y_j (|Δ| ≤ 2^-20·|x_i||y_j| observed in 784-D;
+// about 1e-7·|x||y| typically), as in a float32 PyTorch loop, and the costs at most
+// s·(p/2)·(d² ∓ |Δ|)^{p/2−1}·|Δ| (first order; the larger of the two). For p < 2
+// that grows without bound as d → 0 (for p = 1 up to √|Δ| ≈ 2^-10·|x|), so a problem
+// with two distinct points closer than resolvedSq allows converts the points to
+// float64 instead. In the scaling domain the kernel K is stored in float32 where its
+// error stays at that level (see Unrolled.kernel32: every sum of the sweeps,
+// accumulated in float64, within 2^-23 relative, so after L updates the potentials
+// within ε·L·2^-22 of a float64 kernel's), halving the memory and bandwidth of the
+// sweeps. sym as in unrolled64.
 func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps float64, o UnrolledOptions, sym bool) (*Unrolled, error) {
 	if err := c.check(); err != nil {
 		return nil, err
@@ -405,14 +533,6 @@ func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps flo
 	}
 	if x.Cols != y.Cols {
 		return nil, invalid("x has dimension %d but y has %d", x.Cols, y.Cols)
-	}
-	if c.Power != 2 {
-		xd := x.dense()
-		yd := xd
-		if !x.same(y) {
-			yd = y.dense()
-		}
-		return unrolled64(xd, yd, a, b, c, eps, o, sym)
 	}
 	n, m := x.Rows, y.Rows
 	if e := unrolled32Matrices(n, m, false); !fitsDense(e) {
@@ -442,7 +562,16 @@ func unrolled32(x, y points32, nx, ny []float64, a, b []float64, c Cost, eps flo
 	// cost matrix is made here: the forward pass turns the products into a float32
 	// kernel in place when kernel32 allows, and builds p.C from them otherwise.
 	g.xy = g.products()
-	lo, hi := g.bounds(c, g.xy)
+	lo, hi, near := g.bounds(c, g.xy)
+	if near && c.Power < 2 {
+		parallel.Float32.Put(g.xy)
+		xd := x.dense()
+		yd := xd
+		if !g.sym {
+			yd = y.dense()
+		}
+		return unrolled64(xd, yd, a, b, c, eps, o, sym)
+	}
 	p := &problem{n: n, m: m, a: a, b: b, loga: logs(a), logb: logs(b), lo: lo, hi: hi, boundsKnown: true}
 	return newUnrolled(p, c, eps, o, nil, nil, g, sym)
 }
@@ -466,7 +595,7 @@ func unrolled32Matrices(n, m int, div bool) float64 {
 // float32 record, otherwise through float64 gradients added at the end.
 func (u *Unrolled) addCostGrad32(Cbar *mat.Dense, gx, gy []float32) {
 	if u.g32 != nil {
-		u.g32.addGrad(Cbar, 2*u.cost.Scale, gx, gy)
+		u.g32.addGrad(Cbar, u.cost, gx, gy)
 		return
 	}
 	var dx, dy *mat.Dense

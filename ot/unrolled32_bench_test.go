@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/sinkgen/sinkgen/internal/fastblas"
 )
 
@@ -79,5 +81,44 @@ func benchPathsMs(b *testing.B, f func()) {
 		slices.Sort(times[i])
 		b.ReportMetric(times[i][0], p.String()+"-min-ms")
 		b.ReportMetric(times[i][len(times[i])/2], p.String()+"-med-ms")
+	}
+}
+
+// BenchmarkUnrolledDivergence32Power times the float32 divergence forward and backward
+// (x's gradient) at training's MNIST shape (n = 256, d = 784, L = 50, mnist.toml's
+// ε = 0.5) for the costs ½|x−y|² and |x−y| on the active fastblas path, and for
+// reference |x−y| on the same points in float64 (the path p ≠ 2 took before), the three
+// interleaved round by round; it reports each one's minimum and median in ms.
+func BenchmarkUnrolledDivergence32Power(b *testing.B) {
+	const n, d = 256, 784
+	x, y := divergence32Case(n, d)
+	x64, y64 := FromDense(x.Dense()), FromDense(y.Dense())
+	opts := &UnrolledOptions{Iterations: 50}
+	cases := []struct {
+		name string
+		x, y Points
+		c    Cost
+	}{{"p2", x, y, SqEuclidean}, {"p1", x, y, Euclidean}, {"p1-float64", x64, y64, Euclidean}}
+	times := make([][]float64, len(cases))
+	for b.Loop() {
+		for i, c := range cases {
+			gx := FromDense(mat.NewDense(n, d, nil))
+			if c.x.IsFloat32() {
+				gx = FromFloat32(n, d, make([]float32, n*d))
+			}
+			t0 := time.Now()
+			dv, err := UnrolledSinkhornDivergence(c.x, c.y, nil, nil, c.c, 0.5, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			dv.Backward(1, 0, gx, Points{})
+			dv.Release()
+			times[i] = append(times[i], float64(time.Since(t0))/1e6)
+		}
+	}
+	for i, c := range cases {
+		slices.Sort(times[i])
+		b.ReportMetric(times[i][0], c.name+"-min-ms")
+		b.ReportMetric(times[i][len(times[i])/2], c.name+"-med-ms")
 	}
 }
