@@ -113,6 +113,13 @@ type UnrolledOptions struct {
 	// Tol is the marginal error below which the result reports Converged; 0 means
 	// DefaultSinkhornTol. It does not change the iterations.
 	Tol float64
+	// AlternatingSelf runs the self problems OT(α,α), OT(β,β) of
+	// UnrolledSinkhornDivergence by the alternating updates of a general problem, as
+	// Genevay et al. (2018) and ../shared/fixtures' "unrolled" define them, instead of
+	// the averaged updates of one potential (the default, GeomLoss's), which converge
+	// in a few iterations where alternating ones creep. For comparison with those
+	// references (and with PyTorch loops written that way).
+	AlternatingSelf bool
 }
 
 // withDefaults checks ε and the options and fills in the defaults.
@@ -1115,7 +1122,8 @@ func (d *UnrolledDivergence) Primal() float64 {
 // (annealed from its own largest cost when EpsStart is 0): OT(α,β) as UnrolledSinkhorn
 // does, the self problems OT(α,α) and OT(β,β) by the averaged updates of one potential
 // (see unrolled_sym.go), which converge in a few iterations where alternating ones creep
-// (and so does OT(α,β) when x and y are the same cloud with the same weights).
+// (and so does OT(α,β) when x and y are the same cloud with the same weights);
+// AlternatingSelf runs all three by alternating updates.
 func UnrolledSinkhornDivergence(x, y Points, a, b []float64, c Cost, eps float64, opts *UnrolledOptions) (*UnrolledDivergence, error) {
 	o, err := opts.withDefaults(eps)
 	if err != nil {
@@ -1150,7 +1158,8 @@ func UnrolledSinkhornDivergence(x, y Points, a, b []float64, c Cost, eps float64
 	// Identical clouds and weights make OT(α,β) a self problem, run as one, so that
 	// S_ε(α,α) is exactly 0 at every L.
 	same := x.IsFloat32() && x.f32.same(y.f32) || !x.IsFloat32() && x.f64 == y.f64
-	xy, err := run(x, y, nil, nil, a, b, same && (a == nil) == (b == nil) && floats.Equal(a, b))
+	averaged := !o.AlternatingSelf
+	xy, err := run(x, y, nil, nil, a, b, averaged && same && (a == nil) == (b == nil) && floats.Equal(a, b))
 	if err != nil {
 		return nil, err
 	}
@@ -1158,11 +1167,11 @@ func UnrolledSinkhornDivergence(x, y Points, a, b []float64, c Cost, eps float64
 	if xy.g32 != nil {
 		nx, ny = xy.g32.nx, xy.g32.ny
 	}
-	xx, err := run(x, x, nx, nx, xy.p.a, xy.p.a, true)
+	xx, err := run(x, x, nx, nx, xy.p.a, xy.p.a, averaged)
 	if err != nil {
 		return nil, err
 	}
-	yy, err := run(y, y, ny, ny, xy.p.b, xy.p.b, true)
+	yy, err := run(y, y, ny, ny, xy.p.b, xy.p.b, averaged)
 	if err != nil {
 		return nil, err
 	}

@@ -1,22 +1,27 @@
 package ot
 
 import (
-	"gonum.org/v1/gonum/floats"
 	"math"
+	"strings"
 	"testing"
+
+	"gonum.org/v1/gonum/floats"
 
 	"gonum.org/v1/gonum/mat"
 )
 
 // The fixtures hold PyTorch autograd through exactly these updates: values and all
-// gradients must agree to 1e-8 relative (float64).
+// gradients must agree to 1e-8 relative (float64). unrolled_L* are ../shared/fixtures'
+// (alternating updates in all three problems: AlternatingSelf), unrolled_averaged_L*
+// the default's averaged self updates on the same inputs (testdata/gen_unrolled.py).
 func TestUnrolledFixtures(t *testing.T) {
-	for _, name := range []string{"unrolled_L1", "unrolled_L10", "unrolled_L50"} {
+	for _, name := range []string{"unrolled_L1", "unrolled_L10", "unrolled_L50", "unrolled_averaged_L1", "unrolled_averaged_L10", "unrolled_averaged_L50"} {
 		t.Run(name, func(t *testing.T) {
 			fx := loadFixture(t, name)
 			x, y := fixtureDense(t, fx, "x"), fixtureDense(t, fx, "y")
 			a, b := fixtureFloats(t, fx, "a"), fixtureFloats(t, fx, "b")
 			eps, opts := fixtureFloat(t, fx, "eps"), &UnrolledOptions{Iterations: int(fixtureFloat(t, fx, "L"))}
+			opts.AlternatingSelf = !strings.Contains(name, "averaged")
 			d, err := UnrolledSinkhornDivergence(FromDense(x), FromDense(y), a, b, SqEuclidean, eps, opts)
 			if err != nil {
 				t.Fatal(err)

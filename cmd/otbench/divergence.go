@@ -73,7 +73,8 @@ func divergenceCases(sizes string) ([]divCase, error) {
 }
 
 // benchDivergence times the Sinkhorn divergence of reference.py: L unrolled log-domain
-// updates on the three problems, uniform weights, forward alone and forward+backward
+// updates on the three problems (and, forward+backward, ot's default with averaged self
+// updates), uniform weights, forward alone and forward+backward
 // (gradient with respect to the generated side x only, as reference.py asks). The
 // float32 rows give ot float32 Points, the path training's float32 graphs take
 // (float32 products, float64 iterations; see package losses); the float64 rows
@@ -81,7 +82,7 @@ func divergenceCases(sizes string) ([]divCase, error) {
 // peak_rss_mib is the process's peak so far: run one size alone (-sizes 4096) for
 // that case's own.
 func benchDivergence(emit func(row) error, bars io.Writer, tm timer, cases []divCase, pool *mat.Dense) error {
-	bar := progress.New(bars, "divergence", len(cases)*2*2)
+	bar := progress.New(bars, "divergence", len(cases)*2*3)
 	defer bar.Finish()
 	for _, c := range cases {
 		var x, y *mat.Dense // x generated, y data, as reference.py
@@ -98,7 +99,6 @@ func benchDivergence(emit func(row) error, bars io.Writer, tm timer, cases []div
 				y.Set(i, 1, rng.Float64()+0.2)
 			}
 		}
-		opts := &ot.UnrolledOptions{Iterations: c.L}
 		for _, dtype := range []string{"float32", "float64"} {
 			xp, yp, gx := ot.FromDense(x), ot.FromDense(y), ot.FromDense(mat.NewDense(c.n, c.d, nil))
 			compute := "float64"
@@ -107,7 +107,18 @@ func benchDivergence(emit func(row) error, bars io.Writer, tm timer, cases []div
 				gx = ot.FromFloat32(c.n, c.d, make([]float32, c.n*c.d))
 				compute = "float32 products, float64 iterations"
 			}
-			for _, phase := range []string{"fwd", "fwd+bwd"} {
+			// go-unrolled runs reference.py's algorithm (alternating updates in all three
+			// problems); go-unrolled-averaged the default of ot and the losses (averaged
+			// self updates: fewer kernel passes, and converged self terms).
+			for _, run := range []struct {
+				phase, impl string
+				opts        *ot.UnrolledOptions
+			}{
+				{"fwd", "go-unrolled", &ot.UnrolledOptions{Iterations: c.L, AlternatingSelf: true}},
+				{"fwd+bwd", "go-unrolled", &ot.UnrolledOptions{Iterations: c.L, AlternatingSelf: true}},
+				{"fwd+bwd", "go-unrolled-averaged", &ot.UnrolledOptions{Iterations: c.L}},
+			} {
+				phase, opts := run.phase, run.opts
 				var value float64
 				t, err := tm.time(func() error {
 					d, err := ot.UnrolledSinkhornDivergence(yp, xp, nil, nil, ot.SqEuclidean, c.eps, opts)
@@ -124,7 +135,7 @@ func benchDivergence(emit func(row) error, bars io.Writer, tm timer, cases []div
 				if err != nil {
 					return err
 				}
-				if err := emit(row{"bench": "divergence", "impl": "go-unrolled", "dtype": dtype, "n": c.n, "d": c.d,
+				if err := emit(row{"bench": "divergence", "impl": run.impl, "dtype": dtype, "n": c.n, "d": c.d,
 					"L": c.L, "eps": c.eps, "phase": phase, "compute": compute, "value": value,
 					"peak_rss_mib": float64(rssBytes()) / (1 << 20)}.with(t)); err != nil {
 					return err

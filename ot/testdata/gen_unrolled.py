@@ -1,6 +1,8 @@
-"""Regenerates unrolled_L1.json, unrolled_L10.json and unrolled_L50.json, the fixtures of
-ot's unrolled Sinkhorn divergence, by PyTorch autograd through the same updates (no code
-of ot is involved).
+"""Writes unrolled_averaged_L1.json, _L10.json and _L50.json, the fixtures of ot's unrolled
+Sinkhorn divergence with its default averaged self updates, by PyTorch autograd through the
+same updates (no code of ot is involved). The inputs come from unrolled_L*.json, unchanged
+copies of ../shared/fixtures (every problem by alternating updates: ot's
+UnrolledOptions.AlternatingSelf).
 
 Run from ot/testdata with the project's Python (on the project machine /usr/bin/python3,
 with python3-torch):
@@ -57,6 +59,8 @@ def grads(value, x, y):
 
 
 def main():
+    # Inputs from the copies of ../shared/fixtures' unrolled_L*.json (alternating self
+    # updates, kept as they are); outputs unrolled_averaged_L*.json.
     for name in ["unrolled_L1", "unrolled_L10", "unrolled_L50"]:
         with open(name + ".json") as fh:
             fx = json.load(fh)
@@ -80,7 +84,7 @@ def main():
         out["grad_dual_xy_x"], out["grad_dual_xy_y"] = grads(dual_xy, x, y)
         out["grad_divergence_x"], out["grad_divergence_y"] = grads(divergence, x, y)
         out["grad_genevay_x"], out["grad_genevay_y"] = grads(genevay, x, y)
-        with open(name + ".json", "w") as fh:
+        with open(name.replace("unrolled_", "unrolled_averaged_") + ".json", "w") as fh:
             json.dump(out, fh)
 
 
