@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/sinkgen/sinkgen/internal/strict"
@@ -67,6 +68,23 @@ type variant struct {
 
 var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 
+// selectExperiments returns the experiments named, in the order named.
+func selectExperiments(all []experiment, names []string) ([]experiment, error) {
+	var keep []experiment
+	for _, name := range names {
+		i := slices.IndexFunc(all, func(e experiment) bool { return e.Name == name })
+		if i < 0 {
+			known := make([]string, len(all))
+			for k, e := range all {
+				known[k] = e.Name
+			}
+			return nil, fmt.Errorf("%q is not an experiment (have %s)", name, strings.Join(known, ", "))
+		}
+		keep = append(keep, all[i])
+	}
+	return keep, nil
+}
+
 // loadCompareConfig reads and validates the config; quick applies the -quick values.
 func loadCompareConfig(path string, quick bool) (*compareConfig, error) {
 	src, err := os.ReadFile(path)
@@ -85,19 +103,9 @@ func loadCompareConfig(path string, quick bool) (*compareConfig, error) {
 			c.Samples = c.Quick.Samples
 		}
 		if len(c.Quick.Experiments) > 0 {
-			var keep []experiment
-			for _, name := range c.Quick.Experiments {
-				found := false
-				for _, e := range c.Experiments {
-					if e.Name == name {
-						keep, found = append(keep, e), true
-					}
-				}
-				if !found {
-					return nil, fmt.Errorf("%s: quick.experiments names %q, which is not an experiment", path, name)
-				}
+			if c.Experiments, err = selectExperiments(c.Experiments, c.Quick.Experiments); err != nil {
+				return nil, fmt.Errorf("%s: quick.experiments: %w", path, err)
 			}
-			c.Experiments = keep
 		}
 		for i := range c.Experiments {
 			e := &c.Experiments[i]

@@ -5,7 +5,11 @@
 // and writes a report:
 //
 //	go run ./cmd/compare [-config configs/compare.toml] [-quick] [-out DIR] [-retrain] [-q]
-//	                     [-executor local|slurm] [-jobs N] [-threads N]
+//	                     [-executor local|slurm] [-jobs N] [-threads N] [-experiments a,b]
+//
+// -experiments runs only the experiments named (the report covers those); a later
+// run of more of them in the same directory reuses the finished runs, so a long
+// comparison can be built up a few experiments at a time.
 //
 // Outputs go to checkpoints/<name>/ (checkpoints/<name>-quick/ with -quick; -out to
 // change): report.md with a metrics table per experiment (mean ± sample standard
@@ -69,6 +73,7 @@ func main() {
 
 type flags struct {
 	config, out, classifier, executor string
+	experiments                       []string
 	quick, retrain, quiet             bool
 	jobs, threads                     int
 }
@@ -86,8 +91,14 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.IntVar(&f.threads, "threads", 0, "threads per run (0: local, the cores / jobs; slurm, 1)")
 	fs.StringVar(&f.classifier, "classifier", "", "MNIST classifier cache (default: checkpoints/eval/mnist-classifier.bin in the module)")
 	fs.BoolVar(&f.quiet, "q", false, "no progress report")
+	experiments := fs.String("experiments", "", "comma-separated experiments to run (default: all, or [quick]'s with -quick); finished runs are reused by a later, larger run")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	for _, name := range strings.Split(*experiments, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			f.experiments = append(f.experiments, name)
+		}
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -158,6 +169,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cc, err := loadCompareConfig(f.config, f.quick)
 	if err != nil {
 		return err
+	}
+	if len(f.experiments) > 0 {
+		if cc.Experiments, err = selectExperiments(cc.Experiments, f.experiments); err != nil {
+			return fmt.Errorf("-experiments: %w", err)
+		}
 	}
 	process.Setup(0) // the evaluation's BLAS; the runs are processes of their own
 	out := f.out

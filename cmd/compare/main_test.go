@@ -231,6 +231,53 @@ func TestCompareEndToEnd(t *testing.T) {
 	}
 }
 
+// -experiments runs a subset; a later run of them all reuses its finished runs, and
+// an unknown name is an error that lists the experiments.
+func TestExperimentsSubset(t *testing.T) {
+	two := tinyToy + strings.Replace(tinyToy[strings.Index(tinyToy, "[[experiment]]"):], `name = "toy"`, `name = "toy-b"`, 1)
+	cfg := writeConfig(t, two)
+	out := filepath.Join(t.TempDir(), "out")
+	var log bytes.Buffer
+	err := run(context.Background(), []string{"-config", cfg, "-out", out, "-q", "-experiments", "toy, nosuch"}, &log, &log)
+	if err == nil || !strings.Contains(err.Error(), `"nosuch" is not an experiment (have toy, toy-b)`) {
+		t.Fatalf("unknown experiment: %v", err)
+	}
+	read := func() *report {
+		raw, err := os.ReadFile(filepath.Join(out, "results.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r report
+		if err := json.Unmarshal(raw, &r); err != nil {
+			t.Fatal(err)
+		}
+		return &r
+	}
+	if err := run(context.Background(), []string{"-config", cfg, "-out", out, "-q", "-quick", "-experiments", "toy-b"}, &log, &log); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	sub := read()
+	if len(sub.Experiments) != 1 || sub.Experiments[0].Name != "toy-b" {
+		t.Fatalf("-experiments toy-b ran %d experiments", len(sub.Experiments))
+	}
+	if err := run(context.Background(), []string{"-config", cfg, "-out", out, "-q", "-quick"}, &log, &log); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	all := read()
+	if len(all.Experiments) != 2 {
+		t.Fatalf("%d experiments", len(all.Experiments))
+	}
+	for _, e := range all.Experiments {
+		for i, r := range e.Runs {
+			if reused := e.Name == "toy-b"; r.Reused != reused {
+				t.Errorf("%s run %d: reused %v, want %v", e.Name, i, r.Reused, reused)
+			} else if reused && r.Metrics.Distances.OT != sub.Experiments[0].Runs[i].Metrics.Distances.OT {
+				t.Errorf("%s run %d: OT %v, was %v", e.Name, i, r.Metrics.Distances.OT, sub.Experiments[0].Runs[i].Metrics.Distances.OT)
+			}
+		}
+	}
+}
+
 // -jobs shares the cores out among the runs unless -threads says otherwise; one run
 // at a time (the default) uses them all, as compare did before it ran a sweep.
 func TestJobsAndThreads(t *testing.T) {
