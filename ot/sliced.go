@@ -359,19 +359,38 @@ func (r *SlicedResult) Backward(seed float64, gx, gy Points) error {
 }
 
 // randomDirections returns k directions drawn uniformly on the unit sphere of R^d
-// (normalized Gaussian vectors, as POT's get_random_projections) from a PCG generator
-// seeded with seed, one per row.
+// (normalized Gaussian vectors, as POT's get_random_projections), one per row, direction
+// t from a PCG stream of its own seeded with seed and t: drawn in parallel, they do not
+// depend on the number of threads.
 func randomDirections(k, d int, seed uint64) *mat.Dense {
-	rng := rand.New(rand.NewPCG(seed, 0x51ced))
 	theta := mat.NewDense(k, d, nil)
-	for t := 0; t < k; t++ {
-		row := theta.RawRowView(t)
-		for norm := 0.0; norm == 0; norm = floats.Norm(row, 2) {
-			for i := range row {
-				row[i] = rng.NormFloat64()
+	parallel.For(k, 16*d, func(_, lo, hi int) {
+		var pcg rand.PCG
+		rng := rand.New(&pcg)
+		for t := lo; t < hi; t++ {
+			pcg.Seed(seed, splitMix64(0x51ced<<32|uint64(t)))
+			row := theta.RawRowView(t)
+			for ss := 0.0; ss == 0; {
+				for i := range row {
+					v := rng.NormFloat64()
+					row[i] = v
+					ss += v * v
+				}
+				// ss cannot overflow: |NormFloat64| < 8, d ≤ MaxDenseBytes.
+				if ss != 0 {
+					floats.Scale(1/math.Sqrt(ss), row)
+				}
 			}
 		}
-		floats.Scale(1/floats.Norm(row, 2), row)
-	}
+	})
 	return theta
+}
+
+// splitMix64 is SplitMix64's output function (Steele et al. 2014), a bijection that
+// spreads consecutive integers over the PCG seeds of randomDirections' streams.
+func splitMix64(z uint64) uint64 {
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
 }

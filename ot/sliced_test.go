@@ -145,6 +145,51 @@ func TestSlicedDirections(t *testing.T) {
 	}
 }
 
+// TestSlicedDirectionsUniform: the directions of one seed, each drawn from a stream of
+// its own, look uniform on the sphere and independent of one another: their mean is 0
+// and their second moment I/d within 5 standard errors, and so is the mean of the
+// products of neighbours' coordinates (1 with streams that repeat).
+func TestSlicedDirectionsUniform(t *testing.T) {
+	const k, d = 4000, 3
+	x := mat.NewDense(1, d, nil)
+	r, err := SlicedWasserstein(x, x, nil, nil, 2, &SlicedOptions{Projections: k, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mean [d]float64
+	var second, next [d][d]float64
+	for i := 0; i < k; i++ {
+		u, v := r.Directions.RawRowView(i), r.Directions.RawRowView((i+1)%k)
+		for a := range d {
+			mean[a] += u[a] / k
+			for b := range d {
+				second[a][b] += u[a] * u[b] / k
+				next[a][b] += u[a] * v[b] / k
+			}
+		}
+	}
+	// Per coordinate u_a has variance 1/d; u_a·u_b (a ≠ b) and u_a·v_b have variance
+	// 1/d², u_a² about 2/d² (less on the sphere).
+	se := 5 / math.Sqrt(k)
+	for a := range d {
+		if math.Abs(mean[a]) > se/math.Sqrt(d) {
+			t.Errorf("mean[%d] = %v", a, mean[a])
+		}
+		for b := range d {
+			want := 0.0
+			if a == b {
+				want = 1.0 / d
+			}
+			if math.Abs(second[a][b]-want) > se*math.Sqrt2/d {
+				t.Errorf("E[θθᵀ][%d][%d] = %v, want %v", a, b, second[a][b], want)
+			}
+			if math.Abs(next[a][b]) > se/d {
+				t.Errorf("E[θ_t θ_{t+1}ᵀ][%d][%d] = %v, want 0", a, b, next[a][b])
+			}
+		}
+	}
+}
+
 func TestSlicedInvalid(t *testing.T) {
 	rng := newTestRand(11)
 	x, y := randCloud(rng, 4, 2, 0), randCloud(rng, 3, 2, 0)
