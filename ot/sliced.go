@@ -1,9 +1,11 @@
 package ot
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/floats"
@@ -193,10 +195,10 @@ func sliced(x, y Points, a, b []float64, p float64, opts *SlicedOptions, maxOnly
 	}
 	parallel.For(k, 8*(n+m), func(_, lo, hi int) {
 		xs, ys := make([]atom1D, n), make([]atom1D, m)
-		keys, tmp := make([]uint64, max(n, m)), make([]uint64, max(n, m))
+		bucket, count := make([]uint32, max(n, m)), make([]uint32, max(n, m)+1)
 		for t := lo; t < hi; t++ {
 			cost := 0.0
-			monotoneCoupling(sortProjections(xs, keys, tmp, px[t*n:(t+1)*n], a), sortProjections(ys, keys, tmp, py[t*m:(t+1)*m], b), func(xi, yj atom1D, w float64) {
+			monotoneCoupling(sortProjections(xs, bucket, count, px[t*n:(t+1)*n], a), sortProjections(ys, bucket, count, py[t*m:(t+1)*m], b), func(xi, yj atom1D, w float64) {
 				diff := xi.v - yj.v
 				cost += w * exactPowAbs(diff, p)
 				if record && diff != 0 {
@@ -251,63 +253,59 @@ func project32(dst []float64, theta []float32, k int, x points32) {
 	}
 }
 
-// sortProjections is sortAtoms1D for the projections v (finite) with weights w, keys
-// and tmp scratch of len(v): it sorts keys that pack v rounded to float32 (an
-// order-preserving bit pattern) above the index by a radix sort on the upper half,
-// then restores the float64 order within runs of equal float32 keys by insertion sort,
-// a single pass when there are none.
-func sortProjections(at []atom1D, keys, tmp []uint64, v, w []float64) []atom1D {
-	keys = keys[:len(v)]
-	for i, vi := range v {
-		u := math.Float32bits(float32(vi))
-		if u>>31 != 0 {
-			u = ^u
-		} else {
-			u |= 1 << 31
+// sortProjections is sortAtoms1D for the projections v (finite) with weights w, and
+// bucket and count scratch of len(v) and len(v)+1: a bucket sort, stable. It spreads the
+// atoms over len(v) buckets of equal width between the extremes in one counting pass,
+// then finishes by insertion sort, which moves each atom a bucket's length or so for
+// the smooth distributions of projections; where that takes more than a few moves an
+// atom (clusters, far outliers), it sorts by comparisons instead.
+func sortProjections(at []atom1D, bucket, count []uint32, v, w []float64) []atom1D {
+	n := len(v)
+	at = at[:n]
+	lo, hi := v[0], v[0]
+	for _, x := range v { // comparisons: the builtin min and max, careful with NaN and −0, are slower
+		if x < lo {
+			lo = x
 		}
-		keys[i] = uint64(u)<<32 | uint64(i)
+		if x > hi {
+			hi = x
+		}
 	}
-	keys = radixSortHigh(keys, tmp[:len(keys)])
-	at = at[:len(v)]
-	for r, key := range keys {
-		i := int(uint32(key))
-		at[r] = atom1D{v[i], w[i], i}
+	// (x−lo)·scale lies in [0, n]; an overflowing span or scale gives NaN or +Inf,
+	// clamped like the edge n.
+	scale := float64(n) / (hi - lo)
+	count = count[:n+1]
+	clear(count)
+	for i, x := range v {
+		b := uint32(0)
+		if f := (x - lo) * scale; f >= float64(n-1) {
+			b = uint32(n - 1)
+		} else if f > 0 {
+			b = uint32(f)
+		}
+		bucket[i] = b
+		count[b+1]++
 	}
-	for r := 1; r < len(at); r++ {
-		for q := r; q > 0 && at[q].v < at[q-1].v; q-- {
+	for b := 1; b < n; b++ {
+		count[b] += count[b-1]
+	}
+	for i, x := range v {
+		b := bucket[i]
+		at[count[b]] = atom1D{x, w[i], i}
+		count[b]++
+	}
+	budget := 8 * n
+	for r := 1; r < n; r++ {
+		q := r
+		for ; q > 0 && at[q].v < at[q-1].v; q-- {
 			at[q], at[q-1] = at[q-1], at[q]
+		}
+		if budget -= r - q; budget < 0 {
+			slices.SortFunc(at, func(p, q atom1D) int { return cmp.Or(cmp.Compare(p.v, q.v), p.i-q.i) })
+			break
 		}
 	}
 	return at
-}
-
-// radixSortHigh sorts keys by their upper 32 bits, stably (keys equal there keep their
-// order), by four passes over bytes, skipping those all keys share; it returns the
-// sorted keys, in keys or in tmp. For a few hundred keys it is several times faster
-// than a comparison sort, whose branches the random projections defeat.
-func radixSortHigh(keys, tmp []uint64) []uint64 {
-	src, dst := keys, tmp
-	for shift := 32; shift < 64; shift += 8 {
-		var count [256]int
-		for _, k := range src {
-			count[byte(k>>shift)]++
-		}
-		if count[byte(src[0]>>shift)] == len(src) {
-			continue
-		}
-		pos := 0
-		for i, c := range count {
-			count[i] = pos
-			pos += c
-		}
-		for _, k := range src {
-			b := byte(k >> shift)
-			dst[count[b]] = k
-			count[b]++
-		}
-		src, dst = dst, src
-	}
-	return src
 }
 
 // Backward adds seed·∂Value/∂x to gx (n×d) and seed·∂Value/∂y to gy (m×d), each one

@@ -1,13 +1,13 @@
 package ot
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"runtime"
 	"slices"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
@@ -350,55 +350,97 @@ func TestSlicedThreads(t *testing.T) {
 	}
 }
 
-// TestSortProjections: values equal in float32 but not in float64 come out in float64
-// order, with their weights and indices.
-func TestSortProjections(t *testing.T) {
-	v := []float64{1 + 3e-12, -2, 1, 1 - 1e-12, 5e300, 1 + 1e-12, -5e300, 0}
-	w := []float64{0, 1, 2, 3, 4, 5, 6, 7}
-	at := sortProjections(make([]atom1D, len(v)), make([]uint64, len(v)), make([]uint64, len(v)), v, w)
+// sortedProjections sorts v by sortProjections, with the weights -v, and checks the
+// atoms against their indices and the stable order of v.
+func sortedProjections(t *testing.T, name string, v []float64) []float64 {
+	t.Helper()
+	w, at := sortProjectionsOf(v)
+	return checkSorted(t, name, v, w, at)
+}
+
+// sortProjectionsOf sorts v with the weights -v.
+func sortProjectionsOf(v []float64) (w []float64, at []atom1D) {
+	w = make([]float64, len(v))
+	for i := range v {
+		w[i] = -v[i]
+	}
+	return w, sortProjections(make([]atom1D, len(v)), make([]uint32, len(v)), make([]uint32, len(v)+1), v, w)
+}
+
+// checkSorted returns the values of at, sorted from v and w, after checking them.
+func checkSorted(t *testing.T, name string, v, w []float64, at []atom1D) []float64 {
+	t.Helper()
 	got := make([]float64, len(at))
 	for r, a := range at {
 		if v[a.i] != a.v || w[a.i] != a.w {
-			t.Fatalf("atom %d = %+v does not match its index", r, a)
+			t.Fatalf("%s: atom %d = %+v does not match its index", name, r, a)
+		}
+		if r > 0 && (a.v < at[r-1].v || a.v == at[r-1].v && a.i < at[r-1].i) {
+			t.Fatalf("%s: position %d: %+v after %+v", name, r, a, at[r-1])
 		}
 		got[r] = a.v
 	}
-	if want := slices.Sorted(slices.Values(v)); !slices.Equal(got, want) {
+	return got
+}
+
+// TestSortProjections: the atoms come out in the stable order of their values, with
+// their weights and indices, whether the buckets do the work or the comparison sort
+// does (clusters and outliers), and at the extremes of float64, where the span of the
+// values overflows or the scale does.
+func TestSortProjections(t *testing.T) {
+	v := []float64{1 + 3e-12, -2, 1, 1 - 1e-12, 5e300, 1 + 1e-12, -5e300, 0}
+	if got, want := sortedProjections(t, "few", v), slices.Sorted(slices.Values(v)); !slices.Equal(got, want) {
 		t.Errorf("sorted %v, want %v", got, want)
 	}
-	// Many values of all signs and scales, with repeats, in every radix byte.
 	rng := newTestRand(15)
-	v = make([]float64, 1000)
-	for i := range v {
-		v[i] = rng.NormFloat64() * math.Exp(20*rng.NormFloat64())
-		if i%7 == 0 {
-			v[i] = v[i/2]
-		}
+	gen := map[string]func(i int) float64{
+		// Many values of all signs and scales.
+		"scales": func(int) float64 { return rng.NormFloat64() * math.Exp(20*rng.NormFloat64()) },
+		"normal": func(int) float64 { return rng.NormFloat64() },
+		// All but one in a cluster: one bucket holds them, sorted by comparisons.
+		"outlier": func(i int) float64 {
+			if i == 500 {
+				return 1e12
+			}
+			return rng.Float64()
+		},
+		"equal":      func(int) float64 { return 3 },
+		"descending": func(i int) float64 { return -float64(i) },
+		"extremes":   func(int) float64 { return math.MaxFloat64 * (2*rng.Float64() - 1) },
+		"subnormal":  func(int) float64 { return 5e-324 * float64(rng.IntN(4)) },
 	}
-	at = sortProjections(make([]atom1D, len(v)), make([]uint64, len(v)), make([]uint64, len(v)), v, v)
-	for r := range at {
-		if at[r].v != v[at[r].i] {
-			t.Fatalf("position %d: %+v does not match its index", r, at[r])
+	for name, f := range gen {
+		v := make([]float64, 1000)
+		for i := range v {
+			v[i] = f(i)
+			if i%7 == 0 {
+				v[i] = v[i/2] // repeats, to check the order of ties
+			}
 		}
-		if r > 0 && (at[r].v < at[r-1].v || at[r].v == at[r-1].v && at[r].i < at[r-1].i) {
-			t.Fatalf("position %d: %+v after %+v", r, at[r], at[r-1])
-		}
+		sortedProjections(t, name, v)
 	}
 }
 
-// TestRadixSortHigh: a stable sort on the upper 32 bits, whichever buffer it ends in
-// (sortProjections' insertion pass would hide its mistakes).
-func TestRadixSortHigh(t *testing.T) {
+// TestSortProjectionsClustered: a cluster that defeats the buckets costs a comparison
+// sort, not a quadratic insertion sort (minutes at this size).
+func TestSortProjectionsClustered(t *testing.T) {
 	rng := newTestRand(16)
-	for _, spread := range []uint64{1 << 8, 1 << 24, 1 << 32} { // one, three, four passes
-		keys := make([]uint64, 500)
-		for i := range keys {
-			keys[i] = (0x80000000+rng.Uint64N(spread))<<32 | uint64(i)
-		}
-		want := slices.Clone(keys)
-		slices.SortStableFunc(want, func(p, q uint64) int { return cmp.Compare(p>>32, q>>32) })
-		if got := radixSortHigh(keys, make([]uint64, len(keys))); !slices.Equal(got, want) {
-			t.Errorf("spread %#x: not sorted stably", spread)
-		}
+	v := make([]float64, 1<<19)
+	for i := range v {
+		v[i] = rng.Float64()
+	}
+	v[0] = -1e300
+	done := make(chan []atom1D)
+	var w []float64
+	go func() {
+		var at []atom1D
+		w, at = sortProjectionsOf(v)
+		done <- at
+	}()
+	select {
+	case at := <-done:
+		checkSorted(t, "clustered", v, w, at)
+	case <-time.After(10 * time.Second):
+		t.Fatal("sorting 2^19 clustered projections took more than 10 s")
 	}
 }
