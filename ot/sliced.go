@@ -163,32 +163,51 @@ func sliced(x, y Points, a, b []float64, p float64, opts *SlicedOptions, maxOnly
 	if err := denseFits(fmt.Sprintf("sliced wasserstein with %d directions between %d and %d points", k, n, m), entries); err != nil {
 		return nil, err
 	}
-	theta := o.Directions
-	if theta == nil {
-		theta = randomDirections(k, d, o.Seed)
-	}
-	res := &SlicedResult{PerDirection: make([]float64, k), Directions: theta}
-	// Row t of px, py holds the projections θ_t·x_i, θ_t·y_j.
-	px, py := make([]float64, k*n), make([]float64, k*m)
+	res := &SlicedResult{PerDirection: make([]float64, k), Directions: o.Directions}
 	if x.IsFloat32() {
 		res.theta32 = make([]float32, k*d)
-		for i, v := range theta.RawMatrix().Data {
+	}
+	if res.Directions == nil {
+		res.Directions = randomDirections(k, d, o.Seed, res.theta32)
+	} else if res.theta32 != nil {
+		for i, v := range res.Directions.RawMatrix().Data {
 			res.theta32[i] = float32(v)
 		}
-		project32(px, res.theta32, k, x.f32)
-		project32(py, res.theta32, k, y.f32)
-	} else {
-		rt := theta.RawMatrix()
-		for _, s := range []struct {
-			dst []float64
-			x   *mat.Dense
-		}{{px, x.f64}, {py, y.f64}} {
-			r := s.x.RawMatrix()
-			fastblas.DgemmNT(k, r.Rows, d, rt.Data, rt.Stride, r.Data, r.Stride, s.dst, r.Rows)
-		}
 	}
-	if !allFinite(px) || !allFinite(py) {
-		return nil, outOfRange("sliced wasserstein: a projection overflows; rescale the points or the directions")
+	// proj(t, dst) returns the projections θ_t·x_i and θ_t·y_j, float32 ones converted
+	// into dst.
+	var proj func(t int, dst []float64) (px, py []float64)
+	if x.IsFloat32() {
+		// Row t of p32 holds θ_t·x_i then θ_t·y_j.
+		p32 := parallel.Float32.Get(k * (n + m))
+		defer parallel.Float32.Put(p32)
+		sgemm.Sgemm(blas.NoTrans, blas.Trans, k, n, d, 1, res.theta32, d, x.f32.Data, d, 0, p32, n+m)
+		sgemm.Sgemm(blas.NoTrans, blas.Trans, k, m, d, 1, res.theta32, d, y.f32.Data, d, 0, p32[n:], n+m)
+		for _, v := range p32 {
+			if v-v != 0 {
+				return nil, errProjection
+			}
+		}
+		proj = func(t int, dst []float64) ([]float64, []float64) {
+			for i, v := range p32[t*(n+m) : (t+1)*(n+m)] {
+				dst[i] = float64(v)
+			}
+			return dst[:n], dst[n:]
+		}
+	} else {
+		// Row t of pxy holds θ_t·x_i then θ_t·y_j.
+		pxy := parallel.Float64.Get(k * (n + m))
+		defer parallel.Float64.Put(pxy)
+		rt := res.Directions.RawMatrix()
+		xr, yr := x.f64.RawMatrix(), y.f64.RawMatrix()
+		fastblas.DgemmNT(k, n, d, rt.Data, rt.Stride, xr.Data, xr.Stride, pxy, n+m)
+		fastblas.DgemmNT(k, m, d, rt.Data, rt.Stride, yr.Data, yr.Stride, pxy[n:], n+m)
+		if !allFinite(pxy) {
+			return nil, errProjection
+		}
+		proj = func(t int, _ []float64) ([]float64, []float64) {
+			return pxy[t*(n+m) : t*(n+m)+n], pxy[t*(n+m)+n : (t+1)*(n+m)]
+		}
 	}
 	if record {
 		res.rx, res.ry = make([]float64, n*k), make([]float64, m*k)
@@ -196,9 +215,11 @@ func sliced(x, y Points, a, b []float64, p float64, opts *SlicedOptions, maxOnly
 	parallel.For(k, 8*(n+m), func(_, lo, hi int) {
 		xs, ys := make([]atom1D, n), make([]atom1D, m)
 		bucket, count := make([]uint32, max(n, m)), make([]uint32, max(n, m)+1)
+		v := make([]float64, n+m)
 		for t := lo; t < hi; t++ {
+			px, py := proj(t, v)
 			cost := 0.0
-			monotoneCoupling(sortProjections(xs, bucket, count, px[t*n:(t+1)*n], a), sortProjections(ys, bucket, count, py[t*m:(t+1)*m], b), func(xi, yj atom1D, w float64) {
+			monotoneCoupling(sortProjections(xs, bucket, count, px, a), sortProjections(ys, bucket, count, py, b), func(xi, yj atom1D, w float64) {
 				diff := xi.v - yj.v
 				cost += w * exactPowAbs(diff, p)
 				if record && diff != 0 {
@@ -241,17 +262,7 @@ func sliced(x, y Points, a, b []float64, p float64, opts *SlicedOptions, maxOnly
 	return res, nil
 }
 
-// project32 sets dst (k×n, row t the projections on θ_t) to Θ·xᵀ by one float32
-// product.
-func project32(dst []float64, theta []float32, k int, x points32) {
-	n, d := x.Rows, x.Cols
-	buf := parallel.Float32.Get(k * n)
-	defer parallel.Float32.Put(buf)
-	sgemm.Sgemm(blas.NoTrans, blas.Trans, k, n, d, 1, theta, d, x.Data, d, 0, buf, n)
-	for i, v := range buf {
-		dst[i] = float64(v)
-	}
-}
+var errProjection = outOfRange("sliced wasserstein: a projection overflows; rescale the points or the directions")
 
 // sortProjections is sortAtoms1D for the projections v (finite) with weights w, and
 // bucket and count scratch of len(v) and len(v)+1: a bucket sort, stable. It spreads the
@@ -359,24 +370,24 @@ func (r *SlicedResult) Backward(seed float64, gx, gy Points) error {
 // randomDirections returns k directions drawn uniformly on the unit sphere of R^d
 // (normalized Gaussian vectors, as POT's get_random_projections), one per row, direction
 // t from a PCG stream of its own seeded with seed and t: drawn in parallel, they do not
-// depend on the number of threads.
-func randomDirections(k, d int, seed uint64) *mat.Dense {
+// depend on the number of threads. A non-nil theta32 (k·d) receives them in float32.
+func randomDirections(k, d int, seed uint64, theta32 []float32) *mat.Dense {
 	theta := mat.NewDense(k, d, nil)
-	parallel.For(k, 16*d, func(_, lo, hi int) {
+	parallel.For(k, 8*d, func(_, lo, hi int) {
 		var pcg rand.PCG
-		rng := rand.New(&pcg)
 		for t := lo; t < hi; t++ {
 			pcg.Seed(seed, splitMix64(0x51ced<<32|uint64(t)))
 			row := theta.RawRowView(t)
 			for ss := 0.0; ss == 0; {
-				for i := range row {
-					v := rng.NormFloat64()
-					row[i] = v
-					ss += v * v
-				}
-				// ss cannot overflow: |NormFloat64| < 8, d ≤ MaxDenseBytes.
+				fillNormal(row, &pcg)
+				ss = floats.Dot(row, row) // no overflow: the deviates are below 15
 				if ss != 0 {
 					floats.Scale(1/math.Sqrt(ss), row)
+				}
+			}
+			if theta32 != nil {
+				for i, v := range row {
+					theta32[t*d+i] = float32(v)
 				}
 			}
 		}

@@ -220,6 +220,15 @@ func TestSlicedInvalid(t *testing.T) {
 	if _, err := SlicedWasserstein(ones, y, nil, nil, 2, &SlicedOptions{Directions: big}); !errors.Is(err, ErrOutOfRange) {
 		t.Errorf("overflowing directions: err = %v", err)
 	}
+	// In float32 the projections overflow sooner (and 1e300 is +Inf).
+	ones32, _ := to32(ones)
+	y32, _ := to32(y)
+	for _, v := range []float64{1e300, 1e30} {
+		dirs := mat.NewDense(1, 2, []float64{v, v})
+		if _, err := SlicedWassersteinPoints(ones32, y32, nil, nil, 2, &SlicedOptions{Directions: dirs}); !errors.Is(err, ErrOutOfRange) {
+			t.Errorf("float32 projections on %g: err = %v", v, err)
+		}
+	}
 }
 
 // to32 rounds a cloud to float32: the float32 Points and the float64 matrix of the
