@@ -212,14 +212,20 @@ func sliced(x, y Points, a, b []float64, p float64, opts *SlicedOptions, maxOnly
 	if record {
 		res.rx, res.ry = make([]float64, n*k), make([]float64, m*k)
 	}
+	// Where all the weights are equal (uniform ones between clouds of one size) the
+	// monotone coupling pairs the r-th smallest projections of each side.
+	pairwise := n == m
+	for i := range n {
+		pairwise = pairwise && a[i] == a[0] && b[i] == a[0]
+	}
 	parallel.For(k, 8*(n+m), func(_, lo, hi int) {
-		xs, ys := make([]atom1D, n), make([]atom1D, m)
+		xa, ya := make([]atom1D, n), make([]atom1D, m)
 		bucket, count := make([]uint32, max(n, m)), make([]uint32, max(n, m)+1)
 		v := make([]float64, n+m)
 		for t := lo; t < hi; t++ {
 			px, py := proj(t, v)
 			cost := 0.0
-			monotoneCoupling(sortProjections(xs, bucket, count, px, a), sortProjections(ys, bucket, count, py, b), func(xi, yj atom1D, w float64) {
+			pair := func(xi, yj atom1D, w float64) {
 				diff := xi.v - yj.v
 				cost += w * exactPowAbs(diff, p)
 				if record && diff != 0 {
@@ -228,7 +234,15 @@ func sliced(x, y Points, a, b []float64, p float64, opts *SlicedOptions, maxOnly
 					res.rx[xi.i*k+t] += g
 					res.ry[yj.i*k+t] -= g
 				}
-			})
+			}
+			xs, ys := sortProjections(xa, bucket, count, px, a), sortProjections(ya, bucket, count, py, b)
+			if pairwise {
+				for r, xi := range xs {
+					pair(xi, ys[r], xi.w)
+				}
+			} else {
+				monotoneCoupling(xs, ys, pair)
+			}
 			res.PerDirection[t] = cost
 		}
 	})

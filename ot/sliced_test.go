@@ -45,6 +45,30 @@ func TestSlicedPOT(t *testing.T) {
 			t.Errorf("p=%g weighted=%v: SW %.15g max %.15g, POT %.15g %.15g", p, c["weighted"], sw.Value, mx.Value, want, wantMax)
 		}
 	}
+	// Clouds of one size with uniform weights, where the sorted projections pair up
+	// one to one.
+	xe, ye := fixtureDense(t, fx, "x_eq"), fixtureDense(t, fx, "y_eq")
+	cases, _ = fixtureField(t, fx, "eq_cases").([]any)
+	if len(cases) == 0 {
+		t.Fatal("fixture has no eq_cases")
+	}
+	for _, c := range cases {
+		c := c.(map[string]any)
+		p := c["p"].(float64)
+		o := &SlicedOptions{Directions: dirs}
+		sw, err := SlicedWasserstein(xe, ye, nil, nil, p, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mx, err := MaxSlicedWasserstein(xe, ye, nil, nil, p, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantMax := c["sw"].(float64), c["max_sw"].(float64)
+		if math.Abs(sw.Value-want) > 1e-10*want || math.Abs(mx.Value-wantMax) > 1e-10*wantMax {
+			t.Errorf("p=%g equal sizes: SW %.15g max %.15g, POT %.15g %.15g", p, sw.Value, mx.Value, want, wantMax)
+		}
+	}
 }
 
 // TestSlicedExact1D: on the line, with the directions ±1, SW_p is W_p.
@@ -81,34 +105,36 @@ func TestSlicedGradientsFD(t *testing.T) {
 	rng := newTestRand(9)
 	x, y := randCloud(rng, 7, 3, 0), randCloud(rng, 5, 3, 0.4)
 	a, b := randWeights(rng, 7), randWeights(rng, 5)
+	// Clouds of one size, uniform: the sorted projections pair up one to one.
+	xe, ye := randCloud(rng, 6, 3, 0), randCloud(rng, 6, 3, 0.4)
 	for _, p := range []float64{1, 2, 3} {
-		for _, weighted := range []bool{false, true} {
-			wa, wb := []float64(nil), []float64(nil)
-			if weighted {
-				wa, wb = a, b
-			}
+		for _, c := range []struct {
+			name   string
+			x, y   *mat.Dense
+			wa, wb []float64
+		}{{"uniform", x, y, nil, nil}, {"weighted", x, y, a, b}, {"one size", xe, ye, nil, nil}} {
 			for _, f := range []struct {
 				name string
 				fn   func(x, y *mat.Dense, a, b []float64, p float64, opts *SlicedOptions) (*SlicedResult, error)
 			}{{"SW", SlicedWasserstein}, {"max-SW", MaxSlicedWasserstein}} {
 				o := &SlicedOptions{Projections: 12, Seed: 4}
 				value := func() float64 {
-					r, err := f.fn(x, y, wa, wb, p, o)
+					r, err := f.fn(c.x, c.y, c.wa, c.wb, p, o)
 					if err != nil {
 						t.Fatal(err)
 					}
 					return r.Value
 				}
-				r, err := f.fn(x, y, wa, wb, p, &SlicedOptions{Projections: 12, Seed: 4, Grad: true})
+				r, err := f.fn(c.x, c.y, c.wa, c.wb, p, &SlicedOptions{Projections: 12, Seed: 4, Grad: true})
 				if err != nil {
 					t.Fatal(err)
 				}
 				if r.Value != value() {
 					t.Fatalf("%s: the value depends on Grad", f.name)
 				}
-				name := fmt.Sprintf("%s p=%g weighted=%v ", f.name, p, weighted)
-				fdCheck(t, name+"x", x.RawMatrix().Data, r.Grad.X.RawMatrix().Data, value)
-				fdCheck(t, name+"y", y.RawMatrix().Data, r.Grad.Y.RawMatrix().Data, value)
+				name := fmt.Sprintf("%s p=%g %s ", f.name, p, c.name)
+				fdCheck(t, name+"x", c.x.RawMatrix().Data, r.Grad.X.RawMatrix().Data, value)
+				fdCheck(t, name+"y", c.y.RawMatrix().Data, r.Grad.Y.RawMatrix().Data, value)
 			}
 		}
 	}
