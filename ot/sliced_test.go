@@ -11,6 +11,8 @@ import (
 
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/sinkgen/sinkgen/internal/fastblas"
 )
 
 // TestSlicedPOT compares with POT's sliced_wasserstein_distance and
@@ -315,6 +317,64 @@ func TestSlicedFloat32(t *testing.T) {
 	}
 }
 
+// TestSlicedPaths: on every fastblas path, at a size whose products run on its
+// kernels, the float32 path stays within TestSlicedFloat32's bounds of the float64 one
+// on the same values (uniform clouds of one size, each side's gradient), and the
+// float64 path within 1e-12 of the float64 path of the fastest kernels (the products
+// sum in another order).
+func TestSlicedPaths(t *testing.T) {
+	old, _ := fastblas.Active()
+	defer fastblas.SetPath(old)
+	rng := newTestRand(17)
+	x32, x := to32(randCloud(rng, 150, 100, 0))
+	y32, y := to32(randCloud(rng, 150, 100, 0.5))
+	o := &SlicedOptions{Projections: 128, Seed: 9, Grad: true}
+	ref, err := SlicedWasserstein(x, y, nil, nil, 2, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := func(name string, got, want []float64, tol float64) {
+		t.Helper()
+		scale := floats.Norm(want, math.Inf(1))
+		for i, v := range got {
+			if math.Abs(v-want[i]) > tol*scale {
+				t.Fatalf("%s[%d]: %g, want %g", name, i, v, want[i])
+			}
+		}
+	}
+	for _, path := range fastblas.Paths() {
+		fastblas.SetPath(path)
+		r64, err := SlicedWasserstein(x, y, nil, nil, 2, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r32, err := SlicedWassersteinPoints(x32, y32, nil, nil, 2, &SlicedOptions{Projections: 128, Seed: 9, Record: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(r64.Value-ref.Value) > 1e-12*ref.Value || math.Abs(r32.Value-ref.Value) > 1e-5*ref.Value {
+			t.Errorf("%v: float64 %.15g, float32 %.15g, want %.15g", path, r64.Value, r32.Value, ref.Value)
+		}
+		near(fmt.Sprintf("%v float64 ∂x", path), r64.Grad.X.RawMatrix().Data, ref.Grad.X.RawMatrix().Data, 1e-12)
+		near(fmt.Sprintf("%v float64 ∂y", path), r64.Grad.Y.RawMatrix().Data, ref.Grad.Y.RawMatrix().Data, 1e-12)
+		gx, gy := make([]float32, 150*100), make([]float32, 150*100)
+		if err := r32.Backward(1, FromFloat32(150, 100, gx), FromFloat32(150, 100, gy)); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []struct {
+			name string
+			got  []float32
+			want *mat.Dense
+		}{{"∂x", gx, ref.Grad.X}, {"∂y", gy, ref.Grad.Y}} {
+			g := make([]float64, len(s.got))
+			for i, v := range s.got {
+				g[i] = float64(v)
+			}
+			near(fmt.Sprintf("%v float32 %s", path, s.name), g, s.want.RawMatrix().Data, 1e-4)
+		}
+	}
+}
+
 // TestSlicedBackward: Backward adds seed times Grad into either side alone, in
 // float64, and refuses without a record or with a destination of the wrong shape.
 func TestSlicedBackward(t *testing.T) {
@@ -347,7 +407,7 @@ func TestSlicedBackward(t *testing.T) {
 
 // TestSlicedThreads: the value and the gradients, float64 and float32, are the same
 // bits with one thread and with two, on a problem large enough to split the products
-// and the directions.
+// and the directions, both their drawing and their sorting (128 of them).
 func TestSlicedThreads(t *testing.T) {
 	rng := newTestRand(14)
 	x, y := randCloud(rng, 200, 100, 0), randCloud(rng, 190, 100, 0.2)
@@ -356,7 +416,7 @@ func TestSlicedThreads(t *testing.T) {
 	run := func(procs int) (vals []float64, grads [][]float64) {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 		for _, pts := range [][2]Points{{FromDense(x), FromDense(y)}, {x32, y32}} {
-			r, err := SlicedWassersteinPoints(pts[0], pts[1], nil, nil, 2, &SlicedOptions{Projections: 64, Seed: 1, Grad: true})
+			r, err := SlicedWassersteinPoints(pts[0], pts[1], nil, nil, 2, &SlicedOptions{Projections: 128, Seed: 1, Grad: true})
 			if err != nil {
 				t.Fatal(err)
 			}
