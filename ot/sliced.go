@@ -220,7 +220,7 @@ func sliced(x, y Points, a, b []float64, p float64, opts *SlicedOptions, maxOnly
 	}
 	parallel.For(k, 8*(n+m), func(_, lo, hi int) {
 		xa, ya := make([]atom1D, n), make([]atom1D, m)
-		bucket, count := make([]uint32, max(n, m)), make([]uint32, max(n, m)+1)
+		keys, tmp := make([]uint64, max(n, m)), make([]uint64, max(n, m))
 		v := make([]float64, n+m)
 		for t := lo; t < hi; t++ {
 			px, py := proj(t, v)
@@ -235,7 +235,7 @@ func sliced(x, y Points, a, b []float64, p float64, opts *SlicedOptions, maxOnly
 					res.ry[yj.i*k+t] -= g
 				}
 			}
-			xs, ys := sortProjections(xa, bucket, count, px, a), sortProjections(ya, bucket, count, py, b)
+			xs, ys := sortProjections(xa, keys, tmp, px, a), sortProjections(ya, keys, tmp, py, b)
 			if pairwise {
 				for r, xi := range xs {
 					pair(xi, ys[r], xi.w)
@@ -279,14 +279,13 @@ func sliced(x, y Points, a, b []float64, p float64, opts *SlicedOptions, maxOnly
 var errProjection = outOfRange("sliced wasserstein: a projection overflows; rescale the points or the directions")
 
 // sortProjections is sortAtoms1D for the projections v (finite) with weights w, and
-// bucket and count scratch of len(v) and len(v)+1: a bucket sort, stable. It spreads the
-// atoms over len(v) buckets of equal width between the extremes in one counting pass,
-// then finishes by insertion sort, which moves each atom a bucket's length or so for
-// the smooth distributions of projections; where that takes more than a few moves an
-// atom (clusters, far outliers), it sorts by comparisons instead.
-func sortProjections(at []atom1D, bucket, count []uint32, v, w []float64) []atom1D {
+// keys and tmp scratch of len(v), stably: a radix sort of each projection's step on a
+// grid of 2^16 steps between the extremes, then an insertion sort for the few atoms
+// that share a step out of order. Where that takes more than a few moves an atom (many
+// atoms or tight clusters on a step) it sorts by comparisons instead.
+func sortProjections(at []atom1D, keys, tmp []uint64, v, w []float64) []atom1D {
 	n := len(v)
-	at = at[:n]
+	at, keys, tmp = at[:n], keys[:n], tmp[:n]
 	lo, hi := v[0], v[0]
 	for _, x := range v { // comparisons: the builtin min and max, careful with NaN and −0, are slower
 		if x < lo {
@@ -296,41 +295,67 @@ func sortProjections(at []atom1D, bucket, count []uint32, v, w []float64) []atom
 			hi = x
 		}
 	}
-	// (x−lo)·scale lies in [0, n]; an overflowing span or scale gives NaN or +Inf,
-	// clamped like the edge n.
-	scale := float64(n) / (hi - lo)
-	count = count[:n+1]
-	clear(count)
+	// Key i holds ⌊(v_i−lo)/(hi−lo)·top⌋ above i; (x−lo)·scale lies in [0, top], and an
+	// overflowing span or scale gives NaN or +Inf, clamped like the top step.
+	const top = 1<<16 - 1
+	scale := top / (hi - lo)
+	var count0, count1 [256]uint32 // histograms of the steps' low and high bytes
 	for i, x := range v {
-		b := uint32(0)
-		if f := (x - lo) * scale; f >= float64(n-1) {
-			b = uint32(n - 1)
+		step := uint32(0)
+		if f := (x - lo) * scale; f >= top {
+			step = top
 		} else if f > 0 {
-			b = uint32(f)
+			step = uint32(f)
 		}
-		bucket[i] = b
-		count[b+1]++
+		keys[i] = uint64(step)<<32 | uint64(i)
+		count0[byte(step)]++
+		count1[byte(step>>8)]++
 	}
-	for b := 1; b < n; b++ {
-		count[b] += count[b-1]
-	}
-	for i, x := range v {
-		b := bucket[i]
-		at[count[b]] = atom1D{x, w[i], i}
-		count[b]++
+	radixSteps(keys, tmp, &count0, &count1)
+	for r, key := range keys {
+		i := int(uint32(key))
+		at[r] = atom1D{v[i], w[i], i}
 	}
 	budget := 8 * n
 	for r := 1; r < n; r++ {
-		q := r
-		for ; q > 0 && at[q].v < at[q-1].v; q-- {
-			at[q], at[q-1] = at[q-1], at[q]
-		}
-		if budget -= r - q; budget < 0 {
-			slices.SortFunc(at, func(p, q atom1D) int { return cmp.Or(cmp.Compare(p.v, q.v), p.i-q.i) })
-			break
+		if cur := at[r]; cur.v < at[r-1].v {
+			q := r
+			for ; q > 0 && cur.v < at[q-1].v; q-- {
+				at[q] = at[q-1]
+			}
+			at[q] = cur
+			if budget -= r - q; budget < 0 {
+				slices.SortFunc(at, func(p, q atom1D) int { return cmp.Or(cmp.Compare(p.v, q.v), p.i-q.i) })
+				break
+			}
 		}
 	}
 	return at
+}
+
+// radixSteps sorts keys by bits 32 to 47 (sortProjections' steps) stably, by two
+// counting passes through tmp (of len(keys)) given the histograms of those bits' two
+// bytes, which it uses up. For a
+// few hundred keys it is several times faster than a comparison sort, whose branches
+// the random projections defeat.
+func radixSteps(keys, tmp []uint64, count0, count1 *[256]uint32) {
+	p0, p1 := uint32(0), uint32(0)
+	for b := range 256 {
+		c0, c1 := count0[b], count1[b]
+		count0[b], count1[b] = p0, p1
+		p0 += c0
+		p1 += c1
+	}
+	for _, key := range keys {
+		b := byte(key >> 32)
+		tmp[count0[b]] = key
+		count0[b]++
+	}
+	for _, key := range tmp {
+		b := byte(key >> 40)
+		keys[count1[b]] = key
+		count1[b]++
+	}
 }
 
 // Backward adds seed·∂Value/∂x to gx (n×d) and seed·∂Value/∂y to gy (m×d), each one

@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -459,7 +460,7 @@ func sortProjectionsOf(v []float64) (w []float64, at []atom1D) {
 	for i := range v {
 		w[i] = -v[i]
 	}
-	return w, sortProjections(make([]atom1D, len(v)), make([]uint32, len(v)), make([]uint32, len(v)+1), v, w)
+	return w, sortProjections(make([]atom1D, len(v)), make([]uint64, len(v)), make([]uint64, len(v)), v, w)
 }
 
 // checkSorted returns the values of at, sorted from v and w, after checking them.
@@ -479,9 +480,9 @@ func checkSorted(t *testing.T, name string, v, w []float64, at []atom1D) []float
 }
 
 // TestSortProjections: the atoms come out in the stable order of their values, with
-// their weights and indices, whether the buckets do the work or the comparison sort
-// does (clusters and outliers), and at the extremes of float64, where the span of the
-// values overflows or the scale does.
+// their weights and indices, whether the radix sort does the work or the comparison
+// sort does (clusters and outliers), and at the extremes of float64, where the span of
+// the values overflows or the scale does.
 func TestSortProjections(t *testing.T) {
 	v := []float64{1 + 3e-12, -2, 1, 1 - 1e-12, 5e300, 1 + 1e-12, -5e300, 0}
 	if got, want := sortedProjections(t, "few", v), slices.Sorted(slices.Values(v)); !slices.Equal(got, want) {
@@ -492,7 +493,7 @@ func TestSortProjections(t *testing.T) {
 		// Many values of all signs and scales.
 		"scales": func(int) float64 { return rng.NormFloat64() * math.Exp(20*rng.NormFloat64()) },
 		"normal": func(int) float64 { return rng.NormFloat64() },
-		// All but one in a cluster: one bucket holds them, sorted by comparisons.
+		// All but one in a cluster: one step holds them, sorted by comparisons.
 		"outlier": func(i int) float64 {
 			if i == 500 {
 				return 1e12
@@ -516,8 +517,8 @@ func TestSortProjections(t *testing.T) {
 	}
 }
 
-// TestSortProjectionsClustered: a cluster that defeats the buckets costs a comparison
-// sort, not a quadratic insertion sort (minutes at this size).
+// TestSortProjectionsClustered: a cluster that defeats the grid of steps costs a
+// comparison sort, not a quadratic insertion sort (minutes at this size).
 func TestSortProjectionsClustered(t *testing.T) {
 	rng := newTestRand(16)
 	v := make([]float64, 1<<19)
@@ -537,5 +538,29 @@ func TestSortProjectionsClustered(t *testing.T) {
 		checkSorted(t, "clustered", v, w, at)
 	case <-time.After(10 * time.Second):
 		t.Fatal("sorting 2^19 clustered projections took more than 10 s")
+	}
+}
+
+// TestRadixSteps: a stable sort on bits 32 to 47, each byte of the step spread or
+// constant (sortProjections' insertion pass would hide its mistakes).
+func TestRadixSteps(t *testing.T) {
+	rng := newTestRand(16)
+	for _, spread := range []uint64{1 << 8, 1 << 16} {
+		for _, offset := range []uint64{0, 0x1200} {
+			keys := make([]uint64, 500)
+			var count0, count1 [256]uint32
+			for i := range keys {
+				step := (offset + rng.Uint64N(spread)) & 0xffff
+				keys[i] = step<<32 | uint64(i)
+				count0[byte(step)]++
+				count1[byte(step>>8)]++
+			}
+			want := slices.Clone(keys)
+			slices.SortStableFunc(want, func(p, q uint64) int { return cmp.Compare(p>>32, q>>32) })
+			radixSteps(keys, make([]uint64, len(keys)), &count0, &count1)
+			if !slices.Equal(keys, want) {
+				t.Errorf("spread %#x offset %#x: not sorted stably", spread, offset)
+			}
+		}
 	}
 }
