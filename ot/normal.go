@@ -40,24 +40,47 @@ func init() {
 // math/rand's NormFloat64 spends a draw on one): about twice as fast, with deviates
 // on a grid of 2⁻²³ of their layer's width, which random directions do not notice.
 func fillNormal(dst []float64, src *rand.PCG) {
-	for i := 0; i < len(dst); {
+	i := 0
+	for i+1 < len(dst) {
 		u := src.Uint64()
-		c := uint32(u)
-		for half := 0; half < 2 && i < len(dst); half++ {
-			layer := c & 0x7f
-			j := int32(c) >> 8
-			x := float64(j) * zigW[layer]
-			c = uint32(u >> 32)
-			if uint32(max(j, -j)) >= zigK[layer] {
-				var ok bool
-				if x, ok = zigEdge(src, j, layer, x); !ok {
-					continue
-				}
+		x0, ok0 := zigRect(uint32(u))
+		x1, ok1 := zigRect(uint32(u >> 32))
+		if ok0 && ok1 {
+			dst[i], dst[i+1] = x0, x1
+			i += 2
+			continue
+		}
+		for _, c := range [2]uint32{uint32(u), uint32(u >> 32)} {
+			if x, ok := zigDraw(src, c); ok && i < len(dst) {
+				dst[i] = x
+				i++
 			}
+		}
+	}
+	for i < len(dst) {
+		if x, ok := zigDraw(src, uint32(src.Uint64())); ok {
 			dst[i] = x
 			i++
 		}
 	}
+}
+
+// zigRect is the deviate of the 32 random bits c when it falls in its layer's
+// rectangle (about 79 times in 80).
+func zigRect(c uint32) (float64, bool) {
+	layer := c & 0x7f
+	j := int32(c) >> 8
+	return float64(j) * zigW[layer], uint32(max(j, -j)) < zigK[layer]
+}
+
+// zigDraw is the deviate of the 32 random bits c, if they give one.
+func zigDraw(src *rand.PCG, c uint32) (float64, bool) {
+	if x, ok := zigRect(c); ok {
+		return x, true
+	}
+	layer := c & 0x7f
+	j := int32(c) >> 8
+	return zigEdge(src, j, layer, float64(j)*zigW[layer])
 }
 
 // zigEdge decides the draws outside a layer's rectangle, about 1 in 80: in the base
