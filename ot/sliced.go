@@ -51,10 +51,11 @@ type SlicedResult struct {
 	// Where Value is 0 it is the zero subgradient.
 	Grad *Gradients
 
-	// With Grad or Record: rx (n×k) and ry (m×k) hold ∂Value/∂(θ_t·x_i) and
-	// ∂Value/∂(θ_t·y_j), and theta32 the directions in float32 for float32 clouds.
-	rx, ry  []float64
-	theta32 []float32
+	// With Grad or Record: rx (n×k) and ry (m×k) hold ∂W_p^p(θ_t)/∂(θ_t·x_i) and
+	// ∂W_p^p(θ_t)/∂(θ_t·y_j), coef[t] ∂Value/∂W_p^p(θ_t) (applied by Backward, on the
+	// side it computes), and theta32 the directions in float32 for float32 clouds.
+	rx, ry, coef []float64
+	theta32      []float32
 }
 
 // SlicedWasserstein returns the sliced Wasserstein distance (Rabin et al. 2011;
@@ -246,7 +247,6 @@ func sliced(x, y Points, a, b []float64, p float64, opts *SlicedOptions, maxOnly
 			res.PerDirection[t] = cost
 		}
 	})
-	// coef[t] = ∂Value/∂W_p^p(θ_t).
 	coef := make([]float64, k)
 	if maxOnly {
 		t := floats.MaxIdx(res.PerDirection)
@@ -260,13 +260,7 @@ func sliced(x, y Points, a, b []float64, p float64, opts *SlicedOptions, maxOnly
 			floats.AddConst(math.Pow(res.Value, 1-p)/(p*float64(k)), coef)
 		}
 	}
-	if record {
-		for _, r := range [][]float64{res.rx, res.ry} {
-			for i := 0; i < len(r); i += k {
-				floats.Mul(r[i:i+k], coef)
-			}
-		}
-	}
+	res.coef = coef
 	if o.Grad {
 		res.Grad = &Gradients{X: mat.NewDense(n, d, nil), Y: mat.NewDense(m, d, nil)}
 		if err := res.Backward(1, FromDense(res.Grad.X), FromDense(res.Grad.Y)); err != nil {
@@ -377,20 +371,27 @@ func (r *SlicedResult) Backward(seed float64, gx, gy Points) error {
 		if rows*k != len(s.resid) || cols != d {
 			return invalid("sliced wasserstein: a %d×%d gradient for %d points of dimension %d", rows, cols, len(s.resid)/k, d)
 		}
+		// ∂/∂x_i = Σ_t coef_t rx_it θ_t: (rx·diag(coef))·Θ.
 		if s.g.IsFloat32() && r.theta32 != nil {
-			// ∂/∂x_i = Σ_t rx_it θ_t: rx·Θ.
 			rf := parallel.Float32.Get(len(s.resid))
-			for i, v := range s.resid {
-				rf[i] = float32(v)
+			for i := 0; i < len(rf); i += k {
+				for t, v := range s.resid[i : i+k] {
+					rf[i+t] = float32(v * r.coef[t])
+				}
 			}
 			sgemm.Sgemm(blas.NoTrans, blas.NoTrans, rows, d, k, float32(seed), rf, k, r.theta32, d, 1, s.g.f32.Data, d)
 			parallel.Float32.Put(rf)
 			continue
 		}
-		// rx·Θ = rx·(Θᵀ)ᵀ, the shape of DgemmNT.
+		rc := parallel.Float64.Get(len(s.resid))
+		for i := 0; i < len(rc); i += k {
+			floats.MulTo(rc[i:i+k], s.resid[i:i+k], r.coef)
+		}
+		// rc·Θ = rc·(Θᵀ)ᵀ, the shape of DgemmNT.
 		tt := mat.DenseCopyOf(r.Directions.T())
 		prod := parallel.Float64.Get(rows * d)
-		fastblas.DgemmNT(rows, d, k, s.resid, k, tt.RawMatrix().Data, k, prod, d)
+		fastblas.DgemmNT(rows, d, k, rc, k, tt.RawMatrix().Data, k, prod, d)
+		parallel.Float64.Put(rc)
 		if s.g.IsFloat32() {
 			for i, v := range prod {
 				s.g.f32.Data[i] += float32(seed * v)
