@@ -30,9 +30,11 @@ func BenchmarkSliced(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				g := FromDense(mat.NewDense(256, 784, nil))
+				var g Points
 				if c.x.IsFloat32() {
 					g = FromFloat32(256, 784, make([]float32, 256*784))
+				} else {
+					g = FromDense(mat.NewDense(256, 784, nil))
 				}
 				if err := r.Backward(1, g, Points{}); err != nil {
 					b.Fatal(err)
