@@ -220,9 +220,12 @@ func sliced(x, y Points, a, b []float64, p float64, opts *SlicedOptions, maxOnly
 		pairwise = pairwise && a[i] == a[0] && b[i] == a[0]
 	}
 	parallel.For(k, 8*(n+m), func(_, lo, hi int) {
-		xa, ya := make([]atom1D, n), make([]atom1D, m)
-		keys, tmp := make([]uint64, max(n, m)), make([]uint64, max(n, m))
-		v := make([]float64, n+m)
+		at, keys, v := atomPool.Get(n+m), keyPool.Get(2*(n+m)), parallel.Float64.Get(n+m)
+		defer atomPool.Put(at)
+		defer keyPool.Put(keys)
+		defer parallel.Float64.Put(v)
+		xa, ya := at[:n], at[n:]
+		keys, tmp := keys[:n+m], keys[n+m:]
 		for t := lo; t < hi; t++ {
 			px, py := proj(t, v)
 			cost := 0.0
@@ -269,6 +272,12 @@ func sliced(x, y Points, a, b []float64, p float64, opts *SlicedOptions, maxOnly
 	}
 	return res, nil
 }
+
+// atomPool and keyPool hold sortProjections' scratch.
+var (
+	atomPool parallel.Pool[atom1D]
+	keyPool  parallel.Pool[uint64]
+)
 
 var errProjection = outOfRange("sliced wasserstein: a projection overflows; rescale the points or the directions")
 
