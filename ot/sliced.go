@@ -22,7 +22,9 @@ const DefaultProjections = 50
 // means all defaults.
 type SlicedOptions struct {
 	// Projections is the number of random directions, drawn uniformly on the unit
-	// sphere from a PCG generator seeded with Seed; 0 means DefaultProjections.
+	// sphere, direction t from a PCG stream seeded with Seed and t: the directions of
+	// one Seed do not depend on the number of threads, and more Projections keep the
+	// first ones. 0 means DefaultProjections.
 	Projections int
 	Seed        uint64
 	// Directions, when not nil, are the directions to use (one per row, k×d, taken as

@@ -143,8 +143,9 @@ func TestSlicedGradientsFD(t *testing.T) {
 	}
 }
 
-// TestSlicedDirections: the seeded directions are unit vectors, reproducible, and
-// differ between seeds; the value of equal clouds is 0 with a zero gradient.
+// TestSlicedDirections: the seeded directions are unit vectors, reproducible, differ
+// between seeds, and stay the first ones when more are asked for; the value of equal
+// clouds is 0 with a zero gradient.
 func TestSlicedDirections(t *testing.T) {
 	rng := newTestRand(10)
 	x, y := randCloud(rng, 6, 4, 0), randCloud(rng, 6, 4, 1)
@@ -164,6 +165,10 @@ func TestSlicedDirections(t *testing.T) {
 	r3, _ := SlicedWasserstein(x, y, nil, nil, 2, &SlicedOptions{Seed: 2})
 	if r1.Value != r2.Value || mat.Equal(r1.Directions, r3.Directions) {
 		t.Errorf("seeds: same %v %v, different directions equal", r1.Value, r2.Value)
+	}
+	more, _ := SlicedWasserstein(x, y, nil, nil, 2, &SlicedOptions{Seed: 1, Projections: DefaultProjections + 7})
+	if !mat.Equal(r1.Directions, more.Directions.Slice(0, DefaultProjections, 0, 4)) {
+		t.Error("more projections changed the first directions")
 	}
 	z, err := SlicedWasserstein(x, x, nil, nil, 2, &SlicedOptions{Grad: true})
 	if err != nil {
