@@ -1,9 +1,11 @@
 package ot
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/floats"
@@ -20,7 +22,9 @@ const DefaultProjections = 50
 // means all defaults.
 type SlicedOptions struct {
 	// Projections is the number of random directions, drawn uniformly on the unit
-	// sphere from a PCG generator seeded with Seed; 0 means DefaultProjections.
+	// sphere, direction t from a PCG stream seeded with Seed and t: the directions of
+	// one Seed do not depend on the number of threads, and more Projections keep the
+	// first ones. 0 means DefaultProjections.
 	Projections int
 	Seed        uint64
 	// Directions, when not nil, are the directions to use (one per row, k×d, taken as
@@ -49,10 +53,11 @@ type SlicedResult struct {
 	// Where Value is 0 it is the zero subgradient.
 	Grad *Gradients
 
-	// With Grad or Record: rx (n×k) and ry (m×k) hold ∂Value/∂(θ_t·x_i) and
-	// ∂Value/∂(θ_t·y_j), and theta32 the directions in float32 for float32 clouds.
-	rx, ry  []float64
-	theta32 []float32
+	// With Grad or Record: rx (n×k) and ry (m×k) hold ∂W_p^p(θ_t)/∂(θ_t·x_i) and
+	// ∂W_p^p(θ_t)/∂(θ_t·y_j), coef[t] ∂Value/∂W_p^p(θ_t) (applied by Backward, on the
+	// side it computes), and theta32 the directions in float32 for float32 clouds.
+	rx, ry, coef []float64
+	theta32      []float32
 }
 
 // SlicedWasserstein returns the sliced Wasserstein distance (Rabin et al. 2011;
@@ -161,42 +166,72 @@ func sliced(x, y Points, a, b []float64, p float64, opts *SlicedOptions, maxOnly
 	if err := denseFits(fmt.Sprintf("sliced wasserstein with %d directions between %d and %d points", k, n, m), entries); err != nil {
 		return nil, err
 	}
-	theta := o.Directions
-	if theta == nil {
-		theta = randomDirections(k, d, o.Seed)
-	}
-	res := &SlicedResult{PerDirection: make([]float64, k), Directions: theta}
-	// Row t of px, py holds the projections θ_t·x_i, θ_t·y_j.
-	px, py := make([]float64, k*n), make([]float64, k*m)
+	res := &SlicedResult{PerDirection: make([]float64, k), Directions: o.Directions}
 	if x.IsFloat32() {
 		res.theta32 = make([]float32, k*d)
-		for i, v := range theta.RawMatrix().Data {
+	}
+	if res.Directions == nil {
+		res.Directions = randomDirections(k, d, o.Seed, res.theta32)
+	} else if res.theta32 != nil {
+		for i, v := range res.Directions.RawMatrix().Data {
 			res.theta32[i] = float32(v)
 		}
-		project32(px, res.theta32, k, x.f32)
-		project32(py, res.theta32, k, y.f32)
-	} else {
-		rt := theta.RawMatrix()
-		for _, s := range []struct {
-			dst []float64
-			x   *mat.Dense
-		}{{px, x.f64}, {py, y.f64}} {
-			r := s.x.RawMatrix()
-			fastblas.DgemmNT(k, r.Rows, d, rt.Data, rt.Stride, r.Data, r.Stride, s.dst, r.Rows)
-		}
 	}
-	if !allFinite(px) || !allFinite(py) {
-		return nil, outOfRange("sliced wasserstein: a projection overflows; rescale the points or the directions")
+	// proj(t, dst) returns the projections θ_t·x_i and θ_t·y_j, float32 ones converted
+	// into dst.
+	var proj func(t int, dst []float64) (px, py []float64)
+	if x.IsFloat32() {
+		// Row t of p32 holds θ_t·x_i then θ_t·y_j.
+		p32 := parallel.Float32.Get(k * (n + m))
+		defer parallel.Float32.Put(p32)
+		sgemm.Sgemm(blas.NoTrans, blas.Trans, k, n, d, 1, res.theta32, d, x.f32.Data, d, 0, p32, n+m)
+		sgemm.Sgemm(blas.NoTrans, blas.Trans, k, m, d, 1, res.theta32, d, y.f32.Data, d, 0, p32[n:], n+m)
+		for _, v := range p32 {
+			if v-v != 0 {
+				return nil, errProjection
+			}
+		}
+		proj = func(t int, dst []float64) ([]float64, []float64) {
+			for i, v := range p32[t*(n+m) : (t+1)*(n+m)] {
+				dst[i] = float64(v)
+			}
+			return dst[:n], dst[n:]
+		}
+	} else {
+		// Row t of pxy holds θ_t·x_i then θ_t·y_j.
+		pxy := parallel.Float64.Get(k * (n + m))
+		defer parallel.Float64.Put(pxy)
+		rt := res.Directions.RawMatrix()
+		xr, yr := x.f64.RawMatrix(), y.f64.RawMatrix()
+		fastblas.DgemmNT(k, n, d, rt.Data, rt.Stride, xr.Data, xr.Stride, pxy, n+m)
+		fastblas.DgemmNT(k, m, d, rt.Data, rt.Stride, yr.Data, yr.Stride, pxy[n:], n+m)
+		if !allFinite(pxy) {
+			return nil, errProjection
+		}
+		proj = func(t int, _ []float64) ([]float64, []float64) {
+			return pxy[t*(n+m) : t*(n+m)+n], pxy[t*(n+m)+n : (t+1)*(n+m)]
+		}
 	}
 	if record {
 		res.rx, res.ry = make([]float64, n*k), make([]float64, m*k)
 	}
+	// Where all the weights are equal (uniform ones between clouds of one size) the
+	// monotone coupling pairs the r-th smallest projections of each side.
+	pairwise := n == m
+	for i := range n {
+		pairwise = pairwise && a[i] == a[0] && b[i] == a[0]
+	}
 	parallel.For(k, 8*(n+m), func(_, lo, hi int) {
-		xs, ys := make([]atom1D, n), make([]atom1D, m)
-		keys, tmp := make([]uint64, max(n, m)), make([]uint64, max(n, m))
+		at, keys, v := atomPool.Get(n+m), keyPool.Get(2*(n+m)), parallel.Float64.Get(n+m)
+		defer atomPool.Put(at)
+		defer keyPool.Put(keys)
+		defer parallel.Float64.Put(v)
+		xa, ya := at[:n], at[n:]
+		keys, tmp := keys[:n+m], keys[n+m:]
 		for t := lo; t < hi; t++ {
+			px, py := proj(t, v)
 			cost := 0.0
-			monotoneCoupling(sortProjections(xs, keys, tmp, px[t*n:(t+1)*n], a), sortProjections(ys, keys, tmp, py[t*m:(t+1)*m], b), func(xi, yj atom1D, w float64) {
+			pair := func(xi, yj atom1D, w float64) {
 				diff := xi.v - yj.v
 				cost += w * exactPowAbs(diff, p)
 				if record && diff != 0 {
@@ -205,11 +240,18 @@ func sliced(x, y Points, a, b []float64, p float64, opts *SlicedOptions, maxOnly
 					res.rx[xi.i*k+t] += g
 					res.ry[yj.i*k+t] -= g
 				}
-			})
+			}
+			xs, ys := sortProjections(xa, keys, tmp, px, a), sortProjections(ya, keys, tmp, py, b)
+			if pairwise {
+				for r, xi := range xs {
+					pair(xi, ys[r], xi.w)
+				}
+			} else {
+				monotoneCoupling(xs, ys, pair)
+			}
 			res.PerDirection[t] = cost
 		}
 	})
-	// coef[t] = ∂Value/∂W_p^p(θ_t).
 	coef := make([]float64, k)
 	if maxOnly {
 		t := floats.MaxIdx(res.PerDirection)
@@ -223,13 +265,7 @@ func sliced(x, y Points, a, b []float64, p float64, opts *SlicedOptions, maxOnly
 			floats.AddConst(math.Pow(res.Value, 1-p)/(p*float64(k)), coef)
 		}
 	}
-	if record {
-		for _, r := range [][]float64{res.rx, res.ry} {
-			for i := 0; i < len(r); i += k {
-				floats.Mul(r[i:i+k], coef)
-			}
-		}
-	}
+	res.coef = coef
 	if o.Grad {
 		res.Grad = &Gradients{X: mat.NewDense(n, d, nil), Y: mat.NewDense(m, d, nil)}
 		if err := res.Backward(1, FromDense(res.Grad.X), FromDense(res.Grad.Y)); err != nil {
@@ -239,75 +275,92 @@ func sliced(x, y Points, a, b []float64, p float64, opts *SlicedOptions, maxOnly
 	return res, nil
 }
 
-// project32 sets dst (k×n, row t the projections on θ_t) to Θ·xᵀ by one float32
-// product.
-func project32(dst []float64, theta []float32, k int, x points32) {
-	n, d := x.Rows, x.Cols
-	buf := parallel.Float32.Get(k * n)
-	defer parallel.Float32.Put(buf)
-	sgemm.Sgemm(blas.NoTrans, blas.Trans, k, n, d, 1, theta, d, x.Data, d, 0, buf, n)
-	for i, v := range buf {
-		dst[i] = float64(v)
-	}
-}
+// atomPool and keyPool hold sortProjections' scratch.
+var (
+	atomPool parallel.Pool[atom1D]
+	keyPool  parallel.Pool[uint64]
+)
 
-// sortProjections is sortAtoms1D for the projections v (finite) with weights w, keys
-// and tmp scratch of len(v): it sorts keys that pack v rounded to float32 (an
-// order-preserving bit pattern) above the index by a radix sort on the upper half,
-// then restores the float64 order within runs of equal float32 keys by insertion sort,
-// a single pass when there are none.
+var errProjection = outOfRange("sliced wasserstein: a projection overflows; rescale the points or the directions")
+
+// sortProjections is sortAtoms1D for the projections v (finite) with weights w, and
+// keys and tmp scratch of len(v), stably: a radix sort of each projection's step on a
+// grid of 2^16 steps between the extremes, then an insertion sort for the few atoms
+// that share a step out of order. Where that takes more than a few moves an atom (many
+// atoms or tight clusters on a step) it sorts by comparisons instead.
 func sortProjections(at []atom1D, keys, tmp []uint64, v, w []float64) []atom1D {
-	keys = keys[:len(v)]
-	for i, vi := range v {
-		u := math.Float32bits(float32(vi))
-		if u>>31 != 0 {
-			u = ^u
-		} else {
-			u |= 1 << 31
+	n := len(v)
+	at, keys, tmp = at[:n], keys[:n], tmp[:n]
+	lo, hi := v[0], v[0]
+	for _, x := range v { // comparisons: the builtin min and max, careful with NaN and −0, are slower
+		if x < lo {
+			lo = x
 		}
-		keys[i] = uint64(u)<<32 | uint64(i)
+		if x > hi {
+			hi = x
+		}
 	}
-	keys = radixSortHigh(keys, tmp[:len(keys)])
-	at = at[:len(v)]
+	// Key i holds ⌊(v_i−lo)/(hi−lo)·top⌋ above i; (x−lo)·scale lies in [0, top], and an
+	// overflowing span or scale gives NaN or +Inf, clamped like the top step.
+	const top = 1<<16 - 1
+	scale := top / (hi - lo)
+	var count0, count1 [256]uint32 // histograms of the steps' low and high bytes
+	for i, x := range v {
+		step := uint32(0)
+		if f := (x - lo) * scale; f >= top {
+			step = top
+		} else if f > 0 {
+			step = uint32(f)
+		}
+		keys[i] = uint64(step)<<32 | uint64(i)
+		count0[byte(step)]++
+		count1[byte(step>>8)]++
+	}
+	radixSteps(keys, tmp, &count0, &count1)
 	for r, key := range keys {
 		i := int(uint32(key))
 		at[r] = atom1D{v[i], w[i], i}
 	}
-	for r := 1; r < len(at); r++ {
-		for q := r; q > 0 && at[q].v < at[q-1].v; q-- {
-			at[q], at[q-1] = at[q-1], at[q]
+	budget := 8 * n
+	for r := 1; r < n; r++ {
+		if cur := at[r]; cur.v < at[r-1].v {
+			q := r
+			for ; q > 0 && cur.v < at[q-1].v; q-- {
+				at[q] = at[q-1]
+			}
+			at[q] = cur
+			if budget -= r - q; budget < 0 {
+				slices.SortFunc(at, func(p, q atom1D) int { return cmp.Or(cmp.Compare(p.v, q.v), p.i-q.i) })
+				break
+			}
 		}
 	}
 	return at
 }
 
-// radixSortHigh sorts keys by their upper 32 bits, stably (keys equal there keep their
-// order), by four passes over bytes, skipping those all keys share; it returns the
-// sorted keys, in keys or in tmp. For a few hundred keys it is several times faster
-// than a comparison sort, whose branches the random projections defeat.
-func radixSortHigh(keys, tmp []uint64) []uint64 {
-	src, dst := keys, tmp
-	for shift := 32; shift < 64; shift += 8 {
-		var count [256]int
-		for _, k := range src {
-			count[byte(k>>shift)]++
-		}
-		if count[byte(src[0]>>shift)] == len(src) {
-			continue
-		}
-		pos := 0
-		for i, c := range count {
-			count[i] = pos
-			pos += c
-		}
-		for _, k := range src {
-			b := byte(k >> shift)
-			dst[count[b]] = k
-			count[b]++
-		}
-		src, dst = dst, src
+// radixSteps sorts keys by bits 32 to 47 (sortProjections' steps) stably, by two
+// counting passes through tmp (of len(keys)) given the histograms of those bits' two
+// bytes, which it uses up. For a
+// few hundred keys it is several times faster than a comparison sort, whose branches
+// the random projections defeat.
+func radixSteps(keys, tmp []uint64, count0, count1 *[256]uint32) {
+	p0, p1 := uint32(0), uint32(0)
+	for b := range 256 {
+		c0, c1 := count0[b], count1[b]
+		count0[b], count1[b] = p0, p1
+		p0 += c0
+		p1 += c1
 	}
-	return src
+	for _, key := range keys {
+		b := byte(key >> 32)
+		tmp[count0[b]] = key
+		count0[b]++
+	}
+	for _, key := range tmp {
+		b := byte(key >> 40)
+		keys[count1[b]] = key
+		count1[b]++
+	}
 }
 
 // Backward adds seed·∂Value/∂x to gx (n×d) and seed·∂Value/∂y to gy (m×d), each one
@@ -329,20 +382,27 @@ func (r *SlicedResult) Backward(seed float64, gx, gy Points) error {
 		if rows*k != len(s.resid) || cols != d {
 			return invalid("sliced wasserstein: a %d×%d gradient for %d points of dimension %d", rows, cols, len(s.resid)/k, d)
 		}
+		// ∂/∂x_i = Σ_t coef_t rx_it θ_t: (rx·diag(coef))·Θ.
 		if s.g.IsFloat32() && r.theta32 != nil {
-			// ∂/∂x_i = Σ_t rx_it θ_t: rx·Θ.
 			rf := parallel.Float32.Get(len(s.resid))
-			for i, v := range s.resid {
-				rf[i] = float32(v)
+			for i := 0; i < len(rf); i += k {
+				for t, v := range s.resid[i : i+k] {
+					rf[i+t] = float32(v * r.coef[t])
+				}
 			}
 			sgemm.Sgemm(blas.NoTrans, blas.NoTrans, rows, d, k, float32(seed), rf, k, r.theta32, d, 1, s.g.f32.Data, d)
 			parallel.Float32.Put(rf)
 			continue
 		}
-		// rx·Θ = rx·(Θᵀ)ᵀ, the shape of DgemmNT.
+		rc := parallel.Float64.Get(len(s.resid))
+		for i := 0; i < len(rc); i += k {
+			floats.MulTo(rc[i:i+k], s.resid[i:i+k], r.coef)
+		}
+		// rc·Θ = rc·(Θᵀ)ᵀ, the shape of DgemmNT.
 		tt := mat.DenseCopyOf(r.Directions.T())
 		prod := parallel.Float64.Get(rows * d)
-		fastblas.DgemmNT(rows, d, k, s.resid, k, tt.RawMatrix().Data, k, prod, d)
+		fastblas.DgemmNT(rows, d, k, rc, k, tt.RawMatrix().Data, k, prod, d)
+		parallel.Float64.Put(rc)
 		if s.g.IsFloat32() {
 			for i, v := range prod {
 				s.g.f32.Data[i] += float32(seed * v)
@@ -359,19 +419,38 @@ func (r *SlicedResult) Backward(seed float64, gx, gy Points) error {
 }
 
 // randomDirections returns k directions drawn uniformly on the unit sphere of R^d
-// (normalized Gaussian vectors, as POT's get_random_projections) from a PCG generator
-// seeded with seed, one per row.
-func randomDirections(k, d int, seed uint64) *mat.Dense {
-	rng := rand.New(rand.NewPCG(seed, 0x51ced))
+// (normalized Gaussian vectors, as POT's get_random_projections), one per row, direction
+// t from a PCG stream of its own seeded with seed and t: drawn in parallel, they do not
+// depend on the number of threads. A non-nil theta32 (k·d) receives them in float32.
+func randomDirections(k, d int, seed uint64, theta32 []float32) *mat.Dense {
 	theta := mat.NewDense(k, d, nil)
-	for t := 0; t < k; t++ {
-		row := theta.RawRowView(t)
-		for norm := 0.0; norm == 0; norm = floats.Norm(row, 2) {
-			for i := range row {
-				row[i] = rng.NormFloat64()
+	parallel.For(k, 8*d, func(_, lo, hi int) {
+		var pcg rand.PCG
+		for t := lo; t < hi; t++ {
+			pcg.Seed(seed, splitMix64(0x51ced<<32|uint64(t)))
+			row := theta.RawRowView(t)
+			for ss := 0.0; ss == 0; {
+				fillNormal(row, &pcg)
+				ss = floats.Dot(row, row) // no overflow: the deviates are below 15
+				if ss != 0 {
+					floats.Scale(1/math.Sqrt(ss), row)
+				}
+			}
+			if theta32 != nil {
+				for i, v := range row {
+					theta32[t*d+i] = float32(v)
+				}
 			}
 		}
-		floats.Scale(1/floats.Norm(row, 2), row)
-	}
+	})
 	return theta
+}
+
+// splitMix64 is SplitMix64's output function (Steele et al. 2014), a bijection that
+// spreads consecutive integers over the PCG seeds of randomDirections' streams.
+func splitMix64(z uint64) uint64 {
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
 }

@@ -8,9 +8,12 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/sinkgen/sinkgen/internal/fastblas"
 )
 
 // TestSlicedPOT compares with POT's sliced_wasserstein_distance and
@@ -43,6 +46,30 @@ func TestSlicedPOT(t *testing.T) {
 		want, wantMax := c["sw"].(float64), c["max_sw"].(float64)
 		if math.Abs(sw.Value-want) > 1e-10*want || math.Abs(mx.Value-wantMax) > 1e-10*wantMax {
 			t.Errorf("p=%g weighted=%v: SW %.15g max %.15g, POT %.15g %.15g", p, c["weighted"], sw.Value, mx.Value, want, wantMax)
+		}
+	}
+	// Clouds of one size with uniform weights, where the sorted projections pair up
+	// one to one.
+	xe, ye := fixtureDense(t, fx, "x_eq"), fixtureDense(t, fx, "y_eq")
+	cases, _ = fixtureField(t, fx, "eq_cases").([]any)
+	if len(cases) == 0 {
+		t.Fatal("fixture has no eq_cases")
+	}
+	for _, c := range cases {
+		c := c.(map[string]any)
+		p := c["p"].(float64)
+		o := &SlicedOptions{Directions: dirs}
+		sw, err := SlicedWasserstein(xe, ye, nil, nil, p, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mx, err := MaxSlicedWasserstein(xe, ye, nil, nil, p, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantMax := c["sw"].(float64), c["max_sw"].(float64)
+		if math.Abs(sw.Value-want) > 1e-10*want || math.Abs(mx.Value-wantMax) > 1e-10*wantMax {
+			t.Errorf("p=%g equal sizes: SW %.15g max %.15g, POT %.15g %.15g", p, sw.Value, mx.Value, want, wantMax)
 		}
 	}
 }
@@ -81,41 +108,44 @@ func TestSlicedGradientsFD(t *testing.T) {
 	rng := newTestRand(9)
 	x, y := randCloud(rng, 7, 3, 0), randCloud(rng, 5, 3, 0.4)
 	a, b := randWeights(rng, 7), randWeights(rng, 5)
+	// Clouds of one size, uniform: the sorted projections pair up one to one.
+	xe, ye := randCloud(rng, 6, 3, 0), randCloud(rng, 6, 3, 0.4)
 	for _, p := range []float64{1, 2, 3} {
-		for _, weighted := range []bool{false, true} {
-			wa, wb := []float64(nil), []float64(nil)
-			if weighted {
-				wa, wb = a, b
-			}
+		for _, c := range []struct {
+			name   string
+			x, y   *mat.Dense
+			wa, wb []float64
+		}{{"uniform", x, y, nil, nil}, {"weighted", x, y, a, b}, {"one size", xe, ye, nil, nil}} {
 			for _, f := range []struct {
 				name string
 				fn   func(x, y *mat.Dense, a, b []float64, p float64, opts *SlicedOptions) (*SlicedResult, error)
 			}{{"SW", SlicedWasserstein}, {"max-SW", MaxSlicedWasserstein}} {
 				o := &SlicedOptions{Projections: 12, Seed: 4}
 				value := func() float64 {
-					r, err := f.fn(x, y, wa, wb, p, o)
+					r, err := f.fn(c.x, c.y, c.wa, c.wb, p, o)
 					if err != nil {
 						t.Fatal(err)
 					}
 					return r.Value
 				}
-				r, err := f.fn(x, y, wa, wb, p, &SlicedOptions{Projections: 12, Seed: 4, Grad: true})
+				r, err := f.fn(c.x, c.y, c.wa, c.wb, p, &SlicedOptions{Projections: 12, Seed: 4, Grad: true})
 				if err != nil {
 					t.Fatal(err)
 				}
 				if r.Value != value() {
 					t.Fatalf("%s: the value depends on Grad", f.name)
 				}
-				name := fmt.Sprintf("%s p=%g weighted=%v ", f.name, p, weighted)
-				fdCheck(t, name+"x", x.RawMatrix().Data, r.Grad.X.RawMatrix().Data, value)
-				fdCheck(t, name+"y", y.RawMatrix().Data, r.Grad.Y.RawMatrix().Data, value)
+				name := fmt.Sprintf("%s p=%g %s ", f.name, p, c.name)
+				fdCheck(t, name+"x", c.x.RawMatrix().Data, r.Grad.X.RawMatrix().Data, value)
+				fdCheck(t, name+"y", c.y.RawMatrix().Data, r.Grad.Y.RawMatrix().Data, value)
 			}
 		}
 	}
 }
 
-// TestSlicedDirections: the seeded directions are unit vectors, reproducible, and
-// differ between seeds; the value of equal clouds is 0 with a zero gradient.
+// TestSlicedDirections: the seeded directions are unit vectors, reproducible, differ
+// between seeds, and stay the first ones when more are asked for; the value of equal
+// clouds is 0 with a zero gradient.
 func TestSlicedDirections(t *testing.T) {
 	rng := newTestRand(10)
 	x, y := randCloud(rng, 6, 4, 0), randCloud(rng, 6, 4, 1)
@@ -136,12 +166,61 @@ func TestSlicedDirections(t *testing.T) {
 	if r1.Value != r2.Value || mat.Equal(r1.Directions, r3.Directions) {
 		t.Errorf("seeds: same %v %v, different directions equal", r1.Value, r2.Value)
 	}
+	more, _ := SlicedWasserstein(x, y, nil, nil, 2, &SlicedOptions{Seed: 1, Projections: DefaultProjections + 7})
+	if !mat.Equal(r1.Directions, more.Directions.Slice(0, DefaultProjections, 0, 4)) {
+		t.Error("more projections changed the first directions")
+	}
 	z, err := SlicedWasserstein(x, x, nil, nil, 2, &SlicedOptions{Grad: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if z.Value != 0 || mat.Norm(z.Grad.X, 1) != 0 {
 		t.Errorf("SW(α,α) = %v, gradient norm %v", z.Value, mat.Norm(z.Grad.X, 1))
+	}
+}
+
+// TestSlicedDirectionsUniform: the directions of one seed, each drawn from a stream of
+// its own, look uniform on the sphere and independent of one another: their mean is 0
+// and their second moment I/d within 5 standard errors, and so is the mean of the
+// products of neighbours' coordinates (1 with streams that repeat).
+func TestSlicedDirectionsUniform(t *testing.T) {
+	const k, d = 4000, 3
+	x := mat.NewDense(1, d, nil)
+	r, err := SlicedWasserstein(x, x, nil, nil, 2, &SlicedOptions{Projections: k, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mean [d]float64
+	var second, next [d][d]float64
+	for i := 0; i < k; i++ {
+		u, v := r.Directions.RawRowView(i), r.Directions.RawRowView((i+1)%k)
+		for a := range d {
+			mean[a] += u[a] / k
+			for b := range d {
+				second[a][b] += u[a] * u[b] / k
+				next[a][b] += u[a] * v[b] / k
+			}
+		}
+	}
+	// Per coordinate u_a has variance 1/d; u_a·u_b (a ≠ b) and u_a·v_b have variance
+	// 1/d², u_a² about 2/d² (less on the sphere).
+	se := 5 / math.Sqrt(k)
+	for a := range d {
+		if math.Abs(mean[a]) > se/math.Sqrt(d) {
+			t.Errorf("mean[%d] = %v", a, mean[a])
+		}
+		for b := range d {
+			want := 0.0
+			if a == b {
+				want = 1.0 / d
+			}
+			if math.Abs(second[a][b]-want) > se*math.Sqrt2/d {
+				t.Errorf("E[θθᵀ][%d][%d] = %v, want %v", a, b, second[a][b], want)
+			}
+			if math.Abs(next[a][b]) > se/d {
+				t.Errorf("E[θ_t θ_{t+1}ᵀ][%d][%d] = %v, want 0", a, b, next[a][b])
+			}
+		}
 	}
 }
 
@@ -174,6 +253,15 @@ func TestSlicedInvalid(t *testing.T) {
 	ones := mat.NewDense(1, 2, []float64{1e10, 1e10})
 	if _, err := SlicedWasserstein(ones, y, nil, nil, 2, &SlicedOptions{Directions: big}); !errors.Is(err, ErrOutOfRange) {
 		t.Errorf("overflowing directions: err = %v", err)
+	}
+	// In float32 the projections overflow sooner (and 1e300 is +Inf).
+	ones32, _ := to32(ones)
+	y32, _ := to32(y)
+	for _, v := range []float64{1e300, 1e30} {
+		dirs := mat.NewDense(1, 2, []float64{v, v})
+		if _, err := SlicedWassersteinPoints(ones32, y32, nil, nil, 2, &SlicedOptions{Directions: dirs}); !errors.Is(err, ErrOutOfRange) {
+			t.Errorf("float32 projections on %g: err = %v", v, err)
+		}
 	}
 }
 
@@ -235,6 +323,64 @@ func TestSlicedFloat32(t *testing.T) {
 	}
 }
 
+// TestSlicedPaths: on every fastblas path, at a size whose products run on its
+// kernels, the float32 path stays within TestSlicedFloat32's bounds of the float64 one
+// on the same values (uniform clouds of one size, each side's gradient), and the
+// float64 path within 1e-12 of the float64 path of the fastest kernels (the products
+// sum in another order).
+func TestSlicedPaths(t *testing.T) {
+	old, _ := fastblas.Active()
+	defer fastblas.SetPath(old)
+	rng := newTestRand(17)
+	x32, x := to32(randCloud(rng, 150, 100, 0))
+	y32, y := to32(randCloud(rng, 150, 100, 0.5))
+	o := &SlicedOptions{Projections: 128, Seed: 9, Grad: true}
+	ref, err := SlicedWasserstein(x, y, nil, nil, 2, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := func(name string, got, want []float64, tol float64) {
+		t.Helper()
+		scale := floats.Norm(want, math.Inf(1))
+		for i, v := range got {
+			if math.Abs(v-want[i]) > tol*scale {
+				t.Fatalf("%s[%d]: %g, want %g", name, i, v, want[i])
+			}
+		}
+	}
+	for _, path := range fastblas.Paths() {
+		fastblas.SetPath(path)
+		r64, err := SlicedWasserstein(x, y, nil, nil, 2, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r32, err := SlicedWassersteinPoints(x32, y32, nil, nil, 2, &SlicedOptions{Projections: 128, Seed: 9, Record: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(r64.Value-ref.Value) > 1e-12*ref.Value || math.Abs(r32.Value-ref.Value) > 1e-5*ref.Value {
+			t.Errorf("%v: float64 %.15g, float32 %.15g, want %.15g", path, r64.Value, r32.Value, ref.Value)
+		}
+		near(fmt.Sprintf("%v float64 ∂x", path), r64.Grad.X.RawMatrix().Data, ref.Grad.X.RawMatrix().Data, 1e-12)
+		near(fmt.Sprintf("%v float64 ∂y", path), r64.Grad.Y.RawMatrix().Data, ref.Grad.Y.RawMatrix().Data, 1e-12)
+		gx, gy := make([]float32, 150*100), make([]float32, 150*100)
+		if err := r32.Backward(1, FromFloat32(150, 100, gx), FromFloat32(150, 100, gy)); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []struct {
+			name string
+			got  []float32
+			want *mat.Dense
+		}{{"∂x", gx, ref.Grad.X}, {"∂y", gy, ref.Grad.Y}} {
+			g := make([]float64, len(s.got))
+			for i, v := range s.got {
+				g[i] = float64(v)
+			}
+			near(fmt.Sprintf("%v float32 %s", path, s.name), g, s.want.RawMatrix().Data, 1e-4)
+		}
+	}
+}
+
 // TestSlicedBackward: Backward adds seed times Grad into either side alone, in
 // float64, and refuses without a record or with a destination of the wrong shape.
 func TestSlicedBackward(t *testing.T) {
@@ -267,7 +413,7 @@ func TestSlicedBackward(t *testing.T) {
 
 // TestSlicedThreads: the value and the gradients, float64 and float32, are the same
 // bits with one thread and with two, on a problem large enough to split the products
-// and the directions.
+// and the directions, both their drawing and their sorting (128 of them).
 func TestSlicedThreads(t *testing.T) {
 	rng := newTestRand(14)
 	x, y := randCloud(rng, 200, 100, 0), randCloud(rng, 190, 100, 0.2)
@@ -276,7 +422,7 @@ func TestSlicedThreads(t *testing.T) {
 	run := func(procs int) (vals []float64, grads [][]float64) {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 		for _, pts := range [][2]Points{{FromDense(x), FromDense(y)}, {x32, y32}} {
-			r, err := SlicedWassersteinPoints(pts[0], pts[1], nil, nil, 2, &SlicedOptions{Projections: 64, Seed: 1, Grad: true})
+			r, err := SlicedWassersteinPoints(pts[0], pts[1], nil, nil, 2, &SlicedOptions{Projections: 128, Seed: 1, Grad: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -305,55 +451,121 @@ func TestSlicedThreads(t *testing.T) {
 	}
 }
 
-// TestSortProjections: values equal in float32 but not in float64 come out in float64
-// order, with their weights and indices.
-func TestSortProjections(t *testing.T) {
-	v := []float64{1 + 3e-12, -2, 1, 1 - 1e-12, 5e300, 1 + 1e-12, -5e300, 0}
-	w := []float64{0, 1, 2, 3, 4, 5, 6, 7}
-	at := sortProjections(make([]atom1D, len(v)), make([]uint64, len(v)), make([]uint64, len(v)), v, w)
+// sortedProjections sorts v by sortProjections, with the weights -v, and checks the
+// atoms against their indices and the stable order of v.
+func sortedProjections(t *testing.T, name string, v []float64) []float64 {
+	t.Helper()
+	w, at := sortProjectionsOf(v)
+	return checkSorted(t, name, v, w, at)
+}
+
+// sortProjectionsOf sorts v with the weights -v.
+func sortProjectionsOf(v []float64) (w []float64, at []atom1D) {
+	w = make([]float64, len(v))
+	for i := range v {
+		w[i] = -v[i]
+	}
+	return w, sortProjections(make([]atom1D, len(v)), make([]uint64, len(v)), make([]uint64, len(v)), v, w)
+}
+
+// checkSorted returns the values of at, sorted from v and w, after checking them.
+func checkSorted(t *testing.T, name string, v, w []float64, at []atom1D) []float64 {
+	t.Helper()
 	got := make([]float64, len(at))
 	for r, a := range at {
 		if v[a.i] != a.v || w[a.i] != a.w {
-			t.Fatalf("atom %d = %+v does not match its index", r, a)
+			t.Fatalf("%s: atom %d = %+v does not match its index", name, r, a)
+		}
+		if r > 0 && (a.v < at[r-1].v || a.v == at[r-1].v && a.i < at[r-1].i) {
+			t.Fatalf("%s: position %d: %+v after %+v", name, r, a, at[r-1])
 		}
 		got[r] = a.v
 	}
-	if want := slices.Sorted(slices.Values(v)); !slices.Equal(got, want) {
+	return got
+}
+
+// TestSortProjections: the atoms come out in the stable order of their values, with
+// their weights and indices, whether the radix sort does the work or the comparison
+// sort does (clusters and outliers), and at the extremes of float64, where the span of
+// the values overflows or the scale does.
+func TestSortProjections(t *testing.T) {
+	v := []float64{1 + 3e-12, -2, 1, 1 - 1e-12, 5e300, 1 + 1e-12, -5e300, 0}
+	if got, want := sortedProjections(t, "few", v), slices.Sorted(slices.Values(v)); !slices.Equal(got, want) {
 		t.Errorf("sorted %v, want %v", got, want)
 	}
-	// Many values of all signs and scales, with repeats, in every radix byte.
 	rng := newTestRand(15)
-	v = make([]float64, 1000)
-	for i := range v {
-		v[i] = rng.NormFloat64() * math.Exp(20*rng.NormFloat64())
-		if i%7 == 0 {
-			v[i] = v[i/2]
-		}
+	gen := map[string]func(i int) float64{
+		// Many values of all signs and scales.
+		"scales": func(int) float64 { return rng.NormFloat64() * math.Exp(20*rng.NormFloat64()) },
+		"normal": func(int) float64 { return rng.NormFloat64() },
+		// All but one in a cluster: one step holds them, sorted by comparisons.
+		"outlier": func(i int) float64 {
+			if i == 500 {
+				return 1e12
+			}
+			return rng.Float64()
+		},
+		"equal":      func(int) float64 { return 3 },
+		"descending": func(i int) float64 { return -float64(i) },
+		"extremes":   func(int) float64 { return math.MaxFloat64 * (2*rng.Float64() - 1) },
+		"subnormal":  func(int) float64 { return 5e-324 * float64(rng.IntN(4)) },
 	}
-	at = sortProjections(make([]atom1D, len(v)), make([]uint64, len(v)), make([]uint64, len(v)), v, v)
-	for r := range at {
-		if at[r].v != v[at[r].i] {
-			t.Fatalf("position %d: %+v does not match its index", r, at[r])
+	for name, f := range gen {
+		v := make([]float64, 1000)
+		for i := range v {
+			v[i] = f(i)
+			if i%7 == 0 {
+				v[i] = v[i/2] // repeats, to check the order of ties
+			}
 		}
-		if r > 0 && (at[r].v < at[r-1].v || at[r].v == at[r-1].v && at[r].i < at[r-1].i) {
-			t.Fatalf("position %d: %+v after %+v", r, at[r], at[r-1])
-		}
+		sortedProjections(t, name, v)
 	}
 }
 
-// TestRadixSortHigh: a stable sort on the upper 32 bits, whichever buffer it ends in
-// (sortProjections' insertion pass would hide its mistakes).
-func TestRadixSortHigh(t *testing.T) {
+// TestSortProjectionsClustered: a cluster that defeats the grid of steps costs a
+// comparison sort, not a quadratic insertion sort (minutes at this size).
+func TestSortProjectionsClustered(t *testing.T) {
 	rng := newTestRand(16)
-	for _, spread := range []uint64{1 << 8, 1 << 24, 1 << 32} { // one, three, four passes
-		keys := make([]uint64, 500)
-		for i := range keys {
-			keys[i] = (0x80000000+rng.Uint64N(spread))<<32 | uint64(i)
-		}
-		want := slices.Clone(keys)
-		slices.SortStableFunc(want, func(p, q uint64) int { return cmp.Compare(p>>32, q>>32) })
-		if got := radixSortHigh(keys, make([]uint64, len(keys))); !slices.Equal(got, want) {
-			t.Errorf("spread %#x: not sorted stably", spread)
+	v := make([]float64, 1<<19)
+	for i := range v {
+		v[i] = rng.Float64()
+	}
+	v[0] = -1e300
+	done := make(chan []atom1D)
+	var w []float64
+	go func() {
+		var at []atom1D
+		w, at = sortProjectionsOf(v)
+		done <- at
+	}()
+	select {
+	case at := <-done:
+		checkSorted(t, "clustered", v, w, at)
+	case <-time.After(10 * time.Second):
+		t.Fatal("sorting 2^19 clustered projections took more than 10 s")
+	}
+}
+
+// TestRadixSteps: a stable sort on bits 32 to 47, each byte of the step spread or
+// constant (sortProjections' insertion pass would hide its mistakes).
+func TestRadixSteps(t *testing.T) {
+	rng := newTestRand(16)
+	for _, spread := range []uint64{1 << 8, 1 << 16} {
+		for _, offset := range []uint64{0, 0x1200} {
+			keys := make([]uint64, 500)
+			var count0, count1 [256]uint32
+			for i := range keys {
+				step := (offset + rng.Uint64N(spread)) & 0xffff
+				keys[i] = step<<32 | uint64(i)
+				count0[byte(step)]++
+				count1[byte(step>>8)]++
+			}
+			want := slices.Clone(keys)
+			slices.SortStableFunc(want, func(p, q uint64) int { return cmp.Compare(p>>32, q>>32) })
+			radixSteps(keys, make([]uint64, len(keys)), &count0, &count1)
+			if !slices.Equal(keys, want) {
+				t.Errorf("spread %#x offset %#x: not sorted stably", spread, offset)
+			}
 		}
 	}
 }

@@ -39,10 +39,12 @@ func benchSliced(emit func(row) error, bars io.Writer, tm timer, pool *mat.Dense
 				return err
 			}
 			value = r.Value
-			// A new gradient each run, as PyTorch's x.grad.
-			gx := ot.FromDense(mat.NewDense(n, d, nil))
+			// A new gradient each run, as PyTorch's x.grad (one buffer, of the row's type).
+			var gx ot.Points
 			if dtype == "float32" {
 				gx = ot.FromFloat32(n, d, make([]float32, n*d))
+			} else {
+				gx = ot.FromDense(mat.NewDense(n, d, nil))
 			}
 			return r.Backward(1, gx, ot.Points{})
 		})

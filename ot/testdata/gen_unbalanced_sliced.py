@@ -16,7 +16,9 @@ Writes
       al. 2019, each term solved by POT).
   sliced.json  POT sliced_wasserstein_distance and max_sliced_wasserstein_distance on given
       projections (k unit directions, stored as rows), for p = 1, 2, 3, uniform and
-      weighted. Fields: x, y, a, b, directions, and cases: list of {p, weighted, sw, max_sw}.
+      weighted. Fields: x, y, a, b, directions, and cases: list of {p, weighted, sw, max_sw};
+      and x_eq, y_eq, two clouds of one size with uniform weights (where the coupling pairs
+      the sorted projections one to one), with eq_cases: list of {p, sw, max_sw}.
       POT 0.8.2 divides by n_projections even when projections are given, so it is
       passed the number of directions too.
 """
@@ -83,7 +85,15 @@ def sliced():
             sw = ot.sliced_wasserstein_distance(x, y, wa, wb, n_projections=k, p=p, projections=dirs.T)
             mx = ot.max_sliced_wasserstein_distance(x, y, wa, wb, n_projections=k, p=p, projections=dirs.T)
             cases.append(dict(p=p, weighted=weighted, sw=float(sw), max_sw=float(mx)))
-    dump("sliced.json", dict(kind="sliced", x=x, y=y, a=a, b=b, directions=dirs, cases=cases))
+    x_eq = rng.normal(size=(8, d))
+    y_eq = rng.normal(size=(8, d)) * 1.2 - 0.2
+    eq_cases = []
+    for p in (1, 2, 3):
+        sw = ot.sliced_wasserstein_distance(x_eq, y_eq, n_projections=k, p=p, projections=dirs.T)
+        mx = ot.max_sliced_wasserstein_distance(x_eq, y_eq, n_projections=k, p=p, projections=dirs.T)
+        eq_cases.append(dict(p=p, sw=float(sw), max_sw=float(mx)))
+    dump("sliced.json", dict(kind="sliced", x=x, y=y, a=a, b=b, directions=dirs, cases=cases,
+                             x_eq=x_eq, y_eq=y_eq, eq_cases=eq_cases))
 
 
 def main():
