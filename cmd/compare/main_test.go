@@ -116,6 +116,22 @@ func TestRepositoryCompareConfig(t *testing.T) {
 	}
 }
 
+// Every variant name of the repository's comparison labels the image grids without
+// a character the bitmap font lacks (drawn as '?').
+func TestRepositoryLabelsAreASCII(t *testing.T) {
+	c, err := loadCompareConfig(filepath.Join("..", "..", "configs", "compare.toml"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range c.Experiments {
+		for _, v := range e.Variants {
+			if l := asciiLabel(v.Name); strings.Contains(l, "?") {
+				t.Errorf("%s: variant %q is labelled %q", e.Name, v.Name, l)
+			}
+		}
+	}
+}
+
 func TestMeanSDAndTable(t *testing.T) {
 	s := meanSD([]float64{1, 2, 3, math.NaN()})
 	if s.mean != 2 || s.sd != 1 || s.n != 3 {

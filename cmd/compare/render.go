@@ -17,9 +17,9 @@ import (
 	"github.com/sinkgen/sinkgen/train"
 )
 
-// asciiLabel spells ε and ∞ out for the bitmap font of the image grids.
+// asciiLabel spells ε, ∞, × and the like out for the bitmap font of the image grids.
 func asciiLabel(s string) string {
-	r := strings.NewReplacer("ε", "eps", "∞", "inf", "→", "->", "²", "^2", "₂", "2", "−", "-", "·", "*")
+	r := strings.NewReplacer("ε", "eps", "∞", "inf", "→", "->", "²", "^2", "₂", "2", "−", "-", "·", "*", "×", "x", "ρ", "rho")
 	s = r.Replace(s)
 	var b strings.Builder
 	for _, c := range s {
