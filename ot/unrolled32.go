@@ -213,7 +213,7 @@ func (g *gram32) matrix(c Cost) []float64 {
 // Other powers take the same products with C̄ weighted by c'(d²) (addGradBlocked, on
 // the whole C̄ a block at a time: the same bits as a large record's blocked pass).
 func (g *gram32) addGrad(Cbar *mat.Dense, cost Cost, gx, gy []float32) {
-	n, m, d := g.x.Rows, g.y.Rows, g.x.Cols
+	n, m := g.x.Rows, g.y.Rows
 	cb := parallel.Float32.Get(n * m)
 	defer parallel.Float32.Put(cb)
 	if cost.Power != 2 {
@@ -236,8 +236,7 @@ func (g *gram32) addGrad(Cbar *mat.Dense, cost Cost, gx, gy []float32) {
 				r[i] = sum
 			}
 		})
-		sgemm.Sgemm(blas.NoTrans, blas.NoTrans, n, d, n, float32(-s), cb, n, g.x.Data, d, 1, gx, d)
-		addScaledRows(gx, s, r, g.x)
+		g.addWeighted(cb, r, nil, s, gx, nil) // y is x
 		return
 	}
 	// Row sums by rows and column sums by columns, each in index order whatever the
@@ -265,14 +264,7 @@ func (g *gram32) addGrad(Cbar *mat.Dense, cost Cost, gx, gy []float32) {
 			}
 		})
 	}
-	if gx != nil {
-		sgemm.Sgemm(blas.NoTrans, blas.NoTrans, n, d, m, float32(-s), cb, m, g.y.Data, d, 1, gx, d)
-		addScaledRows(gx, s, r, g.x)
-	}
-	if gy != nil {
-		sgemm.Sgemm(blas.Trans, blas.NoTrans, m, d, n, float32(-s), cb, m, g.x.Data, d, 1, gy, d)
-		addScaledRows(gy, s, c, g.y)
-	}
+	g.addWeighted(cb, r, c, s, gx, gy)
 }
 
 // backward32Blocked is Backward for a large float32 record in the scaling domain with
@@ -319,7 +311,7 @@ func (c denseCbar) fill(i0, i1, j0, j1 int, dst []float64) {
 // 2c'(|x−y|²)(x − y), so C̄ is replaced by W = C̄ ∘ c'(D) (D the squared distances,
 // derivBlock) and the products are those of the quadratic cost with s = 1.
 func (g *gram32) addGradBlocked(f cbarSource, cost Cost, gx, gy, cb []float32) {
-	n, m, d := g.x.Rows, g.y.Rows, g.x.Cols
+	n, m := g.x.Rows, g.y.Rows
 	r := make([]float64, n)
 	s := 2 * cost.Scale
 	var db *derivBlocks // nil for p = 2, whose c' is the constant Scale
@@ -379,8 +371,7 @@ func (g *gram32) addGradBlocked(f cbarSource, cost Cost, gx, gy, cb []float32) {
 				})
 			}
 		}
-		sgemm.Sgemm(blas.NoTrans, blas.NoTrans, n, d, n, float32(-s), cb, n, g.x.Data, d, 1, gx, d)
-		addScaledRows(gx, s, r, g.x)
+		g.addWeighted(cb, r, nil, s, gx, nil) // y is x
 		return
 	}
 	// Blocks (I, J) by rows I in order, then columns J in order: row i's sum takes
@@ -424,14 +415,7 @@ func (g *gram32) addGradBlocked(f cbarSource, cost Cost, gx, gy, cb []float32) {
 			}
 		}
 	}
-	if gx != nil {
-		sgemm.Sgemm(blas.NoTrans, blas.NoTrans, n, d, m, float32(-s), cb, m, g.y.Data, d, 1, gx, d)
-		addScaledRows(gx, s, r, g.x)
-	}
-	if gy != nil {
-		sgemm.Sgemm(blas.Trans, blas.NoTrans, m, d, n, float32(-s), cb, m, g.x.Data, d, 1, gy, d)
-		addScaledRows(gy, s, c, g.y)
-	}
+	g.addWeighted(cb, r, c, s, gx, gy)
 }
 
 // derivBlocks makes c'(d²_ij) a block at a time for addGradBlocked.
@@ -490,6 +474,21 @@ func maxBlock(bl []int) int {
 		side = max(side, bl[k]-bl[k-1])
 	}
 	return side
+}
+
+// addWeighted adds the gradients of s·Σ_ij W_ij |x_i − y_j|² given the n×m weights w
+// (float32) and their row and column sums r, c: s(r_i x_i − (W y)_i) to row i of gx and
+// s(c_j y_j − (Wᵀx)_j) to row j of gy, each skipped when nil.
+func (g *gram32) addWeighted(w []float32, r, c []float64, s float64, gx, gy []float32) {
+	n, m, d := g.x.Rows, g.y.Rows, g.x.Cols
+	if gx != nil {
+		sgemm.Sgemm(blas.NoTrans, blas.NoTrans, n, d, m, float32(-s), w, m, g.y.Data, d, 1, gx, d)
+		addScaledRows(gx, s, r, g.x)
+	}
+	if gy != nil {
+		sgemm.Sgemm(blas.Trans, blas.NoTrans, m, d, n, float32(-s), w, m, g.x.Data, d, 1, gy, d)
+		addScaledRows(gy, s, c, g.y)
+	}
 }
 
 // addScaledRows adds s·w_i·x_i to row i of dst.
