@@ -187,17 +187,7 @@ func TestCompareEndToEnd(t *testing.T) {
 		}
 		fh.Close()
 	}
-	read := func() *report {
-		raw, err := os.ReadFile(filepath.Join(out, "results.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r report
-		if err := json.Unmarshal(raw, &r); err != nil {
-			t.Fatal(err)
-		}
-		return &r
-	}
+	read := func() *report { return readResults(t, out) }
 	first := read()
 	runs := first.Experiments[0].Runs
 	if len(runs) != 4 || runs[0].Reused || runs[0].Steps != 30 || runs[0].Metrics.Modes == nil {
@@ -247,6 +237,20 @@ func TestCompareEndToEnd(t *testing.T) {
 	}
 }
 
+// readResults loads the results.json a comparison wrote into out.
+func readResults(t *testing.T, out string) *report {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r report
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
+
 // -experiments runs a subset; a later run of them all reuses its finished runs, and
 // an unknown name is an error that lists the experiments.
 func TestExperimentsSubset(t *testing.T) {
@@ -258,17 +262,7 @@ func TestExperimentsSubset(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"nosuch" is not an experiment (have toy, toy-b)`) {
 		t.Fatalf("unknown experiment: %v", err)
 	}
-	read := func() *report {
-		raw, err := os.ReadFile(filepath.Join(out, "results.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r report
-		if err := json.Unmarshal(raw, &r); err != nil {
-			t.Fatal(err)
-		}
-		return &r
-	}
+	read := func() *report { return readResults(t, out) }
 	if err := run(context.Background(), []string{"-config", cfg, "-out", out, "-q", "-quick", "-experiments", "toy-b"}, &log, &log); err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
