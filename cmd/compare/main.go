@@ -72,10 +72,10 @@ func main() {
 }
 
 type flags struct {
-	config, out, classifier, executor string
-	experiments                       []string
-	quick, retrain, quiet             bool
-	jobs, threads                     int
+	config, out, classifier, executor, bin string
+	experiments                            []string
+	quick, retrain, quiet                  bool
+	jobs, threads                          int
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -88,6 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.BoolVar(&f.retrain, "retrain", false, "retrain runs even when a finished run of the same config exists")
 	fs.StringVar(&f.executor, "executor", "local", "where the runs train: local or slurm (as cmd/sweep)")
 	fs.IntVar(&f.jobs, "jobs", 1, "local: runs at once")
+	fs.StringVar(&f.bin, "bin", "", "directory with prebuilt train, eval and sweep binaries, as cmd/sweep's -bin (default: build them with go); runs of the same binaries are reused")
 	fs.IntVar(&f.threads, "threads", 0, "threads per run (0: local, the cores / jobs; slurm, 1)")
 	fs.StringVar(&f.classifier, "classifier", "", "MNIST classifier cache (default: checkpoints/eval/mnist-classifier.bin in the module)")
 	fs.BoolVar(&f.quiet, "q", false, "no progress report")
@@ -204,7 +205,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				Set: runSet(e, v), Dir: filepath.Join("runs", e.Name, slug(v.Name))})
 		}
 	}
-	opts := sweep.Options{Dir: out, Executor: f.executor, Jobs: f.jobs, Threads: f.threads, Retrain: f.retrain,
+	opts := sweep.Options{Dir: out, Executor: f.executor, Jobs: f.jobs, Threads: f.threads, Retrain: f.retrain, Bin: f.bin,
 		Stdout: stdout, Progress: progress}
 	opts.Report = func(res *sweep.Results) error {
 		rep := &report{Config: f.config, Quick: f.quick, Out: out, Samples: cc.Samples, EvalSeed: cc.EvalSeed, Seeds: cc.Seeds,
