@@ -251,8 +251,9 @@ func readResults(t *testing.T, out string) *report {
 	return &r
 }
 
-// -experiments runs a subset; a later run of them all reuses its finished runs, and
-// an unknown name is an error that lists the experiments.
+// -experiments runs a subset; a later run of them all, from the same binaries given
+// with -bin, reuses its finished runs, and an unknown name is an error that lists the
+// experiments.
 func TestExperimentsSubset(t *testing.T) {
 	two := tinyToy + strings.Replace(tinyToy[strings.Index(tinyToy, "[[experiment]]"):], `name = "toy"`, `name = "toy-b"`, 1)
 	cfg := writeConfig(t, two)
@@ -270,7 +271,23 @@ func TestExperimentsSubset(t *testing.T) {
 	if len(sub.Experiments) != 1 || sub.Experiments[0].Name != "toy-b" {
 		t.Fatalf("-experiments toy-b ran %d experiments", len(sub.Experiments))
 	}
-	if err := run(context.Background(), []string{"-config", cfg, "-out", out, "-q", "-quick"}, &log, &log); err != nil {
+	// The larger run takes the first run's binaries with -bin instead of building
+	// them, and still reuses its runs: the code version is the binaries'.
+	prebuilt := t.TempDir()
+	for _, name := range []string{"train", "eval", "sweep"} {
+		b, err := os.ReadFile(filepath.Join(out, "bin", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(prebuilt, name), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = run(context.Background(), []string{"-config", cfg, "-out", out, "-q", "-quick", "-bin", filepath.Join(prebuilt, "nosuch")}, &log, &log)
+	if err == nil || !strings.Contains(err.Error(), "-bin") {
+		t.Errorf("-bin of a missing directory: %v", err)
+	}
+	if err := run(context.Background(), []string{"-config", cfg, "-out", out, "-q", "-quick", "-bin", prebuilt}, &log, &log); err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	all := read()
