@@ -365,6 +365,38 @@ func TestTableSignificanceAndMarginalError(t *testing.T) {
 	}
 }
 
+// Rows that tie for the best mean are all bold, a row is marked † only if it differs
+// from each of them, and a column where every row ties has no bold.
+func TestTableTiesForBest(t *testing.T) {
+	er := &expResult{Variants: []variantInfo{{Name: "a"}, {Name: "b"}, {Name: "far"}, {Name: "near"}}}
+	w2 := map[string][]float64{"a": {1, 1.1, 0.9, 1.05, 0.95}, "b": {0.9, 1.1, 1, 0.95, 1.05}, "far": {2, 2.1, 1.9, 2.05, 1.95}, "near": {1.05, 1.3, 0.8, 1.2, 1}}
+	for _, v := range er.Variants {
+		for i, w := range w2[v.Name] {
+			er.Runs = append(er.Runs, &runResult{Variant: v.Name, Seed: uint64(i), Metrics: &eval.Metrics{Distances: &eval.Distances{W2: w}}})
+		}
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(table(er), "\n") {
+		if f := strings.Split(line, "|"); len(f) > 2 {
+			rows[strings.TrimSpace(f[1])] = line
+		}
+	}
+	for _, name := range []string{"a", "b"} {
+		if !strings.Contains(rows[name], "**1 ± 0.079**") || strings.Contains(rows[name], "†") {
+			t.Errorf("tied best row %s: %q", name, rows[name])
+		}
+	}
+	if !strings.Contains(rows["far"], "2 ± 0.079 †") {
+		t.Errorf("far row not marked significant: %q", rows["far"])
+	}
+	if strings.Contains(rows["near"], "†") {
+		t.Errorf("near row marked significant: %q", rows["near"])
+	}
+	if strings.Count(rows["a"], "**") != 2 || !strings.Contains(rows["a"], "| 0 ± 0 |") {
+		t.Errorf("a column where every row ties is marked: %q", rows["a"])
+	}
+}
+
 func TestTailMeanAndMedianCosts(t *testing.T) {
 	nan := math.NaN()
 	for _, c := range []struct {

@@ -149,9 +149,11 @@ func table(er *expResult) string {
 		}
 		times[vi], marg[vi] = meanSD(t), meanSD(me)
 	}
-	best := make([]int, len(cols))
+	// best[ci] lists the rows whose mean scores best in column ci; all of them are
+	// bold (none when every row ties), and † needs a significant difference from
+	// each of them.
+	best := make([][]int, len(cols))
 	for ci, c := range cols {
-		best[ci] = -1
 		score := func(m float64) float64 {
 			switch c.better {
 			case -1:
@@ -161,30 +163,34 @@ func table(er *expResult) string {
 			}
 			return math.Abs(m - 0.5)
 		}
+		top := math.Inf(1)
 		for vi := range er.Variants {
-			m := stats[vi][ci].mean
-			if math.IsNaN(m) {
-				continue
-			}
-			if best[ci] < 0 || score(m) < score(stats[best[ci]][ci].mean) {
-				best[ci] = vi
+			if m := stats[vi][ci].mean; !math.IsNaN(m) {
+				top = min(top, score(m))
 			}
 		}
-		// Bold only a strict winner.
 		for vi := range er.Variants {
-			if best[ci] >= 0 && vi != best[ci] && score(stats[vi][ci].mean) == score(stats[best[ci]][ci].mean) {
-				best[ci] = -1
-				break
+			if m := stats[vi][ci].mean; !math.IsNaN(m) && score(m) == top {
+				best[ci] = append(best[ci], vi)
 			}
+		}
+		if len(best[ci]) == len(er.Variants) {
+			best[ci] = nil
 		}
 	}
 	for vi, v := range er.Variants {
 		b.WriteString("| " + v.Name + " |")
 		for ci := range cols {
 			s := stats[vi][ci].String()
-			if bi := best[ci]; bi == vi && len(er.Variants) > 1 {
-				s = "**" + s + "**"
-			} else if bi >= 0 && significant(stats[vi][ci], stats[bi][ci]) {
+			differs := len(best[ci]) > 0
+			for _, bi := range best[ci] {
+				if bi == vi {
+					s, differs = "**"+s+"**", false
+					break
+				}
+				differs = differs && significant(stats[vi][ci], stats[bi][ci])
+			}
+			if differs {
 				s += " †"
 			}
 			b.WriteString(" " + s + " |")
@@ -238,8 +244,8 @@ func writeReport(rep *report) error {
 	fmt.Fprintf(&md, "`go run ./cmd/compare -config %s%s` — started %s, %.0f s on %d threads. "+
 		"Seeds %v; each run is evaluated on %d generated points (latent seed %d) against %d held-out points "+
 		"(package eval; cmd/eval prints the same metrics for one run). Mean ± sample standard deviation over the seeds; "+
-		"↓ lower is better, ↑ higher is better; the C2ST accuracy is best at ½; the best mean of each column is in bold, "+
-		"and † marks a mean that differs from the bold one by Welch's two-sided t-test over the seeds at p < %g "+
+		"↓ lower is better, ↑ higher is better; the C2ST accuracy is best at ½; the best mean of each column is in bold (every row that ties for it; none when all rows tie), "+
+		"and † marks a mean that differs from each bold one by Welch's two-sided t-test over the seeds at p < %g "+
 		"(unmarked: not distinguishable from the best with these seeds; with 2 seeds a group has 1 degree of freedom, so only large, "+
 		"consistent differences are marked). L is the Sinkhorn iterations per solve of the training loss (– for losses without one), "+
 		"the marginal error ‖P1 − a‖₁ of its cross problem is averaged over the last 10%% of the steps, ⚠ above the tolerance %g. "+
