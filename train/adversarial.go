@@ -77,7 +77,7 @@ func (t *Trainer) buildAdversary() error {
 	if err != nil {
 		return err
 	}
-	lcfg, _, err := c.Loss.losses("loss.")
+	lcfg, _, err := c.Loss.Losses("loss.")
 	if err != nil {
 		return err
 	}

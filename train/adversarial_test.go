@@ -172,7 +172,7 @@ func TestGeneratorSeesCritic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lcfg, _, err := cfg.Loss.losses("loss.")
+	lcfg, _, err := cfg.Loss.Losses("loss.")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -582,7 +582,7 @@ func (c Config) Validate() error {
 	if err := m.Validate(); err != nil {
 		return fmt.Errorf("model.%w", err)
 	}
-	if _, _, err := c.Loss.losses("loss."); err != nil {
+	if _, _, err := c.Loss.Losses("loss."); err != nil {
 		return err
 	}
 	if err := c.Optimizer.validate("optimizer"); err != nil {
@@ -649,7 +649,7 @@ func (c Config) checkMemory() error {
 		prefix string
 		loss   LossConfig
 	}{{"loss.", c.Loss}, {"adversarial.pretrain_loss.", c.Adversarial.PretrainLoss}} {
-		lc, _, err := l.loss.losses(l.prefix)
+		lc, _, err := l.loss.Losses(l.prefix)
 		if l.loss.Kind == "" || err != nil || !lc.Kind.HasEps() || math.IsInf(lc.Eps, 1) {
 			continue // no loss of its own, or a closed form, which needs no dense matrices
 		}
@@ -713,10 +713,10 @@ func (c Config) modelSpec() models.Spec {
 	return s
 }
 
-// losses returns the losses.Config of the first step and ε's schedule (the zero
+// Losses returns the losses.Config of the first step and ε's schedule (the zero
 // Schedule for a kind without ε). Package losses validates them; errors name the
 // key under prefix ("loss.", "adversarial.pretrain_loss.").
-func (l LossConfig) losses(prefix string) (losses.Config, losses.Schedule, error) {
+func (l LossConfig) Losses(prefix string) (losses.Config, losses.Schedule, error) {
 	// Zero means a default to package losses, but not in a config file.
 	if !(l.CostPower > 0) || math.IsInf(l.CostPower, 0) {
 		return losses.Config{}, losses.Schedule{}, badValue(prefix+"cost_power", l.CostPower, "must be positive and finite")
@@ -944,7 +944,7 @@ func (c Config) validateAdversarial() error {
 		return err
 	}
 	if a.PretrainLoss.Kind != "" {
-		if _, _, err := a.PretrainLoss.losses("adversarial.pretrain_loss."); err != nil {
+		if _, _, err := a.PretrainLoss.Losses("adversarial.pretrain_loss."); err != nil {
 			return err
 		}
 	}

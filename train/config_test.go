@@ -162,7 +162,7 @@ func TestConfigDefaultsAndOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, s, _ := cfg.Loss.losses("loss."); s.At(0) != 10 || math.Abs(s.At(100)-0.5) > 1e-12 {
+	if _, s, _ := cfg.Loss.Losses("loss."); s.At(0) != 10 || math.Abs(s.At(100)-0.5) > 1e-12 {
 		t.Errorf("schedule %+v", s)
 	}
 }

@@ -44,7 +44,7 @@ type stepPlan struct {
 func newSchedule(cfg Config) schedule {
 	s := schedule{cfg: cfg, lengths: []runLength{{0, cfg.Steps}}}
 	for p, lc := range map[phase]LossConfig{mainPhase: cfg.Loss, pretrainPhase: cfg.pretrainLoss()} {
-		_, s.eps[p], _ = lc.losses("loss.")
+		_, s.eps[p], _ = lc.Losses("loss.")
 		s.hasEps[p] = losses.Kind(lc.Kind).HasEps()
 	}
 	return s

@@ -158,57 +158,24 @@ func New(cfg Config, opts Options) (*Trainer, error) {
 // shape becomes the config's (WithDataShape).
 func (t *Trainer) buildData() error {
 	c := t.cfg
-	switch {
-	case t.opts.Source != nil:
+	if t.opts.Source != nil {
 		t.data = t.opts.Source
-	case c.Data.Kind == "mnist":
-		dim, _ := c.outShape()
-		m, err := data.LoadMNIST(c.Data.Path)
-		if err != nil {
-			return err
-		}
-		rows, err := data.SelectMNIST(m, c.Data.Split, c.Data.Digits, c.Data.Limit)
-		if err != nil {
-			return err
-		}
-		b, err := data.NewBatcher(rows, dim, c.Seed, c.Data.Shuffle)
-		if err != nil {
-			return err
-		}
-		t.data, t.dataMean = b, columnMeans(rows, dim)
-		ref, err := data.NewBatcher(rows, dim, c.Seed^0x5eed, true)
-		if err != nil {
-			return err
-		}
-		t.drawReference(ref)
-	case c.Data.IsFile():
+	} else {
 		start := time.Now()
-		ds, err := c.Data.LoadData(t.opts.Progress)
+		d, err := OpenData(c, t.opts.Progress)
 		if err != nil {
 			return err
 		}
-		if t.cfg, err = c.WithDataShape(ds.Dim, ds.Shape); err != nil {
-			return err
+		if ds := d.Dataset(); ds != nil {
+			fmt.Fprintf(t.opts.Stdout, "data: %s; loaded in %.1f s\n", ds.Describe(), time.Since(start).Seconds())
 		}
+		t.cfg = d.Config()
 		c = t.cfg
-		fmt.Fprintf(t.opts.Stdout, "data: %s; loaded in %.1f s\n", ds.Describe(), time.Since(start).Seconds())
-		b, err := ds.NewBatcher(c.Seed, c.Data.Shuffle)
-		if err != nil {
+		if t.data, err = d.Source(c.Seed, c.Data.Shuffle); err != nil {
 			return err
 		}
-		t.data, t.dataMean = b, ds.Means()
-		ref, err := ds.NewBatcher(c.Seed^0x5eed, true)
-		if err != nil {
-			return err
-		}
-		t.drawReference(ref)
-	default:
-		s, err := data.NewToy(data.Toy(c.Data.Kind), c.Data.Noise, c.Seed)
-		if err != nil {
-			return err
-		}
-		t.data = s
-		ref, err := data.NewToy(data.Toy(c.Data.Kind), c.Data.Noise, c.Seed^0x5eed)
+		t.dataMean = d.Means()
+		ref, err := d.Source(c.Seed^0x5eed, true)
 		if err != nil {
 			return err
 		}
@@ -329,7 +296,7 @@ func (t *Trainer) buildLossGraph(lc LossConfig, onFeatures bool) (*lossGraph, er
 	c := t.cfg
 	n, m, k := c.BatchSize, c.genBatch(), c.Model.LatentDim
 	dim, _ := c.outShape()
-	lcfg, _, err := lc.losses("loss.")
+	lcfg, _, err := lc.Losses("loss.")
 	if err != nil {
 		return nil, err
 	}

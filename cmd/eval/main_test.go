@@ -135,7 +135,7 @@ func TestEvalMNISTRunWithoutClassifier(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{}, {"-checkpoint", "x", "-n", "2"}, {"-checkpoint", "x", "-eps", "-1"}, {"-checkpoint", "x", "-bandwidths", "1,a"},
-		{"-checkpoint", "x", "extra"},
+		{"-checkpoint", "x", "extra"}, {"-checkpoint", "x", "-iters", "0"}, {"-checkpoint", "x", "-iters", "50,a"},
 	} {
 		if _, err := parse(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("%q: no error", args)
@@ -279,5 +279,46 @@ func TestEvalLabelledColour(t *testing.T) {
 		if rep.HeldOut != (split == "train") {
 			t.Errorf("split %s: reference_held_out %v", split, rep.HeldOut)
 		}
+	}
+}
+
+// -iters: the training loss's marginal error at several L falls with L, and at the
+// run's own L it agrees with what training logged (float32 solves in the graph,
+// against float64 ones here, on other batches); a loss without iterations is an error
+// naming loss.kind.
+func TestEvalIters(t *testing.T) {
+	dir := t.TempDir()
+	trainRun(t, "toy2d.toml", dir, "steps=100", "loss.iters=20", "log.samples=16")
+	var out, errb bytes.Buffer
+	if err := run([]string{"-checkpoint", dir, "-n", "200", "-ref", "200", "-q", "-no-exact", "-no-c2st", "-iters", "5,20,500"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	rep := readReport(t, filepath.Join(dir, "eval.json"))
+	it := rep.Iters
+	if it == nil || len(it.Rows) != 3 || it.Eps != 0.05 || it.Batch != 256 || it.Kind != "sinkhorn" || !strings.Contains(out.String(), "marginal error") {
+		t.Fatalf("-iters report: %+v\n%s", it, out.String())
+	}
+	r := it.Rows
+	if !(r[0].MarginalError > r[1].MarginalError && r[1].MarginalError > 10*r[2].MarginalError) {
+		t.Errorf("marginal error at L = 5, 20, 500: %v, %v, %v", r[0].MarginalError, r[1].MarginalError, r[2].MarginalError)
+	}
+	cols, err := train.ReadMetrics(filepath.Join(dir, "metrics.csv"), "marginal_error")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged := 0.0
+	for _, v := range cols[0][len(cols[0])-10:] {
+		logged += v / 10
+	}
+	t.Logf("marginal error at L = 5, 20, 500: %.3g, %.3g, %.3g; logged at L = 20: %.3g", r[0].MarginalError, r[1].MarginalError, r[2].MarginalError, logged)
+	if ratio := r[1].MarginalError / logged; !(ratio > 1.0/3 && ratio < 3) {
+		t.Errorf("at L = 20: %v here, %v logged by training over its last 10 steps", r[1].MarginalError, logged)
+	}
+
+	mmd := t.TempDir()
+	trainRun(t, "toy2d.toml", mmd, "steps=3", "loss.kind=mmd", "log.samples=16")
+	err = run([]string{"-checkpoint", mmd, "-n", "100", "-ref", "100", "-q", "-no-exact", "-no-c2st", "-out", "-", "-iters", "50"}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "loss.kind") {
+		t.Errorf("-iters on an MMD run: %v", err)
 	}
 }

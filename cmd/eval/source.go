@@ -22,6 +22,7 @@ type source struct {
 	split     string  // MNIST split it trained on
 	noise     float64 // toy noise
 	data      train.DataConfig
+	cfg       train.Config // the run's config
 	gen       *models.Generator
 }
 
@@ -42,7 +43,7 @@ func openRun(path string, warn io.Writer) (*source, error) {
 		dir = filepath.Dir(filepath.Dir(ck.Path))
 	}
 	return &source{path: ck.Path, dir: dir, step: ck.Step, kind: ck.Config.Data.Kind, split: ck.Config.Data.Split,
-		noise: ck.Config.Data.Noise, data: ck.Config.Data, gen: g}, nil
+		noise: ck.Config.Data.Noise, data: ck.Config.Data, cfg: ck.Config, gen: g}, nil
 }
 
 type target struct {
