@@ -28,6 +28,15 @@ func mnistLike(rng *rand.Rand, n int, sparse bool) ot.Points {
 	return ot.FromFloat32(n, d, p)
 }
 
+// maxDiff returns the largest |g32[i] − g64[i]| and the largest |g64[i]|.
+func maxDiff(g32 []float32, g64 []float64) (diff, scale float64) {
+	for i, v := range g64 {
+		scale = math.Max(scale, math.Abs(v))
+		diff = math.Max(diff, math.Abs(float64(g32[i])-v))
+	}
+	return diff, scale
+}
+
 // The float32 path (float32 x·yᵀ and gradient products, float64 iterations) agrees
 // with the float64 path on the same float32 points: loss within 1e-4 relative and
 // gradients within 1e-4 of their largest entry, for the training workload's sizes
@@ -74,12 +83,7 @@ func TestFloat32PathMatchesFloat64(t *testing.T) {
 				t.Errorf("loss: float32 path %.9g, float64 %.9g (rel %.2g)", v32, v64, e)
 			}
 			for side := range 2 {
-				g32, g64 := ev32.gradient32(side), ev64.gradient(side).RawMatrix().Data
-				scale, diff := 0.0, 0.0
-				for i, v := range g64 {
-					scale = math.Max(scale, math.Abs(v))
-					diff = math.Max(diff, math.Abs(float64(g32[i])-v))
-				}
+				diff, scale := maxDiff(ev32.gradient32(side), ev64.gradient(side).RawMatrix().Data)
 				if diff > 1e-4*scale || !(scale > 0) {
 					t.Errorf("gradient %d: max difference %.3g, largest entry %.3g (rel %.2g)", side, diff, scale, diff/scale)
 				}
@@ -158,12 +162,7 @@ func TestFloat32Sliced(t *testing.T) {
 		t.Errorf("loss: float32 path %.9g, float64 %.9g", v32, v64)
 	}
 	for side := range 2 {
-		g32, g64 := ev32.gradient32(side), ev64.gradient(side).RawMatrix().Data
-		scale, diff := 0.0, 0.0
-		for i, v := range g64 {
-			scale = math.Max(scale, math.Abs(v))
-			diff = math.Max(diff, math.Abs(float64(g32[i])-v))
-		}
+		diff, scale := maxDiff(ev32.gradient32(side), ev64.gradient(side).RawMatrix().Data)
 		if diff > 1e-4*scale || !(scale > 0) {
 			t.Errorf("gradient %d: max difference %.3g, largest entry %.3g", side, diff, scale)
 		}
